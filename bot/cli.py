@@ -1,0 +1,138 @@
+"""The `rapport` command (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.clock import utcnow
+from bot.settings import Settings, SettingsError, load_settings
+
+NOT_YET = {
+    "worker": "the scheduler arrives with the nudge engine; until then `rapport serve` answers Slack on its own",
+    "sweep": "nudge sweeps arrive with the nudge engine",
+    "seed-demo": "demo data arrives with the benchmarks",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rapport", description="Rapport keeps client relationships warm.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="serve Slack over HTTP on $PORT (Socket Mode with SLACK_APP_TOKEN)")
+    commands.add_parser("worker", help="run the scheduler alone")
+    sweep = commands.add_parser("sweep", help="one nudge pass")
+    sweep.add_argument("--at")
+    sweep.add_argument("--dry-run", action="store_true")
+    commands.add_parser("migrate", help="bring the database schema to the newest version")
+    do_import = commands.add_parser("import", help="add or update clients from a CSV file")
+    do_import.add_argument("file", type=Path)
+    do_import.add_argument("--owner", help="Slack member id for rows without an owner")
+    do_import.add_argument("--team", help="workspace (team id) to import into, if the database has several")
+    export = commands.add_parser("export", help="write clients as CSV (to stdout without a file)")
+    export.add_argument("file", nargs="?", type=Path)
+    export.add_argument("--team")
+    commands.add_parser("shell", help="offline console: type /client commands, see what Slack would show")
+    seed = commands.add_parser("seed-demo", help="synthetic history for demos and benchmarks")
+    seed.add_argument("--clients", type=int, default=100)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # The shell and the CSV commands talk to a person: only warnings belong on their screen.
+    quiet = args.command in ("shell", "import", "export")
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_dotenv(Path.cwd() / ".env")
+    try:
+        settings = load_settings()
+        return _run(args, settings)
+    except SettingsError as exc:
+        print(f"rapport: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in NOT_YET:
+        print(f"rapport {args.command}: not yet: {NOT_YET[args.command]}.", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        from storage.migrate import head_revision, upgrade
+
+        upgrade(settings.database_url)
+        print(f"database is at schema version {head_revision()}")
+        return 0
+    if args.command == "serve":
+        from bot.serve import serve
+
+        return serve(settings)
+    if args.command == "shell":
+        from bot.shell import run_shell
+
+        return run_shell(settings)
+    if args.command == "import":
+        return _import(args, settings)
+    if args.command == "export":
+        return _export(args, settings)
+    raise AssertionError(args.command)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.csv_io import CsvError, import_rows, pick_workspace, read_csv
+    from bot.database import open_database
+
+    if args.owner and not args.owner.startswith(("U", "W")):
+        print("rapport import: --owner must be a Slack member id like U0123ABCD", file=sys.stderr)
+        return 2
+    try:
+        stream = args.file.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"rapport import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    database = open_database(settings)
+    try:
+        with stream, database.sessions.begin() as session:
+            workspace = pick_workspace(session, args.team)
+            total = sum(1 for _ in stream) - 1
+            stream.seek(0)
+            rows = tqdm(read_csv(stream), total=total, unit="row", desc="importing", disable=None,
+                        file=sys.stderr, leave=False)
+            report = import_rows(session, workspace, rows, default_owner=args.owner, tz=settings.tz, now=utcnow())
+    except (CsvError, UnicodeDecodeError) as exc:
+        print(f"rapport import: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
+    for line, reason in report.rejected:
+        print(f"  line {line}: rejected: {reason}")
+    print(f"{args.file}: {report.summary()}")
+    return 1 if report.rejected else 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.csv_io import CsvError, export_rows, pick_workspace
+    from bot.database import open_database
+
+    database = open_database(settings)
+    try:
+        with database.sessions.begin() as session:
+            workspace = pick_workspace(session, args.team)
+            if args.file is None:
+                export_rows(session, workspace, sys.stdout, settings.tz)
+                return 0
+            with args.file.open("w", newline="", encoding="utf-8") as out:
+                count = export_rows(session, workspace, out, settings.tz)
+        print(f"wrote {count} clients to {args.file}", file=sys.stderr)
+        return 0
+    except CsvError as exc:
+        print(f"rapport export: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()

@@ -1,0 +1,133 @@
+"""`/client …`: one entry point that runs a subcommand in one transaction and always returns a Reply."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import blocks as b
+from bot.commands.context import CommandError, Context
+from bot.commands.manage import (
+    cmd_add,
+    cmd_channel,
+    cmd_end,
+    cmd_forget,
+    cmd_optout,
+    cmd_owner,
+    cmd_reactivate,
+    cmd_rename,
+    cmd_snooze,
+    forget_confirmed,
+)
+from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
+from bot.commands.usage import USAGE
+from bot.commands.views import cmd_help, cmd_list, cmd_status
+from bot.people import Person
+from storage.queries import get_or_create_workspace
+
+log = logging.getLogger(__name__)
+
+SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
+    "help": cmd_help,
+    "add": cmd_add,
+    "log": cmd_log,
+    "referral": cmd_referral,
+    "refer": cmd_referral,
+    "thanked": cmd_thanked,
+    "checkin": cmd_checkin,
+    "status": cmd_status,
+    "list": cmd_list,
+    "snooze": cmd_snooze,
+    "end": cmd_end,
+    "optout": cmd_optout,
+    "reactivate": cmd_reactivate,
+    "owner": cmd_owner,
+    "channel": cmd_channel,
+    "rename": cmd_rename,
+    "forget": cmd_forget,
+}
+
+MAX_TEXT = 4000
+
+
+def execute(session: Session, ctx: Context, text: str) -> b.Reply:
+    """Run one `/client` line. Raises CommandError for a user mistake; the caller rolls back."""
+    if len(text) > MAX_TEXT:
+        raise CommandError(f"That's {len(text)} characters; a command can be at most {MAX_TEXT}.")
+    words = text.strip().split(None, 1)
+    if not words:
+        return cmd_help(session, ctx, "")
+    name, args = words[0].lower(), (words[1] if len(words) > 1 else "")
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
+        close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
+        hint = f" Did you mean /client {close[0]}?" if close else ""
+        raise CommandError(f"{words[0]!r} is not a /client command.{hint} See /client help.")
+    return handler(session, ctx, args)
+
+
+def run_in_transaction(
+    session_factory: sessionmaker[Session], work: Callable[[Session], b.Reply]
+) -> b.Reply:
+    """One command, one transaction: a CommandError rolls everything back and becomes the reply."""
+    try:
+        with session_factory.begin() as session:
+            return work(session)
+    except CommandError as exc:
+        return b.error(exc.message, exc.usage)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, from the verified Slack payload. `person` is looked up only if a command needs it."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+    person: Callable[[], Person]
+
+
+def _context(session: Session, caller: Caller, now: datetime) -> Context:
+    workspace = get_or_create_workspace(session, caller.team_id, caller.enterprise_id, now)
+    person = cache(caller.person)
+    return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
+                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin)
+
+
+def run_client_command(session_factory: sessionmaker[Session], caller: Caller, text: str, now: datetime) -> b.Reply:
+    return run_in_transaction(session_factory, lambda s: execute(s, _context(s, caller, now), text))
+
+
+BUTTONS: dict[str, Callable[[Session, Context, int], b.Reply]] = {
+    "referral_thanked": thanked_from_button,
+    "forget_confirm": forget_confirmed,
+}
+
+
+def run_button(session_factory: sessionmaker[Session], caller: Caller, action_id: str, value: str,
+               now: datetime) -> b.Reply:
+    """A click. Values come from the client and are not trusted: a bad one is a friendly reply, not an error."""
+    handler = BUTTONS.get(action_id)
+    if handler is None or not value.isdigit() or len(value) > 18:
+        return b.error("That button is out of date. Run the command again.")
+    return run_in_transaction(session_factory, lambda s: handler(s, _context(s, caller, now), int(value)))
+
+
+__all__ = [
+    "USAGE",
+    "Caller",
+    "CommandError",
+    "Context",
+    "execute",
+    "forget_confirmed",
+    "run_button",
+    "run_client_command",
+    "run_in_transaction",
+    "thanked_from_button",
+]

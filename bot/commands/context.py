@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.blocks import Reply
+
+
+class CommandError(Exception):
+    """A user mistake: the reply says what was wrong and shows the right form; nothing is written."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is asking, where, and when. Slack look-ups are callables so only commands that need them pay."""
+
+    workspace_id: int
+    user_id: str
+    now: datetime
+    user_tz: Callable[[], ZoneInfo]
+    is_admin: Callable[[], bool]
+
+
+Handler = Callable[..., Reply]

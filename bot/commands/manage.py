@@ -1,0 +1,291 @@
+"""Commands that create and change clients: add, rename, owner, channel, snooze, end, optout, reactivate, forget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot import blocks as b
+from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
+from bot.commands.context import CommandError, Context
+from bot.commands.usage import USAGE
+from bot.matching import ClientLookupError, split_quoted
+from bot.relationship import cadence, next_checkin
+from bot.slacktext import channel_id, user_id
+from bot.when import WhenError, add_period, describe_period, parse_period
+from storage.models import Client, Contact, Workspace
+from storage.queries import clients_by_keys, count_history, delete_client, get_client, name_key
+
+ADD_KEYWORDS = ("every", "owner", "channel", "contact")
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    name: str
+    every: tuple[int, str] | None = None
+    owner: str | None = None
+    channel: str | None = None
+    contact: str | None = None
+
+
+def parse_add(args: str) -> AddRequest:
+    usage = USAGE["add"]
+    try:
+        quoted = split_quoted(args)
+    except ClientLookupError as exc:
+        raise CommandError(exc.message, usage) from None
+    if quoted is not None:
+        raw_name, rest = quoted
+    else:
+        words = args.split()
+        cut = next((i for i, w in enumerate(words) if w.lower() in ADD_KEYWORDS), len(words))
+        if cut == 0 and words:
+            raise CommandError(
+                f"A name can't start with {words[0]!r}: put names that contain "
+                f"{', '.join(ADD_KEYWORDS)} in quotes, like /client add \"Every Day Foods\" every 7d",
+                usage,
+            )
+        raw_name, rest = " ".join(words[:cut]), " ".join(words[cut:])
+    name = clean_name(raw_name, usage)
+
+    options: dict[str, str] = {}
+    current: str | None = None
+    for word in rest.split():
+        if word.lower() in ADD_KEYWORDS:
+            current = word.lower()
+            if current in options:
+                raise CommandError(f"{current!r} is given twice.", usage)
+            options[current] = ""
+        elif current is None:
+            raise CommandError(f"I don't understand {word!r} after the name.", usage)
+        else:
+            options[current] = f"{options[current]} {word}".strip()
+
+    request = AddRequest(name=name)
+    for key, value in options.items():
+        if not value:
+            raise CommandError(f"{key!r} needs a value.", usage)
+    if "every" in options:
+        try:
+            request = _replace(request, every=parse_period(options["every"]))
+        except WhenError as exc:
+            raise CommandError(str(exc), usage) from None
+    if "owner" in options:
+        owner = user_id(options["owner"])
+        if owner is None:
+            raise CommandError("owner needs an @mention of a person, like owner @ana.", usage)
+        request = _replace(request, owner=owner)
+    if "channel" in options:
+        channel = channel_id(options["channel"])
+        if channel is None:
+            raise CommandError("channel needs a #channel picked from Slack's list, like channel #acme.", usage)
+        request = _replace(request, channel=channel)
+    if "contact" in options:
+        request = _replace(request, contact=clean_name(options["contact"], usage))
+    return request
+
+
+def _replace(request: AddRequest, **changes: object) -> AddRequest:
+    return AddRequest(**{**request.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def _ensure_name_free(session: Session, ctx: Context, name: str, usage: str, allow: Client | None = None) -> None:
+    existing = clients_by_keys(session, ctx.workspace_id, [name_key(name)])
+    if existing and existing[0] is not allow:
+        other = existing[0]
+        hint = " (a former client: /client reactivate brings them back)" if other.status == "former" else ""
+        raise CommandError(f"There is already a client called {other.name}{hint}.", usage)
+
+
+def cmd_add(session: Session, ctx: Context, args: str) -> b.Reply:
+    if not args.strip():
+        raise CommandError("Give the new client a name.", USAGE["add"])
+    request = parse_add(args)
+    _ensure_name_free(session, ctx, request.name, USAGE["add"])
+    client = Client(
+        workspace_id=ctx.workspace_id,
+        name=request.name,
+        name_key=name_key(request.name),
+        owner_id=request.owner or ctx.user_id,
+        channel_id=request.channel,
+        status="active",
+        created_at=ctx.now,
+        created_by=ctx.user_id,
+        opted_out=False,
+        no_winback=False,
+        unanswered_count=0,
+    )
+    if request.every:
+        client.checkin_count, client.checkin_unit = request.every
+        client.checkin_set_at = ctx.now
+    session.add(client)
+    session.flush()
+    if request.contact:
+        session.add(
+            Contact(workspace_id=ctx.workspace_id, client_id=client.id, name=request.contact,
+                    is_primary=True, created_at=ctx.now)
+        )
+    details: list[b.Element | str] = ["Owner ", b.user(client.owner_id)]
+    if client.channel_id:
+        details += [" · nudges in ", b.channel(client.channel_id)]
+    if request.contact:
+        details += [" · primary contact ", b.text(request.contact, bold=True)]
+    lines = [b.line(b.emoji("white_check_mark"), " Added ", b.text(client.name, bold=True), "."), b.line(*details)]
+    due = next_checkin(client)
+    if due is not None:
+        lines.append(b.line(f"Check-in every {cadence(client)}, first one due ", b.date(due), "."))
+    lines.append(b.line("Next: ", b.text(f"/client log {client.name} call", code=True)))
+    return b.reply(f"Added {client.name}.", b.rich(*lines))
+
+
+def cmd_rename(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["rename"]
+    match = find(session, ctx, args, usage)
+    found = re.fullmatch(r"to\s+(.+)", match.rest, flags=re.S | re.I)
+    if not found:
+        raise CommandError(f"Say the new name after 'to', like /client rename {match.client.name} to New Name.", usage)
+    new_raw = found.group(1)
+    quoted = split_quoted(new_raw)
+    if quoted is not None:
+        if quoted[1]:
+            raise CommandError(f"I don't understand {quoted[1]!r} after the new name.", usage)
+        new_raw = quoted[0]
+    new_name = clean_name(new_raw, usage)
+    client = match.client
+    _ensure_name_free(session, ctx, new_name, usage, allow=client)
+    old = client.name
+    client.name, client.name_key = new_name, name_key(new_name)
+    return b.reply(f"Renamed {old} to {new_name}.",
+                   b.paragraph("Renamed ", b.text(old, bold=True), " to ", b.text(new_name, bold=True), "."))
+
+
+def cmd_owner(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["owner"]
+    match = find(session, ctx, args, usage)
+    owner = user_id(match.rest)
+    if owner is None:
+        raise CommandError(f"Name the new owner with an @mention, like /client owner {match.client.name} @ana.", usage)
+    match.client.owner_id = owner
+    return b.reply(f"{match.client.name} is now owned by someone new.",
+                   b.paragraph(b.user(owner), " now owns ", b.text(match.client.name, bold=True), "."))
+
+
+def cmd_channel(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["channel"]
+    words = args.split()
+    workspace_channel = channel_id(words[1]) if len(words) == 2 and words[0].lower() == "default" else None
+    if workspace_channel is not None:
+        workspace = session.get(Workspace, ctx.workspace_id)
+        assert workspace is not None, "the dispatcher creates the workspace before any command runs"
+        workspace.default_channel_id = workspace_channel
+        return b.reply("Default nudge channel set.",
+                       b.paragraph("Nudges for clients without a channel of their own now go to ",
+                                   b.channel(workspace_channel), "."))
+    match = find(session, ctx, args, usage)
+    client = match.client
+    if match.rest.lower() in ("none", "off", "default"):
+        client.channel_id = None
+        return b.reply(f"{client.name} uses the default channel.",
+                       b.paragraph("Nudges about ", b.text(client.name, bold=True),
+                                   " now go to the default channel (or the owner's DMs)."))
+    new_channel = channel_id(match.rest)
+    if new_channel is None:
+        raise CommandError(f"Pick the channel from Slack's list, like /client channel {client.name} #acme.", usage)
+    client.channel_id = new_channel
+    return b.reply(f"Nudges about {client.name} go to a new channel.",
+                   b.paragraph("Nudges about ", b.text(client.name, bold=True), " now go to ",
+                               b.channel(new_channel), "."))
+
+
+def cmd_snooze(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["snooze"]
+    match = find(session, ctx, args, usage)
+    if not match.rest:
+        raise CommandError(f"For how long? Like /client snooze {match.client.name} 2w.", usage)
+    try:
+        count, unit = parse_period(match.rest)
+    except WhenError as exc:
+        raise CommandError(str(exc), usage) from None
+    until = add_period(ctx.now, count, unit)
+    match.client.snoozed_until = until
+    return b.reply(f"Snoozed {match.client.name} for {describe_period(count, unit)}.",
+                   b.paragraph(b.emoji("zzz"), " No nudges about ", b.text(match.client.name, bold=True),
+                               " until ", b.date(until), "."))
+
+
+def cmd_end(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["end"]
+    head, note = split_note(args)
+    reason = clean_note(note, usage)
+    match = find(session, ctx, head, usage)
+    flag = match.rest.lower().replace(" ", "-")
+    if flag not in ("", "no-winback", "nowinback"):
+        raise CommandError(f"I don't understand {match.rest!r}; the only option is no-winback.", usage)
+    client = match.client
+    if client.status == "former":
+        raise CommandError(f"{client.name} is already a former client (since {client.ended_at:%Y-%m-%d}).", usage)
+    client.status, client.ended_at, client.end_reason = "former", ctx.now, reason
+    client.no_winback = bool(flag)
+    follow = ("No win-back touches will be suggested." if client.no_winback or client.opted_out
+              else "In 90 days Rapport will suggest asking for honest feedback.")
+    return b.reply(f"{client.name} is now a former client.",
+                   b.paragraph(b.text(client.name, bold=True), " is now a former client. " + follow))
+
+
+def cmd_optout(session: Session, ctx: Context, args: str) -> b.Reply:
+    client = find_whole(session, ctx, args, USAGE["optout"]).client
+    client.opted_out = True
+    return b.reply(f"{client.name} opted out.",
+                   b.paragraph(b.text(client.name, bold=True),
+                               " has opted out: Rapport will never suggest reaching out to them after they leave."))
+
+
+def cmd_reactivate(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["reactivate"]
+    client = find_whole(session, ctx, args, usage).client
+    if client.status == "active":
+        raise CommandError(f"{client.name} is already active.", usage)
+    client.status, client.ended_at, client.no_winback = "active", None, False
+    return b.reply(f"{client.name} is active again.",
+                   b.paragraph(b.emoji("tada"), " ", b.text(client.name, bold=True), " is active again."))
+
+
+def cmd_forget(session: Session, ctx: Context, args: str) -> b.Reply:
+    client = find_whole(session, ctx, args, USAGE["forget"]).client
+    require_owner_or_admin(ctx, client)
+    interactions, referrals = count_history(session, client.id)
+    body = (f"This permanently deletes it with {interactions} logged "
+            f"{'entry' if interactions == 1 else 'entries'} and {referrals} "
+            f"{'referral' if referrals == 1 else 'referrals'}. It cannot be undone.")
+    return b.reply(
+        f"Forget {client.name}? {body}",
+        b.paragraph(b.emoji("warning"), " Forget ", b.text(client.name, bold=True), "? " + body),
+        b.actions(
+            b.button(f"Forget {client.name}", "forget_confirm", str(client.id), style="danger",
+                     confirm=b.confirm_dialog("Forget for good?", body, "Forget")),
+            b.button("Cancel", "forget_cancel", str(client.id)),
+            block_id="forget",
+        ),
+    )
+
+
+def require_owner_or_admin(ctx: Context, client: Client) -> None:
+    if client.owner_id != ctx.user_id and not ctx.is_admin():
+        raise CommandError(
+            f"Only {client.name}'s owner or a workspace admin can forget it. Ask the owner, or an admin."
+        )
+
+
+def forget_confirmed(session: Session, ctx: Context, client_id: int) -> b.Reply:
+    client = get_client(session, ctx.workspace_id, client_id)
+    if client is None:
+        return b.reply("Already forgotten.", b.paragraph("That client has already been forgotten."))
+    require_owner_or_admin(ctx, client)
+    name = client.name
+    delete_client(session, client)
+    return b.reply(f"Forgot {name}.", b.paragraph(b.emoji("wastebasket"), " Forgot ", b.text(name, bold=True),
+                                                  " and all its history. ", b.user(ctx.user_id), " did this ",
+                                                  b.date(ctx.now, "{date_short_pretty} at {time}"), "."))
+

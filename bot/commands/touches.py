@@ -1,0 +1,214 @@
+"""Commands that record what happened: log, checkin, referral, thanked."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from sqlalchemy.orm import Session
+
+from bot import blocks as b
+from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
+from bot.commands.context import CommandError, Context
+from bot.commands.usage import KINDS_HELP, USAGE
+from bot.kinds import ALL_KINDS, CONTACT_KINDS, DIRECTION_WORDS, LABELS, direction_for, normalize_kind
+from bot.matching import ClientLookupError, split_quoted
+from bot.relationship import cadence, next_checkin
+from bot.when import WhenError, parse_period, parse_when
+from storage.models import Client, Interaction, Referral
+from storage.queries import (
+    clients_by_keys,
+    get_referral,
+    mark_referrals_thanked,
+    name_key,
+    open_referrals_from,
+    primary_contact,
+    refresh_contact_facts,
+)
+
+
+def _record(session: Session, ctx: Context, client: Client, kind: str, direction: str | None,
+            when_at, note: str | None) -> Interaction:  # type: ignore[no-untyped-def]
+    interaction = Interaction(
+        workspace_id=ctx.workspace_id, client_id=client.id, kind=kind, direction=direction,
+        occurred_at=when_at, note=note, logged_by=ctx.user_id, created_at=ctx.now,
+    )
+    session.add(interaction)
+    refresh_contact_facts(session, client)
+    return interaction
+
+
+def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["log"]
+    head, raw_note = split_note(args)
+    note = clean_note(raw_note, usage)
+    match = find(session, ctx, head, usage)
+    client = match.client
+    words = match.rest.split()
+    if not words:
+        raise CommandError(f"What happened with {client.name}? Add a kind, like /client log {client.name} call. "
+                           + KINDS_HELP, usage)
+    kind = normalize_kind(words[0])
+    if kind is None:
+        close = difflib.get_close_matches(words[0].lower(), ALL_KINDS, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise CommandError(f"{words[0]!r} is not a kind I know.{hint} " + KINDS_HELP, usage)
+    rest = words[1:]
+    override = rest[0].lower() if rest and rest[0].lower() in ("from", "to") else None
+    if override:
+        rest = rest[1:]
+        if kind not in CONTACT_KINDS:
+            raise CommandError(f"{kind} has a fixed direction; drop {override!r}. Only "
+                               f"{', '.join(CONTACT_KINDS)} take from or to.", usage)
+    try:
+        when_at = parse_when(" ".join(rest), ctx.now, ctx.user_tz()) if rest else ctx.now
+    except WhenError as exc:
+        raise CommandError(str(exc), usage) from None
+    if kind == "note" and not note:
+        raise CommandError(f"A note needs words: /client log {client.name} note : what you want to remember", usage)
+    direction = direction_for(kind, override)
+    _record(session, ctx, client, kind, direction, when_at, note)
+    said: list[b.Element | str] = [b.emoji("memo"), " Logged ", b.text(LABELS[kind], bold=True)]
+    if direction:
+        said.append(f" ({DIRECTION_WORDS[direction]})")
+    said += [" with ", b.text(client.name, bold=True), ", ", b.date(when_at), "."]
+    lines = [b.line(*said)]
+    if note:
+        lines.append(b.line(b.text(note, italic=True)))
+    if client.unanswered_count >= 2 and direction == "out":
+        lines.append(b.line(f"That's {client.unanswered_count} touches from us since they last replied."))
+    return b.reply(f"Logged {LABELS[kind]} with {client.name}.", b.rich(*lines))
+
+
+def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["checkin"]
+    head, raw_note = split_note(args)
+    match = find(session, ctx, head, usage)
+    client = match.client
+    rest = match.rest
+    if re.fullmatch(r"done", rest, flags=re.I):
+        note = clean_note(raw_note, usage)
+        _record(session, ctx, client, "checkin", "both", ctx.now, note)
+        lines = [b.line(b.emoji("white_check_mark"), " Check-in with ", b.text(client.name, bold=True), " logged.")]
+        if note:
+            lines.append(b.line("How they feel: ", b.text(note, italic=True)))
+        due = next_checkin(client)
+        if due is not None:
+            lines.append(b.line("Next one due ", b.date(due), "."))
+        return b.reply(f"Check-in with {client.name} logged.", b.rich(*lines))
+    if raw_note is not None:
+        raise CommandError("Only 'checkin … done' takes a note after ':'.", usage)
+    if re.fullmatch(r"off|never|none", rest, flags=re.I):
+        client.checkin_count = client.checkin_unit = client.checkin_set_at = None
+        return b.reply(f"No regular check-ins for {client.name}.",
+                       b.paragraph("No regular check-ins for ", b.text(client.name, bold=True), " any more."))
+    every = re.fullmatch(r"every\s+(.+)", rest, flags=re.I)
+    if not every:
+        raise CommandError(f"Say 'every 2w' to set a rhythm or 'done' after a check-in with {client.name}.", usage)
+    try:
+        client.checkin_count, client.checkin_unit = parse_period(every.group(1))
+    except WhenError as exc:
+        raise CommandError(str(exc), usage) from None
+    client.checkin_set_at = ctx.now
+    due = next_checkin(client)
+    assert due is not None
+    return b.reply(f"Check-in with {client.name} every {cadence(client)}.",
+                   b.paragraph("Check in with ", b.text(client.name, bold=True), f" every {cadence(client)}; "
+                               "next due ", b.date(due), ". Ask: “How are you feeling about everything?”"))
+
+
+def _parse_referred(raw: str, usage: str) -> str:
+    try:
+        quoted = split_quoted(raw)
+    except ClientLookupError as exc:
+        raise CommandError(exc.message, usage) from None
+    if quoted is not None:
+        if quoted[1]:
+            raise CommandError(f"I don't understand {quoted[1]!r} after the referred name.", usage)
+        return clean_name(quoted[0], usage)
+    return clean_name(raw, usage)
+
+
+def cmd_referral(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["referral"]
+    head, raw_note = split_note(args)
+    note = clean_note(raw_note, usage)
+    parts = re.split(r"\s*(?:-&gt;|->|→)\s*", head, maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        raise CommandError("Put an arrow between who referred and who was referred, like "
+                           "/client referral Acme Corp -> Beta Ltd.", usage)
+    referrer = find_whole(session, ctx, parts[0], usage).client
+    referred_name = _parse_referred(parts[1], usage)
+    existing = clients_by_keys(session, ctx.workspace_id, [name_key(referred_name)])
+    created = not existing
+    if existing:
+        referred = existing[0]
+    else:
+        referred = Client(
+            workspace_id=ctx.workspace_id, name=referred_name, name_key=name_key(referred_name),
+            owner_id=ctx.user_id, status="prospect", created_at=ctx.now, created_by=ctx.user_id,
+            opted_out=False, no_winback=False, unanswered_count=0,
+        )
+        session.add(referred)
+        session.flush()
+    if referred.id == referrer.id:
+        raise CommandError("A client can't refer themselves.", usage)
+    referral = Referral(workspace_id=ctx.workspace_id, referrer_id=referrer.id, referred_id=referred.id,
+                        note=note, logged_by=ctx.user_id, created_at=ctx.now)
+    session.add(referral)
+    session.flush()
+    return thank_you_prompt(session, referral, referrer, referred, created)
+
+
+def thank_you_prompt(session: Session, referral: Referral, referrer: Client, referred: Client,
+                     created: bool) -> b.Reply:
+    contact = primary_contact(session, referrer.id)
+    who: list[b.Element | str] = [b.text(contact.name, bold=True), " at "] if contact else []
+    first = [b.emoji("pray"), " Thank ", *who, b.text(referrer.name, bold=True), " for introducing ",
+             b.text(referred.name, bold=True), "."]
+    greeting = f"Hi {contact.name.split()[0]}, " if contact else ""
+    suggested = (f"{greeting}thank you for introducing us to {referred.name}. It means a lot that you'd "
+                 "trust us with them, and we'll take good care of them.")
+    lines = [b.line(*first)]
+    if created:
+        lines.append(b.line(b.text(referred.name, bold=True), " is new, so I added them as a prospect."))
+    lines.append(b.line("A line you could send:"))
+    quote = {"type": "rich_text_quote", "elements": [b.text(suggested)]}
+    others = len(open_referrals_from(session, referral.workspace_id, referrer.id)) - 1
+    blocks = [b.rich(*lines, quote)]
+    if others > 0:
+        blocks.append(b.context(f"{others} earlier referral{'s' if others > 1 else ''} from this client "
+                                "also await thanks; marking thanked covers them all."))
+    blocks.append(b.actions(b.button("Mark thanked", "referral_thanked", str(referral.id), style="primary"),
+                            block_id="referral"))
+    return b.reply(f"Thank {referrer.name} for introducing {referred.name}.", *blocks)
+
+
+def cmd_thanked(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["thanked"]
+    referrer = find_whole(session, ctx, args, usage).client
+    return _thank(session, ctx, referrer, usage)
+
+
+def _thank(session: Session, ctx: Context, referrer: Client, usage: str | None) -> b.Reply:
+    open_ones = open_referrals_from(session, ctx.workspace_id, referrer.id)
+    if not open_ones:
+        raise CommandError(f"No referrals from {referrer.name} are waiting for thanks.", usage)
+    mark_referrals_thanked(session, [r.id for r in open_ones], ctx.user_id, ctx.now)
+    names = ", ".join(r.referred.name for r in open_ones)
+    return b.reply(f"Marked {referrer.name} as thanked.",
+                   b.paragraph(b.emoji("white_check_mark"), " ", b.user(ctx.user_id), " thanked ",
+                               b.text(referrer.name, bold=True), " for introducing ", b.text(names, bold=True),
+                               " (", b.date(ctx.now), ")."))
+
+
+def thanked_from_button(session: Session, ctx: Context, referral_id: int) -> b.Reply:
+    referral = get_referral(session, ctx.workspace_id, referral_id)
+    if referral is None:
+        return b.reply("That referral is gone.", b.paragraph("That referral no longer exists "
+                                                              "(the client may have been forgotten)."))
+    if referral.thanked_at is not None:
+        return b.reply("Already thanked.", b.paragraph(
+            b.emoji("white_check_mark"), " ", b.user(referral.thanked_by or ""), " already thanked ",
+            b.text(referral.referrer.name, bold=True), " for this one (", b.date(referral.thanked_at), ")."))
+    return _thank(session, ctx, referral.referrer, None)

@@ -1,0 +1,45 @@
+"""The right form of every subcommand, shown in help and with every error."""
+
+USAGE = {
+    "help": "/client help",
+    "add": "/client add <name> [every <N>d|w|m] [owner @user] [channel #channel] [contact <person>]",
+    "log": "/client log <client> <kind> [from|to] [<when>] [: <note>]",
+    "referral": "/client referral <referrer> -> <referred> [: <note>]",
+    "thanked": "/client thanked <referrer>",
+    "checkin": "/client checkin <client> every <N>d|w|m   |   /client checkin <client> done [: <how they feel>]",
+    "status": "/client status <client>",
+    "list": "/client list [mine|quiet|at-risk|former|all]",
+    "snooze": "/client snooze <client> <N>d|w|m",
+    "end": "/client end <client> [no-winback] [: <reason>]",
+    "optout": "/client optout <client>",
+    "reactivate": "/client reactivate <client>",
+    "owner": "/client owner <client> @user",
+    "channel": "/client channel <client> #channel   |   /client channel default #channel",
+    "rename": "/client rename <client> to <new name>",
+    "forget": "/client forget <client>",
+}
+
+SUMMARY = {
+    "help": "this list",
+    "add": "start tracking a client",
+    "log": "record a touch, a note or a signal",
+    "referral": "record who referred whom (alias: refer)",
+    "thanked": "mark a referrer as thanked",
+    "checkin": "set a check-in rhythm, or record a check-in",
+    "status": "the client card",
+    "list": "your clients, filtered",
+    "snooze": "no nudges for a while",
+    "end": "the client has left",
+    "optout": "they asked not to hear from us",
+    "reactivate": "they are back",
+    "owner": "hand a client to a colleague",
+    "channel": "where nudges about a client go",
+    "rename": "fix or change a name",
+    "forget": "delete a client and all its history",
+}
+
+KINDS_HELP = (
+    "Kinds: call, meeting, email, message, visit (two-way unless from/to), note, checkin; "
+    "signals help, acted, praise, strategic, early, forgave, mistake; "
+    "warning signs cancel, delay, dispute, complaint."
+)

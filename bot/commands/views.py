@@ -1,0 +1,190 @@
+"""Commands that only read: help, status (the client card) and list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import blocks as b
+from bot.commands.common import find_whole
+from bot.commands.context import CommandError, Context
+from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
+from bot.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
+from bot.relationship import (
+    AT_RISK_SIGNS,
+    cadence,
+    is_snoozed,
+    next_checkin,
+    quiet_threshold,
+    silent_days,
+    warning_window_start,
+)
+from storage.models import Client
+from storage.queries import (
+    clients_with_warning_signs,
+    count_warning_signs,
+    list_clients,
+    open_referrals_from,
+    primary_contact,
+    recent_interactions,
+)
+
+LIST_LIMIT = 25
+RECENT = 5
+NOTE_PREVIEW = 140
+CURRENT = ("active", "prospect", "paused")
+
+
+def cmd_help(session: Session, ctx: Context, args: str) -> b.Reply:
+    rows = "\n".join(f"`{USAGE[name]}`\n      {SUMMARY[name]}" for name in USAGE)
+    return b.reply(
+        "Rapport: /client commands",
+        b.header("Rapport keeps your client relationships warm"),
+        {"type": "section", "text": {"type": "mrkdwn", "text": b.clip(rows, 3000)}},
+        b.context(KINDS_HELP + " When: today, yesterday, 3d ago, 2w ago, monday, 2026-11-02."),
+    )
+
+
+def _ago(moment: datetime, ctx: Context) -> str:
+    tz = ctx.user_tz()
+    days = (ctx.now.astimezone(tz).date() - moment.astimezone(tz).date()).days
+    return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]:
+    now = ctx.now
+    status = client.status + (" · snoozed" if is_snoozed(client, now) else "")
+    top: list[b.Element | str] = [b.text(status.capitalize(), bold=True), " · owner ", b.user(client.owner_id)]
+    if client.channel_id:
+        top += [" · nudges in ", b.channel(client.channel_id)]
+    if client.opted_out:
+        top.append(" · opted out")
+    lines = [b.line(*top)]
+    contact = primary_contact(session, client.id)
+    if contact:
+        lines.append(b.line("Primary contact: ", b.text(contact.name, bold=True)))
+    if client.last_contact_at and client.last_contact_direction:
+        lines.append(b.line("Last contact: ", b.date(client.last_contact_at),
+                            f" ({_ago(client.last_contact_at, ctx)}, "
+                            f"{DIRECTION_WORDS[client.last_contact_direction]})"))
+    else:
+        lines.append(b.line("Last contact: none logged yet"))
+    if client.last_their_contact_at:
+        lines.append(b.line("Last heard from them: ", b.date(client.last_their_contact_at),
+                            f" ({_ago(client.last_their_contact_at, ctx)})"))
+    threshold, how = quiet_threshold(client)
+    silence = silent_days(client, now)
+    quiet_line = f"Counts as quiet after {threshold} days without hearing from them ({how})"
+    if silence is not None and silence > threshold:
+        quiet_line += f": quiet now, {silence} days"
+    lines.append(b.line(quiet_line + "."))
+    if client.unanswered_count:
+        lines.append(b.line(f"Unanswered outreach: {client.unanswered_count} since ",
+                            b.date(client.unanswered_since or now), "."))
+    due = next_checkin(client)
+    if due is not None:
+        overdue = f", overdue by {(now - due).days} days" if due < now and (now - due).days > 0 else ""
+        lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), overdue + "."))
+    else:
+        lines.append(b.line("Check-ins: no rhythm set."))
+    signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
+    if signs:
+        risk = " (at risk)" if signs >= AT_RISK_SIGNS else ""
+        lines.append(b.line(f"Warning signs in the last 30 days: {signs}{risk}."))
+    if client.status == "former" and client.ended_at:
+        ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
+        if client.end_reason:
+            ended += [": ", b.text(client.end_reason, italic=True)]
+        if client.no_winback:
+            ended.append(" (no win-back)")
+        lines.append(b.line(*ended))
+    referrals = open_referrals_from(session, ctx.workspace_id, client.id)
+    for referral in referrals:
+        lines.append(b.line(b.emoji("pray"), " Thank them for introducing ", b.text(referral.referred.name,
+                                                                                    bold=True),
+                            " (logged ", b.date(referral.created_at), ")"))
+    blocks = [b.header(client.name), b.rich(*lines)]
+    history = recent_interactions(session, client.id, RECENT)
+    if history:
+        items = []
+        for entry in history:
+            parts: list[b.Element | str] = [b.date(entry.occurred_at), " · ", b.text(LABELS[entry.kind], bold=True)]
+            if entry.direction:
+                parts.append(f" ({DIRECTION_WORDS[entry.direction]})")
+            if entry.note:
+                parts += [" · ", b.text(b.clip(entry.note, NOTE_PREVIEW), italic=True)]
+            items.append(b.line(*parts))
+        blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
+    return blocks
+
+
+def cmd_status(session: Session, ctx: Context, args: str) -> b.Reply:
+    client = find_whole(session, ctx, args, USAGE["status"]).client
+    return b.reply(f"{client.name}: {client.status}", *client_card(session, ctx, client))
+
+
+LIST_FILTERS = ("mine", "quiet", "at-risk", "former", "all")
+
+
+def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
+    which = args.strip().lower() or "current"
+    if which not in (*LIST_FILTERS, "current", "at risk", "atrisk"):
+        raise CommandError(f"I can list {', '.join(LIST_FILTERS)}; not {args.strip()!r}.", USAGE["list"])
+    which = "at-risk" if which in ("at risk", "atrisk") else which
+    now = ctx.now
+    risk = {}
+    if which == "mine":
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, owner_id=ctx.user_id,
+                                      limit=LIST_LIMIT)
+    elif which == "quiet":
+        # The default threshold narrows the query; per-client thresholds are applied after.
+        candidates, _ = list_clients(session, ctx.workspace_id, statuses=("active", "prospect"),
+                                     limit=10_000)
+        quiet = [c for c in candidates if (silent_days(c, now) or 0) > quiet_threshold(c)[0]]
+        clients, total = quiet[:LIST_LIMIT], len(quiet)
+    elif which == "at-risk":
+        risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
+                                          AT_RISK_SIGNS)
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk),
+                                      limit=LIST_LIMIT)
+    elif which == "former":
+        clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=LIST_LIMIT)
+    elif which == "all":
+        clients, total = list_clients(session, ctx.workspace_id, limit=LIST_LIMIT)
+    else:
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=LIST_LIMIT)
+    title = {"current": "Clients", "mine": "Your clients", "quiet": "Gone quiet", "at-risk": "At risk",
+             "former": "Former clients", "all": "All clients"}[which]
+    if not clients:
+        empty = {"mine": "You don't own any current clients yet. Add one: /client add Acme Corp",
+                 "quiet": "Nobody has gone quiet. Nice work.",
+                 "at-risk": "No client shows two or more warning signs in the last 30 days.",
+                 "former": "No former clients."}.get(which, "No clients yet. Add one: /client add Acme Corp")
+        return b.reply(f"{title}: none", b.paragraph(b.text(title, bold=True), ": " + empty))
+    items = [_list_line(c, now, risk.get(c.id)) for c in clients]
+    blocks = [b.rich(b.line(b.text(f"{title} ({total})", bold=True), " · longest silence first"),
+                     b.bullets(items))]
+    if total > len(clients):
+        blocks.append(b.context(f"Showing {len(clients)} of {total}. Narrow it with `/client list mine` "
+                                "or open one with `/client status <client>`."))
+    return b.reply(f"{title}: {total}", *blocks)
+
+
+def _list_line(client: Client, now: datetime, signs: int | None) -> b.Block:
+    parts: list[b.Element | str] = [b.text(client.name, bold=True)]
+    if client.status != "active":
+        parts.append(f" ({client.status})")
+    parts += [" · ", b.user(client.owner_id), " · "]
+    if client.last_their_contact_at:
+        parts += ["heard from them ", b.date(client.last_their_contact_at)]
+    else:
+        parts.append("not heard from yet")
+    if client.unanswered_count:
+        parts.append(f" · {client.unanswered_count} unanswered")
+    due = next_checkin(client)
+    if due is not None:
+        parts += [" · check-in ", b.date(due)]
+    if signs:
+        parts.append(f" · {signs} warning signs")
+    return b.line(*parts)

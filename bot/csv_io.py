@@ -1,0 +1,218 @@
+"""`rapport import` and `rapport export`: clients in bulk, idempotent by name, every rejection explained."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.relationship import STATUSES, next_checkin
+from bot.slacktext import channel_id, to_plain, user_id
+from bot.when import WhenError, parse_period
+from storage.models import NAME_MAX, Client, Interaction, Workspace
+from storage.queries import (
+    all_clients,
+    all_workspaces,
+    clients_by_keys,
+    has_interaction,
+    name_key,
+    open_referral_counts,
+    refresh_contact_facts,
+)
+
+IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status")
+EXPORT_COLUMNS = (*IMPORT_COLUMNS[:1], "owner", "status", "channel", "checkin_every", "next_checkin",
+                  "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals")
+IMPORT_NOTE = "Imported from CSV (last contact)"
+IMPORTER = "rapport-import"
+_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+
+
+class CsvError(Exception):
+    pass
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.rejected)} rejected")
+
+
+def pick_workspace(session: Session, team_id: str | None) -> Workspace:
+    workspaces = all_workspaces(session)
+    if team_id:
+        for workspace in workspaces:
+            if workspace.team_id == team_id:
+                return workspace
+        raise CsvError(f"no workspace {team_id} in this database (known: "
+                           f"{', '.join(w.team_id for w in workspaces) or 'none'})")
+    if len(workspaces) == 1:
+        return workspaces[0]
+    if not workspaces:
+        raise CsvError("no workspace in this database yet: use /client once (in Slack or `rapport shell`)")
+    raise CsvError(f"several workspaces here; pick one with --team ({', '.join(w.team_id for w in workspaces)})")
+
+
+def _owner(raw: str) -> str | None:
+    raw = raw.strip()
+    found = user_id(raw) or (raw if _SLACK_ID.fullmatch(raw) else None)
+    if raw and found is None:
+        raise ValueError(f"owner {raw!r} is not a Slack member id like U0123ABCD")
+    return found
+
+
+def _channel(raw: str) -> str | None:
+    raw = raw.strip()
+    found = channel_id(raw) or (raw if _CHANNEL_ID.fullmatch(raw) else None)
+    if raw and found is None:
+        raise ValueError(f"channel {raw!r} is not a channel id like C0123ABCD")
+    return found
+
+
+def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw[:10])
+    except ValueError:
+        raise ValueError(f"last_contact {raw!r} is not a date like 2026-11-02") from None
+    moment = datetime.combine(day, time(12), tzinfo=tz).astimezone(UTC)
+    if day > now.astimezone(tz).date():
+        raise ValueError(f"last_contact {raw} is in the future")
+    return min(moment, now)
+
+
+def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], default_owner: str | None,
+               tz: ZoneInfo, now: datetime, report: ImportReport) -> None:
+    name = " ".join(to_plain(row.get("name") or "").split())
+    if name[:1] == "'" and name[1:2] in ("=", "+", "-", "@"):
+        name = name[1:]  # undo export's spreadsheet guard, so an export re-imports as the same names
+    if not name:
+        raise ValueError("name is empty")
+    if len(name) > NAME_MAX:
+        raise ValueError(f"name is {len(name)} characters; the limit is {NAME_MAX}")
+    owner = _owner(row.get("owner") or "") or default_owner
+    every_raw = (row.get("checkin_every") or "").strip()
+    try:
+        every = parse_period(every_raw) if every_raw else None
+    except WhenError as exc:
+        raise ValueError(f"checkin_every: {exc}") from None
+    channel = _channel(row.get("channel") or "")
+    status = (row.get("status") or "").strip().lower()
+    if status and status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    last = _last_contact(row.get("last_contact") or "", tz, now)
+
+    existing = clients_by_keys(session, workspace.id, [name_key(name)])
+    if existing:
+        client = existing[0]
+        before = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
+                  client.last_contact_at)
+    else:
+        if owner is None:
+            raise ValueError("owner is empty: give a Slack member id, or run with --owner U0123ABCD")
+        client = Client(workspace_id=workspace.id, name=name, name_key=name_key(name), owner_id=owner,
+                        status=status or "active", created_at=now, created_by=IMPORTER, opted_out=False,
+                        no_winback=False, unanswered_count=0)
+        session.add(client)
+        session.flush()
+        before = None
+    if owner:
+        client.owner_id = owner
+    if every and (client.checkin_count, client.checkin_unit) != every:
+        client.checkin_count, client.checkin_unit = every
+        client.checkin_set_at = now
+    if channel:
+        client.channel_id = channel
+    if status and status != client.status:
+        client.status = status
+        client.ended_at = now if status == "former" else None
+    if last is not None and not has_interaction(session, client.id, "meeting", last, IMPORT_NOTE):
+        session.add(Interaction(workspace_id=workspace.id, client_id=client.id, kind="meeting", direction="both",
+                                occurred_at=last, note=IMPORT_NOTE, logged_by=IMPORTER, created_at=now))
+        refresh_contact_facts(session, client)
+    after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
+             client.last_contact_at)
+    if before is None:
+        report.added.append(name)
+    elif before != after:
+        report.updated.append(name)
+    else:
+        report.unchanged.append(name)
+
+
+def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str, str]], *,
+                default_owner: str | None, tz: ZoneInfo, now: datetime) -> ImportReport:
+    """Each row stands alone: a bad row is rejected with its reason and leaves no trace; good rows land."""
+    report = ImportReport()
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        if None in row:
+            report.rejected.append((number, "more values than columns"))
+            continue
+        key = name_key(to_plain(row.get("name") or ""))
+        if key and key in seen:
+            report.rejected.append((number, f"{row.get('name')!r} appears earlier in the file"))
+            continue
+        savepoint = session.begin_nested()
+        try:
+            _apply_row(session, workspace, row, default_owner, tz, now, report)
+        except ValueError as exc:
+            savepoint.rollback()
+            report.rejected.append((number, str(exc)))
+            continue
+        savepoint.commit()
+        seen.add(key)
+    return report
+
+
+def read_csv(stream: TextIO) -> csv.DictReader[str]:
+    reader = csv.DictReader(stream)
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "name" not in header:
+        raise CsvError(f"the first line must name the columns, including 'name' (columns: "
+                           f"{', '.join(IMPORT_COLUMNS)})")
+    unknown = [h for h in header if h not in IMPORT_COLUMNS and h not in EXPORT_COLUMNS]
+    if unknown:
+        raise CsvError(f"unknown column {unknown[0]!r}; expected {', '.join(IMPORT_COLUMNS)}")
+    reader.fieldnames = header
+    return reader
+
+
+def _day(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).date().isoformat() if moment else ""
+
+
+def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInfo) -> int:
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    referrals = open_referral_counts(session, workspace.id)
+    count = 0
+    for client in all_clients(session, workspace.id):
+        every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
+        writer.writerow([
+            _safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
+            _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
+            _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
+        ])
+        count += 1
+    return count
+
+
+def _safe_cell(value: str) -> str:
+    # Spreadsheets run cells that start with these as formulas; a leading apostrophe keeps them text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -1,0 +1,61 @@
+"""What can be logged (PRODUCT.md §3) and the direction each kind implies."""
+
+from __future__ import annotations
+
+CONTACT_KINDS = ("call", "meeting", "email", "message", "visit")
+WARNING_SIGNS = ("cancel", "delay", "dispute", "complaint")
+
+# Signals carry their own direction: something they did reached us ('in'); our own mistake is an
+# internal record, not a contact, so it neither ends a silence nor counts as unanswered outreach.
+FIXED_DIRECTION: dict[str, str | None] = {
+    "note": None,
+    "checkin": "both",
+    "help": "in",
+    "acted": "in",
+    "praise": "in",
+    "strategic": "in",
+    "early": "in",
+    "forgave": "in",
+    "mistake": None,
+    **{kind: "in" for kind in WARNING_SIGNS},
+}
+
+ALL_KINDS = (*CONTACT_KINDS, *FIXED_DIRECTION)
+
+ALIASES = {"check-in": "checkin", "meet": "meeting", "msg": "message", "dm": "message", "phone": "call"}
+
+LABELS = {
+    "call": "call",
+    "meeting": "meeting",
+    "email": "email",
+    "message": "message",
+    "visit": "visit",
+    "note": "note",
+    "checkin": "check-in",
+    "help": "asked us for help",
+    "acted": "acted on our advice",
+    "praise": "praise",
+    "strategic": "involved us in a strategic matter",
+    "early": "brought us in early",
+    "forgave": "forgave a mistake",
+    "mistake": "our mistake",
+    "cancel": "last-minute cancellation",
+    "delay": "delay",
+    "dispute": "fee dispute",
+    "complaint": "complaint",
+}
+
+DIRECTION_WORDS = {"in": "from them", "out": "from us, no reply yet", "both": "two-way"}
+
+
+def normalize_kind(word: str) -> str | None:
+    word = word.lower()
+    word = ALIASES.get(word, word)
+    return word if word in ALL_KINDS else None
+
+
+def direction_for(kind: str, override: str | None) -> str | None:
+    """'from' means they reached us, 'to' that we reached them; contact kinds default to two-way."""
+    if kind in CONTACT_KINDS:
+        return {"from": "in", "to": "out", None: "both"}[override]
+    return FIXED_DIRECTION[kind]

@@ -1,0 +1,73 @@
+"""Who a Slack user is, as far as Rapport cares: their timezone and whether they administer the workspace."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Person:
+    tz: ZoneInfo
+    is_admin: bool
+
+
+class Directory(Protocol):
+    def person(self, client: WebClient, team_id: str, user_id: str) -> Person: ...
+
+
+class StaticDirectory:
+    """For the offline shell: everyone is in the workspace timezone and may do everything."""
+
+    def __init__(self, tz: ZoneInfo, is_admin: bool = True) -> None:
+        self._person = Person(tz, is_admin)
+
+    def person(self, client: WebClient, team_id: str, user_id: str) -> Person:
+        return self._person
+
+
+class SlackDirectory:
+    """users.info with a time-limited cache, so a busy user costs one look-up an hour, not one per command.
+
+    If Slack can't answer, the workspace timezone stands in and admin rights are not assumed.
+    """
+
+    def __init__(self, fallback_tz: ZoneInfo, ttl_seconds: float = 3600,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._fallback = fallback_tz
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._cache: dict[tuple[str, str], tuple[float, Person]] = {}
+        self._lock = threading.Lock()
+
+    def person(self, client: WebClient, team_id: str, user_id: str) -> Person:
+        key = (team_id, user_id)
+        now = self._monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and now - hit[0] < self._ttl:
+            return hit[1]
+        try:
+            info = client.users_info(user=user_id)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("users.info failed for %s: %s; using the workspace timezone", user_id, exc)
+            return Person(self._fallback, False)
+        user = info.get("user") or {}
+        try:
+            tz = ZoneInfo(user.get("tz") or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = self._fallback
+        person = Person(tz, bool(user.get("is_admin") or user.get("is_owner")))
+        with self._lock:
+            self._cache[key] = (now, person)
+        return person

@@ -1,0 +1,57 @@
+"""`rapport serve`: gunicorn (or Socket Mode) in front of the Bolt app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.app import build_app
+from bot.database import open_database
+from bot.settings import Settings
+from bot.web import make_wsgi
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": f"0.0.0.0:{self.settings.port}",
+            # threads, not processes: one process keeps SQLite simple and Bolt runs listeners on a pool anyway
+            "worker_class": "gthread",
+            "workers": int(os.environ.get("WEB_CONCURRENCY", "1")),
+            "threads": 8,
+            "timeout": 30,
+            "accesslog": "-",
+            "errorlog": "-",
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built in the worker, after fork: database connections must not cross a fork.
+        database = open_database(self.settings)
+        return make_wsgi(build_app(self.settings, database.sessions), database.engine)
+
+
+def serve(settings: Settings) -> int:
+    settings.require_slack()
+    if not settings.scheduler:
+        log.info("RAPPORT_SCHEDULER=off: this process serves Slack only")
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        database = open_database(settings)
+        app = build_app(settings, database.sessions)
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+    open_database(settings).engine.dispose()  # fail fast, in the parent, on a bad database or schema
+    _Gunicorn(settings).run()
+    return 0

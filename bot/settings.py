@@ -1,0 +1,173 @@
+"""Typed settings from the environment (and .env). A bad value stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.db import DatabaseUrlError, normalize_url
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SettingsError(Exception):
+    """One clear line that names the variable."""
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///rapport.db"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_api_url: str = DEFAULT_API_URL
+    port: int = 3000
+    nudge_channel: str | None = None
+    timezone: str = "UTC"
+    business_hours: BusinessHours = BusinessHours(frozenset(range(5)), time(9), time(17))
+    sweep_minutes: int = 15
+    scheduler: bool = True
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        return self.slack_client_id is not None
+
+    def require_slack(self) -> None:
+        """What talking to Slack needs, checked only by the commands that talk to Slack."""
+        if self.oauth:
+            raise SettingsError(
+                "SLACK_CLIENT_ID: multi-workspace OAuth install is not available yet; "
+                "unset SLACK_CLIENT_ID/SLACK_CLIENT_SECRET and use SLACK_BOT_TOKEN"
+            )
+        if self.slack_bot_token is None:
+            raise SettingsError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) into .env")
+        if self.slack_signing_secret is None and not self.socket_mode:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from Basic Information in your Slack app")
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _token(env: Mapping[str, str], name: str, prefix: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not value.startswith(prefix):
+        raise SettingsError(f"{name} must start with {prefix!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def parse_business_hours(raw: str) -> BusinessHours:
+    """'mon-fri 09:00-17:00', 'mon,wed,fri 08:30-18:00' or 'mon-sun 00:00-24:00'."""
+    match = re.fullmatch(r"\s*([a-z,\-]+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", raw.lower())
+    if not match:
+        raise ValueError("expected a form like 'mon-fri 09:00-17:00'")
+    days: set[int] = set()
+    for part in match.group(1).split(","):
+        first, _, last = part.partition("-")
+        if first not in DAYS or (last and last not in DAYS):
+            raise ValueError(f"unknown day in {part!r}: use {', '.join(DAYS)}")
+        a, b = DAYS.index(first), DAYS.index(last or first)
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    h1, m1, h2, m2 = (int(g) for g in match.group(2, 3, 4, 5))
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+        raise ValueError("hours must be 00:00 to 24:00")
+    start = time(h1, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError("the end of business hours must come after the start")
+    return BusinessHours(frozenset(days), start, end)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    raw_url = _optional(env, "DATABASE_URL") or Settings.database_url
+    try:
+        normalize_url(raw_url)
+    except DatabaseUrlError as exc:
+        raise SettingsError(f"DATABASE_URL: {exc}") from None
+
+    api_url = _optional(env, "SLACK_API_URL") or DEFAULT_API_URL
+    if not re.match(r"https?://[^/\s]+", api_url):
+        raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    tz_name = _optional(env, "RAPPORT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"RAPPORT_TIMEZONE: unknown timezone {tz_name!r} (use a name like Europe/London)") from None
+
+    hours_raw = _optional(env, "RAPPORT_BUSINESS_HOURS")
+    hours = Settings.business_hours
+    if hours_raw is not None:
+        try:
+            hours = parse_business_hours(hours_raw)
+        except ValueError as exc:
+            raise SettingsError(f"RAPPORT_BUSINESS_HOURS: {exc}, not {hours_raw!r}") from None
+
+    channel = _optional(env, "RAPPORT_NUDGE_CHANNEL")
+    if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", channel):
+        raise SettingsError(f"RAPPORT_NUDGE_CHANNEL must be a channel id like C0123ABCD, not {channel!r}")
+
+    scheduler_raw = (_optional(env, "RAPPORT_SCHEDULER") or "on").lower()
+    if scheduler_raw not in ("on", "off"):
+        raise SettingsError(f"RAPPORT_SCHEDULER must be 'on' or 'off', not {scheduler_raw!r}")
+
+    client_id = _optional(env, "SLACK_CLIENT_ID")
+    client_secret = _optional(env, "SLACK_CLIENT_SECRET")
+    if (client_id is None) != (client_secret is None):
+        missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
+        raise SettingsError(f"{missing} is not set: OAuth mode needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+
+    return Settings(
+        database_url=raw_url,
+        slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
+        slack_signing_secret=_optional(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=_token(env, "SLACK_APP_TOKEN", "xapp-"),
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_api_url=api_url,
+        port=_int(env, "PORT", 3000, 1, 65535),
+        nudge_channel=channel,
+        timezone=tz_name,
+        business_hours=hours,
+        sweep_minutes=_int(env, "RAPPORT_SWEEP_MINUTES", 15, 1, 1440),
+        scheduler=scheduler_raw == "on",
+    )

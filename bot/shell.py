@@ -1,0 +1,174 @@
+"""`rapport shell`: type `/client …` and see what Slack would show, through the real Bolt dispatch."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+from slack_bolt import App, BoltRequest
+
+from bot.app import build_app
+from bot.clock import Clock, utcnow
+from bot.console_slack import ConsoleSlack
+from bot.database import open_database
+from bot.people import StaticDirectory
+from bot.render_text import render
+from bot.settings import Settings
+
+TEAM = "TSHELL"
+ME = "you"
+HISTORY = Path.home() / ".rapport_history"
+BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). "
+          "`click N` presses a button, `quit` leaves.")
+
+
+def _slack_id(prefix: str, name: str) -> str:
+    return prefix + (re.sub(r"[^A-Z0-9]", "", name.upper()) or "X")
+
+
+@dataclass
+class ShellSession:
+    """The shell's side of Slack: it escapes text as Slack does and remembers who and what it named."""
+
+    app: App
+    settings: Settings
+    console: ConsoleSlack
+    names: dict[str, str] = field(default_factory=dict)
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.names[_slack_id("U", ME)] = ME
+
+    def name_of(self, slack_id: str) -> str:
+        return self.names.get(slack_id, slack_id)
+
+    def escape(self, text: str) -> str:
+        """What Slack sends with should_escape on: &<> as entities, @people and #channels as tokens."""
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+        def person(match: re.Match[str]) -> str:
+            if match.group(1) in ("channel", "here", "everyone"):
+                return f"<!{match.group(1)}>"
+            slack_id = _slack_id("U", match.group(1))
+            self.names[slack_id] = match.group(1)
+            return f"<@{slack_id}|{match.group(1)}>"
+
+        def room(match: re.Match[str]) -> str:
+            slack_id = _slack_id("C", match.group(1))
+            self.names[slack_id] = match.group(1)
+            return f"<#{slack_id}|{match.group(1)}>"
+
+        text = re.sub(r"(?<![\w&])@([\w.\-]+)", person, text)
+        return re.sub(r"(?<![\w&])#([\w\-]+)", room, text)
+
+    def _show(self, message: dict[str, Any]) -> str:
+        shown, self.buttons = render(message, self.settings.tz, self.name_of)
+        return shown
+
+    def command(self, line: str) -> str:
+        text = line.strip()[len("/client"):].strip()
+        form = {
+            "command": "/client", "text": self.escape(text), "team_id": TEAM, "team_domain": "shell",
+            "user_id": _slack_id("U", ME), "user_name": ME, "channel_id": "CSHELL", "channel_name": "shell",
+            "response_url": f"{self.console.url}/response", "trigger_id": "shell",
+        }
+        response = self.app.dispatch(BoltRequest(body=urlencode(form), headers={
+            "content-type": ["application/x-www-form-urlencoded"]}))
+        if not response.body:
+            return ""
+        return self._show(json.loads(response.body))
+
+    def click(self, which: str) -> str:
+        try:
+            button = self.buttons[int(which) - 1]
+        except (ValueError, IndexError):
+            labels = [b["text"]["text"] for b in self.buttons]
+            matches = [i for i, label in enumerate(labels) if label.lower() == which.lower()]
+            if not matches:
+                return "No such button here." if not labels else f"Buttons: {', '.join(labels)}"
+            button = self.buttons[matches[0]]
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM, "domain": "shell"},
+            "user": {"id": _slack_id("U", ME), "name": ME, "team_id": TEAM},
+            "response_url": f"{self.console.url}/response", "trigger_id": "shell",
+            "container": {"type": "message", "is_ephemeral": True}, "channel": {"id": "CSHELL"},
+            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": button["block_id"],
+                         "value": button.get("value", ""), "action_ts": "0"}],
+        }
+        self.app.dispatch(BoltRequest(body=urlencode({"payload": json.dumps(payload)}), headers={
+            "content-type": ["application/x-www-form-urlencoded"]}))
+        return "\n".join(self._show(m) for m in self.console.drain())
+
+    def handle(self, line: str) -> str | None:
+        """One line of input; None means leave."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return ""
+        word = line.split()[0].lower()
+        if word in ("quit", "exit", "\\q"):
+            return None
+        if word == "/client":
+            return self.command(line)
+        if word == "click":
+            return self.click(line[len("click"):].strip())
+        if word == "sweep":
+            return "sweep arrives with the nudge engine; for now the shell covers /client commands."
+        if word == "help":
+            return BANNER
+        return "Commands start with /client (try /client help); `click N` presses a button; `quit` leaves."
+
+
+def _lines(stream: TextIO, interactive: bool) -> Iterator[str]:
+    if not interactive:
+        yield from stream
+        return
+    try:
+        import readline
+    except ImportError:  # Windows: no line editing, still usable
+        readline = None  # type: ignore[assignment]
+    if readline is not None:
+        with contextlib.suppress(OSError):
+            readline.read_history_file(HISTORY)
+    try:
+        while True:
+            try:
+                yield input("rapport> ")
+            except EOFError:
+                print()
+                return
+    finally:
+        if readline is not None:
+            with contextlib.suppress(OSError):
+                readline.write_history_file(HISTORY)
+
+
+def run_shell(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+              clock: Clock = utcnow) -> int:
+    database = open_database(settings)
+    interactive = stdin.isatty() and os.environ.get("TERM") != "dumb"
+    with ConsoleSlack() as console:
+        shell_settings = Settings(**{**settings.__dict__, "slack_bot_token": "xoxb-shell",
+                                     "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/"})
+        app = build_app(shell_settings, database.sessions, directory=StaticDirectory(settings.tz),
+                        clock=clock, verify_requests=False, verify_token=False, process_before_response=True)
+        session = ShellSession(app, settings, console)
+        if interactive:
+            print(BANNER, file=stdout)
+        for line in _lines(stdin, interactive):
+            if not interactive and line.strip():
+                print(f"> {line.rstrip()}", file=stdout)
+            out = session.handle(line)
+            if out is None:
+                break
+            if out:
+                print(out + "\n", file=stdout, flush=True)
+    database.engine.dispose()
+    return 0

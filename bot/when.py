@@ -1,0 +1,86 @@
+"""Dates as people type them, read in the user's timezone and returned as aware UTC."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_AGO_DAYS = 3650
+WHEN_FORMS = "today, yesterday, 3d ago, 2w ago, a weekday like monday, or 2026-11-02"
+
+_AGO = re.compile(r"(\d{1,6})\s*(d|day|days|w|wk|wks|week|weeks)\s+ago")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_PERIOD = re.compile(r"(\d{1,4})\s*(d|day|days|w|wk|wks|week|weeks|m|mo|mos|month|months)")
+UNIT_LIMITS = {"d": 365, "w": 52, "m": 12}
+UNIT_WORDS = {"d": ("day", "days"), "w": ("week", "weeks"), "m": ("month", "months")}
+
+
+class WhenError(ValueError):
+    pass
+
+
+def _at_local_noon(day: date, tz: ZoneInfo) -> datetime:
+    # A past day without a time: noon is the least surprising instant, safely inside the day in any zone.
+    return datetime.combine(day, time(12), tzinfo=tz).astimezone(UTC)
+
+
+def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    words = " ".join(text.lower().split())
+    today = now.astimezone(tz).date()
+    if words in ("", "now", "today"):
+        return now
+    if words == "yesterday":
+        return _at_local_noon(today - timedelta(days=1), tz)
+    if match := _AGO.fullmatch(words):
+        count = int(match.group(1))
+        days = count * (7 if match.group(2).startswith("w") else 1)
+        if days > MAX_AGO_DAYS:
+            raise WhenError(f"{text!r} is more than ten years ago")
+        return now if days == 0 else _at_local_noon(today - timedelta(days=days), tz)
+    for index, name in enumerate(WEEKDAYS):
+        if words in (name, name[:3]):
+            # the most recent one: today's weekday name means today
+            back = (today.weekday() - index) % 7
+            return now if back == 0 else _at_local_noon(today - timedelta(days=back), tz)
+    if match := _ISO.fullmatch(words):
+        year, month, day_ = (int(g) for g in match.groups())
+        try:
+            day = date(year, month, day_)
+        except ValueError:
+            raise WhenError(f"{text} is not a real date") from None
+        if day > today:
+            raise WhenError(f"{text} is in the future: log what has happened")
+        if (today - day).days > MAX_AGO_DAYS:
+            raise WhenError(f"{text} is more than ten years ago")
+        return now if day == today else _at_local_noon(day, tz)
+    raise WhenError(f"I can't read {text!r} as a date. Use {WHEN_FORMS}")
+
+
+def parse_period(text: str) -> tuple[int, str]:
+    """'2w' -> (2, 'w'); 'd', 'w' or 'm' (calendar months)."""
+    match = _PERIOD.fullmatch(" ".join(text.lower().split()))
+    if not match:
+        raise WhenError(f"I can't read {text!r} as a period. Use a number and d, w or m, like 14d, 2w or 1m")
+    count, unit = int(match.group(1)), match.group(2)[0]
+    if not 1 <= count <= UNIT_LIMITS[unit]:
+        raise WhenError(f"{text!r} is out of range: use 1-365d, 1-52w or 1-12m")
+    return count, unit
+
+
+def add_period(start: datetime, count: int, unit: str) -> datetime:
+    if unit == "d":
+        return start + timedelta(days=count)
+    if unit == "w":
+        return start + timedelta(weeks=count)
+    month_index = start.month - 1 + count
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def describe_period(count: int, unit: str) -> str:
+    one, many = UNIT_WORDS[unit]
+    return f"{count} {one if count == 1 else many}"

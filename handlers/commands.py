@@ -1,0 +1,28 @@
+"""The /client slash command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import blocks as b
+from bot.clock import Clock
+from bot.commands import run_client_command
+from bot.people import Directory
+from handlers.payload import BadPayloadError, caller_from
+
+
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+    @app.command("/client")
+    def client_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            ack(**b.error("That request from Slack was incomplete, so nothing was done.").as_message())
+            return
+        text = body.get("text")
+        reply = run_client_command(session_factory, caller, text if isinstance(text, str) else "", clock())
+        ack(**reply.as_message())

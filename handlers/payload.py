@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.commands import Caller
+from bot.people import Directory
+
+
+class BadPayloadError(Exception):
+    pass
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
+def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller:
+    """Slash commands carry team_id/user_id at the top; interactions nest them in team/user objects."""
+    team = body.get("team")
+    user = body.get("user")
+    team_id = _text(body.get("team_id")) or (_text(team.get("id")) if isinstance(team, dict) else None)
+    user_id = _text(body.get("user_id")) or (_text(user.get("id")) if isinstance(user, dict) else None)
+    enterprise = body.get("enterprise_id") or body.get("enterprise")
+    enterprise_id = _text(enterprise.get("id")) if isinstance(enterprise, dict) else _text(enterprise)
+    if team_id is None or user_id is None:
+        raise BadPayloadError("missing team or user")
+    return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
+                  person=lambda: directory.person(client, team_id, user_id))

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NAME_MAX = 100
+NOTE_MAX = 2000
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Workspace(Base):
+    """One Slack team. `enterprise_id` is '' outside Enterprise Grid so the pair can be unique."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), server_default=text("''"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    default_channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name_key"),
+        Index("ix_clients_workspace_owner", "workspace_id", "owner_id"),
+        Index("ix_clients_workspace_status", "workspace_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    # casefolded, whitespace-collapsed name: what lookups and uniqueness use
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX * 3))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    checkin_count: Mapped[int | None] = mapped_column(Integer)
+    checkin_unit: Mapped[str | None] = mapped_column(String(1))
+    checkin_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    quiet_after_days: Mapped[int | None] = mapped_column(Integer)
+    opted_out: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    no_winback: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+
+    # Derived facts, kept current whenever an interaction is written so that lists and the
+    # nudge planner never rescan history.
+    last_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_contact_direction: Mapped[str | None] = mapped_column(String(4))
+    last_their_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    unanswered_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unanswered_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_client", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    is_primary: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    client: Mapped[Client] = relationship(back_populates="contacts")
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
+        Index("ix_interactions_workspace_kind_occurred", "workspace_id", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # 'in' | 'out' | 'both', or NULL for internal records (notes, our own mistakes)
+    direction: Mapped[str | None] = mapped_column(String(4))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    logged_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_referrer_thanked", "referrer_id", "thanked_at"),
+        Index("ix_referrals_referred", "referred_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    referred_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(Text)
+    logged_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    thanked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    thanked_by: Mapped[str | None] = mapped_column(String(32))
+
+    referrer: Mapped[Client] = relationship(foreign_keys=[referrer_id])
+    referred: Mapped[Client] = relationship(foreign_keys=[referred_id])

@@ -1,0 +1,243 @@
+"""Query functions. Each takes the caller's session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Client, Contact, Interaction, Referral, Workspace
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str | None, now: datetime) -> Workspace:
+    enterprise = enterprise_id or ""
+    stmt = select(Workspace).where(Workspace.team_id == team_id, Workspace.enterprise_id == enterprise)
+    workspace = session.scalars(stmt).one_or_none()
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, enterprise_id=enterprise, created_at=now)
+        session.add(workspace)
+        session.flush()
+    return workspace
+
+
+def clients_by_keys(session: Session, workspace_id: int, keys: Sequence[str]) -> list[Client]:
+    if not keys:
+        return []
+    stmt = select(Client).where(Client.workspace_id == workspace_id, Client.name_key.in_(list(keys)))
+    return list(session.scalars(stmt))
+
+
+def clients_with_key_prefix(session: Session, workspace_id: int, prefix: str, limit: int) -> list[Client]:
+    # A range on the unique (workspace_id, name_key) index, not LIKE, so '%' and '_' in names are literal.
+    upper = prefix + "\U0010ffff"
+    stmt = (
+        select(Client)
+        .where(Client.workspace_id == workspace_id, Client.name_key >= prefix, Client.name_key < upper)
+        .order_by(Client.name_key)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def client_names_for_suggestions(session: Session, workspace_id: int, first_char: str, limit: int) -> list[str]:
+    """Names that could be a misspelling's target: all of a small workspace, else those sharing a first letter."""
+    total = session.scalar(select(func.count()).select_from(Client).where(Client.workspace_id == workspace_id))
+    stmt = select(Client.name).where(Client.workspace_id == workspace_id)
+    if (total or 0) > limit and first_char:
+        stmt = stmt.where(Client.name_key >= first_char, Client.name_key < first_char + "\U0010ffff")
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def get_client(session: Session, workspace_id: int, client_id: int) -> Client | None:
+    stmt = select(Client).where(Client.workspace_id == workspace_id, Client.id == client_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def primary_contact(session: Session, client_id: int) -> Contact | None:
+    stmt = select(Contact).where(Contact.client_id == client_id, Contact.is_primary.is_(True))
+    return session.scalars(stmt).first()
+
+
+def recent_interactions(session: Session, client_id: int, limit: int) -> list[Interaction]:
+    stmt = (
+        select(Interaction)
+        .where(Interaction.client_id == client_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def interactions_since(session: Session, client_id: int, since: datetime) -> list[Interaction]:
+    stmt = (
+        select(Interaction)
+        .where(Interaction.client_id == client_id, Interaction.occurred_at >= since)
+        .order_by(Interaction.occurred_at, Interaction.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def open_referrals_from(session: Session, workspace_id: int, referrer_id: int) -> list[Referral]:
+    stmt = (
+        select(Referral)
+        .where(
+            Referral.workspace_id == workspace_id,
+            Referral.referrer_id == referrer_id,
+            Referral.thanked_at.is_(None),
+        )
+        .order_by(Referral.created_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def get_referral(session: Session, workspace_id: int, referral_id: int) -> Referral | None:
+    stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.id == referral_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def count_history(session: Session, client_id: int) -> tuple[int, int]:
+    interactions = session.scalar(select(func.count()).where(Interaction.client_id == client_id)) or 0
+    referrals = (
+        session.scalar(
+            select(func.count()).where(or_(Referral.referrer_id == client_id, Referral.referred_id == client_id))
+        )
+        or 0
+    )
+    return interactions, referrals
+
+
+def list_clients(
+    session: Session,
+    workspace_id: int,
+    *,
+    statuses: Sequence[str] | None = None,
+    owner_id: str | None = None,
+    their_contact_before: datetime | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int,
+) -> tuple[list[Client], int]:
+    """Clients matching the filters, longest-silent first, and how many matched in all."""
+    conditions = [Client.workspace_id == workspace_id]
+    if statuses is not None:
+        conditions.append(Client.status.in_(list(statuses)))
+    if owner_id is not None:
+        conditions.append(Client.owner_id == owner_id)
+    if their_contact_before is not None:
+        conditions.append(
+            or_(
+                Client.last_their_contact_at < their_contact_before,
+                Client.last_their_contact_at.is_(None) & (Client.created_at < their_contact_before),
+            )
+        )
+    if ids is not None:
+        conditions.append(Client.id.in_(list(ids)))
+    total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
+    stmt = (
+        select(Client)
+        .where(*conditions)
+        .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt)), total
+
+
+def clients_with_warning_signs(
+    session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
+) -> dict[int, int]:
+    stmt = (
+        select(Interaction.client_id, func.count())
+        .where(
+            Interaction.workspace_id == workspace_id,
+            Interaction.kind.in_(list(kinds)),
+            Interaction.occurred_at >= since,
+        )
+        .group_by(Interaction.client_id)
+        .having(func.count() >= at_least)
+    )
+    return {client_id: count for client_id, count in session.execute(stmt)}
+
+
+def count_warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> int:
+    stmt = select(func.count()).where(
+        Interaction.client_id == client_id, Interaction.kind.in_(list(kinds)), Interaction.occurred_at >= since
+    )
+    return session.scalar(stmt) or 0
+
+
+def all_clients(session: Session, workspace_id: int) -> list[Client]:
+    return list(session.scalars(select(Client).where(Client.workspace_id == workspace_id).order_by(Client.name_key)))
+
+
+def delete_client(session: Session, client: Client) -> None:
+    # Explicit deletes keep erasure complete even where the database does not enforce cascades.
+    session.execute(delete(Interaction).where(Interaction.client_id == client.id))
+    session.execute(
+        delete(Referral).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
+    )
+    session.execute(delete(Contact).where(Contact.client_id == client.id))
+    session.delete(client)
+
+
+def mark_referrals_thanked(session: Session, referral_ids: Sequence[int], user_id: str, now: datetime) -> None:
+    session.execute(
+        update(Referral)
+        .where(Referral.id.in_(list(referral_ids)), Referral.thanked_at.is_(None))
+        .values(thanked_at=now, thanked_by=user_id)
+    )
+
+
+def refresh_contact_facts(session: Session, client: Client) -> None:
+    """Recompute the client's derived contact facts from its history.
+
+    Runs on every write so that backdated entries land where they belong; each query is a range
+    scan of one client's rows on (client_id, occurred_at).
+    """
+    session.flush()
+    mine = Interaction.client_id == client.id
+    last = session.execute(
+        select(Interaction.occurred_at, Interaction.direction)
+        .where(mine, Interaction.direction.is_not(None))
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(1)
+    ).first()
+    client.last_contact_at, client.last_contact_direction = (last[0], last[1]) if last else (None, None)
+    client.last_their_contact_at = session.scalar(
+        select(func.max(Interaction.occurred_at)).where(mine, Interaction.direction.in_(("in", "both")))
+    )
+    client.last_checkin_at = session.scalar(
+        select(func.max(Interaction.occurred_at)).where(mine, Interaction.kind == "checkin")
+    )
+    streak = select(func.count(), func.min(Interaction.occurred_at)).where(mine, Interaction.direction == "out")
+    if client.last_their_contact_at is not None:
+        streak = streak.where(Interaction.occurred_at > client.last_their_contact_at)
+    count, since = session.execute(streak).one()
+    client.unanswered_count, client.unanswered_since = count or 0, since
+
+
+def all_workspaces(session: Session) -> list[Workspace]:
+    return list(session.scalars(select(Workspace).order_by(Workspace.id)))
+
+
+def has_interaction(session: Session, client_id: int, kind: str, occurred_at: datetime, note: str) -> bool:
+    stmt = select(Interaction.id).where(
+        Interaction.client_id == client_id,
+        Interaction.kind == kind,
+        Interaction.occurred_at == occurred_at,
+        Interaction.note == note,
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def open_referral_counts(session: Session, workspace_id: int) -> dict[int, int]:
+    stmt = (
+        select(Referral.referrer_id, func.count())
+        .where(Referral.workspace_id == workspace_id, Referral.thanked_at.is_(None))
+        .group_by(Referral.referrer_id)
+    )
+    return {referrer: count for referrer, count in session.execute(stmt)}

@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy import create_engine, text
+
+# slack_sdk honours proxy variables even for loopback addresses
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+from bot.app import build_app  # noqa: E402
+from bot.database import Database, open_database  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.web import make_wsgi  # noqa: E402
+from storage.db import normalize_url  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Base  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+
+PG_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+SIGNING_SECRET = "test-signing-secret"
+MONDAY = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(normalize_url(PG_URL), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A schema of our own in the shared test database, migrated once; dropped at the end."""
+    problem = _postgres_reachable()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable under CI: {problem}")
+        pytest.skip(f"PostgreSQL unreachable ({problem}); set CI=true to make this a failure")
+    schema = f"rapport_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalize_url(PG_URL))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "rapport.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """An empty, migrated database: a fresh SQLite file, or the PostgreSQL schema emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "rapport.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(normalize_url(url))
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = open_database(Settings(database_url=database_url))
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack(users={
+        "UANA": {"tz": "Europe/London", "is_admin": False},
+        "UBEN": {"tz": "America/Los_Angeles", "is_admin": False},
+        "UADMIN": {"tz": "UTC", "is_admin": True},
+    })
+    yield fake
+    fake.close()
+
+
+@dataclass
+class Clock:
+    now: datetime = MONDAY
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        """Everything a person would read in the reply, blocks flattened to words."""
+        return _words(self.json())
+
+
+def _words(node: Any) -> str:
+    if isinstance(node, dict):
+        if node.get("type") == "date":
+            return str(node.get("fallback", ""))
+        if node.get("type") == "user":
+            return "@" + str(node.get("user_id"))
+        if node.get("type") == "channel":
+            return "#" + str(node.get("channel_id"))
+        if node.get("type") in ("text", "plain_text", "mrkdwn"):
+            return str(node.get("text", ""))
+        if node.get("type") == "emoji":
+            return ""
+        if "blocks" in node:
+            return " ".join(_words(b) for b in node["blocks"]) or str(node.get("text", ""))
+        return "".join(_words(v) for k, v in node.items() if k in ("elements", "text", "fields"))
+    if isinstance(node, list):
+        return " ".join(_words(n) for n in node)
+    return ""
+
+
+@dataclass
+class RapportServer:
+    """The real Bolt app over real HTTP, as Slack would call it."""
+
+    base: str
+    database: Database
+    fake: FakeSlack
+    clock: Clock
+    team: str = "T1"
+    user: str = "UANA"
+    responses: list[str] = field(default_factory=list)
+
+    def post(self, body: str, headers: dict[str, str], path: str = "/slack/events") -> Response:
+        request = urllib.request.Request(self.base + path, data=body.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return Response(reply.status, reply.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Response(exc.code, exc.read().decode())
+
+    def get(self, path: str) -> Response:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as reply:
+                return Response(reply.status, reply.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Response(exc.code, exc.read().decode())
+
+    def command(self, text: str, *, user: str | None = None, team: str | None = None) -> Response:
+        body = urlencode({
+            "token": "legacy", "team_id": team or self.team, "team_domain": "test", "channel_id": "CGENERAL",
+            "channel_name": "general", "user_id": user or self.user, "user_name": "someone", "command": "/client",
+            "text": text, "response_url": f"{self.fake.url}/response/{uuid.uuid4().hex[:8]}", "trigger_id": "t.1",
+        })
+        reply = self.post(body, sign(body))
+        assert reply.status == 200, reply.body
+        return reply
+
+    def click(self, button: dict[str, Any], *, user: str | None = None, team: str | None = None) -> dict[str, Any]:
+        """Press a button from a reply; returns what the app sent back to response_url."""
+        response_path = f"response/{uuid.uuid4().hex[:8]}"
+        payload = {
+            "type": "block_actions", "team": {"id": team or self.team}, "user": {"id": user or self.user},
+            "response_url": f"{self.fake.url}/{response_path}", "trigger_id": "t.2",
+            "container": {"type": "message", "is_ephemeral": True},
+            "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
+                         "block_id": "b", "action_ts": "1"}],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        reply = self.post(body, sign(body))
+        assert reply.status == 200, reply.body
+        calls = self.fake.wait_for(response_path)
+        assert calls, "the app never answered the click"
+        return calls[0].params
+
+
+def buttons(response: Response) -> list[dict[str, Any]]:
+    return [e for block in response.json().get("blocks", []) if block["type"] == "actions" for e in block["elements"]]
+
+
+@pytest.fixture
+def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
+    settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake_slack.api_url)
+    clock = Clock()
+    app = build_app(settings, database.sessions, clock=clock)
+    server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
+                         handler_class=_Quiet)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield RapportServer(f"http://127.0.0.1:{server.server_port}", database, fake_slack, clock)
+    server.shutdown()
+    server.server_close()

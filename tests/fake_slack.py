@@ -1,0 +1,122 @@
+"""A loopback fake of the Slack Web API (and of response_url), for tests. Never talks to Slack.
+
+It answers form and JSON bodies, records every call, and can be told to fail the next calls to a
+method with 429 + Retry-After, a 5xx, or a timeout that happens after the call was recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Failure:
+    mode: str  # "429" | "5xx" | "timeout"
+    retry_after: int = 1
+
+
+@dataclass
+class FakeSlack:
+    team_id: str = "T1"
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    hang_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        self._failures: dict[str, list[Failure]] = {}
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        self._release = threading.Event()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                status, body, headers = fake._answer(self.path, params, dict(self.headers))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {**headers, "Content-Type": "application/json"}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def close(self) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, method: str, mode: str, times: int = 1, retry_after: int = 1) -> None:
+        self._failures.setdefault(method, []).extend(Failure(mode, retry_after) for _ in range(times))
+
+    def _answer(self, path: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        method = path.split("?")[0].removeprefix("/api/").strip("/")
+        failures = self._failures.get(method)
+        failure = failures.pop(0) if failures else None
+        if failure and failure.mode == "429":
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)}
+        if failure and failure.mode == "5xx":
+            return 503, {"ok": False, "error": "service_unavailable"}, {}
+        with self._changed:
+            self.calls.append(Call(method, params, headers))
+            self._changed.notify_all()
+        if failure and failure.mode == "timeout":
+            self._release.wait(self.hang_seconds)
+        return 200, self._result(method, params), {}
+
+    def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "team_id": self.team_id, "user_id": "UBOT", "bot_id": "BBOT", "team": "Test"}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": params.get("user"), **user}}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.000100"}
+        return {"ok": True}
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until `count` calls to `method` were recorded (listeners run after the HTTP ack)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.called(method)) >= count, timeout)
+        return self.called(method)
