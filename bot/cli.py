@@ -48,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = args.command in ("shell", "import", "export")
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter, not news
     load_dotenv(Path.cwd() / ".env")
     try:
         settings = load_settings()
@@ -68,6 +69,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database is at schema version {head_revision()}")
         return 0
     if args.command == "serve":
+        settings.require_slack()
         from bot.serve import serve
 
         return serve(settings)
@@ -99,7 +101,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     database = open_database(settings)
     try:
         with stream, database.sessions.begin() as session:
-            workspace = pick_workspace(session, args.team)
+            workspace = pick_workspace(session, args.team, utcnow())
             total = sum(1 for _ in stream) - 1
             stream.seek(0)
             rows = tqdm(read_csv(stream), total=total, unit="row", desc="importing", disable=None,
@@ -123,7 +125,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     database = open_database(settings)
     try:
         with database.sessions.begin() as session:
-            workspace = pick_workspace(session, args.team)
+            workspace = pick_workspace(session, args.team, utcnow())
             if args.file is None:
                 export_rows(session, workspace, sys.stdout, settings.tz)
                 return 0

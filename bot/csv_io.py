@@ -20,6 +20,7 @@ from storage.queries import (
     all_clients,
     all_workspaces,
     clients_by_keys,
+    get_or_create_workspace,
     has_interaction,
     name_key,
     open_referral_counts,
@@ -51,18 +52,19 @@ class ImportReport:
                 f"{len(self.rejected)} rejected")
 
 
-def pick_workspace(session: Session, team_id: str | None) -> Workspace:
+def pick_workspace(session: Session, team_id: str | None, now: datetime) -> Workspace:
+    """The workspace named by --team (created if new, so a team can import before its first command),
+    else the only one there is."""
     workspaces = all_workspaces(session)
     if team_id:
-        for workspace in workspaces:
-            if workspace.team_id == team_id:
-                return workspace
-        raise CsvError(f"no workspace {team_id} in this database (known: "
-                           f"{', '.join(w.team_id for w in workspaces) or 'none'})")
+        if not re.fullmatch(r"[TE][A-Z0-9]{2,}", team_id):
+            raise CsvError(f"--team {team_id!r} is not a Slack team id like T0123ABCD")
+        return get_or_create_workspace(session, team_id, None, now)
     if len(workspaces) == 1:
         return workspaces[0]
     if not workspaces:
-        raise CsvError("no workspace in this database yet: use /client once (in Slack or `rapport shell`)")
+        raise CsvError("no workspace in this database yet: pass --team T0123ABCD (your Slack team id), "
+                       "or use /client once first")
     raise CsvError(f"several workspaces here; pick one with --team ({', '.join(w.team_id for w in workspaces)})")
 
 

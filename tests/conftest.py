@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import urlencode
-from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -25,14 +25,14 @@ from sqlalchemy import create_engine, text
 # slack_sdk honours proxy variables even for loopback addresses
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-from bot.app import build_app  # noqa: E402
-from bot.database import Database, open_database  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.web import make_wsgi  # noqa: E402
-from storage.db import normalize_url  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Base  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from bot.app import build_app
+from bot.database import Database, open_database
+from bot.settings import Settings
+from bot.web import make_wsgi
+from storage.db import normalize_url
+from storage.migrate import upgrade
+from storage.models import Base
+from tests.fake_slack import FakeSlack
 
 PG_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SIGNING_SECRET = "test-signing-secret"
@@ -150,6 +150,20 @@ class Response:
         return _words(self.json())
 
 
+@dataclass
+class Posted:
+    """What the app sent to a response_url."""
+
+    params: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    @property
+    def text(self) -> str:
+        return _words(self.params)
+
+
 def _words(node: Any) -> str:
     if isinstance(node, dict):
         if node.get("type") == "date":
@@ -163,10 +177,11 @@ def _words(node: Any) -> str:
         if node.get("type") == "emoji":
             return ""
         if "blocks" in node:
-            return " ".join(_words(b) for b in node["blocks"]) or str(node.get("text", ""))
-        return "".join(_words(v) for k, v in node.items() if k in ("elements", "text", "fields"))
+            return "\n".join(_words(b) for b in node["blocks"]) or str(node.get("text", ""))
+        inner = "".join(_words(v) for k, v in node.items() if k in ("elements", "text", "fields"))
+        return inner + "\n" if node.get("type") == "rich_text_section" else inner
     if isinstance(node, list):
-        return " ".join(_words(n) for n in node)
+        return "".join(_words(n) for n in node)
     return ""
 
 
@@ -208,7 +223,7 @@ class RapportServer:
         assert reply.status == 200, reply.body
         return reply
 
-    def click(self, button: dict[str, Any], *, user: str | None = None, team: str | None = None) -> dict[str, Any]:
+    def click(self, button: dict[str, Any], *, user: str | None = None, team: str | None = None) -> Posted:
         """Press a button from a reply; returns what the app sent back to response_url."""
         response_path = f"response/{uuid.uuid4().hex[:8]}"
         payload = {
@@ -223,7 +238,7 @@ class RapportServer:
         assert reply.status == 200, reply.body
         calls = self.fake.wait_for(response_path)
         assert calls, "the app never answered the click"
-        return calls[0].params
+        return Posted(calls[0].params)
 
 
 def buttons(response: Response) -> list[dict[str, Any]]:
@@ -239,7 +254,7 @@ def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Ite
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield RapportServer(f"http://127.0.0.1:{server.server_port}", database, fake_slack, clock)
     server.shutdown()

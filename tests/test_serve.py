@@ -1,0 +1,81 @@
+"""`rapport serve` as a real process under gunicorn, answering signed requests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.cli import RAPPORT, clean_env, run
+from tests.conftest import SIGNING_SECRET, sign
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path, fake_slack):
+    port = _free_port()
+    env = clean_env(tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    SLACK_API_URL=fake_slack.api_url, PORT=str(port), RAPPORT_SCHEDULER="off")
+    process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:  # wait for readiness, bounded: gunicorn has to boot a worker first
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as reply:
+                health = json.loads(reply.read())
+                break
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("rapport serve did not come up:\n" + (process.stdout.read() if process.stdout else ""))
+            time.sleep(0.2)
+    yield base, health
+    process.terminate()
+    output, _ = process.communicate(timeout=30)
+    assert "xoxb-test" not in output and SIGNING_SECRET not in output, "secrets must never be logged"
+
+
+def test_serve_answers_health_and_signed_commands(served):
+    base, health = served
+    assert health == {"ok": True, "database": "ok"}
+    body = urlencode({"team_id": "T1", "user_id": "UANA", "command": "/client", "text": "add Acme Corp",
+                      "response_url": "http://127.0.0.1:9/r", "trigger_id": "t"})
+    request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        answer = json.loads(reply.read())
+    assert answer["text"] == "Added Acme Corp."
+    unsigned = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert refused.value.code == 401
+
+
+def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
+    result = run(["serve"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("rapport: SLACK_BOT_TOKEN is not set")
+
+
+def test_commands_not_built_yet_say_so(tmp_path):
+    result = run(["worker"], tmp_path)
+    assert result.returncode == 2 and "not yet" in result.stderr
+
+
+def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
+    result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert result.returncode == 0 and "schema version 0001" in result.stdout
+    assert (tmp_path / "fresh.db").exists()

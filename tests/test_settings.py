@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_nothing_configured_is_a_working_default():
+    settings = load_settings({})
+    assert settings.database_url == "sqlite:///rapport.db"
+    assert settings.port == 3000 and settings.sweep_minutes == 15 and settings.scheduler is True
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.business_hours.days == frozenset(range(5))
+    assert (settings.business_hours.start, settings.business_hours.end) == (time(9), time(17))
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"PORT": "http"}, "PORT"),
+    ({"PORT": "70000"}, "PORT"),
+    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({"DATABASE_URL": "::not a url::"}, "DATABASE_URL"),
+    ({"RAPPORT_TIMEZONE": "Mars/Olympus"}, "RAPPORT_TIMEZONE"),
+    ({"RAPPORT_BUSINESS_HOURS": "weekdays 9-5"}, "RAPPORT_BUSINESS_HOURS"),
+    ({"RAPPORT_BUSINESS_HOURS": "mon-fri 17:00-09:00"}, "RAPPORT_BUSINESS_HOURS"),
+    ({"RAPPORT_SWEEP_MINUTES": "0"}, "RAPPORT_SWEEP_MINUTES"),
+    ({"RAPPORT_SCHEDULER": "maybe"}, "RAPPORT_SCHEDULER"),
+    ({"RAPPORT_NUDGE_CHANNEL": "#general"}, "RAPPORT_NUDGE_CHANNEL"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
+    ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+    ({"SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),
+])
+def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    assert message.startswith(named) and "\n" not in message
+
+
+def test_heroku_postgres_urls_and_api_url_are_normalised():
+    settings = load_settings({"DATABASE_URL": "postgres://u:p@db:5432/app", "SLACK_API_URL": "https://slack-gov.com/api",
+                              "RAPPORT_BUSINESS_HOURS": "sat-sun 10:00-24:00"})
+    assert settings.slack_api_url == "https://slack-gov.com/api/"
+    assert settings.business_hours.days == frozenset({5, 6})
+
+
+def test_serving_needs_the_slack_secrets():
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN"):
+        load_settings({}).require_slack()
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET"):
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).require_slack()
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()

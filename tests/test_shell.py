@@ -1,0 +1,50 @@
+"""`rapport shell` with nothing configured: the same handlers and database, readable replies, scriptable."""
+
+from __future__ import annotations
+
+from tests.cli import run
+
+SCRIPT = """\
+/client add Acme Corp every 2w contact Jane Doe
+/client log acme call yesterday : talked budgets
+/client referral acme -> Beta Ltd
+click 1
+/client status acme corp
+/client log acmy call
+/client forget beta ltd
+click Cancel
+"""
+
+
+def test_scripted_session_on_a_fresh_sqlite_database(tmp_path):
+    result = run(["shell"], tmp_path, SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "> /client add Acme Corp every 2w contact Jane Doe\n✅ Added Acme Corp." in out
+    assert "Owner @you · primary contact Jane Doe" in out
+    assert "📝 Logged call (two-way) with Acme Corp" in out and "talked budgets" in out
+    assert "🙏 Thank Jane Doe at Acme Corp for introducing Beta Ltd." in out
+    assert "[Mark thanked]" in out
+    assert "@you thanked Acme Corp for introducing Beta Ltd" in out
+    assert "Acme Corp\n=========\nActive · owner @you" in out
+    assert "Did you mean Acme Corp?" in out
+    assert "[Forget Beta Ltd]  [Cancel]" in out and "Cancelled: nothing was forgotten." in out
+    assert result.stderr == ""
+    assert (tmp_path / "rapport.db").exists()
+
+    again = run(["shell"], tmp_path, "/client list all\n")
+    assert "Acme Corp" in again.stdout and "Beta Ltd (prospect)" in again.stdout
+
+
+def test_mentions_typed_in_the_shell_behave_as_in_slack(tmp_path):
+    result = run(["shell"], tmp_path, "/client add Acme owner @ben channel #acme\n/client status acme\n"
+                                      "/client log acme note : ping @channel now\n/client status acme\n")
+    assert "Active · owner @ben · nudges in #acme" in result.stdout
+    assert "ping @channel now" in result.stdout
+
+
+def test_a_bad_setting_stops_the_shell_with_one_line(tmp_path):
+    result = run(["shell"], tmp_path, "", RAPPORT_TIMEZONE="Nowhere/Land")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("rapport: RAPPORT_TIMEZONE: unknown timezone 'Nowhere/Land' "
+                                     "(use a name like Europe/London)")

@@ -1,0 +1,121 @@
+"""Storage on SQLite and PostgreSQL: UTC round trips, constraints, erasure, migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from storage.db import make_engine, normalize_url
+from storage.migrate import head_revision, is_current, upgrade
+from storage.models import Base, Client, Interaction, Referral
+from storage.queries import delete_client, get_or_create_workspace, name_key
+
+NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+
+
+def _client(workspace_id: int, name: str) -> Client:
+    return Client(workspace_id=workspace_id, name=name, name_key=name_key(name), owner_id="U1", status="active",
+                  created_at=NOW, created_by="U1", opted_out=False, no_winback=False, unanswered_count=0)
+
+
+def test_datetimes_come_back_aware_utc(database):
+    eastern = timezone(timedelta(hours=-5))
+    with database.sessions.begin() as session:
+        workspace = get_or_create_workspace(session, "T1", None, NOW)
+        client = _client(workspace.id, "Acme")
+        session.add(client)
+        session.flush()
+        session.add(Interaction(workspace_id=workspace.id, client_id=client.id, kind="call", direction="both",
+                                occurred_at=datetime(2026, 11, 16, 10, 0, tzinfo=eastern), logged_by="U1",
+                                created_at=NOW))
+    with database.sessions() as session:
+        stored = session.scalars(select(Interaction)).one().occurred_at
+    assert stored == datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+    assert stored.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(database):
+    with pytest.raises(StatementError, match="naive datetime"), database.sessions.begin() as session:
+        get_or_create_workspace(session, "T1", None, datetime(2026, 11, 16))
+
+
+def test_client_names_are_unique_per_workspace_only(database):
+    with database.sessions.begin() as session:
+        one = get_or_create_workspace(session, "T1", None, NOW)
+        two = get_or_create_workspace(session, "T2", "E1", NOW)
+        session.add_all([_client(one.id, "Acme"), _client(two.id, "Acme")])
+    with pytest.raises(IntegrityError), database.sessions.begin() as session:
+        session.add(_client(one.id, "ACME"))
+
+
+def test_forget_erases_all_history(database):
+    with database.sessions.begin() as session:
+        workspace = get_or_create_workspace(session, "T1", None, NOW)
+        acme, beta = _client(workspace.id, "Acme"), _client(workspace.id, "Beta")
+        session.add_all([acme, beta])
+        session.flush()
+        session.add(Interaction(workspace_id=workspace.id, client_id=acme.id, kind="call", direction="both",
+                                occurred_at=NOW, logged_by="U1", created_at=NOW))
+        session.add(Referral(workspace_id=workspace.id, referrer_id=beta.id, referred_id=acme.id, logged_by="U1",
+                             created_at=NOW))
+    with database.sessions.begin() as session:
+        delete_client(session, session.get(Client, acme.id))
+    with database.sessions() as session:
+        assert session.scalars(select(Interaction)).all() == []
+        assert session.scalars(select(Referral)).all() == []
+        assert [c.name for c in session.scalars(select(Client))] == ["Beta"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    base = request.getfixturevalue("postgres_url")
+    schema = "rapport_mig_" + tmp_path.name[-8:].replace("-", "_").lower()
+    admin = create_engine(normalize_url(base.split("?")[0]))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"')
+    request.addfinalizer(lambda: _drop(admin, schema))
+    return f"{base.split('?')[0]}?options=-csearch_path%3D{schema}"
+
+
+def _drop(admin, schema):
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        assert not is_current(engine)
+        upgrade(empty_database_url)
+        assert is_current(engine) and head_revision() == "0001"
+        upgrade(empty_database_url)  # running it again is harmless
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            tables = set(inspect(conn).get_table_names())
+        assert differences == []
+        assert {"workspaces", "clients", "contacts", "interactions", "referrals"} <= tables
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    engine.dispose()
+
+
+def test_database_urls():
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
