@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, utcnow
 from bot.people import Directory, SlackDirectory
 from bot.settings import Settings
-from handlers import actions, commands, errors
+from handlers import actions, commands, errors, home
 
 
 def build_app(
@@ -43,4 +43,5 @@ def build_app(
     errors.register(app)
     commands.register(app, session_factory, directory, clock)
     actions.register(app, session_factory, directory, clock)
+    home.register(app, session_factory, directory, clock)
     return app

@@ -76,3 +76,18 @@ def test_health_check(rapport):
 
 def _buttons(reply):
     return [e for b in reply.json()["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_opening_app_home_publishes_the_users_clients(rapport):
+    rapport.command("add Acme Corp")
+    rapport.command("add Beta Ltd", user="UBEN")
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
+                       "event_time": 1, "event": {"type": "app_home_opened", "user": "UANA", "tab": "home",
+                                                  "channel": "D1", "event_ts": "1.0"}})
+    reply = rapport.post(body, {**sign(body), "Content-Type": "application/json"})
+    assert reply.status == 200
+    [published] = rapport.fake.wait_for("views.publish")
+    view = json.loads(published.params["view"]) if isinstance(published.params["view"], str) \
+        else published.params["view"]
+    shown = json.dumps(view)
+    assert published.params["user_id"] == "UANA" and "Acme Corp" in shown and "Beta Ltd" not in shown

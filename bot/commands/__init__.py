@@ -119,6 +119,13 @@ def run_button(session_factory: sessionmaker[Session], caller: Caller, action_id
     return run_in_transaction(session_factory, lambda s: handler(s, _context(s, caller, now), int(value)))
 
 
+def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime) -> dict[str, object]:
+    """The App Home tab: the caller's own clients (the fuller dashboard is built on this later)."""
+    reply = run_in_transaction(session_factory, lambda s: cmd_list(s, _context(s, caller, now), "mine"))
+    intro = b.context("Log a touch with `/client log <client> <kind>`; see everything with `/client help`.")
+    return {"type": "home", "blocks": [b.header("Your relationships"), *reply.blocks, intro]}
+
+
 __all__ = [
     "USAGE",
     "Caller",
@@ -126,6 +133,7 @@ __all__ = [
     "Context",
     "execute",
     "forget_confirmed",
+    "home_view",
     "run_button",
     "run_client_command",
     "run_in_transaction",
