@@ -42,9 +42,10 @@ class SlackDirectory:
     If Slack can't answer, the workspace timezone stands in and admin rights are not assumed.
     """
 
-    def __init__(self, fallback_tz: ZoneInfo, ttl_seconds: float = 3600,
+    def __init__(self, fallback_tz: ZoneInfo, ttl_seconds: float = 3600, timeout_seconds: int = 1,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._fallback = fallback_tz
+        self._timeout = timeout_seconds
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._cache: dict[tuple[str, str], tuple[float, Person]] = {}
@@ -57,8 +58,10 @@ class SlackDirectory:
             hit = self._cache.get(key)
         if hit and now - hit[0] < self._ttl:
             return hit[1]
+        # This runs before the command is acknowledged, inside Slack's 3 seconds: wait briefly, then fall back.
+        quick = WebClient(token=client.token, base_url=client.base_url, timeout=self._timeout, retry_handlers=[])
         try:
-            info = client.users_info(user=user_id)
+            info = quick.users_info(user=user_id)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("users.info failed for %s: %s; using the workspace timezone", user_id, exc)
             return Person(self._fallback, False)

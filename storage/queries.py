@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Contact, Interaction, Referral, Workspace
@@ -19,11 +20,16 @@ def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str |
     enterprise = enterprise_id or ""
     stmt = select(Workspace).where(Workspace.team_id == team_id, Workspace.enterprise_id == enterprise)
     workspace = session.scalars(stmt).one_or_none()
-    if workspace is None:
-        workspace = Workspace(team_id=team_id, enterprise_id=enterprise, created_at=now)
-        session.add(workspace)
-        session.flush()
-    return workspace
+    if workspace is not None:
+        return workspace
+    try:
+        # a savepoint: two first-ever requests from one team may race to create it
+        with session.begin_nested():
+            workspace = Workspace(team_id=team_id, enterprise_id=enterprise, created_at=now)
+            session.add(workspace)
+        return workspace
+    except IntegrityError:
+        return session.scalars(stmt).one()
 
 
 def clients_by_keys(session: Session, workspace_id: int, keys: Sequence[str]) -> list[Client]:

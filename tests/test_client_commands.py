@@ -366,3 +366,23 @@ def test_the_first_things_logged_survive_a_restart(rapport, database_url):
         assert counts(reopened) == (2, 1, 1)
     finally:
         reopened.engine.dispose()
+
+
+def test_a_slow_slack_does_not_hold_up_the_reply(rapport):
+    rapport.command("add Acme Corp", user="UBEN")
+    rapport.fake.fail_next("users.info", "timeout")
+    reply = rapport.command("log acme corp call yesterday", user="UBEN")
+    assert "Logged call" in reply.text
+    [entry] = interactions_of(rapport.database, "Acme Corp")
+    assert entry.occurred_at == datetime(2026, 11, 15, 12, 0, tzinfo=UTC)  # the workspace's UTC, not LA
+
+
+def test_the_same_new_name_from_two_people_at_once_makes_one_client(rapport):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda u: rapport.command("add Racing Co", user=u), ["UANA", "UBEN", "UADMIN"] * 2))
+    added = [r for r in replies if "Added Racing Co" in r.text]
+    assert len(added) == 1
+    assert all("already a client" in r.text or "same moment" in r.text for r in replies if r not in added)
+    assert counts(rapport.database)[0] == 1

@@ -48,3 +48,9 @@ def test_a_bad_setting_stops_the_shell_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("rapport: RAPPORT_TIMEZONE: unknown timezone 'Nowhere/Land' "
                                      "(use a name like Europe/London)")
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text("RAPPORT_BUSINESS_HOURS=sometimes\n")
+    result = run(["shell"], tmp_path, "")
+    assert result.returncode == 2 and result.stderr.startswith("rapport: RAPPORT_BUSINESS_HOURS:")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import blocks as b
@@ -81,6 +82,10 @@ def run_in_transaction(
             return work(session)
     except CommandError as exc:
         return b.error(exc.message, exc.usage)
+    except IntegrityError:
+        # the database's constraints caught a change made at the same moment (the same new name, say)
+        log.info("command lost a race on a unique constraint", exc_info=True)
+        return b.error("Someone changed the same thing at the same moment, so nothing was saved. Try again.")
 
 
 @dataclass(frozen=True)
