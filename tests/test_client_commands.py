@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.conftest import buttons
 from tests.helpers import client_named, counts, interactions_of
 
@@ -386,3 +388,14 @@ def test_the_same_new_name_from_two_people_at_once_makes_one_client(rapport):
     assert len(added) == 1
     assert all("already a client" in r.text or "same moment" in r.text for r in replies if r not in added)
     assert counts(rapport.database)[0] == 1
+
+
+@pytest.mark.parametrize("sub", ["add", "log", "referral", "refer", "thanked", "checkin", "status", "snooze", "end",
+                                 "optout", "reactivate", "owner", "channel", "rename", "forget"])
+def test_every_subcommand_without_arguments_shows_its_form(rapport, sub):
+    reply = rapport.command(sub)
+    first = reply.json()["blocks"][0]["elements"][0]["elements"][0]
+    assert first == {"type": "emoji", "name": "warning"}
+    usage_name = "referral" if sub == "refer" else sub
+    assert f"/client {usage_name}" in reply.text
+    assert counts(rapport.database) == (0, 0, 0)
