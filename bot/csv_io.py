@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.relationship import STATUSES, next_checkin
+from bot.schedule import refresh, start_schedule
 from bot.slacktext import channel_id, to_plain, user_id
 from bot.when import WhenError, parse_period
 from storage.models import NAME_MAX, Client, Interaction, Workspace
@@ -24,7 +25,6 @@ from storage.queries import (
     has_interaction,
     name_key,
     open_referral_counts,
-    refresh_contact_facts,
 )
 
 IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status")
@@ -130,6 +130,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         client = Client(workspace_id=workspace.id, name=name, name_key=name_key(name), owner_id=owner,
                         status=status or "active", created_at=now, created_by=IMPORTER, opted_out=False,
                         no_winback=False, unanswered_count=0)
+        start_schedule(client)
         session.add(client)
         session.flush()
         before = None
@@ -138,6 +139,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     if every and (client.checkin_count, client.checkin_unit) != every:
         client.checkin_count, client.checkin_unit = every
         client.checkin_set_at = now
+        client.next_checkin_at = next_checkin(client)
     if channel:
         client.channel_id = channel
     if status and status != client.status:
@@ -146,7 +148,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     if last is not None and not has_interaction(session, client.id, "meeting", last, IMPORT_NOTE):
         session.add(Interaction(workspace_id=workspace.id, client_id=client.id, kind="meeting", direction="both",
                                 occurred_at=last, note=IMPORT_NOTE, logged_by=IMPORTER, created_at=now))
-        refresh_contact_facts(session, client)
+        refresh(session, client, now)
     after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
              client.last_contact_at)
     if before is None:

@@ -61,13 +61,13 @@ class Client(Base):
     name_key: Mapped[str] = mapped_column(String(NAME_MAX * 3))
     owner_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default=text("'active'"))
     checkin_count: Mapped[int | None] = mapped_column(Integer)
     checkin_unit: Mapped[str | None] = mapped_column(String(1))
     checkin_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     quiet_after_days: Mapped[int | None] = mapped_column(Integer)
-    opted_out: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    no_winback: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    no_winback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_reason: Mapped[str | None] = mapped_column(Text)
     snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -80,8 +80,21 @@ class Client(Base):
     last_contact_direction: Mapped[str | None] = mapped_column(String(4))
     last_their_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_checkin_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    unanswered_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unanswered_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     unanswered_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_primary_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_warning_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # The nudge schedule, derived from the facts above whenever they change. The planner selects on these
+    # indexed columns, so a sweep costs what is due, not the size of history.
+    quiet_threshold_days: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+    quiet_threshold_how: Mapped[str] = mapped_column(String(16), default="default", server_default=text("'default'"))
+    quiet_nudges: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_quiet_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    next_unanswered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    next_checkin_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    next_at_risk_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    next_advocate_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -96,7 +109,7 @@ class Contact(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    is_primary: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     client: Mapped[Client] = relationship(back_populates="contacts")
@@ -119,6 +132,8 @@ class Interaction(Base):
     note: Mapped[str | None] = mapped_column(Text)
     logged_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # the contact the note names, if any: how Rapport knows whether the advocate still talks
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
 
 
 class Referral(Base):
@@ -137,6 +152,40 @@ class Referral(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     thanked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     thanked_by: Mapped[str | None] = mapped_column(String(32))
+    thank_nudges: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_nudge_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     referrer: Mapped[Client] = relationship(foreign_keys=[referrer_id])
     referred: Mapped[Client] = relationship(foreign_keys=[referred_id])
+
+
+class Nudge(Base):
+    """The outbox. One row per nudge; `dedup_key` (kind + client + episode) makes planning idempotent."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        Index("ix_nudges_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_nudges_client_status", "client_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    facts: Mapped[str] = mapped_column(Text)  # JSON: what was observed, with dates and numbers
+    # pending -> sending -> sent | failed; 'unknown' after a post whose outcome we could not see
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    fallback_reason: Mapped[str | None] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

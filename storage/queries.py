@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Client, Contact, Interaction, Referral, Workspace
+from storage.models import Client, Contact, Interaction, Nudge, Referral, Workspace
 
 
 def name_key(name: str) -> str:
@@ -182,10 +183,11 @@ def all_clients(session: Session, workspace_id: int) -> list[Client]:
 
 def delete_client(session: Session, client: Client) -> None:
     # Explicit deletes keep erasure complete even where the database does not enforce cascades.
+    session.execute(delete(Nudge).where(Nudge.client_id == client.id))
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
-    session.execute(
-        delete(Referral).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
-    )
+    referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
+    session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
+    session.execute(delete(Referral).where(Referral.id.in_(referrals)))
     session.execute(delete(Contact).where(Contact.client_id == client.id))
     session.delete(client)
 
@@ -194,36 +196,67 @@ def mark_referrals_thanked(session: Session, referral_ids: Sequence[int], user_i
     session.execute(
         update(Referral)
         .where(Referral.id.in_(list(referral_ids)), Referral.thanked_at.is_(None))
-        .values(thanked_at=now, thanked_by=user_id)
+        .values(thanked_at=now, thanked_by=user_id, next_nudge_at=None)
     )
 
 
-def refresh_contact_facts(session: Session, client: Client) -> None:
-    """Recompute the client's derived contact facts from its history.
+@dataclass(frozen=True)
+class ContactFacts:
+    last_contact_at: datetime | None
+    last_contact_direction: str | None
+    last_their_contact_at: datetime | None
+    last_checkin_at: datetime | None
+    unanswered: list[datetime]  # our touches since they last replied, oldest first
+    their_contacts_since: list[datetime]
+    warning_signs_since: list[datetime]
+    last_primary_contact_at: datetime | None
 
-    Runs on every write so that backdated entries land where they belong; each query is a range
-    scan of one client's rows on (client_id, occurred_at).
-    """
+
+def contact_facts(
+    session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
+    warning_kinds: Sequence[str], primary_contact_id: int | None,
+) -> ContactFacts:
+    """What one client's history says, for the schedule. Each query is a range scan of that client's rows
+    on (client_id, occurred_at): the cost is one client's history, never the workspace's."""
     session.flush()
-    mine = Interaction.client_id == client.id
+    mine = Interaction.client_id == client_id
+    theirs = Interaction.direction.in_(("in", "both"))
     last = session.execute(
         select(Interaction.occurred_at, Interaction.direction)
         .where(mine, Interaction.direction.is_not(None))
         .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
         .limit(1)
     ).first()
-    client.last_contact_at, client.last_contact_direction = (last[0], last[1]) if last else (None, None)
-    client.last_their_contact_at = session.scalar(
-        select(func.max(Interaction.occurred_at)).where(mine, Interaction.direction.in_(("in", "both")))
+    last_their = session.scalar(select(func.max(Interaction.occurred_at)).where(mine, theirs))
+    outs = select(Interaction.occurred_at).where(mine, Interaction.direction == "out")
+    if last_their is not None:
+        outs = outs.where(Interaction.occurred_at > last_their)
+    primary = None
+    if primary_contact_id is not None:
+        primary = session.scalar(
+            select(func.max(Interaction.occurred_at)).where(mine, theirs, Interaction.contact_id == primary_contact_id)
+        )
+    return ContactFacts(
+        last_contact_at=last[0] if last else None,
+        last_contact_direction=last[1] if last else None,
+        last_their_contact_at=last_their,
+        last_checkin_at=session.scalar(
+            select(func.max(Interaction.occurred_at)).where(mine, Interaction.kind == "checkin")
+        ),
+        unanswered=list(session.scalars(outs.order_by(Interaction.occurred_at))),
+        their_contacts_since=list(session.scalars(
+            select(Interaction.occurred_at).where(mine, theirs, Interaction.occurred_at >= contacts_since)
+        )),
+        warning_signs_since=list(session.scalars(
+            select(Interaction.occurred_at).where(
+                mine, Interaction.kind.in_(list(warning_kinds)), Interaction.occurred_at >= warnings_since)
+        )),
+        last_primary_contact_at=primary,
     )
-    client.last_checkin_at = session.scalar(
-        select(func.max(Interaction.occurred_at)).where(mine, Interaction.kind == "checkin")
-    )
-    streak = select(func.count(), func.min(Interaction.occurred_at)).where(mine, Interaction.direction == "out")
-    if client.last_their_contact_at is not None:
-        streak = streak.where(Interaction.occurred_at > client.last_their_contact_at)
-    count, since = session.execute(streak).one()
-    client.unanswered_count, client.unanswered_since = count or 0, since
+
+
+def contacts_of(session: Session, client_id: int) -> list[Contact]:
+    return list(session.scalars(select(Contact).where(Contact.client_id == client_id).order_by(Contact.id)))
 
 
 def all_workspaces(session: Session) -> list[Workspace]:

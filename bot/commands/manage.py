@@ -13,6 +13,7 @@ from bot.commands.context import CommandError, Context
 from bot.commands.usage import USAGE
 from bot.matching import ClientLookupError, split_quoted
 from bot.relationship import cadence, next_checkin
+from bot.schedule import refresh, start_schedule
 from bot.slacktext import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from storage.models import Client, Contact, Workspace
@@ -120,6 +121,7 @@ def cmd_add(session: Session, ctx: Context, args: str) -> b.Reply:
     if request.every:
         client.checkin_count, client.checkin_unit = request.every
         client.checkin_set_at = ctx.now
+    start_schedule(client)
     session.add(client)
     session.flush()
     if request.contact:
@@ -248,6 +250,7 @@ def cmd_reactivate(session: Session, ctx: Context, args: str) -> b.Reply:
     if client.status == "active":
         raise CommandError(f"{client.name} is already active.", usage)
     client.status, client.ended_at, client.no_winback = "active", None, False
+    refresh(session, client, ctx.now)
     return b.reply(f"{client.name} is active again.",
                    b.paragraph(b.emoji("tada"), " ", b.text(client.name, bold=True), " is active again."))
 

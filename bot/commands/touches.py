@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -14,27 +15,30 @@ from bot.commands.usage import KINDS_HELP, USAGE
 from bot.kinds import ALL_KINDS, CONTACT_KINDS, DIRECTION_WORDS, LABELS, direction_for, normalize_kind
 from bot.matching import ClientLookupError, split_quoted
 from bot.relationship import cadence, next_checkin
+from bot.schedule import contact_named_in, refresh, start_referral, start_schedule
 from bot.when import WhenError, parse_period, parse_when
 from storage.models import Client, Interaction, Referral
 from storage.queries import (
     clients_by_keys,
+    contacts_of,
     get_referral,
     mark_referrals_thanked,
     name_key,
     open_referrals_from,
     primary_contact,
-    refresh_contact_facts,
 )
 
 
 def _record(session: Session, ctx: Context, client: Client, kind: str, direction: str | None,
-            when_at, note: str | None) -> Interaction:  # type: ignore[no-untyped-def]
+            when_at: datetime, note: str | None) -> Interaction:
+    named = contact_named_in(note, contacts_of(session, client.id))
     interaction = Interaction(
         workspace_id=ctx.workspace_id, client_id=client.id, kind=kind, direction=direction,
         occurred_at=when_at, note=note, logged_by=ctx.user_id, created_at=ctx.now,
+        contact_id=named.id if named else None,
     )
     session.add(interaction)
-    refresh_contact_facts(session, client)
+    refresh(session, client, ctx.now)
     return interaction
 
 
@@ -99,7 +103,7 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
     if raw_note is not None:
         raise CommandError("Only 'checkin … done' takes a note after ':'.", usage)
     if re.fullmatch(r"off|never|none", rest, flags=re.I):
-        client.checkin_count = client.checkin_unit = client.checkin_set_at = None
+        client.checkin_count = client.checkin_unit = client.checkin_set_at = client.next_checkin_at = None
         return b.reply(f"No regular check-ins for {client.name}.",
                        b.paragraph("No regular check-ins for ", b.text(client.name, bold=True), " any more."))
     every = re.fullmatch(r"every\s+(.+)", rest, flags=re.I)
@@ -112,6 +116,7 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
     client.checkin_set_at = ctx.now
     due = next_checkin(client)
     assert due is not None
+    client.next_checkin_at = due
     return b.reply(f"Check-in with {client.name} every {cadence(client)}.",
                    b.paragraph("Check in with ", b.text(client.name, bold=True), f" every {cadence(client)}; "
                                "next due ", b.date(due), ". Ask: “How are you feeling about everything?”"))
@@ -149,12 +154,14 @@ def cmd_referral(session: Session, ctx: Context, args: str) -> b.Reply:
             owner_id=ctx.user_id, status="prospect", created_at=ctx.now, created_by=ctx.user_id,
             opted_out=False, no_winback=False, unanswered_count=0,
         )
+        start_schedule(referred)
         session.add(referred)
         session.flush()
     if referred.id == referrer.id:
         raise CommandError("A client can't refer themselves.", usage)
     referral = Referral(workspace_id=ctx.workspace_id, referrer_id=referrer.id, referred_id=referred.id,
                         note=note, logged_by=ctx.user_id, created_at=ctx.now)
+    start_referral(referral)
     session.add(referral)
     session.flush()
     return thank_you_prompt(session, referral, referrer, referred, created)

@@ -1,0 +1,77 @@
+"""Keeping each client's derived facts and nudge schedule current when its history changes.
+
+Called in the same transaction as every write, so the planner can select what is due from indexed
+columns instead of rescanning history.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import rules
+from bot.kinds import WARNING_SIGNS
+from bot.relationship import next_checkin
+from storage.models import Client, Contact, Referral
+from storage.queries import contact_facts, primary_contact
+
+
+def contact_named_in(note: str | None, contacts: list[Contact]) -> Contact | None:
+    """The contact a note mentions by full or first name (primary first), so advocate silence can be seen."""
+    if not note:
+        return None
+    words = note.casefold()
+    for contact in sorted(contacts, key=lambda c: not c.is_primary):
+        names = {contact.name.casefold(), contact.name.split()[0].casefold()}
+        if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", words) for n in names if len(n) >= 2):
+            return contact
+    return None
+
+
+def refresh(session: Session, client: Client, now: datetime) -> None:
+    primary = primary_contact(session, client.id)
+    facts = contact_facts(
+        session, client.id,
+        contacts_since=now - rules.RHYTHM_WINDOW, warnings_since=now - 2 * rules.WARNING_WINDOW,
+        warning_kinds=WARNING_SIGNS, primary_contact_id=primary.id if primary else None,
+    )
+    spell_changed = facts.last_their_contact_at != client.last_their_contact_at
+    client.last_contact_at = facts.last_contact_at
+    client.last_contact_direction = facts.last_contact_direction
+    client.last_their_contact_at = facts.last_their_contact_at
+    client.last_checkin_at = facts.last_checkin_at
+    client.unanswered_count = len(facts.unanswered)
+    client.unanswered_since = facts.unanswered[0] if facts.unanswered else None
+    client.last_primary_contact_at = facts.last_primary_contact_at
+    client.last_warning_at = max(facts.warning_signs_since, default=None)
+
+    threshold = rules.quiet_threshold(client.quiet_after_days, facts.their_contacts_since, now)
+    threshold_changed = (threshold.days, threshold.how) != (client.quiet_threshold_days, client.quiet_threshold_how)
+    client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
+    if spell_changed or (threshold_changed and not client.quiet_nudges):
+        client.quiet_nudges = 0
+        client.next_quiet_at = rules.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
+    client.next_unanswered_at = rules.unanswered_due(facts.unanswered)
+    client.next_checkin_at = next_checkin(client)
+    episode = rules.at_risk_episode(facts.warning_signs_since, now)
+    client.next_at_risk_at = now if episode is not None else None
+    client.next_advocate_at = rules.advocate_due(facts.last_primary_contact_at, facts.last_their_contact_at,
+                                                 threshold)
+
+
+def start_schedule(client: Client) -> None:
+    """A new client: its first quiet spell starts now, with the default threshold."""
+    threshold = rules.Threshold(client.quiet_after_days or rules.QUIET_DEFAULT_DAYS,
+                                "own" if client.quiet_after_days else "default")
+    client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
+    client.quiet_nudges = 0
+    client.next_quiet_at = rules.first_quiet_due(client.created_at, threshold)
+    client.next_checkin_at = next_checkin(client)
+
+
+def start_referral(referral: Referral) -> None:
+    referral.thank_nudges = 0
+    referral.next_nudge_at = rules.thank_due(referral.created_at, 0)
+
