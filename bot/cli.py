@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -14,8 +15,6 @@ from bot.clock import utcnow
 from bot.settings import Settings, SettingsError, load_settings
 
 NOT_YET = {
-    "worker": "the scheduler arrives with the nudge engine; until then `rapport serve` answers Slack on its own",
-    "sweep": "nudge sweeps arrive with the nudge engine",
     "seed-demo": "demo data arrives with the benchmarks",
 }
 
@@ -26,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="serve Slack over HTTP on $PORT (Socket Mode with SLACK_APP_TOKEN)")
     commands.add_parser("worker", help="run the scheduler alone")
     sweep = commands.add_parser("sweep", help="one nudge pass")
-    sweep.add_argument("--at")
-    sweep.add_argument("--dry-run", action="store_true")
+    sweep.add_argument("--at", help="the instant to sweep as of (ISO-8601; without an offset, UTC)")
+    sweep.add_argument("--dry-run", action="store_true", help="post nothing, write nothing")
     commands.add_parser("migrate", help="bring the database schema to the newest version")
     do_import = commands.add_parser("import", help="add or update clients from a CSV file")
     do_import.add_argument("file", type=Path)
@@ -77,11 +76,55 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.shell import run_shell
 
         return run_shell(settings)
+    if args.command == "sweep":
+        return _sweep(args, settings)
+    if args.command == "worker":
+        return _worker(settings)
     if args.command == "import":
         return _import(args, settings)
     if args.command == "export":
         return _export(args, settings)
     raise AssertionError(args.command)
+
+
+def parse_instant(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise SettingsError(f"--at: {raw!r} is not an ISO-8601 time like 2026-11-23T10:00Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.database import open_database
+    from bot.sweep import delivery_client, sweep
+
+    now = parse_instant(args.at) if args.at else utcnow()
+    if not args.dry_run:
+        settings.require_slack(need_signing_secret=False)
+    database = open_database(settings)
+    try:
+        report = sweep(database, settings, delivery_client(settings), now, dry_run=args.dry_run)
+    finally:
+        database.engine.dispose()
+    print(report.summary())
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    from bot.database import open_database
+    from bot.scheduler import make_scheduler, sweep_job
+
+    settings.require_slack(need_signing_secret=False)
+    database = open_database(settings)
+    print(f"rapport worker: sweeping every {settings.sweep_minutes} minutes", file=sys.stderr)
+    try:
+        make_scheduler(settings, sweep_job(database, settings), blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        database.engine.dispose()
+    return 0
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

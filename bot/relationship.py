@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.rules import Threshold
 from bot.when import add_period, describe_period
 from storage.models import Client
 
-QUIET_DEFAULT_DAYS = 30
 WARNING_WINDOW_DAYS = 30
 AT_RISK_SIGNS = 2
 STATUSES = ("active", "prospect", "paused", "former")
 
 
 def quiet_threshold(client: Client) -> tuple[int, str]:
-    """Days of silence from their side before a client counts as quiet, and how that was decided."""
-    if client.quiet_after_days:
-        return client.quiet_after_days, "set for this client"
-    return QUIET_DEFAULT_DAYS, "the default"
+    """Days of silence from their side before a client counts as quiet, and how that was decided
+    (kept current by bot.schedule whenever their history changes)."""
+    how = Threshold(client.quiet_threshold_days, client.quiet_threshold_how).describe()
+    return client.quiet_threshold_days, how
 
 
 def silent_days(client: Client, now: datetime) -> int | None:

@@ -9,7 +9,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from bot.app import build_app
-from bot.database import open_database
+from bot.database import Database, open_database
+from bot.scheduler import make_scheduler, sweep_job
 from bot.settings import Settings
 from bot.web import make_wsgi
 
@@ -36,9 +37,15 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        # Built in the worker, after fork: database connections must not cross a fork.
+        # Built in the worker, after fork: database connections and scheduler threads must not cross a fork.
         database = open_database(self.settings)
+        _start_scheduler(self.settings, database)
         return make_wsgi(build_app(self.settings, database.sessions), database.engine)
+
+
+def _start_scheduler(settings: Settings, database: Database) -> None:
+    if settings.scheduler:
+        make_scheduler(settings, sweep_job(database, settings), blocking=False).start()
 
 
 def serve(settings: Settings) -> int:
@@ -49,6 +56,7 @@ def serve(settings: Settings) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         database = open_database(settings)
+        _start_scheduler(settings, database)
         app = build_app(settings, database.sessions)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0

@@ -54,7 +54,7 @@ class Settings:
     def oauth(self) -> bool:
         return self.slack_client_id is not None
 
-    def require_slack(self) -> None:
+    def require_slack(self, need_signing_secret: bool = True) -> None:
         """What talking to Slack needs, checked only by the commands that talk to Slack."""
         if self.oauth:
             raise SettingsError(
@@ -63,7 +63,7 @@ class Settings:
             )
         if self.slack_bot_token is None:
             raise SettingsError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) into .env")
-        if self.slack_signing_secret is None and not self.socket_mode:
+        if need_signing_secret and self.slack_signing_secret is None and not self.socket_mode:
             raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from Basic Information in your Slack app")
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Client, Contact, Interaction, Nudge, Referral, Workspace
 
@@ -280,3 +282,133 @@ def open_referral_counts(session: Session, workspace_id: int) -> dict[int, int]:
         .group_by(Referral.referrer_id)
     )
     return {referrer: count for referrer, count in session.execute(stmt)}
+
+
+def due_clients(session: Session, column: str, now: datetime, statuses: Sequence[str], *,
+                strict: bool = False) -> list[Client]:
+    """Clients whose next nudge of one kind is due: a range on that kind's index, so the cost is what is due.
+    `strict`: due only once the moment has passed, not at it."""
+    due_at = getattr(Client, column)
+    stmt = select(Client).where(
+        due_at < now if strict else due_at <= now,
+        Client.status.in_(list(statuses)),
+        or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
+    ).order_by(due_at, Client.id)
+    return list(session.scalars(stmt))
+
+
+def due_referrals(session: Session, now: datetime) -> list[tuple[Referral, Client, Client]]:
+    referrer, referred = aliased(Client), aliased(Client)
+    stmt = (
+        select(Referral, referrer, referred)
+        .join(referrer, referrer.id == Referral.referrer_id)
+        .join(referred, referred.id == Referral.referred_id)
+        .where(
+            Referral.next_nudge_at <= now,
+            Referral.thanked_at.is_(None),
+            referrer.status != "paused",
+            or_(referrer.snoozed_until.is_(None), referrer.snoozed_until <= now),
+        )
+        .order_by(Referral.next_nudge_at, Referral.id)
+    )
+    return [(r, a, b) for r, a, b in session.execute(stmt)]
+
+
+def warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> list[Interaction]:
+    stmt = (
+        select(Interaction)
+        .where(Interaction.client_id == client_id, Interaction.kind.in_(list(kinds)), Interaction.occurred_at >= since)
+        .order_by(Interaction.occurred_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def existing_dedup_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(session.scalars(select(Nudge.dedup_key).where(Nudge.dedup_key.in_(list(keys[start:start + 500])))))
+    return found
+
+
+def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> int:
+    """Insert, skipping any dedup key already planned (by this process or another): planning is idempotent."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    inserted = 0
+    for start in range(0, len(rows), 500):
+        stmt = insert_fn(Nudge).values(list(rows[start:start + 500])).on_conflict_do_nothing(
+            index_elements=["dedup_key"])
+        inserted += session.execute(stmt).rowcount or 0
+    return inserted
+
+
+
+
+def claim_nudges(session: Session, now: datetime, worker: str, limit: int,
+                 lease_expired: datetime) -> list[tuple[Nudge, datetime | None]]:
+    """Claim due nudges for this worker, atomically.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting. SQLite:
+    the transaction began with BEGIN IMMEDIATE, so claims are serialised. A row left 'sending' past its lease
+    (its worker died mid-post) is claimed again, as an unknown outcome to be checked before any resend.
+    Returns each claimed nudge with the time it was previously claimed, for that check.
+    """
+    ready = or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now)
+    stmt = (
+        select(Nudge)
+        .where(or_(Nudge.status.in_(("pending", "unknown")) & ready,
+                   (Nudge.status == "sending") & (Nudge.claimed_at < lease_expired)))
+        .order_by(Nudge.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for nudge in session.scalars(stmt):
+        if nudge.status == "sending":
+            nudge.status = "unknown"
+        claimed.append((nudge, nudge.claimed_at))
+        nudge.claimed_by, nudge.claimed_at = worker, now
+        nudge.attempts += 1
+    session.flush()
+    return claimed
+
+
+def mark_nudges(session: Session, ids: Sequence[int], worker: str, **values: object) -> None:
+    """Record an outcome, but only for rows this worker still holds."""
+    if ids:
+        session.execute(update(Nudge).where(Nudge.id.in_(list(ids)), Nudge.claimed_by == worker).values(**values))
+
+
+def get_workspace(session: Session, workspace_id: int) -> Workspace | None:
+    return session.get(Workspace, workspace_id)
+
+
+def has_unsent_nudge(session: Session, client_id: int, kind: str) -> bool:
+    stmt = select(Nudge.id).where(Nudge.client_id == client_id, Nudge.kind == kind,
+                                  Nudge.status.in_(("pending", "sending", "unknown")))
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def recent_nudges(session: Session, client_id: int, sent_since: datetime) -> list[Nudge]:
+    """Nudges still waiting to go out, and those posted since `sent_since`."""
+    stmt = select(Nudge).where(
+        Nudge.client_id == client_id,
+        or_(Nudge.status.in_(("pending", "sending", "unknown")),
+            (Nudge.status == "sent") & (Nudge.sent_at >= sent_since)),
+    ).order_by(Nudge.due_at)
+    return list(session.scalars(stmt))
+
+
+def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int) -> tuple[list[Client], int]:
+    """Silent past their threshold: already nudged this spell, or due to be."""
+    conditions = [
+        Client.workspace_id == workspace_id,
+        Client.status.in_(("active", "prospect")),
+        or_(Client.quiet_nudges > 0, Client.next_quiet_at < now),
+    ]
+    total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
+    stmt = (select(Client).where(*conditions)
+            .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key).limit(limit))
+    return list(session.scalars(stmt)), total

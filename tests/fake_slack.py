@@ -34,6 +34,8 @@ class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     hang_seconds: float = 5.0
+    channel_errors: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -95,10 +97,11 @@ class FakeSlack:
             return 503, {"ok": False, "error": "service_unavailable"}, {}
         with self._changed:
             self.calls.append(Call(method, params, headers))
+            result = self._result(method, params)
             self._changed.notify_all()
         if failure and failure.mode == "timeout":
-            self._release.wait(self.hang_seconds)
-        return 200, self._result(method, params), {}
+            self._release.wait(self.hang_seconds)  # the message is recorded; the caller never hears so
+        return 200, result, {}
 
     def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -109,8 +112,24 @@ class FakeSlack:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": params.get("user"), **user}}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.000100"}
+            channel = str(params.get("channel"))
+            if channel in self.channel_errors:
+                return {"ok": False, "error": self.channel_errors[channel]}
+            message = {"ts": f"{next(self._ts)}.000100", "text": params.get("text"),
+                       "blocks": params.get("blocks"), "metadata": params.get("metadata")}
+            self.messages.setdefault(channel, []).append(message)
+            return {"ok": True, "channel": channel, "ts": message["ts"]}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))[1:]}}
+        if method == "conversations.history":
+            history = self.messages.get(str(params.get("channel")), [])
+            return {"ok": True, "messages": list(reversed(history)), "has_more": False}
         return {"ok": True}
+
+    def posted_nudge_ids(self) -> list[int]:
+        """Every nudge id carried by any message, once per message that carried it."""
+        return [nudge_id for history in self.messages.values() for m in history
+                for nudge_id in ((m.get("metadata") or {}).get("event_payload") or {}).get("nudge_ids", [])]
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

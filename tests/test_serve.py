@@ -71,7 +71,7 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
 
 
 def test_commands_not_built_yet_say_so(tmp_path):
-    result = run(["worker"], tmp_path)
+    result = run(["seed-demo"], tmp_path)
     assert result.returncode == 2 and "not yet" in result.stderr
 
 

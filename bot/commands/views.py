@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,15 @@ from storage.queries import (
     list_clients,
     open_referrals_from,
     primary_contact,
+    quiet_clients,
     recent_interactions,
+    recent_nudges,
 )
 
 LIST_LIMIT = 25
+OPEN_NUDGE_DAYS = timedelta(days=14)
+NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
+               "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet"}
 RECENT = 5
 NOTE_PREVIEW = 140
 CURRENT = ("active", "prospect", "paused")
@@ -99,6 +104,10 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         if client.no_winback:
             ended.append(" (no win-back)")
         lines.append(b.line(*ended))
+    for nudge in recent_nudges(session, client.id, now - OPEN_NUDGE_DAYS):
+        state: list[b.Element | str] = (["posted ", b.date(nudge.sent_at)] if nudge.status == "sent" and nudge.sent_at
+                                        else ["waiting to post"])
+        lines.append(b.line(b.emoji("bell"), f" Open nudge: {NUDGE_WORDS.get(nudge.kind, nudge.kind)} (", *state, ")"))
     referrals = open_referrals_from(session, ctx.workspace_id, client.id)
     for referral in referrals:
         lines.append(b.line(b.emoji("pray"), " Thank them for introducing ", b.text(referral.referred.name,
@@ -138,11 +147,7 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, owner_id=ctx.user_id,
                                       limit=LIST_LIMIT)
     elif which == "quiet":
-        # The default threshold narrows the query; per-client thresholds are applied after.
-        candidates, _ = list_clients(session, ctx.workspace_id, statuses=("active", "prospect"),
-                                     limit=10_000)
-        quiet = [c for c in candidates if (silent_days(c, now) or 0) > quiet_threshold(c)[0]]
-        clients, total = quiet[:LIST_LIMIT], len(quiet)
+        clients, total = quiet_clients(session, ctx.workspace_id, now, LIST_LIMIT)
     elif which == "at-risk":
         risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
                                           AT_RISK_SIGNS)

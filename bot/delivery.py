@@ -1,0 +1,296 @@
+"""Delivery (PRODUCT.md §5): claim atomically, post once, and never guess.
+
+- 429: the Web API client waits Retry-After and retries; if Slack still says no, the nudge waits its turn.
+- A failure known to have happened before sending (connection refused): retried later with backoff.
+- An unknown outcome (timeout, reset, 5xx): the channel's recent history is searched for the nudge id
+  (carried in message metadata) before anything is sent again.
+- Permanent errors (channel gone, bot not in it, archived): the owner gets it by DM, and the reason is kept.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import urllib.error
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.nudge_messages import MAX_CLIENTS_PER_MESSAGE, NudgeView, message
+from bot.planner import CONTACTABLE
+from storage.models import Client, Nudge, Referral
+from storage.queries import claim_nudges, get_workspace, mark_nudges
+
+log = logging.getLogger(__name__)
+
+PERMANENT = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "restricted_action",
+    "no_permission", "ekm_access_denied", "team_access_not_granted", "cannot_dm_bot", "user_not_found",
+    "user_disabled", "messages_tab_disabled", "invalid_channel",
+})
+BATCH = 100
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+RECONCILE_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # sent | retry | unknown | permanent
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class SlackPoster:
+    """The only part of delivery that talks to Slack."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._dms: dict[str, str] = {}
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any]) -> Outcome:
+        try:
+            reply = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata,
+                                                 unfurl_links=False, unfurl_media=False)
+            return Outcome("sent", channel=str(reply.get("channel") or channel), ts=str(reply.get("ts")))
+        except SlackApiError as exc:
+            return _api_failure(exc)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+                return Outcome("retry", error=f"connection: {exc.reason}")
+            return Outcome("unknown", error=f"connection: {exc.reason}")
+        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            return Outcome("unknown", error=f"{type(exc).__name__}: {exc}")
+
+    def dm(self, user_id: str) -> str:
+        if user_id not in self._dms:
+            self._dms[user_id] = str(self.client.conversations_open(users=user_id)["channel"]["id"])
+        return self._dms[user_id]
+
+    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> str | None:
+        """The ts of a message in `channel` already carrying any of these nudge ids, if there is one."""
+        wanted = set(nudge_ids)
+        reply = self.client.conversations_history(channel=channel, oldest=str(oldest.timestamp()), limit=200,
+                                                  include_all_metadata=True)
+        for msg in reply.get("messages") or []:
+            meta = msg.get("metadata") or {}
+            if meta.get("event_type") == "rapport_nudge" and wanted & set(meta.get("event_payload", {}).get(
+                    "nudge_ids", [])):
+                return str(msg.get("ts"))
+        return None
+
+
+def _api_failure(exc: SlackApiError) -> Outcome:
+    status = exc.response.status_code
+    error = str(exc.response.get("error") or f"http {status}")
+    if status == 429:
+        return Outcome("retry", error="ratelimited", retry_after=float(exc.response.headers.get("Retry-After", 30)))
+    if status >= 500:
+        return Outcome("unknown", error=error)
+    if error in PERMANENT:
+        return Outcome("permanent", error=error)
+    return Outcome("retry", error=error)
+
+
+@dataclass
+class DeliveryReport:
+    posted: int = 0
+    messages: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dropped: int = 0
+    deferred: int = 0
+    fell_back: int = 0
+    reconciled: int = 0
+
+
+@dataclass
+class _Item:
+    nudge_id: int
+    view: NudgeView
+    target: str  # a channel id, or a user id for a DM
+    was_unknown: bool
+    previous_claim: datetime | None
+    errors: list[str] = field(default_factory=list)
+
+
+def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime) -> str | datetime:
+    """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
+    if client is None:
+        return "drop"
+    if client.snoozed_until is not None and client.snoozed_until > now:
+        return client.snoozed_until
+    facts = json.loads(nudge.facts)
+    kind = nudge.kind
+    if kind == "thank":
+        return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
+    if client.status not in CONTACTABLE:
+        return "drop"
+    iso = lambda m: m.isoformat() if m else None  # noqa: E731
+    changed = {
+        "quiet": facts.get("spell") != iso(client.last_their_contact_at or client.created_at),
+        "unanswered": facts.get("since") != iso(client.unanswered_since),
+        "checkin": facts.get("last") != iso(client.last_checkin_at) or not client.checkin_count,
+        "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
+    }.get(kind, False)
+    return "drop" if changed else "send"
+
+
+def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
+           report: DeliveryReport) -> list[_Item]:
+    items = []
+    for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE):
+        client = session.get(Client, nudge.client_id)
+        referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
+        verdict = relevance(nudge, client, referral, now)
+        if verdict == "drop":
+            nudge.status, nudge.last_error = "dropped", "no longer applies"
+            report.dropped += 1
+            continue
+        if isinstance(verdict, datetime):
+            nudge.status, nudge.next_attempt_at, nudge.attempts = "pending", verdict, nudge.attempts - 1
+            report.deferred += 1
+            continue
+        assert client is not None
+        workspace = get_workspace(session, nudge.workspace_id)
+        target = client.channel_id or (workspace.default_channel_id if workspace else None) or default_channel \
+            or client.owner_id
+        unknown = nudge.status == "unknown"
+        # where an earlier attempt went is where to look for it; otherwise route afresh
+        nudge.channel_id = nudge.channel_id if unknown and nudge.channel_id else target
+        view = NudgeView(nudge.id, nudge.kind, client.name, client.owner_id, json.loads(nudge.facts))
+        items.append(_Item(nudge.id, view, nudge.channel_id, unknown, previous_claim if unknown else None))
+        nudge.status = "sending"
+    return items
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def deliver(sessions: sessionmaker[Session], poster: SlackPoster, now: datetime, *, worker: str,
+            default_channel: str | None) -> DeliveryReport:
+    report = DeliveryReport()
+    while True:
+        with sessions.begin() as session:
+            items = _claim(session, now, worker, default_channel, report)
+        if not items:
+            return report
+        for outcome_group in _send(poster, items, now, report):
+            _record(sessions, worker, now, *outcome_group, report=report)
+
+
+def _resolve_target(poster: SlackPoster, target: str) -> str:
+    return poster.dm(target) if target.startswith(("U", "W")) else target
+
+
+def _send(poster: SlackPoster, items: list[_Item], now: datetime,
+          report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
+    by_target: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_target[item.target].append(item)
+    for target, group in by_target.items():
+        try:
+            channel = _resolve_target(poster, target)
+        except SlackApiError as exc:
+            yield group, _api_failure(exc), None
+            continue
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            yield group, Outcome("retry", error=f"conversations.open: {exc}"), None
+            continue
+        unknown = [i for i in group if i.was_unknown]
+        if unknown:
+            found = _look_for(poster, channel, unknown, now)
+            if found is not None:
+                yield found
+            group = [i for i in group if found is None or i not in found[0]]
+        for start in range(0, len(group), MAX_CLIENTS_PER_MESSAGE):
+            chunk = group[start:start + MAX_CLIENTS_PER_MESSAGE]
+            yield from _post_chunk(poster, channel, chunk, now, report)
+
+
+def _look_for(poster: SlackPoster, channel: str, items: list[_Item], now: datetime
+              ) -> tuple[list[_Item], Outcome, str | None] | None:
+    oldest = min((i.previous_claim or now) for i in items) - RECONCILE_WINDOW
+    try:
+        ts = poster.find(channel, [i.nudge_id for i in items], oldest)
+    except (SlackApiError, urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        return items, Outcome("unknown", error=f"history: {exc}"), None
+    return (items, Outcome("sent", channel=channel, ts=ts), "reconciled") if ts else None
+
+
+def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: datetime,
+                report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
+    text, blocks, metadata = message([i.view for i in chunk])
+    outcome = poster.post(channel, text, blocks, metadata)
+    if outcome.status == "unknown":
+        # Not a blind resend: only if the channel shows the message did not land.
+        try:
+            ts = poster.find(channel, [i.nudge_id for i in chunk], now - RECONCILE_WINDOW)
+        except (SlackApiError, urllib.error.URLError, TimeoutError, ConnectionError):
+            yield chunk, outcome, None
+            return
+        if ts:
+            yield chunk, Outcome("sent", channel=channel, ts=ts), "reconciled"
+            return
+        outcome = poster.post(channel, text, blocks, metadata)
+    if outcome.status == "permanent" and not channel.startswith("D"):
+        yield from _fall_back(poster, chunk, outcome.error or "permanent", now, report)
+        return
+    yield chunk, outcome, None
+
+
+def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: datetime,
+               report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
+    by_owner: dict[str, list[_Item]] = defaultdict(list)
+    for item in chunk:
+        by_owner[item.view.owner_id].append(item)
+    for owner, items in by_owner.items():
+        for item in items:
+            item.errors.append(reason)
+        try:
+            channel = poster.dm(owner)
+        except SlackApiError as exc:
+            yield items, _api_failure(exc), reason
+            continue
+        text, blocks, metadata = message([i.view for i in items])
+        outcome = poster.post(channel, text, blocks, metadata)
+        report.fell_back += len(items) if outcome.status == "sent" else 0
+        yield items, outcome, reason
+
+
+def _record(sessions: sessionmaker[Session], worker: str, now: datetime, items: list[_Item], outcome: Outcome,
+            note: str | None, *, report: DeliveryReport) -> None:
+    ids = [i.nudge_id for i in items]
+    with sessions.begin() as session:
+        if outcome.status == "sent":
+            values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
+                                      "channel_id": outcome.channel, "next_attempt_at": None}
+            if note and note != "reconciled":
+                values["fallback_reason"] = note[:64]
+            mark_nudges(session, ids, worker, **values)
+            report.posted += len(ids)
+            report.messages += 1 if note != "reconciled" else 0
+            report.reconciled += len(ids) if note == "reconciled" else 0
+            return
+        attempts = max((session.get(Nudge, i).attempts for i in ids), default=1)  # type: ignore[union-attr]
+        if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:
+            mark_nudges(session, ids, worker, status="failed", last_error=(outcome.error or "")[:200])
+            report.failed += len(ids)
+            log.warning("nudges %s failed for good: %s", ids, outcome.error)
+            return
+        wait = timedelta(seconds=outcome.retry_after) if outcome.retry_after else _backoff(attempts)
+        status = "unknown" if outcome.status == "unknown" else "pending"
+        mark_nudges(session, ids, worker, status=status, next_attempt_at=now + wait,
+                    last_error=(outcome.error or "")[:200])
+        report.retrying += len(ids)

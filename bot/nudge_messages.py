@@ -1,0 +1,128 @@
+"""What a nudge says: the client, what was observed (dates, numbers), why it matters, the next action.
+
+Pure functions from the planned facts to Block Kit; written to read like a thoughtful colleague.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import blocks as b
+
+MAX_CLIENTS_PER_MESSAGE = 10
+
+
+@dataclass(frozen=True)
+class NudgeView:
+    """One nudge as delivery sees it: ids for metadata, and the current names to show."""
+
+    nudge_id: int
+    kind: str
+    client_name: str
+    owner_id: str
+    facts: dict[str, Any]
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('ch') else 's'}"
+
+
+def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
+    """Rich text for one nudge, and its one-line plain-text fallback."""
+    f, name = view.facts, view.client_name
+    client = b.text(name, bold=True)
+    if view.kind == "quiet":
+        how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
+               "default": "the default"}[f["how"]]
+        seen: list[b.Element | str] = (["You last heard from them ", b.date(_when(f["heard"])),
+                                        f", {_plural(f['silent_days'], 'day')} ago"] if f["heard"] else
+                                       [f"Nothing from their side since you started tracking them, "
+                                        f"{_plural(f['silent_days'], 'day')} ago"])
+        reminder = f" (reminder {f['number'] - 1} of {f['of'] - 1})" if f["number"] > 1 else ""
+        who = f"call {f['contact']}" if f.get("contact") else "give them a call"
+        lines = [
+            b.line(b.emoji("bell"), " ", client, f" has gone quiet{reminder}."),
+            b.line(*seen, f"; for them, quiet means more than {_plural(f['threshold'], 'day')} ({how})."),
+            b.line(b.text("Why it matters: ", bold=True), "clients rarely say they are unhappy; they go quiet first."),
+            b.line(b.text("Next: ", bold=True), f"{who}, or send something useful with no ask attached."),
+        ]
+        fallback = f"{name} has gone quiet: {f['silent_days']} days without hearing from them."
+    elif view.kind == "unanswered":
+        lines = [
+            b.line(b.emoji("telephone_receiver"), " ", client, f" hasn't answered {_plural(f['count'], 'touch')} "
+                   "from us, the first on ", b.date(_when(f["since"])), "."),
+            b.line(b.text("Why it matters: ", bold=True), "when calls and emails stop being returned, another "
+                   "email is the easiest thing to ignore."),
+            b.line(b.text("Next: ", bold=True), "pick up the phone, or ask for a short meeting."),
+        ]
+        fallback = f"{name} hasn't answered {f['count']} touches from us."
+    elif view.kind == "checkin":
+        last: list[b.Element | str] = (["; the last was ", b.date(_when(f["last"]))] if f["last"] else
+                                       ["; there hasn't been one yet"])
+        lines = [
+            b.line(b.emoji("calendar"), " A check-in with ", client, f" is due (every {f['every']}", *last, ")."),
+            b.line(b.text("Why it matters: ", bold=True), "small, regular conversations catch problems while "
+                   "they are still small."),
+            b.line(b.text("Next: ", bold=True), "ask “How are you feeling about everything?”, then log the answer: ",
+                   b.text(f"/client checkin {name} done : …", code=True)),
+        ]
+        fallback = f"A check-in with {name} is due."
+    elif view.kind == "thank":
+        again = " still" if f["number"] > 1 else ""
+        lines = [
+            b.line(b.emoji("pray"), " ", client, " introduced you to ", b.text(f["referred"], bold=True), " on ",
+                   b.date(_when(f["logged"])), f" and{again} hasn't been thanked."),
+            b.line(b.text("Why it matters: ", bold=True), "a referral is the strongest sign of trust, and an "
+                   "unthanked one is rarely repeated."),
+            b.line(b.text("Next: ", bold=True), "a short personal note of thanks, then ",
+                   b.text(f"/client thanked {name}", code=True)),
+        ]
+        fallback = f"Thank {name} for introducing {f['referred']}."
+    elif view.kind == "at_risk":
+        signs: list[b.Element | str] = []
+        for index, sign in enumerate(f["signs"]):
+            signs += [", " if index else "", sign["kind"], " (", b.date(_when(sign["at"])), ")"]
+        lines = [
+            b.line(b.emoji("warning"), " ", client, f" shows {_plural(len(f['signs']), 'warning sign')} within "
+                   "30 days: ", *signs, "."),
+            b.line(b.text("Why it matters: ", bold=True), "clients rarely complain outright; this is how leaving "
+                   "usually starts."),
+            b.line(b.text("Next: ", bold=True), "ask for an honest conversation about what isn't working."),
+        ]
+        fallback = f"{name} shows {len(f['signs'])} warning signs in 30 days."
+    elif view.kind == "advocate":
+        lines = [
+            b.line(b.emoji("bell"), " ", b.text(f["contact"], bold=True), ", your advocate at ", client,
+                   ", has been quiet since ", b.date(_when(f["heard_from_contact"])),
+                   f" ({_plural(f['silent_days'], 'day')}), though others there still talk to you (last on ",
+                   b.date(_when(f["heard"])), ")."),
+            b.line(b.text("Why it matters: ", bold=True), "the advocate going quiet is the earlier warning."),
+            b.line(b.text("Next: ", bold=True), f"reach {f['contact']} directly, one to one."),
+        ]
+        fallback = f"{f['contact']} at {name} has gone quiet."
+    else:
+        raise ValueError(f"unknown nudge kind {view.kind!r}")
+    return [b.rich(*lines), b.context(f"For <@{view.owner_id}>")], fallback
+
+
+def message(views: list[NudgeView]) -> tuple[str, list[b.Block], dict[str, Any]]:
+    """One Slack message for up to ten nudges: (fallback text, blocks, message metadata)."""
+    assert 0 < len(views) <= MAX_CLIENTS_PER_MESSAGE
+    blocks: list[b.Block] = []
+    fallbacks = []
+    for index, view in enumerate(views):
+        if index:
+            blocks.append(b.divider())
+        sections, fallback = _sections(view)
+        blocks += sections
+        fallbacks.append(fallback)
+    text = fallbacks[0] if len(fallbacks) == 1 else f"{len(fallbacks)} relationships need attention: " + \
+        "; ".join(fallbacks)
+    metadata = {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [v.nudge_id for v in views]}}
+    return b.fallback(text), blocks, metadata

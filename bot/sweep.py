@@ -1,0 +1,91 @@
+"""One nudge pass: plan what is due, then deliver it if it is business hours. Safe to run anywhere, any
+number of times at once: the outbox's dedup keys and atomic claims make it idempotent."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy.exc import OperationalError
+
+from bot.database import Database
+from bot.delivery import DeliveryReport, SlackPoster, deliver
+from bot.planner import PlanReport, plan
+from bot.rules import in_business_hours
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
+              "at_risk": "at-risk", "advocate": "advocate"}
+
+
+@dataclass
+class SweepReport:
+    at: datetime
+    planned: PlanReport
+    delivery: DeliveryReport | None
+    business_hours: bool
+    dry_run: bool
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{KIND_WORDS[k]} {n}" for k, n in sorted(self.planned.planned.items()))
+        total = sum(self.planned.planned.values())
+        head = f"sweep at {self.at.isoformat(timespec='minutes')}: "
+        if self.dry_run:
+            return head + f"dry run, would plan {total}" + (f" ({kinds})" if kinds else "") + "; nothing written"
+        line = head + f"planned {total}" + (f" ({kinds})" if kinds else "")
+        if self.delivery is None:
+            return line + "; outside business hours, posting waits"
+        d = self.delivery
+        line += f"; posted {d.posted} in {d.messages} message{'s' if d.messages != 1 else ''}"
+        extras = [f"{n} {w}" for n, w in ((d.reconciled, "found already posted"), (d.fell_back, "sent by DM instead"),
+                                          (d.retrying, "retrying later"), (d.failed, "failed"),
+                                          (d.dropped, "no longer applied"), (d.deferred, "snoozed")) if n]
+        return line + ("; " + ", ".join(extras) if extras else "")
+
+
+def delivery_client(settings: Settings, timeout: int = 10) -> WebClient:
+    # No connection-error retries: a reset after sending must be checked, not blindly re-sent.
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout,
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _plan(database: Database, now: datetime, dry_run: bool) -> PlanReport:
+    for attempt in range(3):
+        session = database.sessions()
+        try:
+            planned = plan(session, now, dry_run=dry_run)
+            if dry_run:
+                session.rollback()  # a dry run leaves no trace, not even the schedule's bookkeeping
+            else:
+                session.commit()
+            return planned
+        except OperationalError:
+            session.rollback()
+            # PostgreSQL may pick one of two concurrent planners as a deadlock victim; the other's work stands.
+            if attempt == 2:
+                raise
+            log.info("planning collided with another sweep; trying again", exc_info=True)
+        finally:
+            session.close()
+    raise AssertionError("unreachable")
+
+
+def sweep(database: Database, settings: Settings, client: WebClient, now: datetime, *,
+          dry_run: bool = False) -> SweepReport:
+    planned = _plan(database, now, dry_run)
+    hours = in_business_hours(now, settings.business_hours, settings.tz)
+    delivery = None
+    if hours and not dry_run:
+        delivery = deliver(database.sessions, SlackPoster(client), now, worker=worker_name(),
+                           default_channel=settings.nudge_channel)
+    return SweepReport(now, planned, delivery, hours, dry_run)
