@@ -6,11 +6,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.cli_time import parse_instant
 from bot.clock import utcnow
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -85,14 +85,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "export":
         return _export(args, settings)
     raise AssertionError(args.command)
-
-
-def parse_instant(raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise SettingsError(f"--at: {raw!r} is not an ISO-8601 time like 2026-11-23T10:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:

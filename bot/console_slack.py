@@ -1,25 +1,42 @@
-"""A loopback stand-in for Slack's response_url, so the offline shell can show what a click changes."""
+"""A loopback stand-in for Slack, for the offline shell: it answers the few Web API methods Rapport calls and
+keeps what was posted (messages, and replies to response_url) so the shell can show them."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 
 class ConsoleSlack:
     def __init__(self) -> None:
         received: list[dict[str, Any]] = []
         self.received = received
+        stamps = itertools.count(1)
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                params: dict[str, Any] = {}
                 with contextlib.suppress(ValueError):
-                    received.append(json.loads(self.rfile.read(length) or b"{}"))
-                body = b'{"ok": true}'
+                    params = json.loads(raw) if raw.startswith("{") else {k: v[0] for k, v in parse_qs(raw).items()}
+                method = self.path.rsplit("/", 1)[-1]
+                answer: dict[str, Any] = {"ok": True}
+                if method == "conversations.open":
+                    answer["channel"] = {"id": "D" + str(params.get("users", "U"))[1:]}
+                elif method == "conversations.history":
+                    answer["messages"] = []
+                elif method == "chat.postMessage":
+                    answer.update(channel=params.get("channel"), ts=f"{next(stamps)}.000100")
+                    received.append(params)
+                elif method not in ("auth.test", "users.info"):
+                    received.append(params)
+                body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

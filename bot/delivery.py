@@ -279,9 +279,11 @@ def _record(sessions: sessionmaker[Session], worker: str, now: datetime, items: 
             if note and note != "reconciled":
                 values["fallback_reason"] = note[:64]
             mark_nudges(session, ids, worker, **values)
-            report.posted += len(ids)
-            report.messages += 1 if note != "reconciled" else 0
-            report.reconciled += len(ids) if note == "reconciled" else 0
+            if note == "reconciled":
+                report.reconciled += len(ids)
+            else:
+                report.posted += len(ids)
+                report.messages += 1
             return
         attempts = max((session.get(Nudge, i).attempts for i in ids), default=1)  # type: ignore[union-attr]
         if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:

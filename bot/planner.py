@@ -106,7 +106,7 @@ def _thanks(session: Session, now: datetime) -> list[Planned]:
         found.append(Planned("thank", referrer, f"thank:{referral.id}:{stage}", referral.next_nudge_at or now, facts,
                              referral))
         referral.thank_nudges = stage
-        referral.next_nudge_at = rules.thank_due(referral.created_at, stage)
+        referral.next_nudge_at = rules.thank_due(referral.created_at, stage, now)
     return found
 
 

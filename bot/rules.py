@@ -70,8 +70,14 @@ def unanswered_due(out_touches: Sequence[datetime]) -> datetime | None:
     return max(ordered[0] + UNANSWERED_AFTER, ordered[UNANSWERED_MIN - 1])
 
 
-def thank_due(logged_at: datetime, nudges_so_far: int) -> datetime | None:
-    return logged_at + THANK_AFTER[nudges_so_far] if nudges_so_far < len(THANK_AFTER) else None
+def thank_due(logged_at: datetime, nudges_so_far: int, last_nudge_at: datetime | None = None) -> datetime | None:
+    """2 days after the referral, again at 7 days; a late first nudge keeps the same 5-day spacing."""
+    if nudges_so_far >= len(THANK_AFTER):
+        return None
+    due = logged_at + THANK_AFTER[nudges_so_far]
+    if last_nudge_at is not None and nudges_so_far:
+        due = max(due, last_nudge_at + THANK_AFTER[nudges_so_far] - THANK_AFTER[nudges_so_far - 1])
+    return due
 
 
 def at_risk_episode(signs: Sequence[datetime], now: datetime) -> datetime | None:

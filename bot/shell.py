@@ -16,18 +16,20 @@ from urllib.parse import urlencode
 from slack_bolt import App, BoltRequest
 
 from bot.app import build_app
+from bot.cli_time import parse_instant
 from bot.clock import Clock, utcnow
 from bot.console_slack import ConsoleSlack
-from bot.database import open_database
+from bot.database import Database, open_database
 from bot.people import StaticDirectory
 from bot.render_text import render
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
+from bot.sweep import delivery_client, sweep
 
 TEAM = "TSHELL"
 ME = "you"
 HISTORY = Path.home() / ".rapport_history"
-BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). "
-          "`click N` presses a button, `quit` leaves.")
+BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). `click N` presses a button, "
+          "`sweep [--at 2026-12-01T10:00Z]` runs a nudge pass, `quit` leaves.")
 
 
 def _slack_id(prefix: str, name: str) -> str:
@@ -41,6 +43,8 @@ class ShellSession:
     app: App
     settings: Settings
     console: ConsoleSlack
+    database: Database
+    clock: Clock = utcnow
     names: dict[str, str] = field(default_factory=dict)
     buttons: list[dict[str, Any]] = field(default_factory=list)
 
@@ -107,6 +111,25 @@ class ShellSession:
             "content-type": ["application/x-www-form-urlencoded"]}))
         return "\n".join(self._show(m) for m in self.console.drain())
 
+    def sweep(self, args: list[str]) -> str:
+        """`sweep [--at ISO-8601] [--dry-run]`: one nudge pass, and what it posted, as Slack would show it."""
+        dry_run = "--dry-run" in args
+        rest = [a for a in args if a != "--dry-run"]
+        try:
+            now = parse_instant(rest[1]) if len(rest) == 2 and rest[0] == "--at" else self.clock()
+            if rest and not (len(rest) == 2 and rest[0] == "--at"):
+                return "Usage: sweep [--at 2026-12-01T10:00Z] [--dry-run]"
+        except SettingsError as exc:
+            return str(exc)
+        self.console.drain()
+        report = sweep(self.database, self.settings, delivery_client(self.settings), now, dry_run=dry_run)
+        shown = [report.summary()]
+        for posted in self.console.drain():
+            where = str(posted.get("channel", ""))
+            label = f"DM to @{self.name_of('U' + where[1:])}" if where.startswith("D") else f"#{self.name_of(where)}"
+            shown.append(f"\n→ {label}\n" + self._show(posted))
+        return "\n".join(shown)
+
     def handle(self, line: str) -> str | None:
         """One line of input; None means leave."""
         line = line.strip()
@@ -120,10 +143,11 @@ class ShellSession:
         if word == "click":
             return self.click(line[len("click"):].strip())
         if word == "sweep":
-            return "sweep arrives with the nudge engine; for now the shell covers /client commands."
+            return self.sweep(line.split()[1:])
         if word == "help":
             return BANNER
-        return "Commands start with /client (try /client help); `click N` presses a button; `quit` leaves."
+        return ("Commands start with /client (try /client help); `click N` presses a button; "
+                "`sweep [--at …] [--dry-run]` runs a nudge pass; `quit` leaves.")
 
 
 def _lines(stream: TextIO, interactive: bool) -> Iterator[str]:
@@ -159,7 +183,7 @@ def run_shell(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sy
                                      "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/"})
         app = build_app(shell_settings, database.sessions, directory=StaticDirectory(settings.tz),
                         clock=clock, verify_requests=False, verify_token=False, process_before_response=True)
-        session = ShellSession(app, settings, console)
+        session = ShellSession(app, shell_settings, console, database, clock)
         if interactive:
             print(BANNER, file=stdout)
         for line in _lines(stdin, interactive):

@@ -56,6 +56,8 @@ def test_thanks_at_two_days_then_seven_then_only_the_digest():
     assert rules.thank_due(T0, 0) == T0 + 2 * DAY
     assert rules.thank_due(T0, 1) == T0 + 7 * DAY
     assert rules.thank_due(T0, 2) is None
+    late_first = T0 + 30 * DAY
+    assert rules.thank_due(T0, 1, late_first) == late_first + 5 * DAY  # never two in a row
 
 
 def test_at_risk_needs_two_signs_within_thirty_days():

@@ -54,3 +54,16 @@ def test_settings_come_from_a_dotenv_file(tmp_path):
     (tmp_path / ".env").write_text("RAPPORT_BUSINESS_HOURS=sometimes\n")
     result = run(["shell"], tmp_path, "")
     assert result.returncode == 2 and result.stderr.startswith("rapport: RAPPORT_BUSINESS_HOURS:")
+
+
+def test_sweep_in_the_shell_shows_what_slack_would_get(tmp_path):
+    script = ("/client add Acme Corp channel #acme contact Jane\n/client add Solo\n"
+              "/client referral acme -> Beta\nsweep --at 2026-12-28T10:00Z --dry-run\n"
+              "sweep --at 2026-12-28T10:00Z\nsweep --at 2026-12-28T10:00Z\nsweep --at tomorrow\n")
+    out = run(["shell"], tmp_path, script).stdout
+    assert "dry run, would plan 4 (quiet 3, thanks 1); nothing written" in out
+    assert "planned 4 (quiet 3, thanks 1); posted 4 in 2 messages" in out
+    assert "→ #acme\n🔔 Acme Corp has gone quiet." in out and "Next: call Jane" in out
+    assert "→ DM to @you\n🔔 Solo has gone quiet." in out
+    assert "sweep at 2026-12-28T10:00+00:00: planned 0; posted 0 in 0 messages" in out
+    assert "--at: 'tomorrow' is not an ISO-8601 time" in out

@@ -235,7 +235,8 @@ def test_a_timeout_after_slack_recorded_the_post_is_not_posted_twice(rapport):
     rapport.fake.hang_seconds = 3
     rapport.fake.fail_next("chat.postMessage", "timeout")
     report = run_sweep(rapport, MONDAY + 31 * DAY, timeout=1)
-    assert report.delivery.reconciled == 1 and report.delivery.messages == 0
+    assert report.delivery.reconciled == 1 and (report.delivery.posted, report.delivery.messages) == (0, 0)
+    assert report.summary().endswith("posted 0 in 0 messages; 1 found already posted")
     assert rapport.fake.posted_nudge_ids() == [nudges(rapport)[0].id]
     assert len(rapport.fake.called("chat.postMessage")) == 1
     assert nudges(rapport)[0].status == "sent"

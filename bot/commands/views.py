@@ -104,7 +104,8 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         if client.no_winback:
             ended.append(" (no win-back)")
         lines.append(b.line(*ended))
-    for nudge in recent_nudges(session, client.id, now - OPEN_NUDGE_DAYS):
+    latest = {n.kind: n for n in recent_nudges(session, client.id, now - OPEN_NUDGE_DAYS)}  # one line per kind
+    for nudge in latest.values():
         state: list[b.Element | str] = (["posted ", b.date(nudge.sent_at)] if nudge.status == "sent" and nudge.sent_at
                                         else ["waiting to post"])
         lines.append(b.line(b.emoji("bell"), f" Open nudge: {NUDGE_WORDS.get(nudge.kind, nudge.kind)} (", *state, ")"))
