@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -136,6 +137,9 @@ class FakeSlack:
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until `count` calls to `method` were recorded (listeners run after the HTTP ack)."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.called(method)) >= count, timeout)
+        self.wait_until(lambda: len(self.called(method)) >= count, timeout)
         return self.called(method)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(condition, timeout)

@@ -79,3 +79,27 @@ def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
     assert result.returncode == 0 and "schema version 0002" in result.stdout
     assert (tmp_path / "fresh.db").exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_run_the_scheduler(command, tmp_path, fake_slack):
+    from bot.database import open_database
+    from bot.settings import Settings
+    from tests.test_concurrency import _seed
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    database = open_database(Settings(database_url=url))
+    _seed(database)
+    database.engine.dispose()
+    env = clean_env(tmp_path, DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    SLACK_API_URL=fake_slack.api_url, PORT=str(_free_port()),
+                    RAPPORT_BUSINESS_HOURS="mon-sun 00:00-24:00")
+    process = subprocess.Popen([RAPPORT, command], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        # the first tick runs at start-up
+        fake_slack.wait_until(lambda: len(fake_slack.posted_nudge_ids()) >= 1000, timeout=60)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert len(fake_slack.posted_nudge_ids()) == 1000
