@@ -33,6 +33,14 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('ch') else 's'}"
 
 
+def _why(*parts: b.Element | str) -> b.Block:
+    return b.line(b.text("Why it matters: ", bold=True), *parts)
+
+
+def _next(*parts: b.Element | str) -> b.Block:
+    return b.line(b.text("Next: ", bold=True), *parts)
+
+
 def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
     """Rich text for one nudge, and its one-line plain-text fallback."""
     f, name = view.facts, view.client_name
@@ -49,17 +57,17 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
         lines = [
             b.line(b.emoji("bell"), " ", client, f" has gone quiet{reminder}."),
             b.line(*seen, f"; for them, quiet means more than {_plural(f['threshold'], 'day')} ({how})."),
-            b.line(b.text("Why it matters: ", bold=True), "clients rarely say they are unhappy; they go quiet first."),
-            b.line(b.text("Next: ", bold=True), f"{who}, or send something useful with no ask attached."),
+            _why("clients rarely say they are unhappy; they go quiet first."),
+            _next(f"{who}, or send something useful with no ask attached."),
         ]
         fallback = f"{name} has gone quiet: {f['silent_days']} days without hearing from them."
     elif view.kind == "unanswered":
         lines = [
             b.line(b.emoji("telephone_receiver"), " ", client, f" hasn't answered {_plural(f['count'], 'touch')} "
                    "from us, the first on ", b.date(_when(f["since"])), "."),
-            b.line(b.text("Why it matters: ", bold=True), "when calls and emails stop being returned, another "
+            _why("when calls and emails stop being returned, another "
                    "email is the easiest thing to ignore."),
-            b.line(b.text("Next: ", bold=True), "pick up the phone, or ask for a short meeting."),
+            _next("pick up the phone, or ask for a short meeting."),
         ]
         fallback = f"{name} hasn't answered {f['count']} touches from us."
     elif view.kind == "checkin":
@@ -67,9 +75,9 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
                                        ["; there hasn't been one yet"])
         lines = [
             b.line(b.emoji("calendar"), " A check-in with ", client, f" is due (every {f['every']}", *last, ")."),
-            b.line(b.text("Why it matters: ", bold=True), "small, regular conversations catch problems while "
+            _why("small, regular conversations catch problems while "
                    "they are still small."),
-            b.line(b.text("Next: ", bold=True), "ask “How are you feeling about everything?”, then log the answer: ",
+            _next("ask “How are you feeling about everything?”, then log the answer: ",
                    b.text(f"/client checkin {name} done : …", code=True)),
         ]
         fallback = f"A check-in with {name} is due."
@@ -78,9 +86,9 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
         lines = [
             b.line(b.emoji("pray"), " ", client, " introduced you to ", b.text(f["referred"], bold=True), " on ",
                    b.date(_when(f["logged"])), f" and{again} hasn't been thanked."),
-            b.line(b.text("Why it matters: ", bold=True), "a referral is the strongest sign of trust, and an "
+            _why("a referral is the strongest sign of trust, and an "
                    "unthanked one is rarely repeated."),
-            b.line(b.text("Next: ", bold=True), "a short personal note of thanks, then ",
+            _next("a short personal note of thanks, then ",
                    b.text(f"/client thanked {name}", code=True)),
         ]
         fallback = f"Thank {name} for introducing {f['referred']}."
@@ -91,9 +99,9 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
         lines = [
             b.line(b.emoji("warning"), " ", client, f" shows {_plural(len(f['signs']), 'warning sign')} within "
                    "30 days: ", *signs, "."),
-            b.line(b.text("Why it matters: ", bold=True), "clients rarely complain outright; this is how leaving "
+            _why("clients rarely complain outright; this is how leaving "
                    "usually starts."),
-            b.line(b.text("Next: ", bold=True), "ask for an honest conversation about what isn't working."),
+            _next("ask for an honest conversation about what isn't working."),
         ]
         fallback = f"{name} shows {len(f['signs'])} warning signs in 30 days."
     elif view.kind == "advocate":
@@ -102,8 +110,8 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
                    ", has been quiet since ", b.date(_when(f["heard_from_contact"])),
                    f" ({_plural(f['silent_days'], 'day')}), though others there still talk to you (last on ",
                    b.date(_when(f["heard"])), ")."),
-            b.line(b.text("Why it matters: ", bold=True), "the advocate going quiet is the earlier warning."),
-            b.line(b.text("Next: ", bold=True), f"reach {f['contact']} directly, one to one."),
+            _why("the advocate going quiet is the earlier warning."),
+            _next(f"reach {f['contact']} directly, one to one."),
         ]
         fallback = f"{f['contact']} at {name} has gone quiet."
     else:
