@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, utcnow
 from bot.people import Directory, SlackDirectory
 from bot.settings import Settings
-from handlers import actions, commands, errors, home
+from handlers import actions, commands, errors, home, nudges, views
 
 
 def build_app(
@@ -44,4 +44,6 @@ def build_app(
     commands.register(app, session_factory, directory, clock)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock)
+    nudges.register(app, session_factory, directory, clock)
+    views.register(app, session_factory, directory, clock)
     return app

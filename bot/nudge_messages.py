@@ -15,6 +15,13 @@ MAX_CLIENTS_PER_MESSAGE = 10
 
 
 @dataclass(frozen=True)
+class Handled:
+    action: str  # 'marked it done', 'snoozed it for 2 weeks', …
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class NudgeView:
     """One nudge as delivery sees it: ids for metadata, and the current names to show."""
 
@@ -23,6 +30,32 @@ class NudgeView:
     client_name: str
     owner_id: str
     facts: dict[str, Any]
+    handled: Handled | None = None
+
+
+DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked"}
+SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
+
+
+def _controls(view: NudgeView) -> b.Block:
+    """Buttons while the nudge is open; who did what and when once someone acted on it."""
+    if view.handled is not None:
+        return {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f":white_check_mark: <@{view.handled.user_id}> {view.handled.action} "
+                                       f"<!date^{int(view.handled.at.timestamp())}^{{date_short_pretty}} at "
+                                       f"{{time}}|{view.handled.at:%Y-%m-%d %H:%M} UTC>"}]}
+    value = str(view.nudge_id)
+    snooze = {"type": "static_select", "action_id": "nudge_snooze",
+              "placeholder": {"type": "plain_text", "text": "Snooze…"},
+              "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
+                          for period, label in SNOOZES]}
+    return b.actions(
+        b.button("Log a touch", "nudge_log", value, style="primary"),
+        snooze,
+        b.button(DONE_LABELS.get(view.kind, "Done"), "nudge_done", value),
+        b.button("Open", "nudge_open", value),
+        block_id=f"nudge-{value}",
+    )
 
 
 def _when(value: str) -> datetime:
@@ -116,7 +149,7 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
         fallback = f"{f['contact']} at {name} has gone quiet."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
-    return [b.rich(*lines), b.context(f"For <@{view.owner_id}>")], fallback
+    return [b.rich(*lines), b.context(f"For <@{view.owner_id}>"), _controls(view)], fallback
 
 
 def message(views: list[NudgeView]) -> tuple[str, list[b.Block], dict[str, Any]]:

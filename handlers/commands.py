@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import blocks as b
 from bot.clock import Clock
-from bot.commands import run_client_command
+from bot.commands import log_form_for, run_client_command, wants_log_form
 from bot.people import Directory
 from handlers.payload import BadPayloadError, caller_from
 
@@ -24,5 +24,11 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             ack(**b.error("That request from Slack was incomplete, so nothing was done.").as_message())
             return
         text = body.get("text")
-        reply = run_client_command(session_factory, caller, text if isinstance(text, str) else "", clock())
+        text = text if isinstance(text, str) else ""
+        now = clock()
+        if wants_log_form(text) and body.get("trigger_id"):
+            ack()
+            client.views_open(trigger_id=body["trigger_id"], view=log_form_for(caller, now))
+            return
+        reply = run_client_command(session_factory, caller, text, now)
         ack(**reply.as_message())

@@ -167,6 +167,7 @@ class Nudge(Base):
         UniqueConstraint("dedup_key"),
         Index("ix_nudges_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_nudges_client_status", "client_id", "status"),
+        Index("ix_nudges_message", "channel_id", "message_ts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,3 +190,7 @@ class Nudge(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # what someone did about it from Slack: 'done', 'thanked', 'checked in', 'snoozed 2 weeks', 'logged a call'
+    handled_action: Mapped[str | None] = mapped_column(String(64))
+    handled_by: Mapped[str | None] = mapped_column(String(32))
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -412,3 +412,14 @@ def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int
     stmt = (select(Client).where(*conditions)
             .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key).limit(limit))
     return list(session.scalars(stmt)), total
+
+
+def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:
+    stmt = select(Nudge).where(Nudge.workspace_id == workspace_id, Nudge.id == nudge_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def nudges_in_message(session: Session, workspace_id: int, channel_id: str, message_ts: str) -> list[Nudge]:
+    stmt = select(Nudge).where(Nudge.workspace_id == workspace_id, Nudge.channel_id == channel_id,
+                               Nudge.message_ts == message_ts).order_by(Nudge.id)
+    return list(session.scalars(stmt))

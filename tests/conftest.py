@@ -223,6 +223,14 @@ class RapportServer:
         assert reply.status == 200, reply.body
         return reply
 
+    def interact(self, payload: dict[str, Any]) -> Response:
+        """Any interactivity payload (block_actions, view_submission, block_suggestion), signed."""
+        payload = {"team": {"id": self.team}, "user": {"id": self.user}, "api_app_id": "A1", **payload}
+        body = urlencode({"payload": json.dumps(payload)})
+        reply = self.post(body, sign(body))
+        assert reply.status == 200, reply.body
+        return reply
+
     def click(self, button: dict[str, Any], *, user: str | None = None, team: str | None = None) -> Posted:
         """Press a button from a reply; returns what the app sent back to response_url."""
         response_path = f"response/{uuid.uuid4().hex[:8]}"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,8 @@ from bot.commands.manage import (
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
+from bot.log_form import client_options, log_form, submit
+from bot.nudge_actions import ClickResult, click
 from bot.people import Person
 from storage.queries import get_or_create_workspace
 
@@ -124,6 +127,47 @@ def run_button(session_factory: sessionmaker[Session], caller: Caller, action_id
     return run_in_transaction(session_factory, lambda s: handler(s, _context(s, caller, now), int(value)))
 
 
+def run_click(session_factory: sessionmaker[Session], caller: Caller, action: str, value: str,
+              now: datetime) -> ClickResult:
+    try:
+        with session_factory.begin() as session:
+            return click(session, _context(session, caller, now), action, value)
+    except CommandError as exc:
+        return ClickResult(ephemeral=b.error(exc.message))
+
+
+def run_log_form(session_factory: sessionmaker[Session], caller: Caller, values: dict[str, Any],
+                 private_metadata: str, now: datetime) -> tuple[dict[str, str], tuple[Any, ...] | None]:
+    """The modal's submission: errors keep the form open and roll everything back."""
+    session = session_factory()
+    try:
+        with session.begin():
+            errors, update = submit(session, _context(session, caller, now), values, private_metadata)
+            if errors:
+                session.rollback()
+                return errors, None
+        return {}, update
+    finally:
+        session.close()
+
+
+def client_choices(session_factory: sessionmaker[Session], caller: Caller, query: str,
+                   now: datetime) -> list[dict[str, Any]]:
+    with session_factory.begin() as session:
+        return client_options(session, _context(session, caller, now), query)
+
+
+def log_form_for(caller: Caller, now: datetime, client: tuple[int, str] | None = None,
+                 nudge_id: int | None = None) -> dict[str, Any]:
+    """The modal, with today's date as the user sees it."""
+    return log_form(client, now.astimezone(caller.person().tz).date(), nudge_id)
+
+
+def wants_log_form(text: str) -> bool:
+    """`/client` alone and `/client log` alone open the form instead of answering."""
+    return text.strip().lower() in ("", "log")
+
+
 def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime) -> dict[str, object]:
     """The App Home tab: the caller's own clients (the fuller dashboard is built on this later)."""
     reply = run_in_transaction(session_factory, lambda s: cmd_list(s, _context(s, caller, now), "mine"))
@@ -134,13 +178,19 @@ def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datet
 __all__ = [
     "USAGE",
     "Caller",
+    "ClickResult",
     "CommandError",
     "Context",
+    "client_choices",
     "execute",
     "forget_confirmed",
     "home_view",
+    "log_form_for",
     "run_button",
+    "run_click",
     "run_client_command",
     "run_in_transaction",
+    "run_log_form",
     "thanked_from_button",
+    "wants_log_form",
 ]

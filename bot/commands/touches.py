@@ -29,7 +29,7 @@ from storage.queries import (
 )
 
 
-def _record(session: Session, ctx: Context, client: Client, kind: str, direction: str | None,
+def record_interaction(session: Session, ctx: Context, client: Client, kind: str, direction: str | None,
             when_at: datetime, note: str | None) -> Interaction:
     named = contact_named_in(note, contacts_of(session, client.id))
     interaction = Interaction(
@@ -71,7 +71,7 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     if kind == "note" and not note:
         raise CommandError(f"A note needs words: /client log {client.name} note : what you want to remember", usage)
     direction = direction_for(kind, override)
-    _record(session, ctx, client, kind, direction, when_at, note)
+    record_interaction(session, ctx, client, kind, direction, when_at, note)
     said: list[b.Element | str] = [b.emoji("memo"), " Logged ", b.text(LABELS[kind], bold=True)]
     if direction:
         said.append(f" ({DIRECTION_WORDS[direction]})")
@@ -92,7 +92,7 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
     rest = match.rest
     if re.fullmatch(r"done", rest, flags=re.I):
         note = clean_note(raw_note, usage)
-        _record(session, ctx, client, "checkin", "both", ctx.now, note)
+        record_interaction(session, ctx, client, "checkin", "both", ctx.now, note)
         lines = [b.line(b.emoji("white_check_mark"), " Check-in with ", b.text(client.name, bold=True), " logged.")]
         if note:
             lines.append(b.line("How they feel: ", b.text(note, italic=True)))

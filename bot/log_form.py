@@ -1,0 +1,109 @@
+"""The "Log a touch" modal: the form, its client typeahead, and its submission (one transaction)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import blocks as b
+from bot.commands.context import Context
+from bot.commands.touches import record_interaction
+from bot.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for
+from bot.nudge_actions import after_logging
+from bot.slacktext import to_plain
+from bot.when import WhenError, parse_when
+from storage.models import NOTE_MAX
+from storage.queries import clients_with_key_prefix, get_client, name_key
+
+CALLBACK = "log_touch"
+DIRECTIONS = (("both", "Two-way"), ("from", "From them"), ("to", "From us, no reply yet"))
+OPTIONS_LIMIT = 20
+
+
+def _option(label: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": b.clip(label, 75)}, "value": value}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> b.Block:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": block_id}}
+
+
+def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None) -> dict[str, Any]:
+    picker: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
+                              "placeholder": {"type": "plain_text", "text": "Start typing a client's name"}}
+    if client is not None:
+        picker["initial_option"] = _option(client[1], str(client[0]))
+    kinds = [_option(f"{LABELS[k].capitalize()} ({k})" if LABELS[k] != k else k.capitalize(), k) for k in ALL_KINDS]
+    directions = [_option(label, value) for value, label in DIRECTIONS]
+    return {
+        "type": "modal", "callback_id": CALLBACK,
+        "title": {"type": "plain_text", "text": "Log a touch"},
+        "submit": {"type": "plain_text", "text": "Log it"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"nudge": nudge_id}),
+        "blocks": [
+            _input("client", "Client", picker),
+            _input("kind", "What happened", {"type": "static_select", "options": kinds,
+                                             "initial_option": kinds[0]}),
+            _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
+                   {"type": "static_select", "options": directions, "initial_option": directions[0]},
+                   optional=True),
+            _input("date", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
+            _input("note", "Note", {"type": "plain_text_input", "multiline": True, "max_length": NOTE_MAX},
+                   optional=True),
+        ],
+    }
+
+
+def client_options(session: Session, ctx: Context, query: str) -> list[dict[str, Any]]:
+    found = clients_with_key_prefix(session, ctx.workspace_id, name_key(to_plain(query or "")), OPTIONS_LIMIT)
+    return [_option(c.name + ("" if c.status == "active" else f" ({c.status})"), str(c.id)) for c in found]
+
+
+def _selected(values: dict[str, Any], block: str, key: str = "selected_option") -> Any:
+    field = (values.get(block) or {}).get(block) or {}
+    chosen = field.get(key)
+    return chosen.get("value") if isinstance(chosen, dict) else chosen
+
+
+def submit(session: Session, ctx: Context, values: dict[str, Any],
+           private_metadata: str) -> tuple[dict[str, str], tuple[Any, ...] | None]:
+    """Validate and log. Returns errors by block (nothing written) or the nudge message to update, if any."""
+    errors: dict[str, str] = {}
+    client_value = str(_selected(values, "client") or "")
+    client = get_client(session, ctx.workspace_id, int(client_value)) if client_value.isdigit() else None
+    if client is None:
+        errors["client"] = "Pick a client from the list (it may have been renamed or forgotten)."
+    kind = str(_selected(values, "kind") or "")
+    if kind not in ALL_KINDS:
+        errors["kind"] = "Pick what happened from the list."
+    raw_direction = str(_selected(values, "direction") or "both")
+    override = None if raw_direction == "both" else raw_direction
+    if kind in ALL_KINDS and kind not in CONTACT_KINDS and override:
+        errors["direction"] = f"{LABELS[kind].capitalize()} has a fixed direction; leave this as two-way."
+    day = str(_selected(values, "date", "selected_date") or "")
+    when = None
+    try:
+        when = parse_when(day, ctx.now, ctx.user_tz())
+    except WhenError as exc:
+        errors["date"] = str(exc)
+    note_raw = (values.get("note") or {}).get("note", {}).get("value")
+    note = to_plain(note_raw).strip() if isinstance(note_raw, str) else None
+    if note and len(note) > NOTE_MAX:
+        errors["note"] = f"That note is {len(note)} characters; the limit is {NOTE_MAX}."
+    if kind == "note" and not note:
+        errors["note"] = "A note needs words."
+    if errors or client is None or when is None:
+        return errors or {"client": "Pick a client."}, None
+    record_interaction(session, ctx, client, kind, direction_for(kind, override), when, note or None)
+    try:
+        nudge_id = json.loads(private_metadata or "{}").get("nudge")
+    except ValueError:
+        nudge_id = None
+    what = f"logged a {LABELS[kind]}" if kind in CONTACT_KINDS else f"logged {LABELS[kind]}"
+    update = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, what)
+    return {}, update

@@ -1,0 +1,53 @@
+"""Buttons on posted nudges: Log a touch, Snooze, Done, Open."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.commands import log_form_for, run_click
+from bot.people import Directory
+from handlers.payload import BadPayloadError, caller_from
+
+log = logging.getLogger(__name__)
+ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_open")
+
+
+def _value(action: dict[str, Any]) -> str:
+    selected = action.get("selected_option")
+    return str(selected.get("value") if isinstance(selected, dict) else action.get("value", ""))
+
+
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+    @app.action({"action_id": "nudge_log"})
+    @app.action({"action_id": "nudge_snooze"})
+    @app.action({"action_id": "nudge_done"})
+    @app.action({"action_id": "nudge_open"})
+    def on_nudge_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                       respond: Respond) -> None:
+        ack()
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            return
+        now = clock()
+        result = run_click(session_factory, caller, str(action.get("action_id")), _value(action), now)
+        if result.log_form_for is not None:
+            client_id, name, nudge_id = result.log_form_for
+            client.views_open(trigger_id=body.get("trigger_id"),
+                              view=log_form_for(caller, now, (client_id, name), nudge_id))
+        if result.update is not None:
+            channel, ts, text, blocks = result.update
+            try:
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            except SlackApiError as exc:  # the message may have been deleted; the click still counted
+                log.warning("could not update nudge message %s/%s: %s", channel, ts, exc)
+        if result.ephemeral is not None:
+            respond(response_type="ephemeral", replace_original=False, text=result.ephemeral.text,
+                    blocks=result.ephemeral.blocks)

@@ -1,0 +1,52 @@
+"""The "Log a touch" modal: its client typeahead and its submission."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.commands import client_choices, run_log_form
+from bot.log_form import CALLBACK
+from bot.people import Directory
+from handlers.payload import BadPayloadError, caller_from
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+    @app.options("client")
+    def client_typeahead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            ack(options=[])
+            return
+        query = body.get("value")
+        ack(options=client_choices(session_factory, caller, query if isinstance(query, str) else "", clock()))
+
+    @app.view(CALLBACK)
+    def log_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            ack(response_action="errors", errors={"client": "That request from Slack was incomplete."})
+            return
+        values = (view.get("state") or {}).get("values") or {}
+        errors, update = run_log_form(session_factory, caller, values, str(view.get("private_metadata") or ""),
+                                      clock())
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        if update is not None:
+            channel, ts, text, blocks = update
+            try:
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.warning("could not update nudge message %s/%s: %s", channel, ts, exc)
