@@ -34,6 +34,8 @@ class ConsoleSlack:
                 elif method == "chat.postMessage":
                     answer.update(channel=params.get("channel"), ts=f"{next(stamps)}.000100")
                     received.append(params)
+                elif method == "views.open":
+                    received.append({"_opened": params.get("view")})
                 elif method not in ("auth.test", "users.info"):
                     received.append(params)
                 body = json.dumps(answer).encode()

@@ -17,6 +17,9 @@ Names = Callable[[str], str]
 
 
 def _mrkdwn(value: str, name_of: Names) -> str:
+    value = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", value)
+    value = re.sub(r"<!(channel|here|everyone)>", r"@\1", value)
+    value = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m.group(1), m.group(0)), value)
     value = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + name_of(m.group(1)), value)
     value = re.sub(r"<#([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: "#" + (m.group(2) or name_of(m.group(1))), value)
     value = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", value)

@@ -86,9 +86,12 @@ class ShellSession:
         }
         response = self.app.dispatch(BoltRequest(body=urlencode(form), headers={
             "content-type": ["application/x-www-form-urlencoded"]}))
-        if not response.body:
-            return ""
-        return self._show(json.loads(response.body))
+        if response.body:
+            return self._show(json.loads(response.body))
+        if any("_opened" in posted for posted in self.console.drain()):
+            return ("(In Slack this opens the “Log a touch” form. Here, type "
+                    "/client log <client> <kind> [from|to] [<when>] [: <note>])")
+        return ""
 
     def click(self, which: str) -> str:
         try:
@@ -109,7 +112,7 @@ class ShellSession:
         }
         self.app.dispatch(BoltRequest(body=urlencode({"payload": json.dumps(payload)}), headers={
             "content-type": ["application/x-www-form-urlencoded"]}))
-        return "\n".join(self._show(m) for m in self.console.drain())
+        return "\n".join(self._show(m) for m in self.console.drain() if "_opened" not in m)
 
     def sweep(self, args: list[str]) -> str:
         """`sweep [--at ISO-8601] [--dry-run]`: one nudge pass, and what it posted, as Slack would show it."""

@@ -1,20 +1,23 @@
-"""App Home: the user's own clients, longest silence first, and how to start."""
+"""App Home: published when the tab opens, and again after anything done from it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import home_view
+from bot.commands import client_for_form, home_card, home_snooze, home_view, log_form_for
 from bot.people import Directory
 from handlers.payload import BadPayloadError, caller_from
 
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+    def publish(client: WebClient, caller: Any, page: int = 1) -> None:
+        client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock(), page))
+
     @app.event("app_home_opened")
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
@@ -23,4 +26,28 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             caller = caller_from({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory)
         except BadPayloadError:
             return
-        client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock()))
+        publish(client, caller)
+
+    @app.action("home_log")
+    @app.action("home_open")
+    @app.action("home_snooze")
+    @app.action("home_page")
+    def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            return
+        selected = action.get("selected_option")
+        value = str(selected.get("value") if isinstance(selected, dict) else action.get("value", ""))
+        kind, now = action.get("action_id"), clock()
+        if kind == "home_log":
+            chosen = client_for_form(session_factory, caller, value, now)
+            client.views_open(trigger_id=body.get("trigger_id"), view=log_form_for(caller, now, chosen))
+        elif kind == "home_open":
+            client.views_open(trigger_id=body.get("trigger_id"), view=home_card(session_factory, caller, value, now))
+        elif kind == "home_snooze":
+            home_snooze(session_factory, caller, value, now)
+            publish(client, caller)
+        else:
+            publish(client, caller, int(value) if value.isdigit() and len(value) < 6 else 1)

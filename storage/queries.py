@@ -392,9 +392,10 @@ def has_unsent_nudge(session: Session, client_id: int, kind: str) -> bool:
 
 
 def recent_nudges(session: Session, client_id: int, sent_since: datetime) -> list[Nudge]:
-    """Nudges still waiting to go out, and those posted since `sent_since`."""
+    """Nudges nobody has acted on: still waiting to go out, or posted since `sent_since`."""
     stmt = select(Nudge).where(
         Nudge.client_id == client_id,
+        Nudge.handled_at.is_(None),
         or_(Nudge.status.in_(("pending", "sending", "unknown")),
             (Nudge.status == "sent") & (Nudge.sent_at >= sent_since)),
     ).order_by(Nudge.due_at)
@@ -423,3 +424,24 @@ def nudges_in_message(session: Session, workspace_id: int, channel_id: str, mess
     stmt = select(Nudge).where(Nudge.workspace_id == workspace_id, Nudge.channel_id == channel_id,
                                Nudge.message_ts == message_ts).order_by(Nudge.id)
     return list(session.scalars(stmt))
+
+
+def owned_current_clients(session: Session, workspace_id: int, owner_id: str) -> list[Client]:
+    stmt = select(Client).where(Client.workspace_id == workspace_id, Client.owner_id == owner_id,
+                                Client.status.in_(("active", "prospect", "paused")))
+    return list(session.scalars(stmt))
+
+
+def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_since: datetime) -> set[int]:
+    """Of these clients, those with a nudge nobody has acted on yet (waiting, or posted recently)."""
+    found: set[int] = set()
+    ids = list(client_ids)
+    for start in range(0, len(ids), 500):
+        stmt = select(Nudge.client_id).where(
+            Nudge.client_id.in_(ids[start:start + 500]),
+            Nudge.handled_at.is_(None),
+            or_(Nudge.status.in_(("pending", "sending", "unknown")),
+                (Nudge.status == "sent") & (Nudge.sent_at >= sent_since)),
+        )
+        found.update(session.scalars(stmt))
+    return found

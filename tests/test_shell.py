@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.cli import run
 
 SCRIPT = """\
+/client
 /client add Acme Corp every 2w contact Jane Doe
 /client log acme call yesterday : talked budgets
 /client referral acme -> Beta Ltd
@@ -20,6 +21,7 @@ def test_scripted_session_on_a_fresh_sqlite_database(tmp_path):
     result = run(["shell"], tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    assert "> /client\n(In Slack this opens the “Log a touch” form." in out
     assert "> /client add Acme Corp every 2w contact Jane Doe\n✅ Added Acme Corp." in out
     assert "Owner @you · primary contact Jane Doe" in out
     assert "📝 Logged call (two-way) with Acme Corp" in out and "talked budgets" in out

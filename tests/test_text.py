@@ -88,6 +88,13 @@ def test_shell_rendering_shows_buttons_and_dates():
     assert [x["action_id"] for x in buttons] == ["snooze", "done"]
 
 
+def test_shell_rendering_reads_slack_tokens_in_mrkdwn():
+    message = {"blocks": [b.context(":white_check_mark: <@UANA> checked in <!date^1795344574^{date_short_pretty}|"
+                                    "2026-11-22 10:49 UTC> in <#CX|acme>")]}
+    shown, _ = render(message, LONDON, {"UANA": "ana"}.get)
+    assert shown == "  ✅ @ana checked in 2026-11-22 10:49 UTC in #acme"
+
+
 def test_user_text_never_lands_in_mrkdwn():
     reply = b.error("No client matches '<!channel> *x*'.")
     assert all(e.get("type") != "mrkdwn" for block in reply.blocks for e in block.get("elements", []))

@@ -30,10 +30,11 @@ from bot.commands.manage import (
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
+from bot.home import card_modal, home, snooze_from_home
 from bot.log_form import client_options, log_form, submit
 from bot.nudge_actions import ClickResult, click
 from bot.people import Person
-from storage.queries import get_or_create_workspace
+from storage.queries import get_client, get_or_create_workspace
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +169,30 @@ def wants_log_form(text: str) -> bool:
     return text.strip().lower() in ("", "log")
 
 
-def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime) -> dict[str, object]:
-    """The App Home tab: the caller's own clients (the fuller dashboard is built on this later)."""
-    reply = run_in_transaction(session_factory, lambda s: cmd_list(s, _context(s, caller, now), "mine"))
-    intro = b.context("Log a touch with `/client log <client> <kind>`; see everything with `/client help`.")
-    return {"type": "home", "blocks": [b.header("Your relationships"), *reply.blocks, intro]}
+def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime, page: int = 1) -> dict[str, Any]:
+    with session_factory.begin() as session:
+        return home(session, _context(session, caller, now), page)
+
+
+def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
+    with session_factory.begin() as session:
+        snooze_from_home(session, _context(session, caller, now), value)
+
+
+def home_card(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> dict[str, Any]:
+    with session_factory.begin() as session:
+        return card_modal(session, _context(session, caller, now), value)
+
+
+def client_for_form(session_factory: sessionmaker[Session], caller: Caller, value: str,
+                    now: datetime) -> tuple[int, str] | None:
+    """The client a Home-tab "Log a touch" button names, if it still exists in the caller's workspace."""
+    if not value.isdigit() or len(value) > 18:
+        return None
+    with session_factory.begin() as session:
+        ctx = _context(session, caller, now)
+        client = get_client(session, ctx.workspace_id, int(value))
+        return (client.id, client.name) if client else None
 
 
 __all__ = [
@@ -182,8 +202,11 @@ __all__ = [
     "CommandError",
     "Context",
     "client_choices",
+    "client_for_form",
     "execute",
     "forget_confirmed",
+    "home_card",
+    "home_snooze",
     "home_view",
     "log_form_for",
     "run_button",

@@ -1,0 +1,150 @@
+"""App Home: the user's relationships, what needs attention first, within Slack's 100-block limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot import blocks as b
+from bot import rules
+from bot.commands.context import Context
+from bot.kinds import WARNING_SIGNS
+from bot.relationship import next_checkin, warning_window_start
+from storage.models import Client
+from storage.queries import (
+    clients_with_open_nudges,
+    clients_with_warning_signs,
+    open_referral_counts,
+    owned_current_clients,
+)
+
+PAGE_SIZE = 20  # 3 blocks a client and 7 around them: 67, under Slack's 100 blocks per view
+OPEN_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Counts:
+    quiet: int
+    unanswered: int
+    checkins_this_week: int
+    to_thank: int
+    at_risk: int
+
+    def line(self) -> str:
+        return (f"Gone quiet {self.quiet} · Unanswered {self.unanswered} · Check-ins due this week "
+                f"{self.checkins_this_week} · Referrers to thank {self.to_thank} · At risk {self.at_risk}")
+
+
+def _is_quiet(client: Client, now: datetime) -> bool:
+    return client.status != "paused" and (client.quiet_nudges > 0 or
+                                          (client.next_quiet_at is not None and client.next_quiet_at < now))
+
+
+def _is_unanswered(client: Client, now: datetime) -> bool:
+    return client.unanswered_count >= rules.UNANSWERED_MIN and client.unanswered_since is not None and \
+        now - client.unanswered_since >= rules.UNANSWERED_AFTER
+
+
+def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
+    now = ctx.now
+    clients = owned_current_clients(session, ctx.workspace_id, ctx.user_id)
+    ids = [c.id for c in clients]
+    attention = clients_with_open_nudges(session, ids, now - OPEN_WINDOW)
+    risky = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
+                                       rules.AT_RISK_SIGNS)
+    thanks = open_referral_counts(session, ctx.workspace_id)
+    week = now + timedelta(days=7)
+    counts = Counts(
+        quiet=sum(_is_quiet(c, now) for c in clients),
+        unanswered=sum(_is_unanswered(c, now) for c in clients),
+        checkins_this_week=sum(1 for c in clients if (due := next_checkin(c)) is not None and due <= week),
+        to_thank=sum(1 for c in clients if thanks.get(c.id)),
+        at_risk=sum(1 for c in clients if c.id in risky),
+    )
+    ordered = sorted(clients, key=lambda c: (c.id not in attention, c.id not in risky,
+                                             c.last_their_contact_at or c.created_at, c.name_key))
+    pages = max(1, -(-len(ordered) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    shown = ordered[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    blocks: list[b.Block] = [
+        b.header("Your relationships"),
+        b.context(counts.line()),
+        b.actions(b.button("Log a touch", "home_log", "0", style="primary"), block_id="home-top"),
+        b.divider(),
+    ]
+    if not clients:
+        blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
+                                                                                       code=True), "."))
+    for client in shown:
+        blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0))
+    if pages > 1:
+        nav = []
+        if page > 1:
+            nav.append(b.button("← Previous", "home_page", str(page - 1)))
+        if page < pages:
+            nav.append(b.button("Next →", "home_page", str(page + 1)))
+        blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients, most in need of attention first"),
+                   b.actions(*nav, block_id="home-pages")]
+    return {"type": "home", "blocks": blocks}
+
+
+def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int) -> list[b.Block]:
+    flags = []
+    if open_nudge:
+        flags.append("needs attention")
+    if risky:
+        flags.append("at risk")
+    if to_thank:
+        flags.append(f"{to_thank} referral{'s' if to_thank > 1 else ''} to thank")
+    if client.status != "active":
+        flags.append(client.status)
+    head: list[b.Element | str] = [b.text(client.name, bold=True)]
+    if flags:
+        head.append(" · " + ", ".join(flags))
+    facts: list[b.Element | str] = (["Last heard from them ", b.date(client.last_their_contact_at)]
+                                    if client.last_their_contact_at else ["Not heard from yet"])
+    due = next_checkin(client)
+    if due is not None:
+        facts += [" · check-in ", b.date(due)]
+    value = str(client.id)
+    snooze = {"type": "static_select", "action_id": "home_snooze",
+              "placeholder": {"type": "plain_text", "text": "Snooze…"},
+              "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
+                          for period, label in (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))]}
+    return [
+        b.rich(b.line(*head), b.line(*facts)),
+        b.actions(b.button("Log a touch", "home_log", value), b.button("Open", "home_open", value), snooze,
+                  block_id=f"home-{value}"),
+        b.divider(),
+    ]
+
+
+def snooze_from_home(session: Session, ctx: Context, value: str) -> None:
+    """'<client id>:<period>' from the Home tab's select; a foreign or stale id does nothing."""
+    from bot.when import WhenError, add_period, parse_period
+    from storage.queries import get_client
+
+    client_part, _, period = value.partition(":")
+    if not client_part.isdigit() or len(client_part) > 18:
+        return
+    client = get_client(session, ctx.workspace_id, int(client_part))
+    try:
+        count, unit = parse_period(period)
+    except WhenError:
+        return
+    if client is not None:
+        client.snoozed_until = add_period(ctx.now, count, unit)
+
+
+def card_modal(session: Session, ctx: Context, value: str) -> dict[str, object]:
+    """The client card in a modal: App Home has no thread to answer in."""
+    from bot.commands.views import client_card
+    from storage.queries import get_client
+
+    client = get_client(session, ctx.workspace_id, int(value)) if value.isdigit() and len(value) <= 18 else None
+    blocks = client_card(session, ctx, client) if client else [
+        b.paragraph("That client no longer exists (it may have been forgotten).")]
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Client"},
+            "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks[:100]}
