@@ -162,10 +162,10 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         with database.sessions.begin() as session:
             workspace = pick_workspace(session, args.team, utcnow())
             if args.file is None:
-                export_rows(session, workspace, sys.stdout, settings.tz)
+                export_rows(session, workspace, sys.stdout, settings.tz, utcnow())
                 return 0
             with args.file.open("w", newline="", encoding="utf-8") as out:
-                count = export_rows(session, workspace, out, settings.tz)
+                count = export_rows(session, workspace, out, settings.tz, utcnow())
         print(f"wrote {count} clients to {args.file}", file=sys.stderr)
         return 0
     except CsvError as exc:

@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.health_data import health_of
 from bot.relationship import STATUSES, next_checkin
 from bot.schedule import refresh, start_schedule
 from bot.slacktext import channel_id, to_plain, user_id
@@ -29,7 +30,8 @@ from storage.queries import (
 
 IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status")
 EXPORT_COLUMNS = (*IMPORT_COLUMNS[:1], "owner", "status", "channel", "checkin_every", "next_checkin",
-                  "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals")
+                  "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals",
+                  "next_nudge", "health")
 IMPORT_NOTE = "Imported from CSV (last contact)"
 IMPORTER = "rapport-import"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -201,20 +203,35 @@ def _day(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).date().isoformat() if moment else ""
 
 
-def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInfo) -> int:
+def _next_nudge(client: Client) -> datetime | None:
+    due = [t for t in (client.next_quiet_at, client.next_unanswered_at, client.next_checkin_at,
+                       client.next_at_risk_at, client.next_advocate_at) if t is not None]
+    return min(due, default=None)
+
+
+def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInfo, now: datetime) -> int:
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     referrals = open_referral_counts(session, workspace.id)
+    clients = all_clients(session, workspace.id)
     count = 0
-    for client in all_clients(session, workspace.id):
-        every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
-        writer.writerow([
-            _safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
-            _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
-            _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
-        ])
-        count += 1
+    for start in range(0, len(clients), 1000):
+        page = clients[start:start + 1000]
+        health = health_of(session, page, now)
+        for client in page:
+            _export_row(writer, client, referrals, health[client.id].label, tz)
+            count += 1
     return count
+
+
+def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: str, tz: ZoneInfo) -> None:
+    every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
+    writer.writerow([
+        _safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
+        _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
+        _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
+        _day(_next_nudge(client), tz), health,
+    ])
 
 
 def _safe_cell(value: str) -> str:

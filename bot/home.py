@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot import blocks as b
 from bot import rules
 from bot.commands.context import Context
+from bot.health_data import health_of
 from bot.kinds import WARNING_SIGNS
 from bot.relationship import next_checkin, warning_window_start
 from storage.models import Client
@@ -77,8 +78,10 @@ def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
     if not clients:
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
+    health = health_of(session, shown, now)
     for client in shown:
-        blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0))
+        blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0),
+                                 health[client.id].label)
     if pages > 1:
         nav = []
         if page > 1:
@@ -90,12 +93,13 @@ def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
     return {"type": "home", "blocks": blocks}
 
 
-def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int) -> list[b.Block]:
-    flags = []
+def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int,
+                   health: str) -> list[b.Block]:
+    flags = [health]
     if open_nudge:
         flags.append("needs attention")
-    if risky:
-        flags.append("at risk")
+    if risky and health != "At risk":
+        flags.append("warning signs")
     if to_thank:
         flags.append(f"{to_thank} referral{'s' if to_thank > 1 else ''} to thank")
     if client.status != "active":

@@ -68,7 +68,7 @@ def test_export_round_trips_through_import(database):
     _import(database, "name,owner,checkin_every,last_contact\n=Formula Ltd,U0ANA,1m,2026-10-01\nAcme,U0ANA,,\n")
     out = io.StringIO()
     with database.sessions.begin() as session:
-        count = export_rows(session, get_or_create_workspace(session, "T1", None, NOW), out, LONDON)
+        count = export_rows(session, get_or_create_workspace(session, "T1", None, NOW), out, LONDON, NOW)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert count == 2
     formula = next(r for r in rows if "Formula" in r["name"])
@@ -91,7 +91,10 @@ def test_import_and_export_commands(tmp_path):
     assert "clients.csv: 2 added, 0 updated, 0 unchanged, 9 rejected" in result.stdout
     exported = run(["export"], tmp_path)
     assert exported.returncode == 0
-    assert exported.stdout.splitlines()[0].startswith("name,owner,status,channel,checkin_every,next_checkin")
+    assert exported.stdout.splitlines()[0] == ("name,owner,status,channel,checkin_every,next_checkin,last_contact,"
+                                               "last_contact_side,last_heard_from_them,unanswered,open_referrals,"
+                                               "next_nudge,health")
+    assert exported.stdout.splitlines()[1].rsplit(",", 1)[1] in ("Deep", "Steady", "Shallow", "At risk")
     assert "Acme Corp,U0ANA,active,C0ACME,2w" in exported.stdout
     assert run(["export", "out.csv"], tmp_path).returncode == 0
     assert (tmp_path / "out.csv").read_text() == exported.stdout

@@ -8,7 +8,7 @@ USAGE = {
     "thanked": "/client thanked <referrer>",
     "checkin": "/client checkin <client> every <N>d|w|m   |   /client checkin <client> done [: <how they feel>]",
     "status": "/client status <client>",
-    "list": "/client list [mine|quiet|at-risk|former|all]",
+    "list": "/client list [mine|quiet|at-risk|former|all] [by health]",
     "snooze": "/client snooze <client> <N>d|w|m",
     "end": "/client end <client> [no-winback] [: <reason>]",
     "optout": "/client optout <client>",

@@ -10,6 +10,8 @@ from bot import blocks as b
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
+from bot.health import RANK
+from bot.health_data import health_of
 from bot.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
 from bot.relationship import (
     AT_RISK_SIGNS,
@@ -33,6 +35,7 @@ from storage.queries import (
 )
 
 LIST_LIMIT = 25
+HEALTH_SORT_LIMIT = 2000  # 'by health' ranks at most this many candidates
 OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet"}
@@ -114,7 +117,11 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line(b.emoji("pray"), " Thank them for introducing ", b.text(referral.referred.name,
                                                                                     bold=True),
                             " (logged ", b.date(referral.created_at), ")"))
-    blocks = [b.header(client.name), b.rich(*lines)]
+    health = health_of(session, [client], now)[client.id]
+    checklist = [b.line("✓ " if ok else "✗ ", text) for text, ok in health.checklist]
+    blocks = [b.header(client.name), b.rich(*lines),
+              b.rich(b.line(b.text(f"Health: {health.label}", bold=True), " (last 180 days): " +
+                            "; ".join(health.facts) + "."), b.bullets(checklist))]
     history = recent_interactions(session, client.id, RECENT)
     if history:
         items = []
@@ -138,28 +145,31 @@ LIST_FILTERS = ("mine", "quiet", "at-risk", "former", "all")
 
 
 def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
-    which = args.strip().lower() or "current"
+    words = args.strip().lower()
+    by_health = words.endswith("by health")
+    which = words.removesuffix("by health").strip() or "current"
     if which not in (*LIST_FILTERS, "current", "at risk", "atrisk"):
-        raise CommandError(f"I can list {', '.join(LIST_FILTERS)}; not {args.strip()!r}.", USAGE["list"])
+        raise CommandError(f"I can list {', '.join(LIST_FILTERS)} (add 'by health' to rank them); "
+                           f"not {args.strip()!r}.", USAGE["list"])
     which = "at-risk" if which in ("at risk", "atrisk") else which
     now = ctx.now
     risk = {}
+    limit = HEALTH_SORT_LIMIT if by_health else LIST_LIMIT
     if which == "mine":
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, owner_id=ctx.user_id,
-                                      limit=LIST_LIMIT)
+                                      limit=limit)
     elif which == "quiet":
-        clients, total = quiet_clients(session, ctx.workspace_id, now, LIST_LIMIT)
+        clients, total = quiet_clients(session, ctx.workspace_id, now, limit)
     elif which == "at-risk":
         risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
                                           AT_RISK_SIGNS)
-        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk),
-                                      limit=LIST_LIMIT)
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk), limit=limit)
     elif which == "former":
-        clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=LIST_LIMIT)
+        clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=limit)
     elif which == "all":
-        clients, total = list_clients(session, ctx.workspace_id, limit=LIST_LIMIT)
+        clients, total = list_clients(session, ctx.workspace_id, limit=limit)
     else:
-        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=LIST_LIMIT)
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=limit)
     title = {"current": "Clients", "mine": "Your clients", "quiet": "Gone quiet", "at-risk": "At risk",
              "former": "Former clients", "all": "All clients"}[which]
     if not clients:
@@ -168,20 +178,24 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
                  "at-risk": "No client shows two or more warning signs in the last 30 days.",
                  "former": "No former clients."}.get(which, "No clients yet. Add one: /client add Acme Corp")
         return b.reply(f"{title}: none", b.paragraph(b.text(title, bold=True), ": " + empty))
-    items = [_list_line(c, now, risk.get(c.id)) for c in clients]
-    blocks = [b.rich(b.line(b.text(f"{title} ({total})", bold=True), " · longest silence first"),
-                     b.bullets(items))]
+    health = health_of(session, clients, now)
+    order = " · longest silence first"
+    if by_health:
+        clients = sorted(clients, key=lambda c: (RANK[health[c.id].label], c.name_key))[:LIST_LIMIT]
+        order = " · deepest relationships first"
+    items = [_list_line(c, now, risk.get(c.id), health[c.id].label) for c in clients]
+    blocks = [b.rich(b.line(b.text(f"{title} ({total})", bold=True), order), b.bullets(items))]
     if total > len(clients):
         blocks.append(b.context(f"Showing {len(clients)} of {total}. Narrow it with `/client list mine` "
                                 "or open one with `/client status <client>`."))
     return b.reply(f"{title}: {total}", *blocks)
 
 
-def _list_line(client: Client, now: datetime, signs: int | None) -> b.Block:
+def _list_line(client: Client, now: datetime, signs: int | None, health: str) -> b.Block:
     parts: list[b.Element | str] = [b.text(client.name, bold=True)]
     if client.status != "active":
         parts.append(f" ({client.status})")
-    parts += [" · ", b.user(client.owner_id), " · "]
+    parts += [f" · {health} · ", b.user(client.owner_id), " · "]
     if client.last_their_contact_at:
         parts += ["heard from them ", b.date(client.last_their_contact_at)]
     else:

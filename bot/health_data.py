@@ -1,0 +1,33 @@
+"""Gathering health inputs for a page of clients in a few grouped queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.health import WINDOW, Health, HealthInput, assess
+from bot.kinds import WARNING_SIGNS
+from storage.models import Client
+from storage.queries import kinds_since, referrals_made_since
+
+
+def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:
+    ids = [c.id for c in clients]
+    kinds = kinds_since(session, ids, now - WINDOW)
+    recent_kinds = kinds_since(session, ids, now - timedelta(days=30))
+    referrals = referrals_made_since(session, ids, now - WINDOW)
+    result = {}
+    for client in clients:
+        since = client.last_their_contact_at or client.created_at
+        result[client.id] = assess(HealthInput(
+            kinds=kinds[client.id],
+            referrals=referrals.get(client.id, 0),
+            warning_signs_30d=sum(recent_kinds[client.id].get(k, 0) for k in WARNING_SIGNS),
+            silent_days=max(0, (now - since).days),
+            heard_ever=client.last_their_contact_at is not None,
+            quiet_threshold=client.quiet_threshold_days,
+            unanswered=client.unanswered_count,
+        ))
+    return result
