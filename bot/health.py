@@ -81,8 +81,9 @@ def assess(data: HealthInput) -> Health:
               + (WEIGHTS["quiet"] if quiet else WEIGHTS["recent"])
               + (WEIGHTS["unanswered"] if data.unanswered >= 3 else 0))
     met = f"{doing_count + len(protective) - len(broken)} of 8 signals"
+    ago = {0: "within the last day", 1: "a day ago"}.get(data.silent_days, f"{data.silent_days} days ago")
     silence = (f"silent {data.silent_days} days (quiet after {data.quiet_threshold})" if quiet else
-               f"heard from them {data.silent_days} days ago" if data.heard_ever else
+               f"heard from them {ago}" if data.heard_ever else
                f"tracked {data.silent_days} days, nothing from them yet")
     unanswered = f"{data.unanswered} touches from us unanswered" if data.unanswered >= 3 else None
 
