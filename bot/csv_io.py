@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import rules
 from bot.health_data import health_of
 from bot.relationship import STATUSES, next_checkin
 from bot.schedule import refresh, start_schedule
@@ -147,6 +148,9 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     if status and status != client.status:
         client.status = status
         client.ended_at = now if status == "former" else None
+        client.winback_nudges = 0
+        client.next_winback_at = (rules.winback_start(now, client.no_winback, client.opted_out)
+                                  if status == "former" else None)
     if last is not None and not has_interaction(session, client.id, "meeting", last, IMPORT_NOTE):
         session.add(Interaction(workspace_id=workspace.id, client_id=client.id, kind="meeting", direction="both",
                                 occurred_at=last, note=IMPORT_NOTE, logged_by=IMPORTER, created_at=now))

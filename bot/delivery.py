@@ -134,9 +134,13 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
     kind = nudge.kind
     if kind == "thank":
         return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
+    iso = lambda m: m.isoformat() if m else None  # noqa: E731
+    if kind == "winback":
+        still = client.status == "former" and not client.opted_out and not client.no_winback \
+            and facts.get("ended") == iso(client.ended_at)
+        return "send" if still else "drop"
     if client.status not in CONTACTABLE:
         return "drop"
-    iso = lambda m: m.isoformat() if m else None  # noqa: E731
     changed = {
         "quiet": facts.get("spell") != iso(client.last_their_contact_at or client.created_at),
         "unanswered": facts.get("since") != iso(client.unanswered_since),

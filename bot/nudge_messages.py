@@ -33,6 +33,14 @@ class NudgeView:
     handled: Handled | None = None
 
 
+SOFT_TOUCHES = (
+    "send them your newsletter, or a short note on something you learned this quarter",
+    "share an article that speaks to a challenge they mentioned",
+    "send a useful resource: a template, checklist or tool you use yourself",
+    "invite them to an event, webinar or meetup you are going to",
+    "introduce them to someone in your network who could help them",
+    "congratulate them on a recent milestone or piece of news",
+)
 DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
@@ -147,6 +155,30 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
             _next(f"reach {f['contact']} directly, one to one."),
         ]
         fallback = f"{f['contact']} at {name} has gone quiet."
+    elif view.kind == "winback":
+        ended: list[b.Element | str] = [" (ended ", b.date(_when(f["ended"]))]
+        if f.get("reason"):
+            ended += [": ", b.text(f["reason"], italic=True)]
+        ended.append(")")
+        if f["number"] == 1:
+            lines = [
+                b.line(b.emoji("wave"), " It's been 90 days since ", client, " stopped being a client", *ended, "."),
+                _why("a former client's honest view is the most useful feedback you will get, and asking shows "
+                     "you cared about more than the invoice."),
+                _next("a short, genuine note: say you know they are no longer a client, and ask what you could "
+                      "have done better. No pitch."),
+            ]
+            fallback = f"Ask {name} for honest feedback, 90 days after they left."
+        else:
+            touch = f["number"] - 1
+            lines = [
+                b.line(b.emoji("seedling"), " A soft touch for ", client, ", a former client", *ended,
+                       f"; touch {touch} of {f['of']}."),
+                _why("staying useful without selling keeps the door open; clients who come back usually do so "
+                     "because someone stayed in touch."),
+                _next(SOFT_TOUCHES[(touch - 1) % len(SOFT_TOUCHES)] + ". Nothing to sell."),
+            ]
+            fallback = f"A soft touch for {name}, a former client."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return [b.rich(*lines), b.context(f"For <@{view.owner_id}>"), _controls(view)], fallback

@@ -139,7 +139,24 @@ def _advocate(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate)
+def _winback(session: Session, now: datetime) -> list[Planned]:
+    found = []
+    for client in due_clients(session, "next_winback_at", now, ("former",)):
+        if client.opted_out or client.no_winback or client.ended_at is None:
+            client.next_winback_at = None
+            continue
+        number = client.winback_nudges + 1
+        facts = {"ended": _iso(client.ended_at), "reason": client.end_reason, "number": number,
+                 "of": rules.WINBACK_SOFT_TOUCHES}
+        found.append(Planned("winback", client,
+                             f"winback:{client.id}:{rules.episode_stamp(client.ended_at)}:{number}",
+                             client.next_winback_at or now, facts))
+        client.winback_nudges = number
+        client.next_winback_at = rules.after_winback(number, now)
+    return found
+
+
+RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate, _winback)
 
 
 def plan(session: Session, now: datetime, *, dry_run: bool = False) -> PlanReport:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 EMOJI = {
     "warning": "⚠️", "white_check_mark": "✅", "memo": "📝", "pray": "🙏", "zzz": "💤", "tada": "🎉",
-    "wastebasket": "🗑️", "bell": "🔔", "calendar": "📅", "telephone_receiver": "📞",
+    "wastebasket": "🗑️", "bell": "🔔", "wave": "👋", "seedling": "🌱", "calendar": "📅", "telephone_receiver": "📞",
 }
 
 Names = Callable[[str], str]

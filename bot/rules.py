@@ -101,6 +101,35 @@ def advocate_due(last_primary: datetime | None, last_their: datetime | None, thr
     return last_primary + threshold.days * DAY
 
 
+WINBACK_FIRST = timedelta(days=90)
+WINBACK_EVERY = timedelta(days=60)
+WINBACK_SOFT_TOUCHES = 6
+
+
+def winback_start(ended_at: datetime, no_winback: bool, opted_out: bool) -> datetime | None:
+    """90 days after a client leaves, ask for feedback, unless they said no (no-winback, or opted out)."""
+    return None if no_winback or opted_out else ended_at + WINBACK_FIRST
+
+
+def after_winback(number: int, now: datetime) -> datetime | None:
+    """After the feedback ask (1), soft touches every 60 days, at most 6; then the series ends."""
+    return now + WINBACK_EVERY if number < 1 + WINBACK_SOFT_TOUCHES else None
+
+
+def describe_winback(number_done: int, next_due: datetime | None, no_winback: bool, opted_out: bool) -> str:
+    """Where a former client is in the series, for `list former`."""
+    if opted_out:
+        return "opted out"
+    if no_winback:
+        return "no win-back"
+    if next_due is None:
+        return "series complete" if number_done else "no series"
+    if number_done == 0:
+        return f"feedback ask due {next_due:%Y-%m-%d}"
+    done = "feedback asked" if number_done == 1 else f"{number_done - 1} of {WINBACK_SOFT_TOUCHES} soft touches"
+    return f"{done}; next soft touch {next_due:%Y-%m-%d}"
+
+
 def in_business_hours(now: datetime, hours: BusinessHours, tz: ZoneInfo) -> bool:
     local = now.astimezone(tz)
     return local.weekday() in hours.days and hours.start <= local.time() < hours.end if hours.end != time.max \

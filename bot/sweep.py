@@ -21,7 +21,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
-              "at_risk": "at-risk", "advocate": "advocate"}
+              "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest"}
 
 
 @dataclass

@@ -95,6 +95,9 @@ class Client(Base):
     next_checkin_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     next_at_risk_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     next_advocate_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # the former-client series: 1 = the feedback ask, 2.. = soft touches
+    winback_nudges: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_winback_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -172,7 +175,8 @@ class Nudge(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    # NULL for the weekly digest, which is about a channel, not one client
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(200))

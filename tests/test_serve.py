@@ -77,7 +77,7 @@ def test_commands_not_built_yet_say_so(tmp_path):
 
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and "schema version 0003" in result.stdout
+    assert result.returncode == 0 and "schema version 0004" in result.stdout
     assert (tmp_path / "fresh.db").exists()
 
 

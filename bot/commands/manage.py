@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot import blocks as b
+from bot import rules
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import USAGE
@@ -230,6 +231,8 @@ def cmd_end(session: Session, ctx: Context, args: str) -> b.Reply:
         raise CommandError(f"{client.name} is already a former client (since {client.ended_at:%Y-%m-%d}).", usage)
     client.status, client.ended_at, client.end_reason = "former", ctx.now, reason
     client.no_winback = bool(flag)
+    client.winback_nudges = 0
+    client.next_winback_at = rules.winback_start(ctx.now, client.no_winback, client.opted_out)
     follow = ("No win-back touches will be suggested." if client.no_winback or client.opted_out
               else "In 90 days Rapport will suggest asking for honest feedback.")
     return b.reply(f"{client.name} is now a former client.",
@@ -239,6 +242,7 @@ def cmd_end(session: Session, ctx: Context, args: str) -> b.Reply:
 def cmd_optout(session: Session, ctx: Context, args: str) -> b.Reply:
     client = find_whole(session, ctx, args, USAGE["optout"]).client
     client.opted_out = True
+    client.next_winback_at = None
     return b.reply(f"{client.name} opted out.",
                    b.paragraph(b.text(client.name, bold=True),
                                " has opted out: Rapport will never suggest reaching out to them after they leave."))
@@ -250,6 +254,7 @@ def cmd_reactivate(session: Session, ctx: Context, args: str) -> b.Reply:
     if client.status == "active":
         raise CommandError(f"{client.name} is already active.", usage)
     client.status, client.ended_at, client.no_winback = "active", None, False
+    client.winback_nudges, client.next_winback_at = 0, None  # they are back: the series is over
     refresh(session, client, ctx.now)
     return b.reply(f"{client.name} is active again.",
                    b.paragraph(b.emoji("tada"), " ", b.text(client.name, bold=True), " is active again."))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot import blocks as b
+from bot import rules
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
@@ -207,4 +208,7 @@ def _list_line(client: Client, now: datetime, signs: int | None, health: str) ->
         parts += [" · check-in ", b.date(due)]
     if signs:
         parts.append(f" · {signs} warning signs")
+    if client.status == "former" and client.ended_at:
+        parts += [" · ended ", b.date(client.ended_at), " · " + rules.describe_winback(
+            client.winback_nudges, client.next_winback_at, client.no_winback, client.opted_out)]
     return b.line(*parts)
