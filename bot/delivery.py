@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.digest import digest_message
 from bot.nudge_messages import MAX_CLIENTS_PER_MESSAGE, NudgeView, message
 from bot.planner import CONTACTABLE
 from storage.models import Client, Nudge, Referral
@@ -117,11 +118,12 @@ class DeliveryReport:
 @dataclass
 class _Item:
     nudge_id: int
-    view: NudgeView
+    view: NudgeView | None  # None for a digest
     target: str  # a channel id, or a user id for a DM
     was_unknown: bool
     previous_claim: datetime | None
     errors: list[str] = field(default_factory=list)
+    digest: dict[str, Any] | None = None
 
 
 def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime) -> str | datetime:
@@ -154,6 +156,13 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
            report: DeliveryReport) -> list[_Item]:
     items = []
     for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE):
+        if nudge.kind == "digest":
+            unknown = nudge.status == "unknown"
+            nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
+            items.append(_Item(nudge.id, None, nudge.channel_id, unknown, previous_claim if unknown else None,
+                               digest=json.loads(nudge.facts)))
+            nudge.status = "sending"
+            continue
         client = session.get(Client, nudge.client_id)
         referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
         verdict = relevance(nudge, client, referral, now)
@@ -218,6 +227,9 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
             if found is not None:
                 yield found
             group = [i for i in group if found is None or i not in found[0]]
+        digests, group = [i for i in group if i.digest], [i for i in group if not i.digest]
+        for item in digests:  # a digest is a message of its own
+            yield from _post_chunk(poster, channel, [item], now, report)
         for start in range(0, len(group), MAX_CLIENTS_PER_MESSAGE):
             chunk = group[start:start + MAX_CLIENTS_PER_MESSAGE]
             yield from _post_chunk(poster, channel, chunk, now, report)
@@ -235,7 +247,7 @@ def _look_for(poster: SlackPoster, channel: str, items: list[_Item], now: dateti
 
 def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: datetime,
                 report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
-    text, blocks, metadata = message([i.view for i in chunk])
+    text, blocks, metadata = _compose(chunk)
     outcome = poster.post(channel, text, blocks, metadata)
     if outcome.status == "unknown":
         # Not a blind resend: only if the channel shows the message did not land.
@@ -254,10 +266,20 @@ def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: date
     yield chunk, outcome, None
 
 
+def _compose(chunk: list[_Item]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    if chunk[0].digest is not None:
+        text, blocks = digest_message(chunk[0].digest)
+        return text, blocks, {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [chunk[0].nudge_id]}}
+    return message([i.view for i in chunk if i.view is not None])
+
+
 def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: datetime,
                report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
     by_owner: dict[str, list[_Item]] = defaultdict(list)
     for item in chunk:
+        if item.view is None:  # a digest for a channel that is gone has no single owner to turn to
+            yield [item], Outcome("permanent", error=reason), reason
+            continue
         by_owner[item.view.owner_id].append(item)
     for owner, items in by_owner.items():
         for item in items:
@@ -267,7 +289,7 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         except SlackApiError as exc:
             yield items, _api_failure(exc), reason
             continue
-        text, blocks, metadata = message([i.view for i in items])
+        text, blocks, metadata = _compose(items)
         outcome = poster.post(channel, text, blocks, metadata)
         report.fell_back += len(items) if outcome.status == "sent" else 0
         yield items, outcome, reason

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot import rules
+from bot.digest import digest_targets, digest_week, sections_by_target
 from bot.kinds import LABELS, WARNING_SIGNS
 from bot.relationship import cadence
 from storage.models import Client, Referral
 from storage.queries import (
+    all_workspaces,
     due_clients,
     due_referrals,
     existing_dedup_keys,
@@ -25,16 +28,18 @@ from storage.queries import (
 )
 
 CONTACTABLE = ("active", "prospect")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
 class Planned:
     kind: str
-    client: Client
+    client: Client | None  # None for the digest
     dedup_key: str
     due_at: datetime
     facts: dict[str, Any]
     referral: Referral | None = None
+    workspace_id: int | None = None
 
 
 @dataclass
@@ -159,14 +164,42 @@ def _winback(session: Session, now: datetime) -> list[Planned]:
 RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate, _winback)
 
 
-def plan(session: Session, now: datetime, *, dry_run: bool = False) -> PlanReport:
+def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str | None,
+             when: tuple[int, time]) -> list[Planned]:
+    """Once a week per destination; the sections are computed only when that week's digest is new."""
+    week = digest_week(now, tz, when)
+    if week is None:
+        return []
+    found = []
+    for workspace in all_workspaces(session):
+        if workspace.digest_week == week:
+            continue  # this week's digests are planned: later sweeps this week cost nothing here
+        workspace.digest_week = week
+        key = f"digest:{workspace.id}:{{target}}:{week}"
+        targets = digest_targets(session, workspace, default_channel)
+        fresh = set(targets) - {k.split(":")[2] for k in existing_dedup_keys(
+            session, [key.format(target=t) for t in targets])}
+        if not fresh:
+            continue  # nowhere to send one (no clients, no default channel) or all planned by another sweep
+        sections = sections_by_target(session, workspace, now, default_channel)
+        for target in sorted(fresh):
+            facts = {"target": target, "week": week, "sections": sections.get(target, [])}
+            found.append(Planned("digest", None, key.format(target=target), now, facts, workspace_id=workspace.id))
+    return found
+
+
+def plan(session: Session, now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
+         default_channel: str | None = None, digest: tuple[int, time] | None = None) -> PlanReport:
     """One planning pass in the caller's transaction. With dry_run the caller rolls back; nothing is kept."""
     candidates = [p for rule in RULES for p in rule(session, now)]
+    if digest is not None:
+        candidates += _digests(session, now, tz, default_channel, digest)
     already = existing_dedup_keys(session, [p.dedup_key for p in candidates])
     fresh = [p for p in candidates if p.dedup_key not in already]
     report = PlanReport()
     if not dry_run:
-        rows = [{"workspace_id": p.client.workspace_id, "client_id": p.client.id,
+        rows = [{"workspace_id": p.client.workspace_id if p.client else p.workspace_id,
+                 "client_id": p.client.id if p.client else None,
                  "referral_id": p.referral.id if p.referral else None, "kind": p.kind, "dedup_key": p.dedup_key,
                  "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
                  "created_at": now} for p in fresh]

@@ -97,6 +97,9 @@ def render(message: Mapping[str, Any], tz: ZoneInfo, name_of: Names = lambda i: 
                 if element.get("type") == "button":
                     buttons.append(dict(element, block_id=block.get("block_id", "")))
                     labels.append(f"[{element['text']['text']}]")
-            lines.append("  ".join(labels) + f"   (click 1-{len(buttons)})" if len(buttons) > 1
-                         else "  ".join(labels) + "   (click 1)")
+                elif "placeholder" in element:  # menus are shown, but only buttons can be clicked here
+                    labels.append(f"[{element['placeholder']['text']} ▾]")
+            hint = "" if not buttons else f"   (click 1-{len(buttons)})" if len(buttons) > 1 else "   (click 1)"
+            lines.append("  ".join(labels) + (hint if any(e.get("type") == "button"
+                                                          for e in block.get("elements", [])) else ""))
     return "\n".join(lines), buttons

@@ -41,12 +41,13 @@ class Threshold:
 
 def quiet_threshold(own_days: int | None, their_contacts: Sequence[datetime], now: datetime) -> Threshold:
     """The client's own setting; else twice the median gap of their last year's contacts (4+), kept
-    within 7–90 days; else 30 days."""
+    within 7–90 days; else 30 days. Contacts count once per day, so several signals logged after one
+    meeting do not make the rhythm look faster than it is."""
     if own_days:
         return Threshold(own_days, "own")
-    recent = sorted(t for t in their_contacts if timedelta(0) <= now - t <= RHYTHM_WINDOW)
+    recent = sorted({t.date() for t in their_contacts if timedelta(0) <= now - t <= RHYTHM_WINDOW})
     if len(recent) >= RHYTHM_MIN_CONTACTS:
-        gaps = [(b - a) / DAY for a, b in pairwise(recent)]
+        gaps = [(b - a).days for a, b in pairwise(recent)]
         days = round(2 * median(gaps))
         return Threshold(min(QUIET_MAX_DAYS, max(QUIET_MIN_DAYS, days)), "rhythm")
     return Threshold(QUIET_DEFAULT_DAYS, "default")

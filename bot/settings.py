@@ -41,6 +41,7 @@ class Settings:
     business_hours: BusinessHours = BusinessHours(frozenset(range(5)), time(9), time(17))
     sweep_minutes: int = 15
     scheduler: bool = True
+    digest: tuple[int, time] | None = (0, time(9))  # weekday (0 = Monday) and local time; None: no digest
 
     @property
     def tz(self) -> ZoneInfo:
@@ -114,6 +115,16 @@ def parse_business_hours(raw: str) -> BusinessHours:
     return BusinessHours(frozenset(days), start, end)
 
 
+def parse_digest(raw: str) -> tuple[int, time] | None:
+    """'mon 09:00', or 'off'."""
+    if raw.strip().lower() == "off":
+        return None
+    match = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", raw.lower())
+    if not match or match.group(1) not in DAYS or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        raise ValueError("expected a day and a time like 'mon 09:00', or 'off'")
+    return DAYS.index(match.group(1)), time(int(match.group(2)), int(match.group(3)))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     raw_url = _optional(env, "DATABASE_URL") or Settings.database_url
@@ -141,6 +152,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             hours = parse_business_hours(hours_raw)
         except ValueError as exc:
             raise SettingsError(f"RAPPORT_BUSINESS_HOURS: {exc}, not {hours_raw!r}") from None
+
+    digest_raw = _optional(env, "RAPPORT_DIGEST")
+    digest = Settings.digest
+    if digest_raw is not None:
+        try:
+            digest = parse_digest(digest_raw)
+        except ValueError as exc:
+            raise SettingsError(f"RAPPORT_DIGEST: {exc}, not {digest_raw!r}") from None
 
     channel = _optional(env, "RAPPORT_NUDGE_CHANNEL")
     if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", channel):
@@ -170,4 +189,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         business_hours=hours,
         sweep_minutes=_int(env, "RAPPORT_SWEEP_MINUTES", 15, 1, 1440),
         scheduler=scheduler_raw == "on",
+        digest=digest,
     )

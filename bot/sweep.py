@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
 from bot.delivery import DeliveryReport, SlackPoster, deliver
-from bot.planner import PlanReport, plan
+from bot.planner import UTC_ZONE, PlanReport, plan
 from bot.rules import in_business_hours
 from bot.settings import Settings
 
@@ -59,11 +59,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _plan(database: Database, now: datetime, dry_run: bool) -> PlanReport:
+def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings | None = None) -> PlanReport:
     for attempt in range(3):
         session = database.sessions()
         try:
-            planned = plan(session, now, dry_run=dry_run)
+            planned = plan(session, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
+                           default_channel=settings.nudge_channel if settings else None,
+                           digest=settings.digest if settings else None)
             if dry_run:
                 session.rollback()  # a dry run leaves no trace, not even the schedule's bookkeeping
             else:
@@ -82,7 +84,7 @@ def _plan(database: Database, now: datetime, dry_run: bool) -> PlanReport:
 
 def sweep(database: Database, settings: Settings, client: WebClient, now: datetime, *,
           dry_run: bool = False) -> SweepReport:
-    planned = _plan(database, now, dry_run)
+    planned = _plan(database, now, dry_run, settings)
     hours = in_business_hours(now, settings.business_hours, settings.tz)
     delivery = None
     if hours and not dry_run:

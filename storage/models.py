@@ -44,6 +44,7 @@ class Workspace(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     default_channel_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    digest_week: Mapped[str | None] = mapped_column(String(10))  # the last ISO week its digests were planned
 
 
 class Client(Base):

@@ -469,3 +469,8 @@ def referrals_made_since(session: Session, client_ids: Sequence[int], since: dat
                 .group_by(Referral.referrer_id))
         result.update(dict(session.execute(stmt).all()))
     return result
+
+
+def open_referrals_in(session: Session, workspace_id: int) -> list[Referral]:
+    stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.thanked_at.is_(None))
+    return list(session.scalars(stmt))

@@ -116,7 +116,7 @@ class FakeSlack:
             channel = str(params.get("channel"))
             if channel in self.channel_errors:
                 return {"ok": False, "error": self.channel_errors[channel]}
-            message = {"ts": f"{next(self._ts)}.000100", "text": params.get("text"),
+            message = {"ts": f"{next(self._ts)}.000100", "channel": channel, "text": params.get("text"),
                        "blocks": params.get("blocks"), "metadata": params.get("metadata")}
             self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": message["ts"]}

@@ -52,10 +52,15 @@ def test_three_sweepers_post_every_nudge_exactly_once(database, database_url, fa
         statuses = dict(session.execute(select(Nudge.status, func.count()).group_by(Nudge.status)).all())
         ids = set(session.scalars(select(Nudge.id)))
     posted = fake_slack.posted_nudge_ids()
-    assert len(ids) == CLIENTS  # planned once each, whichever process planned them
-    assert sorted(posted) == sorted(ids), "every nudge posted exactly once"
-    assert statuses == {"sent": CLIENTS}
+    # planned once each, whichever process planned them: a nudge per client and, it being Monday morning,
+    # one weekly digest per channel
+    assert len(ids) == CLIENTS + CHANNELS
+    assert sorted(posted) == sorted(ids), "every nudge and digest posted exactly once"
+    assert statuses == {"sent": CLIENTS + CHANNELS}
+    digests = [m for history in fake_slack.messages.values() for m in history
+               if m["text"].startswith("Weekly digest 2026-W47")]
+    assert sorted(m["channel"] for m in digests) == sorted(f"C{i:03d}" for i in range(CHANNELS))
     summaries = [out.strip().splitlines()[-1] for out, _ in outputs]
     print("\n".join([*summaries, later.stdout]))
     assert sum(" posted 0 " not in s for s in summaries) >= 2, "the sweepers really did deliver side by side"
-    assert sum(int(s.split("planned ")[1].split()[0].rstrip(";")) for s in summaries) == CLIENTS
+    assert sum(int(s.split("planned ")[1].split()[0].rstrip(";")) for s in summaries) == CLIENTS + CHANNELS

@@ -22,6 +22,11 @@ def test_threshold_learns_the_clients_rhythm_from_four_contacts():
     assert rules.quiet_threshold(None, weekly[:3], T0) == rules.Threshold(30, "default")
 
 
+def test_several_contacts_on_one_day_count_once_for_the_rhythm():
+    same_day = [T0 - 20 * DAY + timedelta(hours=h) for h in range(4)] + [T0]
+    assert rules.quiet_threshold(None, same_day, T0) == rules.Threshold(30, "default")
+
+
 def test_threshold_uses_the_median_gap_and_stays_within_7_to_90_days():
     # gaps 2, 2, 40 days: the median (2) is what counts, and 4 days is raised to the 7-day floor
     bursty = [T0, T0 - 2 * DAY, T0 - 4 * DAY, T0 - 44 * DAY]

@@ -16,12 +16,13 @@ def test_sweep_command_prints_one_line(tmp_path, fake_slack):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     run(["shell"], tmp_path, "/client add Acme Corp channel #acme\n", DATABASE_URL=db)
     dry = run(["sweep", "--at", "2026-12-28T10:00Z", "--dry-run"], tmp_path, DATABASE_URL=db)
-    assert dry.returncode == 0 and dry.stdout.strip().endswith("dry run, would plan 1 (quiet 1); nothing written")
+    assert dry.returncode == 0
+    assert dry.stdout.strip().endswith("dry run, would plan 2 (digest 1, quiet 1); nothing written")  # a Monday
     assert fake_slack.calls == []
     real = run(["sweep", "--at", "2026-12-28T10:00"], tmp_path, DATABASE_URL=db, SLACK_BOT_TOKEN="xoxb-test",
                SLACK_API_URL=fake_slack.api_url)
     assert real.stdout.strip().splitlines() == [
-        "sweep at 2026-12-28T10:00+00:00: planned 1 (quiet 1); posted 1 in 1 message"]
+        "sweep at 2026-12-28T10:00+00:00: planned 2 (digest 1, quiet 1); posted 2 in 2 messages"]
     assert list(fake_slack.messages) == ["CACME"]
     needs_token = run(["sweep"], tmp_path, DATABASE_URL=db)
     assert needs_token.returncode == 2 and "SLACK_BOT_TOKEN" in needs_token.stderr
@@ -49,6 +50,7 @@ def test_the_sweep_job_posts_what_is_due(database, fake_slack):
     from tests.test_concurrency import _seed
 
     _seed(database)
-    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=fake_slack.api_url)
+    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=fake_slack.api_url,
+                        digest=None)
     sweep_job(database, settings, clock=lambda: datetime(2026, 11, 16, 10, tzinfo=UTC))()
     assert len(fake_slack.posted_nudge_ids()) == 1000

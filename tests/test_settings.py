@@ -31,6 +31,7 @@ def test_nothing_configured_is_a_working_default():
     ({"SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
     ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
     ({"SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),
+    ({"RAPPORT_DIGEST": "monday morning"}, "RAPPORT_DIGEST"),
 ])
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
     with pytest.raises(SettingsError) as caught:

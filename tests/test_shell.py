@@ -63,8 +63,10 @@ def test_sweep_in_the_shell_shows_what_slack_would_get(tmp_path):
               "/client referral acme -> Beta\nsweep --at 2026-12-28T10:00Z --dry-run\n"
               "sweep --at 2026-12-28T10:00Z\nsweep --at 2026-12-28T10:00Z\nsweep --at tomorrow\n")
     out = run(["shell"], tmp_path, script).stdout
-    assert "dry run, would plan 4 (quiet 3, thanks 1); nothing written" in out
-    assert "planned 4 (quiet 3, thanks 1); posted 4 in 2 messages" in out
+    # a Monday: the weekly digest goes to #acme and to the DM as well as the nudges
+    assert "dry run, would plan 6 (digest 2, quiet 3, thanks 1); nothing written" in out
+    assert "planned 6 (digest 2, quiet 3, thanks 1); posted 6 in 4 messages" in out
+    assert "→ #acme\nWeekly relationships digest · 2026-W53" in out and "Gone quiet (1)\n  • Acme Corp" in out
     assert "→ #acme\n🔔 Acme Corp has gone quiet." in out and "Next: call Jane" in out
     assert "→ DM to @you\n🔔 Solo has gone quiet." in out
     assert "sweep at 2026-12-28T10:00+00:00: planned 0; posted 0 in 0 messages" in out

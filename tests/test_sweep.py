@@ -16,6 +16,8 @@ MONDAY = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 
 
 def run_sweep(rapport, at, *, dry_run=False, timeout=10, **overrides):
+    """A sweep as the scheduler runs it; the weekly digest is off unless a test asks for it."""
+    overrides.setdefault("digest", None)
     settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=rapport.fake.api_url,
                         **overrides)
     return sweep(rapport.database, settings, delivery_client(settings, timeout=timeout), at, dry_run=dry_run)
@@ -244,7 +246,8 @@ def test_a_timeout_after_slack_recorded_the_post_is_not_posted_twice(rapport):
 
 def test_when_slack_is_unreachable_nothing_is_lost(rapport):
     rapport.command("add Acme Corp channel <#CACME|acme>")
-    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url="http://127.0.0.1:9/api/")
+    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url="http://127.0.0.1:9/api/",
+                        digest=None)
     report = sweep(rapport.database, settings, delivery_client(settings), MONDAY + 31 * DAY)
     assert report.delivery.retrying == 1
     [nudge] = nudges(rapport)
