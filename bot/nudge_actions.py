@@ -115,3 +115,12 @@ def after_logging(session: Session, ctx: Context, nudge_id: int | None, what: st
     mark_handled(session, ctx, nudge, what)
     session.flush()
     return rebuilt(session, ctx.workspace_id, nudge)
+
+
+def open_client(session: Session, ctx: Context, value: str) -> b.Reply:
+    """A client picked from the digest's menu: its card, for the clicker only."""
+    client = get_client(session, ctx.workspace_id, int(value)) if value.isdigit() and len(value) <= 18 else None
+    if client is None:
+        return b.reply("That client is gone.", b.paragraph("That client no longer exists (it may have been "
+                                                            "forgotten)."))
+    return b.Reply(text=b.fallback(client.name), blocks=client_card(session, ctx, client))

@@ -1,4 +1,4 @@
-"""Buttons on posted nudges: Log a touch, Snooze, Done, Open."""
+"""Buttons on posted nudges (Log a touch, Snooze, Done, Open) and the digest's Open menus."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import log_form_for, run_click
+from bot.commands import digest_card, log_form_for, run_click
 from bot.people import Directory
 from handlers.payload import BadPayloadError, caller_from
 
@@ -51,3 +51,14 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
         if result.ephemeral is not None:
             respond(response_type="ephemeral", replace_original=False, text=result.ephemeral.text,
                     blocks=result.ephemeral.blocks)
+
+    @app.action("digest_open")
+    def on_digest_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                       respond: Respond) -> None:
+        ack()
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            return
+        card = digest_card(session_factory, caller, _value(action), clock())
+        respond(response_type="ephemeral", replace_original=False, text=card.text, blocks=card.blocks)

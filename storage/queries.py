@@ -474,3 +474,8 @@ def referrals_made_since(session: Session, client_ids: Sequence[int], since: dat
 def open_referrals_in(session: Session, workspace_id: int) -> list[Referral]:
     stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.thanked_at.is_(None))
     return list(session.scalars(stmt))
+
+
+def referral_dates(session: Session, referrer_id: int, since: datetime) -> list[datetime]:
+    stmt = select(Referral.created_at).where(Referral.referrer_id == referrer_id, Referral.created_at >= since)
+    return list(session.scalars(stmt))

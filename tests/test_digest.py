@@ -95,3 +95,21 @@ def test_hundreds_of_clients_stay_within_slacks_limits(rapport):
     text = words(digest)
     assert "Gone quiet (300)" in text and "…and 290 more" in text
     assert len(digest["text"]) <= 3000
+
+
+def test_a_client_in_the_digest_opens_its_card(rapport):
+    import uuid
+
+    from tests.conftest import _words
+
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    sweep(rapport, MONDAY_9 + timedelta(days=31))
+    [digest] = digests(rapport)
+    menu = next(e for b in digest["blocks"] if b["type"] == "actions" for e in b["elements"])
+    path = f"response/{uuid.uuid4().hex[:8]}"
+    rapport.interact({"type": "block_actions", "response_url": f"{rapport.fake.url}/{path}", "trigger_id": "t",
+                      "container": {"type": "message"}, "actions": [
+                          {"type": "static_select", "action_id": "digest_open", "block_id": "b", "action_ts": "1",
+                           "selected_option": menu["options"][0]}]})
+    [reply] = rapport.fake.wait_for(path)
+    assert reply.params["response_type"] == "ephemeral" and "Acme Corp" in _words(reply.params)

@@ -32,7 +32,7 @@ from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
 from bot.home import card_modal, home, snooze_from_home
 from bot.log_form import client_options, log_form, submit
-from bot.nudge_actions import ClickResult, click
+from bot.nudge_actions import ClickResult, click, open_client
 from bot.people import Person
 from storage.queries import get_client, get_or_create_workspace
 
@@ -137,6 +137,11 @@ def run_click(session_factory: sessionmaker[Session], caller: Caller, action: st
         return ClickResult(ephemeral=b.error(exc.message))
 
 
+def digest_card(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> b.Reply:
+    with session_factory.begin() as session:
+        return open_client(session, _context(session, caller, now), value)
+
+
 def run_log_form(session_factory: sessionmaker[Session], caller: Caller, values: dict[str, Any],
                  private_metadata: str, now: datetime) -> tuple[dict[str, str], tuple[Any, ...] | None]:
     """The modal's submission: errors keep the form open and roll everything back."""
@@ -203,6 +208,7 @@ __all__ = [
     "Context",
     "client_choices",
     "client_for_form",
+    "digest_card",
     "execute",
     "forget_confirmed",
     "home_card",

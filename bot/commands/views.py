@@ -23,19 +23,23 @@ from bot.relationship import (
     silent_days,
     warning_window_start,
 )
+from bot.trend import Entry, describe, monthly
 from storage.models import Client
 from storage.queries import (
     clients_with_warning_signs,
     count_warning_signs,
+    interactions_since,
     list_clients,
     open_referrals_from,
     primary_contact,
     quiet_clients,
     recent_interactions,
     recent_nudges,
+    referral_dates,
 )
 
 LIST_LIMIT = 25
+TREND_HISTORY = timedelta(days=400)  # six months, each judged on the 180 days before it
 HEALTH_SORT_LIMIT = 2000  # 'by health' ranks at most this many candidates
 OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
@@ -120,9 +124,14 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
                             " (logged ", b.date(referral.created_at), ")"))
     health = health_of(session, [client], now)[client.id]
     checklist = [b.line("✓ " if ok else "✗ ", text) for text, ok in health.checklist]
+    since = now - TREND_HISTORY
+    entries = [Entry(i.occurred_at, i.kind, i.direction) for i in interactions_since(session, client.id, since)]
+    contacts_line, health_line = describe(monthly(entries, referral_dates(session, client.id, since),
+                                                  client.created_at, client.quiet_threshold_days, now))
     blocks = [b.header(client.name), b.rich(*lines),
               b.rich(b.line(b.text(f"Health: {health.label}", bold=True), " (last 180 days): " +
-                            "; ".join(health.facts) + "."), b.bullets(checklist))]
+                            "; ".join(health.facts) + "."), b.bullets(checklist),
+                     b.line(health_line), b.line(contacts_line))]
     history = recent_interactions(session, client.id, RECENT)
     if history:
         items = []
