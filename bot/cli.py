@@ -14,9 +14,7 @@ from bot.cli_time import parse_instant
 from bot.clock import utcnow
 from bot.settings import Settings, SettingsError, load_settings
 
-NOT_YET = {
-    "seed-demo": "demo data arrives with the benchmarks",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("shell", help="offline console: type /client commands, see what Slack would show")
     seed = commands.add_parser("seed-demo", help="synthetic history for demos and benchmarks")
     seed.add_argument("--clients", type=int, default=100)
+    seed.add_argument("--per-client", type=int, default=10, help="interactions per client (default 10)")
+    seed.add_argument("--team", help="workspace (team id); default: the only one, else the shell's")
+    seed.add_argument("--owner", help="your Slack member id, so the App Home shows you a portfolio")
     return parser
 
 
@@ -80,6 +81,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _sweep(args, settings)
     if args.command == "worker":
         return _worker(settings)
+    if args.command == "seed-demo":
+        return _seed_demo(args, settings)
     if args.command == "import":
         return _import(args, settings)
     if args.command == "export":
@@ -116,6 +119,41 @@ def _worker(settings: Settings) -> int:
         pass
     finally:
         database.engine.dispose()
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.csv_io import CsvError, pick_workspace
+    from bot.database import open_database
+    from bot.demo import seed
+    from bot.shell import TEAM
+    from storage.queries import all_workspaces
+
+    if not 1 <= args.clients <= 2_000_000 or not 0 <= args.per_client <= 1000:
+        print("rapport seed-demo: --clients must be 1 to 2,000,000 and --per-client 0 to 1,000", file=sys.stderr)
+        return 2
+    if args.owner and not args.owner.startswith(("U", "W")):
+        print("rapport seed-demo: --owner must be a Slack member id like U0123ABCD", file=sys.stderr)
+        return 2
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.sessions.begin() as session, tqdm(total=args.clients, unit="client", desc="seeding",
+                                                         disable=None, file=sys.stderr, leave=False) as bar:
+            team = args.team or (None if len(all_workspaces(session)) == 1 else TEAM)
+            workspace = pick_workspace(session, team, now)
+            owners = [args.owner or "UYOU", "UANA", "UBEN", "UCHLOE"]
+            report = seed(session, workspace, args.clients, now, owners=owners, per_client=args.per_client,
+                          progress=bar.update)
+    except CsvError as exc:
+        print(f"rapport seed-demo: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
+    print(f"seeded {report.clients:,} clients with {report.interactions:,} interactions and "
+          f"{report.referrals:,} referrals into workspace {workspace.team_id}")
     return 0
 
 
