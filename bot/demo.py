@@ -77,7 +77,7 @@ def _history(rng: random.Random, kind: str, start: datetime, now: datetime, per_
     if kind == "at_risk":
         for back in (rng.randint(2, 12), rng.randint(13, 25)):
             events.append((now - timedelta(days=back), rng.choice(WARNING_SIGNS), "in", None))
-    events.sort()
+    events.sort(key=lambda event: event[0])
     return events
 
 
@@ -168,7 +168,7 @@ def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *,
             last = now - timedelta(days=rng.randint(1, row["checkin_count"] * 7 + 4))
             events.append((last, "checkin", "both", "How are they feeling? " + rng.choice(("Good.", "Mostly happy.",
                                                                                           "Some worries on scope."))))
-            events.sort()
+            events.sort(key=lambda event: event[0])
             row.update(checkin_unit="w", checkin_set_at=start, _last_checkin=last)
         else:
             row["checkin_count"] = None

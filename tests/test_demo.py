@@ -43,3 +43,4 @@ def test_seed_demo_command_fills_the_shells_workspace(tmp_path):
     listed = run(["shell"], tmp_path, "/client list mine\n").stdout
     assert "Your clients (" in listed and "@you" in listed
     assert run(["seed-demo", "--clients", "0"], tmp_path).returncode == 2
+
