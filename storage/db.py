@@ -36,10 +36,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+READ_ONLY = "rapport_read_only"
+
+
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-    # Take the write lock up front: two writers that both start with a read would otherwise
-    # deadlock on upgrade and one would fail with "database is locked".
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock up front: two writers that both start with a read would otherwise
+    # deadlock on upgrade and one would fail with "database is locked". A transaction that only reads
+    # (opened with the READ_ONLY execution option) does not, so in WAL mode it runs beside the writer.
+    read_only = conn.get_execution_options().get(READ_ONLY)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:

@@ -19,6 +19,11 @@ def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+def find_workspace(session: Session, team_id: str, enterprise_id: str | None) -> Workspace | None:
+    stmt = select(Workspace).where(Workspace.team_id == team_id, Workspace.enterprise_id == (enterprise_id or ""))
+    return session.scalars(stmt).one_or_none()
+
+
 def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str | None, now: datetime) -> Workspace:
     enterprise = enterprise_id or ""
     stmt = select(Workspace).where(Workspace.team_id == team_id, Workspace.enterprise_id == enterprise)

@@ -399,3 +399,19 @@ def test_every_subcommand_without_arguments_shows_its_form(rapport, sub):
     usage_name = "referral" if sub == "refer" else sub
     assert f"/client {usage_name}" in reply.text
     assert counts(rapport.database) == (0, 0, 0)
+
+
+def test_reading_commands_answer_while_another_command_holds_the_write_lock(rapport, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
+    import sqlite3
+
+    rapport.command("add Acme Corp")
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=1)
+    writer.execute("BEGIN IMMEDIATE")  # a long write elsewhere
+    try:
+        assert "Acme Corp" in rapport.command("status acme corp").text
+        assert "Acme Corp" in rapport.command("list").text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

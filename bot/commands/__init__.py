@@ -34,7 +34,8 @@ from bot.home import card_modal, home, snooze_from_home
 from bot.log_form import client_options, log_form, submit
 from bot.nudge_actions import ClickResult, click, open_client
 from bot.people import Person
-from storage.queries import get_client, get_or_create_workspace
+from storage.db import READ_ONLY
+from storage.queries import find_workspace, get_client, get_or_create_workspace
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,34 @@ def _context(session: Session, caller: Caller, now: datetime) -> Context:
                    user_tz=lambda: person().tz, is_admin=lambda: person().is_admin)
 
 
+READ_ONLY_COMMANDS = frozenset({"help", "status", "list"})
+
+
 def run_client_command(session_factory: sessionmaker[Session], caller: Caller, text: str, now: datetime) -> b.Reply:
+    words = text.split(None, 1)
+    if words and words[0].lower() in READ_ONLY_COMMANDS:
+        reply = _read_only(session_factory, caller, text, now)
+        if reply is not None:
+            return reply
     return run_in_transaction(session_factory, lambda s: execute(s, _context(s, caller, now), text))
+
+
+def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str, now: datetime) -> b.Reply | None:
+    """Commands that only read run without the write lock; None if the workspace is new (creating it writes)."""
+    with session_factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        workspace = find_workspace(session, caller.team_id, caller.enterprise_id)
+        if workspace is None:
+            return None
+        person = cache(caller.person)
+        ctx = Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
+                      user_tz=lambda: person().tz, is_admin=lambda: person().is_admin)
+        try:
+            return execute(session, ctx, text)
+        except CommandError as exc:
+            return b.error(exc.message, exc.usage)
+        finally:
+            session.rollback()
 
 
 BUTTONS: dict[str, Callable[[Session, Context, int], b.Reply]] = {
