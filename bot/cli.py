@@ -14,8 +14,6 @@ from bot.cli_time import parse_instant
 from bot.clock import utcnow
 from bot.settings import Settings, SettingsError, load_settings
 
-NOT_YET: dict[str, str] = {}
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapport", description="Rapport keeps client relationships warm.")
@@ -59,9 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command in NOT_YET:
-        print(f"rapport {args.command}: not yet: {NOT_YET[args.command]}.", file=sys.stderr)
-        return 2
     if args.command == "migrate":
         from storage.migrate import head_revision, upgrade
 

@@ -70,11 +70,6 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
     assert result.stderr.strip().startswith("rapport: SLACK_BOT_TOKEN is not set")
 
 
-def test_commands_not_built_yet_say_so(tmp_path):
-    result = run(["seed-demo"], tmp_path)
-    assert result.returncode == 2 and "not yet" in result.stderr
-
-
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
     assert result.returncode == 0 and "schema version 0005" in result.stdout
