@@ -12,7 +12,7 @@ from bot import blocks as b
 from bot.clock import Clock
 from bot.commands import run_button
 from bot.people import Directory
-from handlers.payload import BadPayloadError, caller_from
+from handlers.payload import BadPayloadError, caller_or_none
 
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str]:
@@ -28,8 +28,10 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("forget_confirm")
     def on_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        caller = caller_or_none(body, client, directory)
+        if caller is None:
+            return
         try:
-            caller = caller_from(body, client, directory)
             action_id, value = _clicked(body)
         except BadPayloadError:
             return

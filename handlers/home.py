@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.commands import client_for_form, home_card, home_snooze, home_view, log_form_for
 from bot.people import Directory
-from handlers.payload import BadPayloadError, caller_from
+from handlers.payload import caller_or_none
 
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
@@ -22,9 +22,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        try:
-            caller = caller_from({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory)
-        except BadPayloadError:
+        caller = caller_or_none({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory)
+        if caller is None:
             return
         publish(client, caller)
 
@@ -34,9 +33,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("home_page")
     def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        try:
-            caller = caller_from(body, client, directory)
-        except BadPayloadError:
+        caller = caller_or_none(body, client, directory)
+        if caller is None:
             return
         selected = action.get("selected_option")
         value = str(selected.get("value") if isinstance(selected, dict) else action.get("value", ""))

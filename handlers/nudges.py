@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.commands import digest_card, log_form_for, run_click
 from bot.people import Directory
-from handlers.payload import BadPayloadError, caller_from
+from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)
 ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_open")
@@ -32,9 +32,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def on_nudge_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
         ack()
-        try:
-            caller = caller_from(body, client, directory)
-        except BadPayloadError:
+        caller = caller_or_none(body, client, directory)
+        if caller is None:
             return
         now = clock()
         result = run_click(session_factory, caller, str(action.get("action_id")), _value(action), now)
@@ -56,9 +55,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def on_digest_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
         ack()
-        try:
-            caller = caller_from(body, client, directory)
-        except BadPayloadError:
+        caller = caller_or_none(body, client, directory)
+        if caller is None:
             return
         card = digest_card(session_factory, caller, _value(action), clock())
         respond(response_type="ephemeral", replace_original=False, text=card.text, blocks=card.blocks)

@@ -29,3 +29,11 @@ def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory
         raise BadPayloadError("missing team or user")
     return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
                   person=lambda: directory.person(client, team_id, user_id))
+
+
+def caller_or_none(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller | None:
+    """For interactions, where a malformed payload has nobody to answer: do nothing."""
+    try:
+        return caller_from(body, client, directory)
+    except BadPayloadError:
+        return None
