@@ -37,7 +37,8 @@ PERMANENT = frozenset({
     "no_permission", "ekm_access_denied", "team_access_not_granted", "cannot_dm_bot", "user_not_found",
     "user_disabled", "messages_tab_disabled", "invalid_channel",
 })
-BATCH = 100
+# Large enough that a channel's nudges can share messages of ten; other sweepers take the next batch.
+BATCH = 1000
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 RECONCILE_WINDOW = timedelta(minutes=5)
@@ -212,6 +213,7 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
     by_target: dict[str, list[_Item]] = defaultdict(list)
     for item in items:
         by_target[item.target].append(item)
+    queues: list[tuple[str, list[list[_Item]]]] = []
     for target, group in by_target.items():
         try:
             channel = _resolve_target(poster, target)
@@ -227,12 +229,16 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
             if found is not None:
                 yield found
             group = [i for i in group if found is None or i not in found[0]]
-        digests, group = [i for i in group if i.digest], [i for i in group if not i.digest]
-        for item in digests:  # a digest is a message of its own
-            yield from _post_chunk(poster, channel, [item], now, report)
-        for start in range(0, len(group), MAX_CLIENTS_PER_MESSAGE):
-            chunk = group[start:start + MAX_CLIENTS_PER_MESSAGE]
-            yield from _post_chunk(poster, channel, chunk, now, report)
+        digests, nudges = [i for i in group if i.digest], [i for i in group if not i.digest]
+        chunks = [[d] for d in digests]  # a digest is a message of its own
+        chunks += [nudges[s:s + MAX_CLIENTS_PER_MESSAGE] for s in range(0, len(nudges), MAX_CLIENTS_PER_MESSAGE)]
+        queues.append((channel, chunks))
+    # Round-robin across channels: Slack allows about one message per second per channel, so a channel's
+    # second message waits while the others post, instead of every message waiting its turn.
+    for round_ in range(max((len(chunks) for _, chunks in queues), default=0)):
+        for channel, chunks in queues:
+            if round_ < len(chunks):
+                yield from _post_chunk(poster, channel, chunks[round_], now, report)
 
 
 def _look_for(poster: SlackPoster, channel: str, items: list[_Item], now: datetime

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,12 +39,16 @@ class FakeSlack:
     hang_seconds: float = 5.0
     channel_errors: dict[str, str] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Slack's posting limit, roughly one message per second per channel: faster posts get 429 + Retry-After
+    per_channel_interval: float | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self._release = threading.Event()
+        self._last_post: dict[str, float] = {}
+        self.rate_limited = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,8 +94,24 @@ class FakeSlack:
     def fail_next(self, method: str, mode: str, times: int = 1, retry_after: int = 1) -> None:
         self._failures.setdefault(method, []).extend(Failure(mode, retry_after) for _ in range(times))
 
+    def _rate_limited(self, method: str, params: dict[str, Any]) -> float | None:
+        """Seconds to wait, when a post comes too soon after the last one to its channel."""
+        if self.per_channel_interval is None or method != "chat.postMessage":
+            return None
+        channel, now = str(params.get("channel")), time.monotonic()
+        with self._changed:
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self.per_channel_interval:
+                return self.per_channel_interval - (now - last)
+            self._last_post[channel] = now
+        return None
+
     def _answer(self, path: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         method = path.split("?")[0].removeprefix("/api/").strip("/")
+        wait = self._rate_limited(method, params)
+        if wait is not None:
+            self.rate_limited += 1
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(max(1, math.ceil(wait)))}
         failures = self._failures.get(method)
         failure = failures.pop(0) if failures else None
         if failure and failure.mode == "429":
