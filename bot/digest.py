@@ -15,7 +15,7 @@ from bot import rules
 from bot.health import RANK
 from bot.health_data import health_of
 from bot.kinds import WARNING_SIGNS
-from bot.relationship import next_checkin, warning_window_start
+from bot.relationship import is_quiet, is_unanswered, next_checkin, silent_days, warning_window_start
 from storage.models import Client, Workspace
 from storage.queries import all_clients, clients_with_warning_signs, open_referrals_in
 
@@ -70,17 +70,15 @@ def sections_by_target(session: Session, workspace: Workspace, now: datetime,
         group = by_target.get(target, [])
         current = [c for c in group if c.status in CURRENT]
         contactable = [c for c in current if c.status != "paused"]
-        quiet = [c for c in contactable if c.quiet_nudges > 0 or (c.next_quiet_at and c.next_quiet_at < now)]
-        unanswered = [c for c in contactable if c.unanswered_count >= rules.UNANSWERED_MIN and c.unanswered_since
-                      and now - c.unanswered_since >= rules.UNANSWERED_AFTER]
+        quiet = [c for c in contactable if is_quiet(c, now)]
+        unanswered = [c for c in contactable if is_unanswered(c, now)]
         checkins = [(c, due) for c in contactable if (due := next_checkin(c)) is not None and due <= week]
         former = [c for c in group if c.status == "former" and c.next_winback_at and c.next_winback_at <= week]
         ranked = sorted(current, key=lambda c: (RANK[health[c.id].label], -health[c.id].met, c.name_key))
         deepest = [c for c in ranked if health[c.id].label in ("Deep", "Steady")][:3]
         shallowest = [c for c in reversed(ranked) if health[c.id].label in ("Shallow", "At risk")][:3]
         result[target] = [
-            _section("Gone quiet", [_item(c, f"silent {max(0, (now - (c.last_their_contact_at or c.created_at)).days)}"
-                                             " days") for c in quiet]),
+            _section("Gone quiet", [_item(c, f"silent {silent_days(c, now)} days") for c in quiet]),
             _section("Unanswered", [_item(c, f"{c.unanswered_count} touches unanswered") for c in unanswered]),
             _section("Check-ins due this week", [_item(c, f"due {due:%a %d %b}") for c, due in checkins]),
             _section("Referrers to thank", [_item(c, f"{thanks[c.id]} to thank") for c in group if thanks.get(c.id)]),

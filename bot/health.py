@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.rules import AT_RISK_SIGNS
+
 WINDOW = timedelta(days=180)
 LABELS = ("Deep", "Steady", "Shallow", "At risk")
 RANK = {label: index for index, label in enumerate(LABELS)}  # sorting: deepest first
@@ -43,7 +45,6 @@ PROTECTIVE = (
 WEIGHTS = {"doing": 1, "broken": -1, "recent": 1, "quiet": -1, "unanswered": -1}
 DEEP_MIN_DOING = 3
 STEADY_MIN_POINTS = 1
-AT_RISK_SIGNS = 2
 SILENCE_FACTOR = 2
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.health import WINDOW, Health, HealthInput, assess
 from bot.kinds import WARNING_SIGNS
+from bot.relationship import silent_days
 from storage.models import Client
 from storage.queries import kinds_since, referrals_made_since
 
@@ -20,12 +21,11 @@ def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dic
     referrals = referrals_made_since(session, ids, now - WINDOW)
     result = {}
     for client in clients:
-        since = client.last_their_contact_at or client.created_at
         result[client.id] = assess(HealthInput(
             kinds=kinds[client.id],
             referrals=referrals.get(client.id, 0),
             warning_signs_30d=sum(recent_kinds[client.id].get(k, 0) for k in WARNING_SIGNS),
-            silent_days=max(0, (now - since).days),
+            silent_days=silent_days(client, now),
             heard_ever=client.last_their_contact_at is not None,
             quiet_threshold=client.quiet_threshold_days,
             unanswered=client.unanswered_count,

@@ -12,7 +12,7 @@ from bot import rules
 from bot.commands.context import Context
 from bot.health_data import health_of
 from bot.kinds import WARNING_SIGNS
-from bot.relationship import next_checkin, warning_window_start
+from bot.relationship import is_quiet, is_unanswered, next_checkin, warning_window_start
 from storage.models import Client
 from storage.queries import (
     clients_with_open_nudges,
@@ -38,16 +38,6 @@ class Counts:
                 f"{self.checkins_this_week} · Referrers to thank {self.to_thank} · At risk {self.at_risk}")
 
 
-def _is_quiet(client: Client, now: datetime) -> bool:
-    return client.status != "paused" and (client.quiet_nudges > 0 or
-                                          (client.next_quiet_at is not None and client.next_quiet_at < now))
-
-
-def _is_unanswered(client: Client, now: datetime) -> bool:
-    return client.unanswered_count >= rules.UNANSWERED_MIN and client.unanswered_since is not None and \
-        now - client.unanswered_since >= rules.UNANSWERED_AFTER
-
-
 def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
     now = ctx.now
     clients = owned_current_clients(session, ctx.workspace_id, ctx.user_id)
@@ -58,8 +48,8 @@ def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
     thanks = open_referral_counts(session, ctx.workspace_id)
     week = now + timedelta(days=7)
     counts = Counts(
-        quiet=sum(_is_quiet(c, now) for c in clients),
-        unanswered=sum(_is_unanswered(c, now) for c in clients),
+        quiet=sum(is_quiet(c, now) for c in clients),
+        unanswered=sum(is_unanswered(c, now) for c in clients),
         checkins_this_week=sum(1 for c in clients if (due := next_checkin(c)) is not None and due <= week),
         to_thank=sum(1 for c in clients if thanks.get(c.id)),
         at_risk=sum(1 for c in clients if c.id in risky),

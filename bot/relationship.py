@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from bot import rules
 from bot.rules import Threshold
 from bot.when import add_period, describe_period
 from storage.models import Client
 
-WARNING_WINDOW_DAYS = 30
-AT_RISK_SIGNS = 2
 STATUSES = ("active", "prospect", "paused", "former")
 
 
@@ -20,15 +19,23 @@ def quiet_threshold(client: Client) -> tuple[int, str]:
     return client.quiet_threshold_days, how
 
 
-def silent_days(client: Client, now: datetime) -> int | None:
+def silent_days(client: Client, now: datetime) -> int:
     """Whole days since they last reached us (or since we started tracking them, if never)."""
     since = client.last_their_contact_at or client.created_at
     return max(0, (now - since).days)
 
 
 def is_quiet(client: Client, now: datetime) -> bool:
-    days = silent_days(client, now)
-    return days is not None and days > quiet_threshold(client)[0]
+    """Silent past its threshold: already nudged this spell, or due to be (what `list quiet`, the App Home
+    and the digest all mean by "gone quiet")."""
+    return client.status != "paused" and (client.quiet_nudges > 0 or
+                                          (client.next_quiet_at is not None and client.next_quiet_at < now))
+
+
+def is_unanswered(client: Client, now: datetime) -> bool:
+    """3+ touches from us since they last replied, the first at least a week ago (rule 4.2)."""
+    return client.unanswered_count >= rules.UNANSWERED_MIN and client.unanswered_since is not None and \
+        now - client.unanswered_since >= rules.UNANSWERED_AFTER
 
 
 def cadence(client: Client) -> str | None:
@@ -46,7 +53,7 @@ def next_checkin(client: Client) -> datetime | None:
 
 
 def warning_window_start(now: datetime) -> datetime:
-    return now - timedelta(days=WARNING_WINDOW_DAYS)
+    return now - rules.WARNING_WINDOW
 
 
 def is_snoozed(client: Client, now: datetime) -> bool:

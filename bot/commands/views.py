@@ -15,7 +15,6 @@ from bot.health import RANK
 from bot.health_data import health_of
 from bot.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
 from bot.relationship import (
-    AT_RISK_SIGNS,
     cadence,
     is_snoozed,
     next_checkin,
@@ -89,7 +88,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     threshold, how = quiet_threshold(client)
     silence = silent_days(client, now)
     quiet_line = f"Counts as quiet after {threshold} days without hearing from them ({how})"
-    if silence is not None and silence > threshold:
+    if silence > threshold:
         quiet_line += f": quiet now, {silence} days"
     lines.append(b.line(quiet_line + "."))
     if client.unanswered_count:
@@ -103,7 +102,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line("Check-ins: no rhythm set."))
     signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
     if signs:
-        risk = " (at risk)" if signs >= AT_RISK_SIGNS else ""
+        risk = " (at risk)" if signs >= rules.AT_RISK_SIGNS else ""
         lines.append(b.line(f"Warning signs in the last 30 days: {signs}{risk}."))
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
@@ -172,7 +171,7 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
         clients, total = quiet_clients(session, ctx.workspace_id, now, limit)
     elif which == "at-risk":
         risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
-                                          AT_RISK_SIGNS)
+                                          rules.AT_RISK_SIGNS)
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk), limit=limit)
     elif which == "former":
         clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=limit)
