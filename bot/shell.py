@@ -86,12 +86,13 @@ class ShellSession:
         }
         response = self.app.dispatch(BoltRequest(body=urlencode(form), headers={
             "content-type": ["application/x-www-form-urlencoded"]}))
-        if response.body:
-            return self._show(json.loads(response.body))
-        if any("_opened" in posted for posted in self.console.drain()):
-            return ("(In Slack this opens the “Log a touch” form. Here, type "
-                    "/client log <client> <kind> [from|to] [<when>] [: <note>])")
-        return ""
+        shown = [self._show(json.loads(response.body))] if response.body else []
+        for posted in self.console.drain():
+            if "_opened" in posted:
+                return ("(In Slack this opens the “Log a touch” form. Here, type "
+                        "/client log <client> <kind> [from|to] [<when>] [: <note>])")
+            shown.append(self._show(posted))
+        return "\n".join(shown)
 
     def click(self, which: str) -> str:
         try:

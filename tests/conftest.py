@@ -213,15 +213,24 @@ class RapportServer:
         except urllib.error.HTTPError as exc:
             return Response(exc.code, exc.read().decode())
 
-    def command(self, text: str, *, user: str | None = None, team: str | None = None) -> Response:
+    def command(self, text: str, *, user: str | None = None, team: str | None = None, answered: bool = True) -> Response:
+        """Send `/client <text>`; returns the answer the app sent to response_url (it acknowledges empty first).
+
+        `answered=False` is for commands whose result is elsewhere (a modal): the acknowledgement is returned.
+        """
+        response_path = f"response/{uuid.uuid4().hex[:8]}"
         body = urlencode({
             "token": "legacy", "team_id": team or self.team, "team_domain": "test", "channel_id": "CGENERAL",
             "channel_name": "general", "user_id": user or self.user, "user_name": "someone", "command": "/client",
-            "text": text, "response_url": f"{self.fake.url}/response/{uuid.uuid4().hex[:8]}", "trigger_id": "t.1",
+            "text": text, "response_url": f"{self.fake.url}/{response_path}", "trigger_id": "t.1",
         })
         reply = self.post(body, sign(body))
         assert reply.status == 200, reply.body
-        return reply
+        if not answered or reply.body:
+            return reply
+        calls = self.fake.wait_for(response_path)
+        assert calls, f"the app never answered /client {text}"
+        return Response(200, json.dumps(calls[0].params))
 
     def interact(self, payload: dict[str, Any]) -> Response:
         """Any interactivity payload (block_actions, view_submission, block_suggestion), signed."""

@@ -135,13 +135,13 @@ def _submit(rapport, view, *, client_id=None, kind="call", direction="both", day
 def test_slash_client_alone_opens_the_form_with_today_in_the_users_timezone(rapport):
     rapport.clock.now = datetime(2026, 11, 16, 23, 30, tzinfo=UTC)  # already Tuesday in Tokyo, Monday in London
     rapport.fake.users["UTOKYO"] = {"tz": "Asia/Tokyo"}
-    reply = rapport.command("", user="UTOKYO")
+    reply = rapport.command("", user="UTOKYO", answered=False)
     assert reply.body == ""
     [opened] = rapport.fake.wait_for("views.open")
     view = opened.params["view"] if isinstance(opened.params["view"], dict) else json.loads(opened.params["view"])
     assert next(b for b in view["blocks"] if b["block_id"] == "date")["element"]["initial_date"] == "2026-11-17"
     assert "initial_option" not in next(b for b in view["blocks"] if b["block_id"] == "client")["element"]
-    rapport.command("log")
+    rapport.command("log", answered=False)
     assert len(rapport.fake.wait_for("views.open", count=2)) == 2
 
 

@@ -47,16 +47,17 @@ def served(tmp_path, fake_slack):
     assert "xoxb-test" not in output and SIGNING_SECRET not in output, "secrets must never be logged"
 
 
-def test_serve_answers_health_and_signed_commands(served):
+def test_serve_answers_health_and_signed_commands(served, fake_slack):
     base, health = served
     assert health == {"ok": True, "database": "ok"}
     body = urlencode({"team_id": "T1", "user_id": "UANA", "command": "/client", "text": "add Acme Corp",
-                      "response_url": "http://127.0.0.1:9/r", "trigger_id": "t"})
+                      "response_url": f"{fake_slack.url}/response/served", "trigger_id": "t"})
     request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
     with urllib.request.urlopen(request, timeout=10) as reply:
-        answer = json.loads(reply.read())
-    assert answer["text"] == "Added Acme Corp."
+        assert reply.status == 200 and reply.read() == b""  # acknowledged first; the answer follows
+    [answer] = fake_slack.wait_for("response/served")
+    assert answer.params["text"] == "Added Acme Corp."
     unsigned = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
     with pytest.raises(urllib.error.HTTPError) as refused:
