@@ -7,10 +7,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
@@ -25,11 +26,25 @@ from bot.render_text import render
 from bot.settings import Settings, SettingsError
 from bot.sweep import delivery_client, sweep
 
+T = TypeVar("T")
+
 TEAM = "TSHELL"
 ME = "you"
 HISTORY = Path.home() / ".rapport_history"
 BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). `click N` presses a button, "
           "`sweep [--at 2026-12-01T10:00Z]` runs a nudge pass, `quit` leaves.")
+
+
+class Inline(Executor):
+    """Runs each task as it is submitted: in the shell a command's answer is there when dispatch returns."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 def _slack_id(prefix: str, name: str) -> str:
@@ -186,7 +201,8 @@ def run_shell(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sy
         shell_settings = Settings(**{**settings.__dict__, "slack_bot_token": "xoxb-shell",
                                      "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/"})
         app = build_app(shell_settings, database.sessions, directory=StaticDirectory(settings.tz),
-                        clock=clock, verify_requests=False, verify_token=False, process_before_response=True)
+                        clock=clock, verify_requests=False, verify_token=False, process_before_response=True,
+                        workers=Inline())
         session = ShellSession(app, shell_settings, console, database, clock)
         if interactive:
             print(BANNER, file=stdout)

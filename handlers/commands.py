@@ -1,12 +1,15 @@
 """The /client slash command.
 
-It acknowledges before doing anything and answers through `response_url`: Slack's 3-second deadline then
-never depends on how long a write waits for the database, and the acknowledgement costs what a bare Bolt
-app's does (PRODUCT.md §7, measured in bench/ack_latency.py).
+It acknowledges before doing anything and answers through `response_url`, with the work handed to the
+app's own worker pool: Bolt's listener threads are then free to acknowledge the next request at once, so
+Slack's 3-second deadline never depends on how long a write waits for the database (PRODUCT.md §7,
+measured in bench/ack_latency.py).
 """
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -15,12 +18,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import blocks as b
 from bot.clock import Clock
-from bot.commands import log_form_for, run_client_command, wants_log_form
+from bot.commands import Caller, log_form_for, run_client_command, wants_log_form
 from bot.people import Directory
+from handlers.errors import apologise
 from handlers.payload import BadPayloadError, caller_from
 
+log = logging.getLogger(__name__)
 
-def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
+             workers: Executor) -> None:
+    def answer(caller: Caller, text: str, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        try:
+            now = clock()
+            if wants_log_form(text) and body.get("trigger_id"):
+                client.views_open(trigger_id=body["trigger_id"], view=log_form_for(caller, now))
+                return
+            respond(**run_client_command(session_factory, caller, text, now).as_message())
+        except Exception as exc:  # outside Bolt's listener, so its error handler would never see it
+            apologise(log, exc, respond)
+
     @app.command("/client")
     def client_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
@@ -33,9 +50,4 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             return
         ack()
         text = body.get("text")
-        text = text if isinstance(text, str) else ""
-        now = clock()
-        if wants_log_form(text) and body.get("trigger_id"):
-            client.views_open(trigger_id=body["trigger_id"], view=log_form_for(caller, now))
-            return
-        respond(**run_client_command(session_factory, caller, text, now).as_message())
+        workers.submit(answer, caller, text if isinstance(text, str) else "", body, client, respond)

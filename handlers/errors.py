@@ -5,27 +5,37 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 from slack_bolt import App, BoltResponse, Respond
 
 from bot import blocks as b
 
 
+def apology(logger: logging.Logger, error: BaseException) -> dict[str, Any]:
+    """Log the error under a fresh reference and return the message that names it to the user."""
+    ref = uuid.uuid4().hex[:8]
+    logger.error("unhandled error, ref %s", ref, exc_info=error)
+    return b.error(f"Sorry, something went wrong on our side and nothing was changed. "
+                   f"If it keeps happening, mention reference {ref}.").as_message()
+
+
+def apologise(logger: logging.Logger, error: BaseException, respond: Respond | None) -> None:
+    """For errors after the acknowledgement: the apology goes where the answer would have."""
+    sorry = apology(logger, error)
+    if respond is not None:
+        try:
+            respond(**sorry)
+        except Exception:  # best effort: the log already has the error
+            logger.warning("could not send the apology", exc_info=True)
+
+
 def register(app: App) -> None:
     @app.error
     def on_error(error: Exception, logger: logging.Logger, response: BoltResponse | None,
                  respond: Respond | None) -> BoltResponse | None:
-        ref = uuid.uuid4().hex[:8]
-        logger.error("unhandled error, ref %s", ref, exc_info=error)
-        sorry = b.error(f"Sorry, something went wrong on our side and nothing was changed. "
-                        f"If it keeps happening, mention reference {ref}.").as_message()
-        if response is None:
-            # Already acknowledged: the HTTP answer has gone, so the apology goes where the answer would have.
-            if respond is not None:
-                try:
-                    respond(**sorry)
-                except Exception:  # noqa: BLE001 - the apology is best effort; the log has the error
-                    logger.warning("could not send the apology for ref %s", ref)
+        if response is None:  # already acknowledged: the HTTP answer has gone
+            apologise(logger, error, respond)
             return None
-        return BoltResponse(status=200, body=json.dumps(sorry),
+        return BoltResponse(status=200, body=json.dumps(apology(logger, error)),
                             headers={"content-type": "application/json;charset=utf-8"})
