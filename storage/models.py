@@ -45,6 +45,9 @@ class Workspace(Base):
     default_channel_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     digest_week: Mapped[str | None] = mapped_column(String(10))  # the last ISO week its digests were planned
+    # Set when Slack says the app was uninstalled or its tokens revoked: nothing is planned or posted for it,
+    # and its data is erased once the grace period has passed (unless it is installed again first).
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Client(Base):
@@ -199,3 +202,20 @@ class Nudge(Base):
     handled_action: Mapped[str | None] = mapped_column(String(64))
     handled_by: Mapped[str | None] = mapped_column(String(32))
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditEvent(Base):
+    """Who changed what. Rows are never updated (a database trigger refuses it). They are deleted only by
+    erasure: forgetting a client removes its entries and appends one nameless "forgotten" entry; erasing an
+    uninstalled workspace removes them all. `client_id` is not a foreign key so that entry outlives the client."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_workspace_client", "workspace_id", "client_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(300), server_default=text("''"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

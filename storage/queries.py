@@ -12,7 +12,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Client, Contact, Interaction, Nudge, Referral, Workspace
+from storage.models import AuditEvent, Client, Contact, Interaction, Nudge, Referral, Workspace
+
+# Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
+INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
 
 
 def name_key(name: str) -> str:
@@ -196,6 +199,8 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
     session.execute(delete(Referral).where(Referral.id.in_(referrals)))
     session.execute(delete(Contact).where(Contact.client_id == client.id))
+    session.execute(delete(AuditEvent).where(AuditEvent.workspace_id == client.workspace_id,
+                                             AuditEvent.client_id == client.id))
     session.delete(client)
 
 
@@ -267,7 +272,8 @@ def contacts_of(session: Session, client_id: int) -> list[Contact]:
 
 
 def all_workspaces(session: Session) -> list[Workspace]:
-    return list(session.scalars(select(Workspace).order_by(Workspace.id)))
+    """Installed workspaces only."""
+    return list(session.scalars(select(Workspace).where(Workspace.uninstalled_at.is_(None)).order_by(Workspace.id)))
 
 
 def has_interaction(session: Session, client_id: int, kind: str, occurred_at: datetime, note: str) -> bool:
@@ -297,6 +303,7 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
     stmt = select(Client).where(
         due_at < now if strict else due_at <= now,
         Client.status.in_(list(statuses)),
+        Client.workspace_id.in_(INSTALLED),
         or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
     ).order_by(due_at, Client.id)
     return list(session.scalars(stmt))
@@ -311,6 +318,7 @@ def due_referrals(session: Session, now: datetime) -> list[tuple[Referral, Clien
         .where(
             Referral.next_nudge_at <= now,
             Referral.thanked_at.is_(None),
+            Referral.workspace_id.in_(INSTALLED),
             referrer.status != "paused",
             or_(referrer.snoozed_until.is_(None), referrer.snoozed_until <= now),
         )
@@ -484,3 +492,48 @@ def open_referrals_in(session: Session, workspace_id: int) -> list[Referral]:
 def referral_dates(session: Session, referrer_id: int, since: datetime) -> list[datetime]:
     stmt = select(Referral.created_at).where(Referral.referrer_id == referrer_id, Referral.created_at >= since)
     return list(session.scalars(stmt))
+
+
+def add_audit_event(session: Session, workspace_id: int, client_id: int | None, actor_id: str, action: str,
+                    detail: str, at: datetime) -> None:
+    session.add(AuditEvent(workspace_id=workspace_id, client_id=client_id, actor_id=actor_id, action=action,
+                           detail=detail, at=at))
+
+
+def audit_events(session: Session, workspace_id: int, client_id: int | None = None, *,
+                 limit: int | None = None) -> list[AuditEvent]:
+    """Newest first; one client's, or the whole workspace's."""
+    stmt = select(AuditEvent).where(AuditEvent.workspace_id == workspace_id)
+    if client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+    stmt = stmt.order_by(AuditEvent.id.desc())
+    return list(session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def workspaces_for_install(session: Session, enterprise_id: str | None, team_id: str | None) -> list[Workspace]:
+    """The workspaces an installation covers: one team, or every team of an organisation-wide install."""
+    stmt = select(Workspace).where(Workspace.enterprise_id == (enterprise_id or ""))
+    if team_id:
+        stmt = stmt.where(Workspace.team_id == team_id)
+    return list(session.scalars(stmt.order_by(Workspace.id)))
+
+
+def drop_unsent_nudges(session: Session, workspace_id: int, reason: str) -> int:
+    result = session.execute(
+        update(Nudge)
+        .where(Nudge.workspace_id == workspace_id, Nudge.status.in_(["pending", "unknown"]))
+        .values(status="dropped", last_error=reason)
+    )
+    return result.rowcount or 0
+
+
+def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Workspace]:
+    return list(session.scalars(select(Workspace).where(Workspace.uninstalled_at <= cutoff).order_by(Workspace.id)))
+
+
+def erase_workspace(session: Session, workspace: Workspace) -> None:
+    """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
+    foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
+    for model in (AuditEvent, Nudge, Interaction, Referral, Contact, Client):
+        session.execute(delete(model).where(model.workspace_id == workspace.id))
+    session.delete(workspace)

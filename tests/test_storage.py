@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.db import make_engine, normalize_url
-from storage.migrate import current_revision, head_revision, is_current, upgrade
+from storage.migrate import current_revision, head_revision, is_current, is_ours, upgrade
 from storage.models import Base, Client, Interaction, Referral
 from storage.queries import delete_client, get_or_create_workspace, name_key
 
@@ -95,13 +95,15 @@ def test_migrations_build_exactly_the_models_schema(empty_database_url):
     try:
         assert not is_current(engine)
         upgrade(empty_database_url)
-        assert is_current(engine) and current_revision(engine) == head_revision() == "0005"
+        assert is_current(engine) and current_revision(engine) == head_revision() == "0006"
         upgrade(empty_database_url)  # running it again is harmless
         with engine.connect() as conn:
-            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            differences = compare_metadata(MigrationContext.configure(conn, opts={"include_object": is_ours}),
+                                           Base.metadata)
             tables = set(inspect(conn).get_table_names())
         assert differences == []
-        assert {"workspaces", "clients", "contacts", "interactions", "referrals"} <= tables
+        assert {"workspaces", "clients", "contacts", "interactions", "referrals", "audit_events",
+                "slack_bots", "slack_installations", "slack_oauth_states"} <= tables
     finally:
         engine.dispose()
 
@@ -119,3 +121,19 @@ def test_database_urls():
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_migrated_installation_tables_are_what_slack_sdks_stores_expect(empty_database_url):
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        installations = SQLAlchemyInstallationStore(client_id="1.2", engine=engine)
+        states = SQLAlchemyOAuthStateStore(expiration_seconds=60, engine=engine)
+        found = inspect(engine)
+        for table in (installations.installations, installations.bots, states.oauth_states):
+            assert [c["name"] for c in found.get_columns(table.name)] == [c.name for c in table.columns]
+    finally:
+        engine.dispose()

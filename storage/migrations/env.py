@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from storage.db import make_engine
+from storage.migrate import is_ours
 from storage.models import Base
 
 config = context.config
@@ -12,7 +13,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_object=is_ours)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -20,7 +21,8 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=is_ours)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -28,7 +30,8 @@ def run_migrations_online() -> None:
     try:
         with engine.connect() as conn:
             # SQLite's batch mode recreates tables, so it must see the schema as it is.
-            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                              include_object=is_ours)
             with context.begin_transaction():
                 context.run_migrations()
     finally:
