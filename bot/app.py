@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utcnow
+from bot.installs import mark_installed, oauth_settings
 from bot.people import Directory, SlackDirectory
 from bot.settings import Settings
-from handlers import actions, commands, errors, home, nudges, views
+from handlers import actions, commands, errors, home, lifecycle, nudges, views
 
 
 def build_app(
@@ -23,27 +27,57 @@ def build_app(
     verify_requests: bool = True,
     verify_token: bool = True,
     process_before_response: bool = False,
+    workers: Executor | None = None,
 ) -> App:
     """A Bolt app that talks to `settings.slack_api_url`.
 
     The offline shell turns request verification off because it builds its requests itself and has no
     signing secret, and processes before responding so a click's result is there when dispatch returns;
     everything served over HTTP keeps the defaults.
+
+    `workers` runs slash commands after their acknowledgement (see handlers/commands.py); the shell passes
+    one that runs them at once, so the answer is there when dispatch returns.
     """
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=verify_requests,
-        token_verification_enabled=verify_token,
-        process_before_response=process_before_response,
-        logger=logging.getLogger("rapport.bolt"),
-    )
+    if settings.oauth:
+        app = App(
+            client=WebClient(base_url=settings.slack_api_url, timeout=10),
+            signing_secret=settings.slack_signing_secret or "",
+            oauth_settings=oauth_settings(settings, engine_of(session_factory),
+                                          on_installed=lambda i: _reinstalled(session_factory, i)),
+            request_verification_enabled=verify_requests,
+            process_before_response=process_before_response,
+            logger=logging.getLogger("rapport.bolt"),
+        )
+    else:
+        app = App(
+            client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10),
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=verify_requests,
+            token_verification_enabled=verify_token,
+            process_before_response=process_before_response,
+            logger=logging.getLogger("rapport.bolt"),
+        )
     directory = directory or SlackDirectory(settings.tz)
     errors.register(app)
-    commands.register(app, session_factory, directory, clock)
+    workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
+    commands.register(app, session_factory, directory, clock, workers)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock)
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock)
+    if settings.oauth:
+        assert app.installation_store is not None
+        lifecycle.register(app, session_factory, app.installation_store, clock)
     return app
+
+
+def engine_of(session_factory: sessionmaker[Session]) -> Engine:
+    bind = session_factory.kw.get("bind")
+    assert isinstance(bind, Engine), "the session factory is bound to the engine"
+    return bind
+
+
+def _reinstalled(session_factory: sessionmaker[Session], installation: Installation) -> None:
+    with session_factory.begin() as session:
+        mark_installed(session, installation.enterprise_id, None if installation.is_enterprise_install
+                       else installation.team_id)

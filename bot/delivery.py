@@ -15,7 +15,7 @@ import logging
 import socket
 import urllib.error
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +39,9 @@ PERMANENT = frozenset({
 })
 # Large enough that a channel's nudges can share messages of ten; other sweepers take the next batch.
 BATCH = 1000
+# (enterprise id or '', team id): which workspace's bot token posts a nudge.
+WorkspaceKey = tuple[str, str]
+PosterFor = Callable[[WorkspaceKey], "SlackPoster | None"]
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 RECONCILE_WINDOW = timedelta(minutes=5)
@@ -119,6 +122,7 @@ class DeliveryReport:
 @dataclass
 class _Item:
     nudge_id: int
+    workspace: WorkspaceKey
     view: NudgeView | None  # None for a digest
     target: str  # a channel id, or a user id for a DM
     was_unknown: bool
@@ -157,10 +161,16 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
            report: DeliveryReport) -> list[_Item]:
     items = []
     for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE):
+        workspace = get_workspace(session, nudge.workspace_id)
+        if workspace is None or workspace.uninstalled_at is not None:
+            nudge.status, nudge.last_error = "dropped", "the app was uninstalled"
+            report.dropped += 1
+            continue
+        key = (workspace.enterprise_id, workspace.team_id)
         if nudge.kind == "digest":
             unknown = nudge.status == "unknown"
             nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
-            items.append(_Item(nudge.id, None, nudge.channel_id, unknown, previous_claim if unknown else None,
+            items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown, previous_claim if unknown else None,
                                digest=json.loads(nudge.facts)))
             nudge.status = "sending"
             continue
@@ -176,14 +186,12 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             report.deferred += 1
             continue
         assert client is not None
-        workspace = get_workspace(session, nudge.workspace_id)
-        target = client.channel_id or (workspace.default_channel_id if workspace else None) or default_channel \
-            or client.owner_id
+        target = client.channel_id or workspace.default_channel_id or default_channel or client.owner_id
         unknown = nudge.status == "unknown"
         # where an earlier attempt went is where to look for it; otherwise route afresh
         nudge.channel_id = nudge.channel_id if unknown and nudge.channel_id else target
         view = NudgeView(nudge.id, nudge.kind, client.name, client.owner_id, json.loads(nudge.facts))
-        items.append(_Item(nudge.id, view, nudge.channel_id, unknown, previous_claim if unknown else None))
+        items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown, previous_claim if unknown else None))
         nudge.status = "sending"
     return items
 
@@ -192,16 +200,26 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-def deliver(sessions: sessionmaker[Session], poster: SlackPoster, now: datetime, *, worker: str,
+def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
             default_channel: str | None) -> DeliveryReport:
+    """Post what is due, each workspace's nudges with that workspace's own bot token."""
     report = DeliveryReport()
     while True:
         with sessions.begin() as session:
             items = _claim(session, now, worker, default_channel, report)
         if not items:
             return report
-        for outcome_group in _send(poster, items, now, report):
-            _record(sessions, worker, now, *outcome_group, report=report)
+        by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)
+        for item in items:
+            by_workspace[item.workspace].append(item)
+        for key, group in by_workspace.items():
+            poster = poster_for(key)
+            if poster is None:  # uninstalled since planning, or its token is gone: try again later
+                _record(sessions, worker, now, group, Outcome("retry", error="no bot token for this workspace"),
+                        None, report=report)
+                continue
+            for outcome_group in _send(poster, group, now, report):
+                _record(sessions, worker, now, *outcome_group, report=report)
 
 
 def _resolve_target(poster: SlackPoster, target: str) -> str:

@@ -14,13 +14,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock, utcnow
 from bot.database import Database
 from bot.settings import Settings
-from bot.sweep import delivery_client, sweep
+from bot.sweep import slack_for, sweep
 
 log = logging.getLogger(__name__)
 
 
 def sweep_job(database: Database, settings: Settings, clock: Clock = utcnow) -> Callable[[], None]:
-    client = delivery_client(settings)
+    client = slack_for(settings, database)
 
     def run() -> None:
         try:

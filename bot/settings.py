@@ -42,6 +42,8 @@ class Settings:
     sweep_minutes: int = 15
     scheduler: bool = True
     digest: tuple[int, time] | None = (0, time(9))  # weekday (0 = Monday) and local time; None: no digest
+    command_workers: int = 2
+    uninstall_grace_days: int = 30
 
     @property
     def tz(self) -> ZoneInfo:
@@ -58,11 +60,14 @@ class Settings:
     def require_slack(self, need_signing_secret: bool = True) -> None:
         """What talking to Slack needs, checked only by the commands that talk to Slack."""
         if self.oauth:
-            raise SettingsError(
-                "SLACK_CLIENT_ID: multi-workspace OAuth install is not available yet; "
-                "unset SLACK_CLIENT_ID/SLACK_CLIENT_SECRET and use SLACK_BOT_TOKEN"
-            )
-        if self.slack_bot_token is None:
+            if self.slack_bot_token is not None:
+                raise SettingsError("SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: OAuth mode keeps each workspace's "
+                                    "token in the database; unset SLACK_BOT_TOKEN (or SLACK_CLIENT_ID for one "
+                                    "workspace)")
+            if self.socket_mode:
+                raise SettingsError("SLACK_APP_TOKEN is set with SLACK_CLIENT_ID: OAuth install needs HTTP; "
+                                    "unset SLACK_APP_TOKEN")
+        elif self.slack_bot_token is None:
             raise SettingsError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) into .env")
         if need_signing_secret and self.slack_signing_secret is None and not self.socket_mode:
             raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from Basic Information in your Slack app")
@@ -190,4 +195,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_minutes=_int(env, "RAPPORT_SWEEP_MINUTES", 15, 1, 1440),
         scheduler=scheduler_raw == "on",
         digest=digest,
+        command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 2, 1, 64),
+        uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
     )

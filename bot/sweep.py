@@ -14,7 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
-from bot.delivery import DeliveryReport, SlackPoster, deliver
+from bot.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
+from bot.installs import WorkspaceTokens, erase_uninstalled
 from bot.planner import UTC_ZONE, PlanReport, plan
 from bot.rules import in_business_hours
 from bot.settings import Settings
@@ -31,6 +32,7 @@ class SweepReport:
     delivery: DeliveryReport | None
     business_hours: bool
     dry_run: bool
+    erased: int = 0  # workspaces erased after their uninstall grace period
 
     def summary(self) -> str:
         kinds = ", ".join(f"{KIND_WORDS[k]} {n}" for k, n in sorted(self.planned.planned.items()))
@@ -39,6 +41,8 @@ class SweepReport:
         if self.dry_run:
             return head + f"dry run, would plan {total}" + (f" ({kinds})" if kinds else "") + "; nothing written"
         line = head + f"planned {total}" + (f" ({kinds})" if kinds else "")
+        if self.erased:
+            line += f"; erased {self.erased} uninstalled workspace{'s' if self.erased != 1 else ''}"
         if self.delivery is None:
             return line + "; outside business hours, posting waits"
         d = self.delivery
@@ -49,10 +53,32 @@ class SweepReport:
         return line + ("; " + ", ".join(extras) if extras else "")
 
 
-def delivery_client(settings: Settings, timeout: int = 10) -> WebClient:
+def delivery_client(settings: Settings, timeout: int = 10, token: str | None = None) -> WebClient:
     # No connection-error retries: a reset after sending must be checked, not blindly re-sent.
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout,
+    return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout,
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+
+
+Slack = WebClient | WorkspaceTokens  # one bot token for every workspace, or each installed workspace's own
+
+
+def slack_for(settings: Settings, database: Database) -> Slack:
+    return WorkspaceTokens(settings, database.engine) if settings.oauth else delivery_client(settings)
+
+
+def _posters(settings: Settings, slack: Slack) -> PosterFor:
+    if isinstance(slack, WebClient):
+        poster = SlackPoster(slack)
+        return lambda _key: poster
+    found: dict[WorkspaceKey, SlackPoster | None] = {}
+
+    def poster_for(key: WorkspaceKey) -> SlackPoster | None:
+        if key not in found:  # once per sweep: a token rotation is a Web API call
+            token = slack.bot_token(key[0] or None, key[1])
+            found[key] = SlackPoster(delivery_client(settings, token=token)) if token else None
+        return found[key]
+
+    return poster_for
 
 
 def worker_name() -> str:
@@ -82,12 +108,16 @@ def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings |
     raise AssertionError("unreachable")
 
 
-def sweep(database: Database, settings: Settings, client: WebClient, now: datetime, *,
+def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
           dry_run: bool = False) -> SweepReport:
     planned = _plan(database, now, dry_run, settings)
     hours = in_business_hours(now, settings.business_hours, settings.tz)
     delivery = None
     if hours and not dry_run:
-        delivery = deliver(database.sessions, SlackPoster(client), now, worker=worker_name(),
+        delivery = deliver(database.sessions, _posters(settings, slack), now, worker=worker_name(),
                            default_channel=settings.nudge_channel)
-    return SweepReport(now, planned, delivery, hours, dry_run)
+    erased = 0
+    if not dry_run:
+        with database.sessions.begin() as session:
+            erased = erase_uninstalled(session, now, settings.uninstall_grace_days)
+    return SweepReport(now, planned, delivery, hours, dry_run, erased)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -88,7 +89,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         return
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(normalize_url(url))
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join([t.name for t in Base.metadata.sorted_tables]
+                       + ["slack_installations", "slack_bots", "slack_oauth_states"])
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -213,7 +215,8 @@ class RapportServer:
         except urllib.error.HTTPError as exc:
             return Response(exc.code, exc.read().decode())
 
-    def command(self, text: str, *, user: str | None = None, team: str | None = None, answered: bool = True) -> Response:
+    def command(self, text: str, *, user: str | None = None, team: str | None = None, answered: bool = True,
+                enterprise: str | None = None, org_wide: bool = False) -> Response:
         """Send `/client <text>`; returns the answer the app sent to response_url (it acknowledges empty first).
 
         `answered=False` is for commands whose result is elsewhere (a modal): the acknowledgement is returned.
@@ -223,6 +226,8 @@ class RapportServer:
             "token": "legacy", "team_id": team or self.team, "team_domain": "test", "channel_id": "CGENERAL",
             "channel_name": "general", "user_id": user or self.user, "user_name": "someone", "command": "/client",
             "text": text, "response_url": f"{self.fake.url}/{response_path}", "trigger_id": "t.1",
+            **({"enterprise_id": enterprise} if enterprise else {}),
+            **({"is_enterprise_install": "true"} if org_wide else {}),
         })
         reply = self.post(body, sign(body))
         assert reply.status == 200, reply.body
@@ -262,10 +267,8 @@ def buttons(response: Response) -> list[dict[str, Any]]:
     return [e for block in response.json().get("blocks", []) if block["type"] == "actions" for e in block["elements"]]
 
 
-@pytest.fixture
-def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
-    settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url)
+@contextlib.contextmanager
+def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> Iterator[RapportServer]:
     clock = Clock()
     app = build_app(settings, database.sessions, clock=clock)
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
@@ -276,3 +279,26 @@ def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Ite
     yield RapportServer(f"http://127.0.0.1:{server.server_port}", database, fake_slack, clock)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
+    settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake_slack.api_url)
+    with _served(settings, database, fake_slack) as server:
+        yield server
+
+
+OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET = "111.222", "oauth-client-secret"
+
+
+def oauth_settings(database_url: str, fake_slack: FakeSlack, **overrides: Any) -> Settings:
+    return Settings(database_url=database_url, slack_signing_secret=SIGNING_SECRET, slack_client_id=OAUTH_CLIENT_ID,
+                    slack_client_secret=OAUTH_CLIENT_SECRET, slack_api_url=fake_slack.api_url, **overrides)
+
+
+@pytest.fixture
+def oauth_rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
+    """Rapport offered to many workspaces: nothing is installed until a test goes through the OAuth flow."""
+    with _served(oauth_settings(database_url, fake_slack), database, fake_slack) as server:
+        yield server

@@ -23,6 +23,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.perf_counter)  # when it arrived, for benchmarks
 
 
 @dataclass
@@ -36,11 +37,17 @@ class FakeSlack:
     team_id: str = "T1"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    arrived: dict[str, float] = field(default_factory=dict)  # method -> when it was last called
     hang_seconds: float = 5.0
     channel_errors: dict[str, str] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Slack's posting limit, roughly one message per second per channel: faster posts get 429 + Retry-After
     per_channel_interval: float | None = None
+    # OAuth: what oauth.v2.access answers for each code, and the workspace each issued token belongs to
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -119,15 +126,64 @@ class FakeSlack:
         if failure and failure.mode == "5xx":
             return 503, {"ok": False, "error": "service_unavailable"}, {}
         with self._changed:
-            self.calls.append(Call(method, params, headers))
-            result = self._result(method, params)
+            call = Call(method, params, headers)
+            self.calls.append(call)
+            self.arrived[method] = call.at
+            result = self._result(method, params, headers)
             self._changed.notify_all()
         if failure and failure.mode == "timeout":
             self._release.wait(self.hang_seconds)  # the message is recorded; the caller never hears so
         return 200, result, {}
 
-    def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def grant(self, code: str, team_id: str | None, *, enterprise_id: str | None = None, org_wide: bool = False,
+              expires_in: int | None = None, installer: str = "UINSTALLER") -> None:
+        """Let `code` install the app: into one team, or (org_wide) into every team of an Enterprise Grid org."""
+        self.grants[code] = {"team_id": team_id, "enterprise_id": enterprise_id, "org_wide": org_wide,
+                             "expires_in": expires_in, "installer": installer}
+
+    def token_of(self, call: Call) -> str:
+        return call.headers.get("Authorization", "").removeprefix("Bearer ")
+
+    def _issue(self, owner: dict[str, Any]) -> dict[str, Any]:
+        n = next(self._ts)
+        who = owner["team_id"] or owner["enterprise_id"]
+        token = f"xoxb-{who}-{n}" if owner["expires_in"] is None else f"xoxe.xoxb-1-{who}-{n}"
+        self.tokens[token] = owner
+        issued: dict[str, Any] = {"access_token": token}
+        if owner["expires_in"] is not None:
+            refresh = f"xoxe-1-{who}-{n}"
+            self.refresh_tokens[refresh] = owner
+            issued.update(refresh_token=refresh, expires_in=owner["expires_in"])
+        return issued
+
+    def _oauth(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("grant_type") == "refresh_token":
+            owner = self.refresh_tokens.pop(str(params.get("refresh_token")), None)
+            if owner is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return {"ok": True, "token_type": "bot", **self._issue(owner)}
+        owner = self.grants.pop(str(params.get("code")), None)
+        if owner is None:
+            return {"ok": False, "error": "invalid_code"}
+        team = {"id": owner["team_id"], "name": f"Team {owner['team_id']}"} if owner["team_id"] else None
+        enterprise = {"id": owner["enterprise_id"], "name": "Org"} if owner["enterprise_id"] else None
+        return {"ok": True, "app_id": "A1", "token_type": "bot", "scope": "commands,chat:write",
+                "bot_user_id": "UBOT", "team": team, "enterprise": enterprise,
+                "is_enterprise_install": owner["org_wide"],
+                "authed_user": {"id": owner["installer"]}, **self._issue(owner)}
+
+    def _result(self, method: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
+        if token in self.revoked:
+            return {"ok": False, "error": "token_revoked"}
+        if method == "oauth.v2.access":
+            return self._oauth(params)
         if method == "auth.test":
+            owner = self.tokens.get(token)
+            if owner is not None:
+                return {"ok": True, "team_id": owner["team_id"], "enterprise_id": owner["enterprise_id"],
+                        "is_enterprise_install": owner["org_wide"], "user_id": "UBOT", "bot_id": "BBOT",
+                        "url": "https://org.example/"}
             return {"ok": True, "team_id": self.team_id, "user_id": "UBOT", "bot_id": "BBOT", "team": "Test"}
         if method == "users.info":
             user = self.users.get(str(params.get("user")))

@@ -1,0 +1,122 @@
+"""Many workspaces from one deployment.
+
+Installations and OAuth state live in Rapport's own database through slack_sdk's SQLAlchemy stores (tables
+made by migration 0006). Requests are authorised by Bolt from those stores; the scheduler, which has no
+request, finds each workspace's bot token here, rotating it first when it is about to expire. Uninstalling
+(or revoking the bot token) deletes the tokens at once, stops that workspace's nudges, and starts the grace
+period after which its data is erased (`RAPPORT_UNINSTALL_GRACE_DAYS`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_bolt import BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bot.settings import Settings
+from storage.queries import drop_unsent_nudges, erase_workspace, workspaces_for_install, workspaces_uninstalled_before
+
+log = logging.getLogger(__name__)
+
+# The manifest's bot scopes (manifest.yml says why each is needed).
+SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read", "channels:history",
+          "groups:history", "im:history"]
+STATE_SECONDS = 600
+ROTATE_MINUTES_BEFORE_EXPIRY = 120
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
+    assert settings.slack_client_id is not None
+    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log)
+
+
+def oauth_settings(settings: Settings, engine: Engine,
+                   on_installed: Callable[[Installation], None]) -> OAuthSettings:
+    def success(args: SuccessArgs) -> BoltResponse:
+        on_installed(args.installation)
+        return args.default.success(args)
+
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=SCOPES,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=installation_store(settings, engine),
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine, logger=log),
+        token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY,
+        callback_options=CallbackOptions(success=success, failure=lambda args: args.default.failure(args)),
+    )
+    # OAuthSettings builds its authorizer without a Web API client, so token rotation would always call
+    # slack.com; this one is the same authorizer talking to SLACK_API_URL.
+    oauth.authorize = InstallationStoreAuthorize(
+        logger=log, client_id=oauth.client_id, client_secret=oauth.client_secret,
+        token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY, installation_store=oauth.installation_store,
+        client=WebClient(base_url=settings.slack_api_url, timeout=10))
+    return oauth
+
+
+class WorkspaceTokens:
+    """Each installed workspace's bot token, for work that does not come from a request (the scheduler)."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+        self.store = installation_store(settings, engine)
+        self.rotator = TokenRotator(client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+                                    client=WebClient(base_url=settings.slack_api_url, timeout=10))
+
+    def _find(self, enterprise_id: str | None, team_id: str) -> Installation | None:
+        found = self.store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
+        if found is None and enterprise_id:  # an organisation-wide install covers every team in it
+            found = self.store.find_installation(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
+        return found
+
+    def bot_token(self, enterprise_id: str | None, team_id: str) -> str | None:
+        installation = self._find(enterprise_id or None, team_id)
+        if installation is None:
+            return None
+        if installation.bot_refresh_token:
+            rotated = self.rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY)
+            if rotated is not None:
+                self.store.save(rotated)
+                installation = rotated
+        return installation.bot_token
+
+
+def mark_uninstalled(session: Session, enterprise_id: str | None, team_id: str | None, now: datetime) -> int:
+    """Stop nudging the workspaces an installation covered; returns how many there were."""
+    workspaces = workspaces_for_install(session, enterprise_id, team_id)
+    for workspace in workspaces:
+        workspace.uninstalled_at = workspace.uninstalled_at or now
+        drop_unsent_nudges(session, workspace.id, "the app was uninstalled")
+    return len(workspaces)
+
+
+def mark_installed(session: Session, enterprise_id: str | None, team_id: str | None) -> None:
+    """Installed again within the grace period: everything is as it was."""
+    for workspace in workspaces_for_install(session, enterprise_id, team_id):
+        workspace.uninstalled_at = None
+
+
+def erase_uninstalled(session: Session, now: datetime, grace_days: int) -> int:
+    """Erase every workspace uninstalled longer ago than the grace period; returns how many."""
+    expired = workspaces_uninstalled_before(session, now - timedelta(days=grace_days))
+    for workspace in expired:
+        log.info("erasing workspace %s (uninstalled %s)", workspace.team_id, workspace.uninstalled_at)
+        erase_workspace(session, workspace)
+    return len(expired)
