@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write clients as CSV (to stdout without a file)")
     export.add_argument("file", nargs="?", type=Path)
     export.add_argument("--team")
+    audit = commands.add_parser("audit", help="write the audit trail (who changed what) as CSV")
+    audit.add_argument("file", nargs="?", type=Path)
+    audit.add_argument("--team")
     commands.add_parser("shell", help="offline console: type /client commands, see what Slack would show")
     seed = commands.add_parser("seed-demo", help="synthetic history for demos and benchmarks")
     seed.add_argument("--clients", type=int, default=100)
@@ -43,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The shell and the CSV commands talk to a person: only warnings belong on their screen.
-    quiet = args.command in ("shell", "import", "export", "seed-demo")
+    quiet = args.command in ("shell", "import", "export", "audit", "seed-demo")
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter, not news
@@ -82,19 +85,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _import(args, settings)
     if args.command == "export":
         return _export(args, settings)
+    if args.command == "audit":
+        return _audit(args, settings)
     raise AssertionError(args.command)
 
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import open_database
-    from bot.sweep import delivery_client, sweep
+    from bot.sweep import slack_for, sweep
 
     now = parse_instant(args.at) if args.at else utcnow()
     if not args.dry_run:
         settings.require_slack(need_signing_secret=False)
     database = open_database(settings)
     try:
-        report = sweep(database, settings, delivery_client(settings), now, dry_run=args.dry_run)
+        report = sweep(database, settings, slack_for(settings, database), now, dry_run=args.dry_run)
     finally:
         database.engine.dispose()
     print(report.summary())
@@ -184,6 +189,29 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  line {line}: rejected: {reason}")
     print(f"{args.file}: {report.summary()}")
     return 1 if report.rejected else 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.audit import export
+    from bot.csv_io import CsvError, pick_workspace
+    from bot.database import open_database
+
+    database = open_database(settings)
+    try:
+        with database.sessions() as session:
+            workspace = pick_workspace(session, args.team, utcnow())
+            if args.file is None:
+                export(session, workspace, sys.stdout)
+                return 0
+            with args.file.open("w", newline="", encoding="utf-8") as out:
+                count = export(session, workspace, out)
+        print(f"wrote {count} audit entries to {args.file}", file=sys.stderr)
+        return 0
+    except CsvError as exc:
+        print(f"rapport audit: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import rules
+from bot import audit, rules
 from bot.health_data import health_of
 from bot.relationship import STATUSES, next_checkin
 from bot.schedule import refresh, start_schedule
 from bot.slacktext import channel_id, to_plain, user_id
+from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
 from storage.models import NAME_MAX, Client, Interaction, Workspace
 from storage.queries import (
@@ -104,7 +105,7 @@ def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
 def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], default_owner: str | None,
                tz: ZoneInfo, now: datetime, report: ImportReport) -> None:
     name = " ".join(to_plain(row.get("name") or "").split())
-    if name[:1] == "'" and name[1:2] in ("=", "+", "-", "@"):
+    if name[:1] == "'" and name[1:2] in FORMULA_STARTS:
         name = name[1:]  # undo export's spreadsheet guard, so an export re-imports as the same names
     if not name:
         raise ValueError("name is empty")
@@ -136,8 +137,11 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         start_schedule(client)
         session.add(client)
         session.flush()
+        audit.record(session, workspace.id, IMPORTER, "imported", now, client_id=client.id)
         before = None
-    if owner:
+    if owner and owner != client.owner_id:
+        if before is not None:
+            audit.record(session, workspace.id, IMPORTER, "owner", now, client_id=client.id, detail=owner)
         client.owner_id = owner
     if every and (client.checkin_count, client.checkin_unit) != every:
         client.checkin_count, client.checkin_unit = every
@@ -231,13 +235,10 @@ def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInf
 def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: str, tz: ZoneInfo) -> None:
     every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
     writer.writerow([
-        _safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
+        safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
         _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
         _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
         _day(_next_nudge(client), tz), health,
     ])
 
 
-def _safe_cell(value: str) -> str:
-    # Spreadsheets run cells that start with these as formulas; a leading apostrophe keeps them text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

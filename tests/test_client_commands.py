@@ -304,7 +304,7 @@ def test_owner_channel_rename(rapport):
     assert "#CACME" in rapport.command("channel acme corp <#CACME|acme>").text
     assert client_named(rapport.database, "Acme Corp").channel_id == "CACME"
     assert "Slack's list" in rapport.command("channel acme corp acme").text
-    default = rapport.command("channel default <#CNUDGES|nudges>")
+    default = rapport.command("channel default <#CNUDGES|nudges>", user="UADMIN")
     assert "#CNUDGES" in default.text
     rapport.command("add Beta Ltd")
     assert "already a client called Beta Ltd" in rapport.command("rename acme corp to beta ltd").text

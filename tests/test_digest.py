@@ -35,7 +35,7 @@ def test_monday_nine_in_the_workspace_timezone_once_a_week(rapport):
 
 
 def test_an_empty_workspace_gets_the_same_sections_with_zeros(rapport):
-    rapport.command("channel default <#CTEAM|team>")
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     sweep(rapport, MONDAY_9)
     [digest] = digests(rapport)
     assert digest["channel"] == "CTEAM"
@@ -46,7 +46,7 @@ def test_an_empty_workspace_gets_the_same_sections_with_zeros(rapport):
 
 
 def test_a_busy_workspace(rapport):
-    rapport.command("channel default <#CTEAM|team>")
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     rapport.clock.now = MONDAY_9 - timedelta(days=40)
     rapport.command("add Quiet One")
     rapport.command("add Deep One")

@@ -77,7 +77,7 @@ def test_routing_client_channel_then_default_then_owner_dm(rapport):
     rapport.command("add By Dm", user="UBEN")
     run_sweep(rapport, MONDAY + 31 * DAY, nudge_channel="CSETTING")
     assert set(rapport.fake.messages) == {"COWN", "CSETTING"}
-    rapport.command("channel default <#CTEAM|team>")
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     rapport.command("add Later")
     run_sweep(rapport, MONDAY + 63 * DAY)  # a Monday: posting needs business hours
     assert "CTEAM" in rapport.fake.messages and "DBEN" not in rapport.fake.messages

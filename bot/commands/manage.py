@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot import audit, rules
 from bot import blocks as b
-from bot import rules
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import USAGE
@@ -130,6 +130,7 @@ def cmd_add(session: Session, ctx: Context, args: str) -> b.Reply:
             Contact(workspace_id=ctx.workspace_id, client_id=client.id, name=request.contact,
                     is_primary=True, created_at=ctx.now)
         )
+    audit.record(session, ctx.workspace_id, ctx.user_id, "created", ctx.now, client_id=client.id)
     details: list[b.Element | str] = ["Owner ", b.user(client.owner_id)]
     if client.channel_id:
         details += [" · nudges in ", b.channel(client.channel_id)]
@@ -160,6 +161,8 @@ def cmd_rename(session: Session, ctx: Context, args: str) -> b.Reply:
     _ensure_name_free(session, ctx, new_name, usage, allow=client)
     old = client.name
     client.name, client.name_key = new_name, name_key(new_name)
+    audit.record(session, ctx.workspace_id, ctx.user_id, "renamed", ctx.now, client_id=client.id,
+                 detail=f"{old} → {new_name}")
     return b.reply(f"Renamed {old} to {new_name}.",
                    b.paragraph("Renamed ", b.text(old, bold=True), " to ", b.text(new_name, bold=True), "."))
 
@@ -170,7 +173,9 @@ def cmd_owner(session: Session, ctx: Context, args: str) -> b.Reply:
     owner = user_id(match.rest)
     if owner is None:
         raise CommandError(f"Name the new owner with an @mention, like /client owner {match.client.name} @ana.", usage)
+    require_owner_or_admin(ctx, match.client, "change who owns")
     match.client.owner_id = owner
+    audit.record(session, ctx.workspace_id, ctx.user_id, "owner", ctx.now, client_id=match.client.id, detail=owner)
     return b.reply(f"{match.client.name} is now owned by someone new.",
                    b.paragraph(b.user(owner), " now owns ", b.text(match.client.name, bold=True), "."))
 
@@ -180,9 +185,11 @@ def cmd_channel(session: Session, ctx: Context, args: str) -> b.Reply:
     words = args.split()
     workspace_channel = channel_id(words[1]) if len(words) == 2 and words[0].lower() == "default" else None
     if workspace_channel is not None:
+        require_admin(ctx, "change the default nudge channel")
         workspace = session.get(Workspace, ctx.workspace_id)
         assert workspace is not None, "the dispatcher creates the workspace before any command runs"
         workspace.default_channel_id = workspace_channel
+        audit.record(session, ctx.workspace_id, ctx.user_id, "default_channel", ctx.now, detail=workspace_channel)
         return b.reply("Default nudge channel set.",
                        b.paragraph("Nudges for clients without a channel of their own now go to ",
                                    b.channel(workspace_channel), "."))
@@ -190,6 +197,7 @@ def cmd_channel(session: Session, ctx: Context, args: str) -> b.Reply:
     client = match.client
     if match.rest.lower() in ("none", "off", "default"):
         client.channel_id = None
+        audit.record(session, ctx.workspace_id, ctx.user_id, "channel", ctx.now, client_id=client.id)
         return b.reply(f"{client.name} uses the default channel.",
                        b.paragraph("Nudges about ", b.text(client.name, bold=True),
                                    " now go to the default channel (or the owner's DMs)."))
@@ -197,6 +205,7 @@ def cmd_channel(session: Session, ctx: Context, args: str) -> b.Reply:
     if new_channel is None:
         raise CommandError(f"Pick the channel from Slack's list, like /client channel {client.name} #acme.", usage)
     client.channel_id = new_channel
+    audit.record(session, ctx.workspace_id, ctx.user_id, "channel", ctx.now, client_id=client.id, detail=new_channel)
     return b.reply(f"Nudges about {client.name} go to a new channel.",
                    b.paragraph("Nudges about ", b.text(client.name, bold=True), " now go to ",
                                b.channel(new_channel), "."))
@@ -233,6 +242,8 @@ def cmd_end(session: Session, ctx: Context, args: str) -> b.Reply:
     client.no_winback = bool(flag)
     client.winback_nudges = 0
     client.next_winback_at = rules.winback_start(ctx.now, client.no_winback, client.opted_out)
+    audit.record(session, ctx.workspace_id, ctx.user_id, "ended", ctx.now, client_id=client.id,
+                 detail="; ".join(part for part in (reason or "", "no win-back" if client.no_winback else "") if part))
     follow = ("No win-back touches will be suggested." if client.no_winback or client.opted_out
               else "In 90 days Rapport will suggest asking for honest feedback.")
     return b.reply(f"{client.name} is now a former client.",
@@ -243,6 +254,7 @@ def cmd_optout(session: Session, ctx: Context, args: str) -> b.Reply:
     client = find_whole(session, ctx, args, USAGE["optout"]).client
     client.opted_out = True
     client.next_winback_at = None
+    audit.record(session, ctx.workspace_id, ctx.user_id, "opted_out", ctx.now, client_id=client.id)
     return b.reply(f"{client.name} opted out.",
                    b.paragraph(b.text(client.name, bold=True),
                                " has opted out: Rapport will never suggest reaching out to them after they leave."))
@@ -256,13 +268,14 @@ def cmd_reactivate(session: Session, ctx: Context, args: str) -> b.Reply:
     client.status, client.ended_at, client.no_winback = "active", None, False
     client.winback_nudges, client.next_winback_at = 0, None  # they are back: the series is over
     refresh(session, client, ctx.now)
+    audit.record(session, ctx.workspace_id, ctx.user_id, "reactivated", ctx.now, client_id=client.id)
     return b.reply(f"{client.name} is active again.",
                    b.paragraph(b.emoji("tada"), " ", b.text(client.name, bold=True), " is active again."))
 
 
 def cmd_forget(session: Session, ctx: Context, args: str) -> b.Reply:
     client = find_whole(session, ctx, args, USAGE["forget"]).client
-    require_owner_or_admin(ctx, client)
+    require_owner_or_admin(ctx, client, "forget")
     interactions, referrals = count_history(session, client.id)
     body = (f"This permanently deletes it with {interactions} logged "
             f"{'entry' if interactions == 1 else 'entries'} and {referrals} "
@@ -279,20 +292,27 @@ def cmd_forget(session: Session, ctx: Context, args: str) -> b.Reply:
     )
 
 
-def require_owner_or_admin(ctx: Context, client: Client) -> None:
+def require_owner_or_admin(ctx: Context, client: Client, doing: str) -> None:
+    """Forgetting a client and changing its owner are for its owner and workspace admins (from users.info)."""
     if client.owner_id != ctx.user_id and not ctx.is_admin():
-        raise CommandError(
-            f"Only {client.name}'s owner or a workspace admin can forget it. Ask the owner, or an admin."
-        )
+        raise CommandError(f"Only {client.name}'s owner or a workspace admin can {doing} {client.name}. "
+                           "Ask the owner, or an admin.")
+
+
+def require_admin(ctx: Context, doing: str) -> None:
+    """Workspace-wide settings are for workspace admins."""
+    if not ctx.is_admin():
+        raise CommandError(f"Only a workspace admin can {doing}. Ask an admin.")
 
 
 def forget_confirmed(session: Session, ctx: Context, client_id: int) -> b.Reply:
     client = get_client(session, ctx.workspace_id, client_id)
     if client is None:
         return b.reply("Already forgotten.", b.paragraph("That client has already been forgotten."))
-    require_owner_or_admin(ctx, client)
+    require_owner_or_admin(ctx, client, "forget")
     name = client.name
-    delete_client(session, client)
+    delete_client(session, client)  # its history of changes too: erasure means no name is left behind
+    audit.record(session, ctx.workspace_id, ctx.user_id, "forgotten", ctx.now, client_id=client_id)
     return b.reply(f"Forgot {name}.", b.paragraph(b.emoji("wastebasket"), " Forgot ", b.text(name, bold=True),
                                                   " and all its history. ", b.user(ctx.user_id), " did this ",
                                                   b.date(ctx.now, "{date_short_pretty} at {time}"), "."))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot import blocks as b
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.context import CommandError, Context
@@ -104,6 +105,7 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
         raise CommandError("Only 'checkin … done' takes a note after ':'.", usage)
     if re.fullmatch(r"off|never|none", rest, flags=re.I):
         client.checkin_count = client.checkin_unit = client.checkin_set_at = client.next_checkin_at = None
+        audit.record(session, ctx.workspace_id, ctx.user_id, "checkin", ctx.now, client_id=client.id, detail="off")
         return b.reply(f"No regular check-ins for {client.name}.",
                        b.paragraph("No regular check-ins for ", b.text(client.name, bold=True), " any more."))
     every = re.fullmatch(r"every\s+(.+)", rest, flags=re.I)
@@ -117,6 +119,8 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
     due = next_checkin(client)
     assert due is not None
     client.next_checkin_at = due
+    audit.record(session, ctx.workspace_id, ctx.user_id, "checkin", ctx.now, client_id=client.id,
+                 detail=f"every {cadence(client)}")
     return b.reply(f"Check-in with {client.name} every {cadence(client)}.",
                    b.paragraph("Check in with ", b.text(client.name, bold=True), f" every {cadence(client)}; "
                                "next due ", b.date(due), ". Ask: “How are you feeling about everything?”"))

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot import audit, rules
 from bot import blocks as b
-from bot import rules
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
@@ -142,7 +142,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
                 parts += [" · ", b.text(b.clip(entry.note, NOTE_PREVIEW), italic=True)]
             items.append(b.line(*parts))
         blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
-    return blocks
+    return blocks + audit.status_section(session, ctx.workspace_id, client.id)
 
 
 def cmd_status(session: Session, ctx: Context, args: str) -> b.Reply:
