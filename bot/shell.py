@@ -198,8 +198,10 @@ def run_shell(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sy
     database = open_database(settings)
     interactive = stdin.isatty() and os.environ.get("TERM") != "dumb"
     with ConsoleSlack() as console:
+        # The shell is one workspace talking to its own console, whatever the deployment's Slack settings are.
         shell_settings = Settings(**{**settings.__dict__, "slack_bot_token": "xoxb-shell",
-                                     "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/"})
+                                     "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/",
+                                     "slack_client_id": None, "slack_client_secret": None, "slack_app_token": None})
         app = build_app(shell_settings, database.sessions, directory=StaticDirectory(settings.tz),
                         clock=clock, verify_requests=False, verify_token=False, process_before_response=True,
                         workers=Inline())

@@ -65,6 +65,31 @@ def test_serve_answers_health_and_signed_commands(served, fake_slack):
     assert refused.value.code == 401
 
 
+def test_serve_in_oauth_mode_offers_the_install_page(tmp_path, fake_slack):
+    port = _free_port()
+    env = clean_env(tmp_path, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="oauth-secret",
+                    SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url, PORT=str(port),
+                    RAPPORT_SCHEDULER="off")
+    process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/slack/install", timeout=2) as page:
+                    html = page.read().decode()
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("rapport serve (OAuth) did not come up")
+                time.sleep(0.2)
+        assert "https://slack.com/oauth/v2/authorize?state=" in html and "client_id=111.222" in html
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "oauth-secret" not in output and SIGNING_SECRET not in output, "secrets must never be logged"
+
+
 def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
     result = run(["serve"], tmp_path)
     assert result.returncode == 2

@@ -54,3 +54,19 @@ def test_serving_needs_the_slack_secrets():
         load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
     load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).require_slack()
     load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+
+
+def test_oauth_mode_needs_its_pair_and_the_signing_secret_and_no_single_token():
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}
+    settings = load_settings(oauth)
+    settings.require_slack()
+    assert settings.oauth and settings.uninstall_grace_days == 30 and settings.command_workers == 2
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET"):
+        load_settings({**oauth, "SLACK_SIGNING_SECRET": ""}).require_slack()
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID"):
+        load_settings({**oauth, "SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+    with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN is set with SLACK_CLIENT_ID"):
+        load_settings({**oauth, "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+    for name, value in (("RAPPORT_UNINSTALL_GRACE_DAYS", "-1"), ("RAPPORT_COMMAND_WORKERS", "0")):
+        with pytest.raises(SettingsError, match=rf"^{name}"):
+            load_settings({name: value})
