@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,7 +271,8 @@ def buttons(response: Response) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> Iterator[RapportServer]:
     clock = Clock()
-    app = build_app(settings, database.sessions, clock=clock)
+    workers = ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
+    app = build_app(settings, database.sessions, clock=clock, workers=workers)
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True
@@ -279,6 +281,7 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> It
     yield RapportServer(f"http://127.0.0.1:{server.server_port}", database, fake_slack, clock)
     server.shutdown()
     server.server_close()
+    workers.shutdown(wait=True)  # answers still being worked out finish before the database goes
 
 
 @pytest.fixture

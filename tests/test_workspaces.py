@@ -216,7 +216,8 @@ def test_enterprise_grid_installs_per_team_and_org_wide(oauth_rapport):
     install(rapport, "code-g", "TG", enterprise_id="E1")
     install(rapport, "code-org", None, enterprise_id="E2", org_wide=True)
     assert rapport.command("add Grid Client", team="TG", enterprise="E1").json()["text"] == "Added Grid Client."
-    assert rapport.command("add Org Client", team="TX", enterprise="E2", org_wide=True).json()["text"] == "Added Org Client."
+    org = rapport.command("add Org Client", team="TX", enterprise="E2", org_wide=True)
+    assert org.json()["text"] == "Added Org Client."
     with rapport.database.sessions() as session:
         rows = set(session.execute(select(Workspace.enterprise_id, Workspace.team_id)))
     assert rows == {("E1", "TG"), ("E2", "TX")}
