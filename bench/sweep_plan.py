@@ -2,6 +2,7 @@
 
     python bench/sweep_plan.py            # both databases, 1x and 10x history; appends to bench/RESULTS.md
     python bench/sweep_plan.py --quick    # 10,000 clients: a smoke run
+    python bench/sweep_plan.py --versus-due   # 1x history, 0.1%, 1% and 5% due; appends to bench/RESULTS.md
 
 For each database and history size it builds a workspace of N clients with 10 interactions each, 1% of the
 clients due a nudge (quiet, unanswered, check-in, at-risk), then, in a fresh process, times:
@@ -58,10 +59,10 @@ def _fresh(backend: str, label: str) -> str:
     return url
 
 
-def build(url: str, clients: int, per_client: int, seed: int = 7) -> None:
+def build(url: str, clients: int, per_client: int, seed: int = 7, due_every: int = 100) -> None:
+    """`due_every`: one client in that many is due (100: 1%)."""
     rng = random.Random(seed)
     engine = make_engine(url)
-    due_every = 100  # 1% due
     with engine.begin() as conn:
         workspace_id = conn.execute(insert(Workspace).values(team_id="TBENCH", enterprise_id="", created_at=NOW)
                                     .returning(Workspace.id)).scalar_one()
@@ -96,13 +97,14 @@ def build(url: str, clients: int, per_client: int, seed: int = 7) -> None:
         if rows:
             conn.execute(insert(Client), rows)
         first_id = conn.execute(text("SELECT min(id) FROM clients")).scalar_one()
-    _interactions(engine, workspace_id, first_id, clients, per_client, rng)
+    _interactions(engine, workspace_id, first_id, clients, per_client, rng, due_every)
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     engine.dispose()
 
 
-def _interactions(engine, workspace_id: int, first_id: int, clients: int, per_client: int, rng) -> None:  # type: ignore[no-untyped-def]
+def _interactions(engine, workspace_id: int, first_id: int, clients: int, per_client: int, rng,  # type: ignore[no-untyped-def]
+                  due_every: int) -> None:
     created = NOW.replace(tzinfo=None) if engine.dialect.name == "sqlite" else NOW
     if engine.dialect.name == "postgresql":
         raw = engine.raw_connection()
@@ -116,8 +118,8 @@ def _interactions(engine, workspace_id: int, first_id: int, clients: int, per_cl
                     if c % (clients // 100 or 1) == 0 and (c // (clients // 100 or 1)) % 20 == 0:
                         print(f"  interactions {c * per_client:,}", file=sys.stderr)
                 # two warning signs for each at-risk client, so planning has something to read
-                for c in range(0, clients, 100):
-                    if (c // 100) % 4 == 3:
+                for c in range(0, clients, due_every):
+                    if (c // due_every) % 4 == 3:
                         for days in (1, 12):
                             copy.write_row((workspace_id, first_id + c, "cancel", "in",
                                             NOW - timedelta(days=days), "UBENCH", NOW))
@@ -137,7 +139,7 @@ def _interactions(engine, workspace_id: int, first_id: int, clients: int, per_cl
                 when = (NOW - timedelta(days=rng.randint(1, 365))).replace(tzinfo=None)
                 batch.append((workspace_id, first_id + c, rng.choice(KINDS), rng.choice(DIRECTIONS), when,
                               "UBENCH", created))
-            if (c // 100) % 4 == 3 and c % 100 == 0:
+            if c % due_every == 0 and (c // due_every) % 4 == 3:
                 for days in (1, 12):
                     batch.append((workspace_id, first_id + c, "cancel", "in",
                                   (NOW - timedelta(days=days)).replace(tzinfo=None), "UBENCH", created))
@@ -187,10 +189,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--measure")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--versus-due", action="store_true",
+                        help="1x history with 0.1%%, 1%% and 5%% of clients due, instead of 1x/10x history")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
+    if args.versus_due:
+        return _versus_due(args.backends.split(","), 10_000 if args.quick else 100_000, write=not args.quick)
     clients = 10_000 if args.quick else 100_000
     results = []
     for backend in args.backends.split(","):
@@ -210,6 +216,47 @@ def main() -> int:
     if not args.quick:
         _write(results)
     return 0
+
+
+DUE_EVERY = (1000, 100, 20)  # 0.1%, 1%, 5% of clients due
+
+
+def _versus_due(backends: list[str], clients: int, *, write: bool) -> int:
+    results = []
+    for backend in backends:
+        for due_every in DUE_EVERY:
+            url = _fresh(backend, f"{backend[:2]}due{due_every}")
+            build(url, clients, 10, due_every=due_every)
+            out = subprocess.run([sys.executable, __file__, "--measure", url], capture_output=True, text=True,
+                                 check=True)
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            figures.update(backend=backend, clients=clients, interactions=clients * 10, due_every=due_every)
+            print(json.dumps(figures), flush=True)
+            results.append(figures)
+    if write:
+        _write_versus_due(results)
+    return 0
+
+
+def _write_versus_due(results: list[dict]) -> None:  # type: ignore[type-arg]
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    lines = [f"\n## Sweep planning versus the number due (issue 6) — {datetime.now(UTC):%Y-%m-%d}, "
+             f"{platform.node()}: {machine}, Python {platform.python_version()}",
+             "", "Same data as above at 1× history (100,000 clients, 1,000,000 interactions); only the share of "
+             "clients due changes. `python bench/sweep_plan.py --versus-due`.", "",
+             "| database | due | floor (indexed due query) | dry-run plan | per nudge | plan / floor | time vs 1% due "
+             "| due vs 1% | peak memory |", "|---|---|---|---|---|---|---|---|---|"]
+    base = {r["backend"]: r for r in results if r["due_every"] == 100}
+    for r in results:
+        b = base[r["backend"]]
+        lines.append(f"| {r['backend']} | {r['planned']:,} | {r['floor_s'] * 1000:.1f} ms | "
+                     f"{r['plan_s'] * 1000:.0f} ms | {r['plan_s'] / max(r['planned'], 1) * 1000:.2f} ms | "
+                     f"{r['plan_s'] / r['floor_s']:.0f}x | {r['plan_s'] / b['plan_s']:.2f}x | "
+                     f"{r['planned'] / b['planned']:.2f}x | {r['peak_mb']:.0f} MB |")
+    lines.append("")
+    lines.append("Budget (PRODUCT.md §7): cost follows the number due; 1% due plans in ≤ 2 s; peak memory < 200 MB.")
+    with (ROOT / "bench" / "RESULTS.md").open("a") as out:
+        out.write("\n".join(lines) + "\n")
 
 
 def _write(results: list[dict]) -> None:  # type: ignore[type-arg]
