@@ -97,9 +97,9 @@ def test_ids_from_another_workspace_reach_nothing(oauth_rapport):
     rapport.clock.now = MONDAY
     install(rapport, "code-a", "TA")
     install(rapport, "code-b", "TB")
-    rapport.command("add Acme Corp", team="TA")
+    rapport.command("add Zephyr Holdings", team="TA")
     run_sweep(rapport, MONDAY + 31 * DAY)
-    acme = client_named(rapport.database, "Acme Corp")
+    acme = client_named(rapport.database, "Zephyr Holdings")
     with rapport.database.sessions() as session:
         nudge = session.scalars(select(Nudge).where(Nudge.client_id == acme.id)).one()
     # A click from TB carrying TA's real nudge id, with the snooze select and the Done button.
@@ -113,6 +113,30 @@ def test_ids_from_another_workspace_reach_nothing(oauth_rapport):
                           "channel": {"id": nudge.channel_id},
                           "actions": [{**action, "block_id": "b", "action_ts": "1"}]})
         rapport.fake.wait_for(path)
+    # App Home buttons from TB carrying TA's client id: open, log, snooze.
+    for action_id, value in (("home_open", str(acme.id)), ("home_log", str(acme.id)),
+                             ("home_snooze", f"{acme.id}:2w")):
+        before = len(rapport.fake.called("views.open")) + len(rapport.fake.called("views.publish"))
+        rapport.interact({"type": "block_actions", "team": {"id": "TB"}, "trigger_id": "t",
+                          "container": {"type": "view", "view_id": "VHOME"}, "view": {"id": "VHOME", "type": "home"},
+                          "actions": [{"type": "button", "action_id": action_id, "value": value, "block_id": "b",
+                                       "action_ts": "1"}]})
+        rapport.fake.wait_until(lambda n=before: len(rapport.fake.called("views.open"))
+                                + len(rapport.fake.called("views.publish")) > n, 5)
+    shown = json.dumps([c.params for c in rapport.fake.called("views.open") + rapport.fake.called("views.publish")])
+    assert "Zephyr Holdings" not in shown
+    # TB's own client logged from a form whose private metadata names TA's nudge: TA's nudge is untouched.
+    rapport.command("add Beta LLC", team="TB")
+    beta = client_named(rapport.database, "Beta LLC")
+    reply = rapport.interact({"type": "view_submission", "team": {"id": "TB"}, "view": {
+        "id": "V2", "type": "modal", "callback_id": "log_touch", "private_metadata": json.dumps({"nudge": nudge.id}),
+        "state": {"values": {
+            "client": {"client": {"type": "external_select", "selected_option": {"value": str(beta.id)}}},
+            "kind": {"kind": {"type": "static_select", "selected_option": {"value": "call"}}},
+            "direction": {"direction": {"type": "static_select", "selected_option": {"value": "both"}}},
+            "date": {"date": {"type": "datepicker", "selected_date": "2026-11-16"}},
+            "note": {"note": {"type": "plain_text_input", "value": "with Beta"}}}}}})
+    assert reply.status == 200 and "errors" not in reply.body
     # A modal submitted from TB naming TA's client id.
     reply = rapport.interact({"type": "view_submission", "team": {"id": "TB"}, "view": {
         "id": "V1", "type": "modal", "callback_id": "log_touch", "private_metadata": "",
@@ -125,12 +149,13 @@ def test_ids_from_another_workspace_reach_nothing(oauth_rapport):
     assert reply.json()["response_action"] == "errors"
     # Typeahead from TB does not offer TA's clients.
     options = rapport.interact({"type": "block_suggestion", "team": {"id": "TB"}, "action_id": "client",
-                                "block_id": "client", "value": "Ac", "view": {"id": "V1", "type": "modal"}})
+                                "block_id": "client", "value": "Ze", "view": {"id": "V1", "type": "modal"}})
     assert options.json()["options"] == []
-    after = client_named(rapport.database, "Acme Corp")
+    after = client_named(rapport.database, "Zephyr Holdings")
     assert after.snoozed_until is None and after.last_checkin_at is None
     with rapport.database.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Interaction)) == 0
+        logged = session.scalars(select(Interaction)).all()
+        assert [i.client_id for i in logged] == [beta.id]  # only TB's own touch
         assert session.get(Nudge, nudge.id).handled_action is None
 
 
