@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -37,10 +39,21 @@ def install(rapport: RapportServer, code: str, team: str | None, **grant: object
         return done.read().decode()
 
 
-def event(rapport: RapportServer, team: str, payload: dict[str, object], enterprise: str | None = None) -> None:
-    body = json.dumps({"type": "event_callback", "team_id": team, "enterprise_id": enterprise, "api_app_id": "A1",
+def uninstall_event(rapport: RapportServer, team: str, payload: dict[str, object]) -> None:
+    """Send app_uninstalled or tokens_revoked and return once it has been handled. Bolt acknowledges events
+    before running their listener, so this waits (bounded) for the tokens to be gone."""
+    body = json.dumps({"type": "event_callback", "team_id": team, "api_app_id": "A1",
                        "event_id": f"Ev{uuid.uuid4().hex[:8]}", "event_time": 1, "event": payload})
     assert rapport.post(body, {**sign(body), "Content-Type": "application/json"}).status == 200
+    deadline = time.monotonic() + 10
+    while installed_rows(rapport, team) or not _uninstalled(rapport, team):
+        assert time.monotonic() < deadline, f"{payload['type']} was not handled"
+        threading.Event().wait(0.02)
+
+
+def _uninstalled(rapport: RapportServer, team: str) -> bool:
+    with rapport.database.sessions() as session:
+        return session.scalar(select(Workspace.uninstalled_at).where(Workspace.team_id == team)) is not None
 
 
 def run_sweep(rapport: RapportServer, at: datetime, **overrides: object):  # type: ignore[no-untyped-def]
@@ -171,7 +184,7 @@ def test_uninstall_removes_tokens_stops_nudges_and_erases_after_the_grace_period
         assert session.scalar(select(func.count()).select_from(Nudge).where(Nudge.status == "pending")) == 2
 
     rapport.clock.now = MONDAY + 31 * DAY - timedelta(hours=19)
-    event(rapport, "TA", {"type": "app_uninstalled"})
+    uninstall_event(rapport, "TA", {"type": "app_uninstalled"})
     assert installed_rows(rapport, "TA") == 0 and installed_rows(rapport, "TB") == 2
     refused = rapport.command("add Gamma", team="TA")
     assert client_named(rapport.database, "Gamma") is None and "install" in refused.body.lower()
@@ -197,7 +210,7 @@ def test_reinstalling_within_the_grace_period_picks_up_where_it_left_off(oauth_r
     rapport.clock.now = MONDAY
     install(rapport, "code-a", "TA")
     rapport.command("add Acme Corp", team="TA")
-    event(rapport, "TA", {"type": "app_uninstalled"})
+    uninstall_event(rapport, "TA", {"type": "app_uninstalled"})
     install(rapport, "code-a2", "TA")
     assert "Acme Corp" in rapport.command("status Acme Corp", team="TA").text
     run_sweep(rapport, MONDAY + 31 * DAY, uninstall_grace_days=0)
@@ -210,7 +223,7 @@ def test_a_revoked_bot_token_stops_that_workspace(oauth_rapport):
     rapport.clock.now = MONDAY
     install(rapport, "code-a", "TA")
     rapport.command("add Acme Corp", team="TA")
-    event(rapport, "TA", {"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"], "bot": ["UBOT"]}})
+    uninstall_event(rapport, "TA", {"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"], "bot": ["UBOT"]}})
     assert installed_rows(rapport, "TA") == 0
     run_sweep(rapport, MONDAY + 31 * DAY, uninstall_grace_days=60)
     assert rapport.fake.called("chat.postMessage") == []
