@@ -145,3 +145,17 @@ def test_payloads_slack_never_sends_are_refused_clearly(rapport, payload):
     assert reply.status < 500, reply.body
     if reply.status == 400:
         assert reply.json()["error"].startswith("malformed request: ")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=FIXTURES, database=None)
+@given(event_type=st.sampled_from(["app_home_opened", "app_uninstalled", "tokens_revoked", "message", "x"]),
+       changes=st.lists(st.tuples(st.lists(st.sampled_from(["event", "type", "user", "tab", "tokens", "bot",
+                                                            "oauth", "team_id", "view"]), min_size=1, max_size=3),
+                                  st.one_of(st.just(...), json_values)), max_size=4))
+def test_malformed_events_never_get_a_500(rapport, event_type, changes):
+    body_dict = _mangle({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
+                         "event_time": 1, "event": {"type": event_type, "user": "UBEN", "tab": "home",
+                                                    "tokens": {"oauth": [], "bot": []}}}, changes)
+    body = json.dumps(body_dict)
+    reply = rapport.post(body, {**sign(body), "Content-Type": "application/json"})
+    assert reply.status < 500, (reply.status, reply.body)
