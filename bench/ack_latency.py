@@ -5,9 +5,11 @@
     python bench/ack_latency.py [--database URL] --reuse           # an already seeded database
 
 Both apps run under gunicorn with the same settings (one gthread worker, 8 threads) on loopback; a fake
-Slack Web API answers auth.test and users.info. Signed slash commands are sent by 1, 10 and 50 concurrent
-senders; the client-side latency of each acknowledgement is recorded. Budget: p99 ≤ 100 ms and within
-1.5× of the bare app. Appends to bench/RESULTS.md.
+Slack Web API answers auth.test and users.info and receives Rapport's answers on response_url. Signed slash
+commands are sent by 1, 10 and 50 concurrent senders, each waiting for its answer before the next command.
+Recorded: gunicorn's own request time from its access log (server-side, the budget's measure), the latency
+the sender saw, and the time to the answer. Budget: server-side p99 ≤ 100 ms and within 1.5× of the bare
+app. Appends to bench/RESULTS.md.
 """
 
 from __future__ import annotations
