@@ -42,7 +42,7 @@ class Settings:
     sweep_minutes: int = 15
     scheduler: bool = True
     digest: tuple[int, time] | None = (0, time(9))  # weekday (0 = Monday) and local time; None: no digest
-    command_workers: int = 2
+    command_workers: int = 1
     uninstall_grace_days: int = 30
 
     @property
@@ -195,6 +195,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_minutes=_int(env, "RAPPORT_SWEEP_MINUTES", 15, 1, 1440),
         scheduler=scheduler_raw == "on",
         digest=digest,
-        command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 2, 1, 64),
+        command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 1, 1, 64),
         uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
     )

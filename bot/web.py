@@ -49,6 +49,11 @@ def malformed(payload: object) -> str | None:
         value = payload.get(key)
         if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
             return f"{key} is not a list of objects"
+    if payload.get("type") in ("block_actions", "interactive_message") and "actions" in payload \
+            and not payload["actions"]:
+        return "an action payload without actions"  # Bolt reads the first one unguarded
+    if payload.get("type") == "event_callback" and "event" in payload and not isinstance(payload["event"], dict):
+        return "an event callback without an event"
     if payload.get("type") in ("view_submission", "view_closed") and not isinstance(
             (payload.get("view") or {}).get("type"), str):
         return "a view payload without view.type"

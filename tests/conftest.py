@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 # slack_sdk honours proxy variables even for loopback addresses
@@ -35,6 +36,12 @@ from storage.db import normalize_url
 from storage.migrate import upgrade
 from storage.models import Base
 from tests.fake_slack import FakeSlack
+
+# Under CI the generated inputs are the same on every run, so a red CI always names a reproducible case;
+# locally every run explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 PG_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SIGNING_SECRET = "test-signing-secret"
@@ -271,7 +278,8 @@ def buttons(response: Response) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> Iterator[RapportServer]:
     clock = Clock()
-    workers = ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
+    # More answer threads than production's one, so commands the tests send at once really run at once.
+    workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
     app = build_app(settings, database.sessions, clock=clock, workers=workers)
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)

@@ -137,6 +137,9 @@ def test_malformed_slash_commands_never_get_a_500(rapport, payload):
     {"type": "block_actions", "channel": False, "actions": [{"action_id": "nudge_log"}]},
     {"type": "block_actions", "actions": ["nudge_done"]},
     {"type": "block_actions", "team": "T1", "actions": []},
+    {"type": "block_actions", "actions": []},
+    {"type": "block_actions", "actions": None},
+    {"type": "interactive_message", "callback_id": "x", "actions": []},
     {"type": "view_submission", "view": {"type": "modal", "callback_id": 7}},
 ])
 def test_payloads_slack_never_sends_are_refused_clearly(rapport, payload):

@@ -60,7 +60,7 @@ def test_oauth_mode_needs_its_pair_and_the_signing_secret_and_no_single_token():
     oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}
     settings = load_settings(oauth)
     settings.require_slack()
-    assert settings.oauth and settings.uninstall_grace_days == 30 and settings.command_workers == 2
+    assert settings.oauth and settings.uninstall_grace_days == 30 and settings.command_workers == 1
     with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET"):
         load_settings({**oauth, "SLACK_SIGNING_SECRET": ""}).require_slack()
     with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID"):
