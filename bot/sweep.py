@@ -74,7 +74,11 @@ def _posters(settings: Settings, slack: Slack) -> PosterFor:
 
     def poster_for(key: WorkspaceKey) -> SlackPoster | None:
         if key not in found:  # once per sweep: a token rotation is a Web API call
-            token = slack.bot_token(key[0] or None, key[1])
+            try:
+                token = slack.bot_token(key[0] or None, key[1])
+            except Exception:  # one workspace's failed rotation must not hold up the others; it retries later
+                log.exception("no bot token for workspace %s/%s this sweep", *key)
+                token = None
             found[key] = SlackPoster(delivery_client(settings, token=token)) if token else None
         return found[key]
 

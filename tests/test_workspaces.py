@@ -262,3 +262,19 @@ def test_enterprise_grid_installs_per_team_and_org_wide(oauth_rapport):
     run_sweep(rapport, MONDAY + 31 * DAY)
     by_team = posted_by_team(rapport)
     assert any("Grid Client" in m for m in by_team["TG"]) and any("Org Client" in m for m in by_team["E2"])
+
+
+def test_a_workspace_whose_token_cannot_be_refreshed_does_not_hold_up_the_others(oauth_rapport):
+    rapport = oauth_rapport
+    rapport.clock.now = MONDAY
+    install(rapport, "code-a", "TA", expires_in=600)
+    install(rapport, "code-b", "TB")
+    rapport.command("add Acme Corp", team="TA")
+    rapport.command("add Beta LLC", team="TB")
+    rapport.fake.refresh_tokens.clear()  # Slack no longer accepts TA's refresh token
+    report = run_sweep(rapport, MONDAY + 31 * DAY)
+    assert set(posted_by_team(rapport)) == {"TB"}
+    assert report.delivery.posted == 1 and report.delivery.retrying == 1
+    with rapport.database.sessions() as session:
+        waiting = session.scalars(select(Nudge).where(Nudge.status == "pending")).one()
+        assert waiting.last_error == "no bot token for this workspace"
