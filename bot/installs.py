@@ -100,6 +100,9 @@ class WorkspaceTokens:
 
 def mark_uninstalled(session: Session, enterprise_id: str | None, team_id: str | None, now: datetime) -> int:
     """Stop nudging the workspaces an installation covered; returns how many there were."""
+    if not team_id and not enterprise_id:  # names no installation: never read it as "every workspace"
+        log.warning("uninstall event without a team or enterprise id; ignored")
+        return 0
     workspaces = workspaces_for_install(session, enterprise_id, team_id)
     for workspace in workspaces:
         workspace.uninstalled_at = workspace.uninstalled_at or now
@@ -109,6 +112,8 @@ def mark_uninstalled(session: Session, enterprise_id: str | None, team_id: str |
 
 def mark_installed(session: Session, enterprise_id: str | None, team_id: str | None) -> None:
     """Installed again within the grace period: everything is as it was."""
+    if not team_id and not enterprise_id:
+        return
     for workspace in workspaces_for_install(session, enterprise_id, team_id):
         workspace.uninstalled_at = None
 

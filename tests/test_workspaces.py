@@ -278,3 +278,18 @@ def test_a_workspace_whose_token_cannot_be_refreshed_does_not_hold_up_the_others
     with rapport.database.sessions() as session:
         waiting = session.scalars(select(Nudge).where(Nudge.status == "pending")).one()
         assert waiting.last_error == "no bot token for this workspace"
+
+
+def test_an_uninstall_that_names_no_workspace_uninstalls_none(database):
+    from bot.installs import mark_uninstalled
+    from storage.queries import get_or_create_workspace
+
+    with database.sessions.begin() as session:
+        for team in ("TA", "TB"):
+            get_or_create_workspace(session, team, None, MONDAY)
+    with database.sessions.begin() as session:
+        assert mark_uninstalled(session, None, None, MONDAY) == 0
+        assert mark_uninstalled(session, None, "TA", MONDAY) == 1
+    with database.sessions() as session:
+        assert dict(session.execute(select(Workspace.team_id, Workspace.uninstalled_at.is_not(None))).all()) == {
+            "TA": True, "TB": False}
