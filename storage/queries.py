@@ -536,4 +536,5 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
     for model in (AuditEvent, Nudge, Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
-    session.delete(workspace)
+    # A statement, not session.delete: another sweep may have erased it first, which is fine.
+    session.execute(delete(Workspace).where(Workspace.id == workspace.id))
