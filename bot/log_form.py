@@ -32,7 +32,8 @@ def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = 
             "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": block_id}}
 
 
-def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None) -> dict[str, Any]:
+def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None,
+             from_home: bool = False) -> dict[str, Any]:
     picker: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
                               "placeholder": {"type": "plain_text", "text": "Start typing a client's name"}}
     if client is not None:
@@ -44,7 +45,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
         "title": {"type": "plain_text", "text": "Log a touch"},
         "submit": {"type": "plain_text", "text": "Log it"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"nudge": nudge_id}),
+        "private_metadata": json.dumps({"nudge": nudge_id, **({"home": True} if from_home else {})}),
         "blocks": [
             _input("client", "Client", picker),
             _input("kind", "What happened", {"type": "static_select", "options": kinds,
@@ -107,3 +108,12 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     what = f"logged a {LABELS[kind]}" if kind in CONTACT_KINDS else f"logged {LABELS[kind]}"
     update = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, what)
     return {}, update
+
+
+def opened_from_home(private_metadata: str) -> bool:
+    """Whether the form was opened from the App Home, which then shows the touch at once."""
+    try:
+        meta = json.loads(private_metadata or "{}")
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and meta.get("home") is True

@@ -41,7 +41,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
         kind, now = action.get("action_id"), clock()
         if kind == "home_log":
             chosen = client_for_form(session_factory, caller, value, now)
-            client.views_open(trigger_id=body.get("trigger_id"), view=log_form_for(caller, now, chosen))
+            client.views_open(trigger_id=body.get("trigger_id"), view=log_form_for(caller, now, chosen,
+                                                                                    from_home=True))
         elif kind == "home_open":
             client.views_open(trigger_id=body.get("trigger_id"), view=home_card(session_factory, caller, value, now))
         elif kind == "home_snooze":

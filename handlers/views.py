@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import client_choices, run_log_form
-from bot.log_form import CALLBACK
+from bot.commands import client_choices, home_view, run_log_form
+from bot.log_form import CALLBACK, opened_from_home
 from bot.people import Directory
 from handlers.payload import BadPayloadError, caller_from
 
@@ -44,6 +44,11 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             ack(response_action="errors", errors=errors)
             return
         ack()
+        if opened_from_home(str(view.get("private_metadata") or "")):
+            try:
+                client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock()))
+            except SlackApiError as exc:  # the touch is logged; the Home tab refreshes when next opened
+                log.warning("could not republish the App Home: %s", exc)
         if update is not None:
             channel, ts, text, blocks = update
             try:

@@ -98,3 +98,24 @@ def test_home_buttons_log_open_and_snooze(rapport):
     _press(rapport, "home_open", "999999")
     gone = _view(rapport.fake.wait_for("views.open", count=3)[2])
     assert "no longer exists" in json.dumps(gone)
+
+
+def test_a_touch_logged_from_the_home_tab_shows_there_at_once(rapport):
+    rapport.command("add Acme Corp")
+    client_id = client_named(rapport.database, "Acme Corp").id
+    _press(rapport, "home_log", str(client_id))
+    form = _view(rapport.fake.wait_for("views.open")[0])
+    values = {
+        "client": {"client": {"type": "external_select", "selected_option": {"value": str(client_id)}}},
+        "kind": {"kind": {"type": "static_select", "selected_option": {"value": "call"}}},
+        "direction": {"direction": {"type": "static_select", "selected_option": {"value": "from"}}},
+        "date": {"date": {"type": "datepicker", "selected_date": "2026-11-16"}},
+        "note": {"note": {"type": "plain_text_input", "value": None}},
+    }
+    reply = rapport.interact({"type": "view_submission", "trigger_id": "t", "view": {
+        "id": "V1", "type": "modal", "callback_id": form["callback_id"], "private_metadata": form["private_metadata"],
+        "state": {"values": values}}})
+    assert reply.body == ""
+    [published] = rapport.fake.wait_for("views.publish")
+    home = json.dumps(_view(published), ensure_ascii=False)
+    assert "Acme Corp" in home and "Last heard from them" in home and "Not heard from yet" not in home

@@ -191,9 +191,9 @@ def client_choices(session_factory: sessionmaker[Session], caller: Caller, query
 
 
 def log_form_for(caller: Caller, now: datetime, client: tuple[int, str] | None = None,
-                 nudge_id: int | None = None) -> dict[str, Any]:
+                 nudge_id: int | None = None, *, from_home: bool = False) -> dict[str, Any]:
     """The modal, with today's date as the user sees it."""
-    return log_form(client, now.astimezone(caller.person().tz).date(), nudge_id)
+    return log_form(client, now.astimezone(caller.person().tz).date(), nudge_id, from_home)
 
 
 def wants_log_form(text: str) -> bool:
