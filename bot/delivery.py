@@ -15,7 +15,7 @@ import logging
 import socket
 import urllib.error
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,9 +158,9 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
 
 
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
-           report: DeliveryReport) -> list[_Item]:
+           report: DeliveryReport, workspace_ids: Sequence[int] | None) -> list[_Item]:
     items = []
-    for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE):
+    for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
         if workspace is None or workspace.uninstalled_at is not None:
             nudge.status, nudge.last_error = "dropped", "the app was uninstalled"
@@ -201,12 +201,13 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
-            default_channel: str | None) -> DeliveryReport:
-    """Post what is due, each workspace's nudges with that workspace's own bot token."""
+            default_channel: str | None, workspace_ids: Sequence[int] | None = None) -> DeliveryReport:
+    """Post what is due, each workspace's nudges with that workspace's own bot token; with `workspace_ids`,
+    only those workspaces' (the ones inside their business hours)."""
     report = DeliveryReport()
     while True:
         with sessions.begin() as session:
-            items = _claim(session, now, worker, default_channel, report)
+            items = _claim(session, now, worker, default_channel, report, workspace_ids)
         if not items:
             return report
         by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)

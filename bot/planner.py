@@ -15,6 +15,7 @@ from bot import rules
 from bot.digest import digest_targets, digest_week, sections_by_target
 from bot.kinds import LABELS, WARNING_SIGNS
 from bot.relationship import cadence
+from bot.workspaces import tz_of
 from storage.models import Client, Referral
 from storage.queries import (
     all_workspaces,
@@ -167,12 +168,10 @@ RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate, _winback)
 def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str | None,
              when: tuple[int, time]) -> list[Planned]:
     """Once a week per destination; the sections are computed only when that week's digest is new."""
-    week = digest_week(now, tz, when)
-    if week is None:
-        return []
     found = []
     for workspace in all_workspaces(session):
-        if workspace.digest_week == week:
+        week = digest_week(now, tz_of(workspace, tz), when)  # Monday 09:00 where the workspace is
+        if week is None or workspace.digest_week == week:
             continue  # this week's digests are planned: later sweeps this week cost nothing here
         workspace.digest_week = week
         key = f"digest:{workspace.id}:{{target}}:{week}"

@@ -19,6 +19,8 @@ from bot.installs import WorkspaceTokens, erase_uninstalled
 from bot.planner import UTC_ZONE, PlanReport, plan
 from bot.rules import in_business_hours
 from bot.settings import Settings
+from bot.workspaces import tz_of
+from storage.queries import all_workspaces
 
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
@@ -115,11 +117,14 @@ def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings |
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
           dry_run: bool = False) -> SweepReport:
     planned = _plan(database, now, dry_run, settings)
-    hours = in_business_hours(now, settings.business_hours, settings.tz)
+    with database.sessions() as session:
+        workspaces = all_workspaces(session)
+        open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
+    hours = bool(open_ids) or not workspaces
     delivery = None
     if hours and not dry_run:
         delivery = deliver(database.sessions, _posters(settings, slack), now, worker=worker_name(),
-                           default_channel=settings.nudge_channel)
+                           default_channel=settings.nudge_channel, workspace_ids=open_ids)
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:

@@ -48,6 +48,8 @@ class Workspace(Base):
     # Set when Slack says the app was uninstalled or its tokens revoked: nothing is planned or posted for it,
     # and its data is erased once the grace period has passed (unless it is installed again first).
     uninstalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # IANA name; None: the deployment's RAPPORT_TIMEZONE. Business hours and the digest are read in it.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Client(Base):

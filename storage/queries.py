@@ -359,14 +359,15 @@ def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> int:
 
 
 
-def claim_nudges(session: Session, now: datetime, worker: str, limit: int,
-                 lease_expired: datetime) -> list[tuple[Nudge, datetime | None]]:
+def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease_expired: datetime,
+                 workspace_ids: Sequence[int] | None = None) -> list[tuple[Nudge, datetime | None]]:
     """Claim due nudges for this worker, atomically.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting. SQLite:
     the transaction began with BEGIN IMMEDIATE, so claims are serialised. A row left 'sending' past its lease
     (its worker died mid-post) is claimed again, as an unknown outcome to be checked before any resend.
-    Returns each claimed nudge with the time it was previously claimed, for that check.
+    Returns each claimed nudge with the time it was previously claimed, for that check. `workspace_ids`: only
+    those workspaces' nudges (the ones inside their business hours), or every workspace's.
     """
     ready = or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now)
     stmt = (
@@ -377,6 +378,8 @@ def claim_nudges(session: Session, now: datetime, worker: str, limit: int,
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if workspace_ids is not None:
+        stmt = stmt.where(Nudge.workspace_id.in_(list(workspace_ids)))
     claimed = []
     for nudge in session.scalars(stmt):
         if nudge.status == "sending":

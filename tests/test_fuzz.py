@@ -20,7 +20,7 @@ from tests.conftest import MONDAY, sign
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 SUBCOMMANDS = ["", "help", "add", "log", "referral", "refer", "thanked", "checkin", "status", "list", "snooze",
-               "end", "optout", "reactivate", "owner", "channel", "rename", "forget", "nonsense"]
+               "end", "optout", "reactivate", "owner", "channel", "rename", "forget", "timezone", "nonsense"]
 # Pieces people (and Slack's escaping) put in command text, to combine with arbitrary unicode.
 PIECES = ["Acme Corp", "acme", "\"Quoted Name\"", "call", "email", "meeting", "from", "to", "yesterday",
           "3d ago", "2026-02-30", "every", "2w", "done", "off", ":", "<@U1|ana>", "<#C1|acme>", "<!channel>",

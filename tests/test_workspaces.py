@@ -9,12 +9,13 @@ import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 
 from sqlalchemy import func, select, text
 
 from bot.settings import Settings
 from bot.sweep import slack_for, sweep
-from storage.models import Client, Interaction, Nudge, Workspace
+from storage.models import AuditEvent, Client, Interaction, Nudge, Workspace
 from tests.conftest import OAUTH_CLIENT_ID, RapportServer, oauth_settings, sign
 from tests.helpers import client_named
 
@@ -293,3 +294,33 @@ def test_an_uninstall_that_names_no_workspace_uninstalls_none(database):
     with database.sessions() as session:
         assert dict(session.execute(select(Workspace.team_id, Workspace.uninstalled_at.is_not(None))).all()) == {
             "TA": True, "TB": False}
+
+
+def test_each_workspace_is_nudged_in_its_own_business_hours_and_timezone(rapport):
+    from tests.test_sweep import run_sweep as single_token_sweep
+
+    rapport.command("timezone", team="T2")  # creates T2; shows the default
+    assert "Only a workspace admin can change the workspace's timezone" in rapport.command(
+        "timezone Asia/Tokyo", team="T2", user="UBEN").text
+    assert "not a timezone I know" in rapport.command("timezone Mars/Olympus", team="T2", user="UADMIN").text
+    assert rapport.command("timezone asia/tokyo", team="T2", user="UADMIN").json()["text"] == \
+        "Timezone set to Asia/Tokyo."
+    assert "Asia/Tokyo" in rapport.command("timezone", team="T2").text
+    rapport.command("add London Ltd")  # T1 follows the deployment's timezone (UTC here)
+    rapport.command("add Tokyo KK", team="T2")
+    for team in ("T1", "T2"):
+        rapport.command("channel default <#CTEAM|team>", team=team, user="UADMIN")
+
+    # Monday 00:30 UTC is Monday 09:30 in Tokyo: only T2's week has begun for the digest.
+    digests = single_token_sweep(rapport, datetime(2026, 12, 21, 0, 30, tzinfo=UTC), digest=(0, clock_time(9)))
+    assert digests.planned.planned == {"digest": 1, "quiet": 2}
+    # 01:00 UTC: 10:00 in Tokyo, inside its business hours; still night for T1.
+    single_token_sweep(rapport, datetime(2026, 12, 21, 1, 0, tzinfo=UTC))
+    posted = json.dumps([c.params for c in rapport.fake.called("chat.postMessage")])
+    assert "Tokyo KK" in posted and "London Ltd" not in posted
+    single_token_sweep(rapport, datetime(2026, 12, 21, 10, 0, tzinfo=UTC))
+    posted = json.dumps([c.params for c in rapport.fake.called("chat.postMessage")])
+    assert posted.count("Tokyo KK") >= 1 and "London Ltd" in posted
+    with rapport.database.sessions() as session:
+        audit_rows = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "timezone")).all()
+    assert audit_rows == ["Asia/Tokyo"]

@@ -25,6 +25,7 @@ from bot.commands.manage import (
     cmd_reactivate,
     cmd_rename,
     cmd_snooze,
+    cmd_timezone,
     forget_confirmed,
 )
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
@@ -57,6 +58,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "channel": cmd_channel,
     "rename": cmd_rename,
     "forget": cmd_forget,
+    "timezone": cmd_timezone,
 }
 
 MAX_TEXT = 4000

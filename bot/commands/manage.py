@@ -17,6 +17,7 @@ from bot.relationship import cadence, next_checkin
 from bot.schedule import refresh, start_schedule
 from bot.slacktext import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
+from bot.workspaces import workspace_zone
 from storage.models import Client, Contact, Workspace
 from storage.queries import clients_by_keys, count_history, delete_client, get_client, name_key
 
@@ -290,6 +291,27 @@ def cmd_forget(session: Session, ctx: Context, args: str) -> b.Reply:
             block_id="forget",
         ),
     )
+
+
+def cmd_timezone(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["timezone"]
+    workspace = session.get(Workspace, ctx.workspace_id)
+    assert workspace is not None, "the dispatcher creates the workspace before any command runs"
+    name = args.strip()
+    if not name:
+        current = (f"This workspace's timezone is {workspace.timezone}." if workspace.timezone else
+                   "This workspace uses the deployment's timezone (RAPPORT_TIMEZONE).")
+        return b.reply(current, b.paragraph(current + " Business hours and the weekly digest are read in it."))
+    zone = workspace_zone(name)
+    if zone is None:
+        raise CommandError(f"{name!r} is not a timezone I know: use an IANA name like Europe/London or "
+                           "America/New_York.", usage)
+    require_admin(ctx, "change the workspace's timezone")
+    workspace.timezone = zone
+    audit.record(session, ctx.workspace_id, ctx.user_id, "timezone", ctx.now, detail=zone)
+    return b.reply(f"Timezone set to {zone}.",
+                   b.paragraph("This workspace's business hours and weekly digest now follow ", b.text(zone, bold=True),
+                               "."))
 
 
 def require_owner_or_admin(ctx: Context, client: Client, doing: str) -> None:

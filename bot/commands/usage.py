@@ -17,6 +17,7 @@ USAGE = {
     "channel": "/client channel <client> #channel   |   /client channel default #channel",
     "rename": "/client rename <client> to <new name>",
     "forget": "/client forget <client>",
+    "timezone": "/client timezone [<IANA name, like Europe/London>]",
 }
 
 SUMMARY = {
@@ -36,6 +37,7 @@ SUMMARY = {
     "channel": "where nudges about a client go",
     "rename": "fix or change a name",
     "forget": "delete a client and all its history",
+    "timezone": "this workspace's timezone for business hours and the digest",
 }
 
 KINDS_HELP = (
