@@ -37,7 +37,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from bot.serve import ACCESS_LOG_FORMAT  # noqa: E402
+from bot.server.serve import ACCESS_LOG_FORMAT  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from tests.conftest import sign  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402

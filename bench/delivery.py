@@ -22,9 +22,9 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot.database import open_database  # noqa: E402
-from bot.nudge_messages import MAX_CLIENTS_PER_MESSAGE  # noqa: E402
+from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE  # noqa: E402
+from bot.nudges.sweep import delivery_client, sweep  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.sweep import delivery_client, sweep  # noqa: E402
 from storage.models import Client, Nudge, Workspace  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 

@@ -164,8 +164,8 @@ UNION ALL SELECT id FROM clients WHERE next_at_risk_at <= :now
 def measure(url: str) -> dict[str, float]:
     """Runs in its own process, so ru_maxrss is the sweep's footprint, not the generator's."""
     from bot.database import open_database
+    from bot.nudges.sweep import _plan
     from bot.settings import Settings
-    from bot.sweep import _plan
 
     database = open_database(Settings(database_url=url), migrate_sqlite=False)
     now = NOW.replace(tzinfo=None) if database.engine.dialect.name == "sqlite" else NOW

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utcnow
-from bot.installs import mark_installed, oauth_settings
-from bot.people import Directory, SlackDirectory
 from bot.settings import Settings
+from bot.slack.installs import mark_installed, oauth_settings
+from bot.slack.people import Directory, SlackDirectory
 from handlers import actions, commands, errors, home, lifecycle, nudges, views
 
 

@@ -68,11 +68,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "serve":
         settings.require_slack()
-        from bot.serve import serve
+        from bot.server.serve import serve
 
         return serve(settings)
     if args.command == "shell":
-        from bot.shell import run_shell
+        from bot.shell.repl import run_shell
 
         return run_shell(settings)
     if args.command == "sweep":
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import open_database
-    from bot.sweep import slack_for, sweep
+    from bot.nudges.sweep import slack_for, sweep
 
     now = parse_instant(args.at) if args.at else utcnow()
     if not args.dry_run:
@@ -108,7 +108,7 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 def _worker(settings: Settings) -> int:
     from bot.database import open_database
-    from bot.scheduler import make_scheduler, sweep_job
+    from bot.nudges.scheduler import make_scheduler, sweep_job
 
     settings.require_slack(need_signing_secret=False)
     database = open_database(settings)
@@ -125,10 +125,10 @@ def _worker(settings: Settings) -> int:
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from bot.csv_io import CsvError, pick_workspace
+    from bot.bulk.csv_io import CsvError, pick_workspace
+    from bot.bulk.demo import seed
     from bot.database import open_database
-    from bot.demo import seed
-    from bot.shell import TEAM
+    from bot.shell.repl import TEAM
     from storage.queries import all_workspaces
 
     if not 1 <= args.clients <= 2_000_000 or not 0 <= args.per_client <= 1000:
@@ -160,7 +160,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from bot.csv_io import CsvError, import_rows, pick_workspace, read_csv
+    from bot.bulk.csv_io import CsvError, import_rows, pick_workspace, read_csv
     from bot.database import open_database
 
     if args.owner and not args.owner.startswith(("U", "W")):
@@ -193,7 +193,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit import export
-    from bot.csv_io import CsvError, pick_workspace
+    from bot.bulk.csv_io import CsvError, pick_workspace
     from bot.database import open_database
 
     database = open_database(settings)
@@ -215,7 +215,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.csv_io import CsvError, export_rows, pick_workspace
+    from bot.bulk.csv_io import CsvError, export_rows, pick_workspace
     from bot.database import open_database
 
     database = open_database(settings)

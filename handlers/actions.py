@@ -8,10 +8,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import blocks as b
 from bot.clock import Clock
 from bot.commands import run_button
-from bot.people import Directory
+from bot.slack import blocks as b
+from bot.slack.people import Directory
 from handlers.payload import BadPayloadError, caller_or_none
 
 

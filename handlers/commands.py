@@ -16,10 +16,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import blocks as b
 from bot.clock import Clock
 from bot.commands import Caller, log_form_for, run_client_command, wants_log_form
-from bot.people import Directory
+from bot.slack import blocks as b
+from bot.slack.people import Directory
 from handlers.errors import apologise
 from handlers.payload import BadPayloadError, caller_from
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse, Respond
 
-from bot import blocks as b
+from bot.slack import blocks as b
 
 
 def apology(logger: logging.Logger, error: BaseException) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import client_for_form, home_card, home_snooze, home_view, log_form_for
-from bot.people import Directory
+from bot.slack.people import Directory
 from handlers.payload import caller_or_none
 
 

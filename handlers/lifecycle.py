@@ -9,7 +9,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.installs import mark_uninstalled
+from bot.slack.installs import mark_uninstalled
 
 
 def register(app: App, session_factory: sessionmaker[Session], store: InstallationStore, clock: Clock) -> None:

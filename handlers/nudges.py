@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import digest_card, log_form_for, run_click
-from bot.people import Directory
+from bot.slack.people import Directory
 from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.commands import Caller
-from bot.people import Directory
+from bot.slack.people import Directory
 
 
 class BadPayloadError(Exception):

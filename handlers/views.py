@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import client_choices, home_view, run_log_form
-from bot.log_form import CALLBACK, opened_from_home
-from bot.people import Directory
+from bot.slack.log_form import CALLBACK, opened_from_home
+from bot.slack.people import Directory
 from handlers.payload import BadPayloadError, caller_from
 
 log = logging.getLogger(__name__)

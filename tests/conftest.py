@@ -30,8 +30,8 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from bot.app import build_app
 from bot.database import Database, open_database
+from bot.server.web import make_wsgi
 from bot.settings import Settings
-from bot.web import make_wsgi
 from storage.db import normalize_url
 from storage.migrate import upgrade
 from storage.models import Base

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import blocks as b
-from bot.log_form import log_form
-from bot.nudge_messages import Handled, NudgeView, message
+from bot.nudges.messages import Handled, NudgeView, message
+from bot.slack import blocks as b
+from bot.slack.log_form import log_form
 
 NOW = datetime(2026, 11, 16, 10, tzinfo=UTC)
 LONG = "W" * 100

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.csv_io import export_rows, import_rows, read_csv
+from bot.bulk.csv_io import export_rows, import_rows, read_csv
 from storage.queries import get_or_create_workspace
 from tests.cli import run
 from tests.helpers import client_named, counts, interactions_of

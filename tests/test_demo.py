@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.demo import seed
-from bot.health_data import health_of
-from bot.planner import plan
+from bot.bulk.demo import seed
+from bot.nudges.planner import plan
+from bot.relationship.health_data import health_of
 from storage.models import Client, Interaction, Referral
 from storage.queries import get_or_create_workspace
 from tests.cli import run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from bot.digest import SECTIONS
+from bot.nudges.digest import SECTIONS
 from tests.test_sweep import run_sweep, words
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.nudge_messages import SOFT_TOUCHES
+from bot.nudges.messages import SOFT_TOUCHES
 from bot.settings import parse_business_hours
 from tests.test_sweep import MONDAY, posts, run_sweep, words
 

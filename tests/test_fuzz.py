@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.commands import Caller, run_client_command
-from bot.people import Person
+from bot.slack.people import Person
 from storage.models import AuditEvent, Client, Contact, Interaction, Referral, Workspace
 from tests.conftest import MONDAY, sign
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.health import HealthInput, assess
+from bot.relationship.health import HealthInput, assess
 from tests.test_sweep import MONDAY
 
 BASE = {"kinds": {}, "referrals": 0, "warning_signs_30d": 0, "silent_days": 5, "heard_ever": True,

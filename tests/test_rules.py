@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import rules
+from bot.nudges import rules
 from bot.settings import BusinessHours, parse_business_hours
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

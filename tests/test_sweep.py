@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.nudges.sweep import delivery_client, sweep
 from bot.settings import Settings
-from bot.sweep import delivery_client, sweep
 from storage.models import Nudge
 
 DAY = timedelta(days=1)

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import blocks as b
 from bot.commands.context import CommandError
 from bot.commands.manage import parse_add
-from bot.render_text import render
-from bot.slacktext import to_plain
+from bot.shell.render_text import render
+from bot.slack import blocks as b
+from bot.slack.text import to_plain
 from bot.when import WhenError, add_period, parse_period, parse_when
 
 NOW = datetime(2026, 11, 18, 10, 30, tzinfo=UTC)  # a Wednesday

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.trend import Entry, describe, monthly, sparkline
+from bot.relationship.trend import Entry, describe, monthly, sparkline
 
 NOW = datetime(2026, 11, 16, 12, tzinfo=UTC)
 CREATED = datetime(2026, 1, 5, tzinfo=UTC)

@@ -13,8 +13,8 @@ from datetime import time as clock_time
 
 from sqlalchemy import func, select, text
 
+from bot.nudges.sweep import slack_for, sweep
 from bot.settings import Settings
-from bot.sweep import slack_for, sweep
 from storage.models import AuditEvent, Client, Interaction, Nudge, Workspace
 from tests.conftest import OAUTH_CLIENT_ID, RapportServer, oauth_settings, sign
 from tests.helpers import client_named
@@ -282,7 +282,7 @@ def test_a_workspace_whose_token_cannot_be_refreshed_does_not_hold_up_the_others
 
 
 def test_an_uninstall_that_names_no_workspace_uninstalls_none(database):
-    from bot.installs import mark_uninstalled
+    from bot.slack.installs import mark_uninstalled
     from storage.queries import get_or_create_workspace
 
     with database.sessions.begin() as session:

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import blocks as b
 from bot.commands.context import CommandError, Context
 from bot.commands.manage import (
     cmd_add,
@@ -31,10 +30,11 @@ from bot.commands.manage import (
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
-from bot.home import card_modal, home, snooze_from_home
-from bot.log_form import client_options, log_form, submit
-from bot.nudge_actions import ClickResult, click, open_client
-from bot.people import Person
+from bot.nudges.actions import ClickResult, click, open_client
+from bot.slack import blocks as b
+from bot.slack.home import card_modal, home, snooze_from_home
+from bot.slack.log_form import client_options, log_form, submit
+from bot.slack.people import Person
 from storage.db import READ_ONLY
 from storage.queries import find_workspace, get_client, get_or_create_workspace
 

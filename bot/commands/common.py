@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.commands.context import CommandError, Context
-from bot.matching import ClientLookupError, Match, find_client, split_note
-from bot.slacktext import to_plain
+from bot.commands.matching import ClientLookupError, Match, find_client, split_note
+from bot.slack.text import to_plain
 from storage.models import NAME_MAX, NOTE_MAX
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Reply
+from bot.slack.blocks import Reply
 
 
 class CommandError(Exception):

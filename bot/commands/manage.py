@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import audit, rules
-from bot import blocks as b
+from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.context import CommandError, Context
+from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import USAGE
-from bot.matching import ClientLookupError, split_quoted
-from bot.relationship import cadence, next_checkin
-from bot.schedule import refresh, start_schedule
-from bot.slacktext import channel_id, user_id
+from bot.nudges import rules
+from bot.nudges.schedule import refresh, start_schedule
+from bot.relationship.facts import cadence, next_checkin
+from bot.slack import blocks as b
+from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone
 from storage.models import Client, Contact, Workspace

@@ -9,14 +9,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot import blocks as b
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.context import CommandError, Context
+from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
-from bot.kinds import ALL_KINDS, CONTACT_KINDS, DIRECTION_WORDS, LABELS, direction_for, normalize_kind
-from bot.matching import ClientLookupError, split_quoted
-from bot.relationship import cadence, next_checkin
-from bot.schedule import contact_named_in, refresh, start_referral, start_schedule
+from bot.nudges.schedule import contact_named_in, refresh, start_referral, start_schedule
+from bot.relationship.facts import cadence, next_checkin
+from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, DIRECTION_WORDS, LABELS, direction_for, normalize_kind
+from bot.slack import blocks as b
 from bot.when import WhenError, parse_period, parse_when
 from storage.models import Client, Interaction, Referral
 from storage.queries import (

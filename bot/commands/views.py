@@ -6,15 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import audit, rules
-from bot import blocks as b
+from bot import audit
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
-from bot.health import RANK
-from bot.health_data import health_of
-from bot.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
-from bot.relationship import (
+from bot.nudges import rules
+from bot.relationship.facts import (
     cadence,
     is_snoozed,
     next_checkin,
@@ -22,7 +19,11 @@ from bot.relationship import (
     silent_days,
     warning_window_start,
 )
-from bot.trend import Entry, describe, monthly
+from bot.relationship.health import RANK
+from bot.relationship.health_data import health_of
+from bot.relationship.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
+from bot.relationship.trend import Entry, describe, monthly
+from bot.slack import blocks as b
 from storage.models import Client
 from storage.queries import (
     clients_with_warning_signs,

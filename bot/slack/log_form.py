@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as b
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
-from bot.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for
-from bot.nudge_actions import after_logging
-from bot.slacktext import to_plain
+from bot.nudges.actions import after_logging
+from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for
+from bot.slack import blocks as b
+from bot.slack.text import to_plain
 from bot.when import WhenError, parse_when
 from storage.models import NOTE_MAX
 from storage.queries import clients_with_key_prefix, get_client, name_key

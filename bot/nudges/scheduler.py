@@ -13,8 +13,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
 from bot.database import Database
+from bot.nudges.sweep import slack_for, sweep
 from bot.settings import Settings
-from bot.sweep import slack_for, sweep
 
 log = logging.getLogger(__name__)
 

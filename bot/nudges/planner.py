@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import rules
-from bot.digest import digest_targets, digest_week, sections_by_target
-from bot.kinds import LABELS, WARNING_SIGNS
-from bot.relationship import cadence
+from bot.nudges import rules
+from bot.nudges.digest import digest_targets, digest_week, sections_by_target
+from bot.relationship.facts import cadence
+from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.workspaces import tz_of
 from storage.models import Client, Referral
 from storage.queries import (

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.slacktext import escape_mrkdwn
+from bot.slack.text import escape_mrkdwn
 
 Block = dict[str, Any]
 Element = dict[str, Any]

@@ -11,9 +11,9 @@ from gunicorn.app.base import BaseApplication
 
 from bot.app import build_app
 from bot.database import Database, open_database
-from bot.scheduler import make_scheduler, sweep_job
+from bot.nudges.scheduler import make_scheduler, sweep_job
+from bot.server.web import make_wsgi
 from bot.settings import Settings
-from bot.web import make_wsgi
 
 log = logging.getLogger(__name__)
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus'

@@ -24,9 +24,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import digest_message
-from bot.nudge_messages import MAX_CLIENTS_PER_MESSAGE, NudgeView, message
-from bot.planner import CONTACTABLE
+from bot.nudges.digest import digest_message
+from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, NudgeView, message
+from bot.nudges.planner import CONTACTABLE
 from storage.models import Client, Nudge, Referral
 from storage.queries import claim_nudges, get_workspace, mark_nudges
 

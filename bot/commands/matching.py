@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.slacktext import to_plain
+from bot.slack.text import to_plain
 from storage.models import Client
 from storage.queries import (
     client_names_for_suggestions,

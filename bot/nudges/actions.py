@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as b
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
 from bot.commands.views import client_card
-from bot.nudge_messages import Handled, NudgeView, message
+from bot.nudges.messages import Handled, NudgeView, message
+from bot.slack import blocks as b
 from bot.when import WhenError, add_period, describe_period, parse_period
 from storage.models import Client, Nudge
 from storage.queries import get_client, get_nudge, mark_referrals_thanked, nudges_in_message, open_referrals_from

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import blocks as b
+from bot.slack import blocks as b
 
 MAX_CLIENTS_PER_MESSAGE = 10
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as b
-from bot import rules
-from bot.health import RANK
-from bot.health_data import health_of
-from bot.kinds import WARNING_SIGNS
-from bot.relationship import is_quiet, is_unanswered, next_checkin, silent_days, warning_window_start
+from bot.nudges import rules
+from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, silent_days, warning_window_start
+from bot.relationship.health import RANK
+from bot.relationship.health_data import health_of
+from bot.relationship.kinds import WARNING_SIGNS
+from bot.slack import blocks as b
 from storage.models import Client, Workspace
 from storage.queries import all_clients, clients_with_warning_signs, open_referrals_in
 

@@ -14,11 +14,11 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
-from bot.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
-from bot.installs import WorkspaceTokens, erase_uninstalled
-from bot.planner import UTC_ZONE, PlanReport, plan
-from bot.rules import in_business_hours
+from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
+from bot.nudges.planner import UTC_ZONE, PlanReport, plan
+from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
+from bot.slack.installs import WorkspaceTokens, erase_uninstalled
 from bot.workspaces import tz_of
 from storage.queries import all_workspaces
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.health import WINDOW, HealthInput, assess
-from bot.kinds import WARNING_SIGNS
+from bot.relationship.health import WINDOW, HealthInput, assess
+from bot.relationship.kinds import WARNING_SIGNS
 
 MONTHS = 6
 BARS = "▁▂▃▄▅▆▇█"

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.health import WINDOW, Health, HealthInput, assess
-from bot.kinds import WARNING_SIGNS
-from bot.relationship import silent_days
+from bot.relationship.facts import silent_days
+from bot.relationship.health import WINDOW, Health, HealthInput, assess
+from bot.relationship.kinds import WARNING_SIGNS
 from storage.models import Client
 from storage.queries import kinds_since, referrals_made_since
 

@@ -1,7 +1,7 @@
 """`rapport seed-demo`: a year of believable agency history, fast enough for benchmark-sized workspaces.
 
 History is generated in memory per client and written in bulk; each client's derived facts and nudge
-schedule are computed from that same history with the same rules the app uses (bot.rules), so a seeded
+schedule are computed from that same history with the same rules the app uses (bot.nudges.rules), so a seeded
 workspace behaves exactly like one built by hand.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot import rules
-from bot.kinds import WARNING_SIGNS
-from bot.relationship import next_checkin
+from bot.nudges import rules
+from bot.relationship.facts import next_checkin
+from bot.relationship.kinds import WARNING_SIGNS
 from storage.models import Client, Contact, Interaction, Referral, Workspace
 from storage.queries import name_key
 
@@ -83,7 +83,7 @@ def _history(rng: random.Random, kind: str, start: datetime, now: datetime, per_
 
 def _schedule(row: dict[str, Any], events: list[tuple[datetime, str, str | None, str | None]],
               now: datetime) -> None:
-    """The derived facts bot.schedule.refresh would compute, from the history we just made."""
+    """The derived facts bot.nudges.schedule.refresh would compute, from the history we just made."""
     theirs = [t for t, _, d, _ in events if d in ("in", "both")]
     contacts = [(t, d) for t, _, d, _ in events if d]
     last_their = max(theirs, default=None)

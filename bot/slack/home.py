@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import blocks as b
-from bot import rules
 from bot.commands.context import Context
-from bot.health_data import health_of
-from bot.kinds import WARNING_SIGNS
-from bot.relationship import is_quiet, is_unanswered, next_checkin, warning_window_start
+from bot.nudges import rules
+from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
+from bot.relationship.health_data import health_of
+from bot.relationship.kinds import WARNING_SIGNS
+from bot.slack import blocks as b
 from storage.models import Client
 from storage.queries import (
     clients_with_open_nudges,

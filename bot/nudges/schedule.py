@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import rules
-from bot.kinds import WARNING_SIGNS
-from bot.relationship import next_checkin
+from bot.nudges import rules
+from bot.relationship.facts import next_checkin
+from bot.relationship.kinds import WARNING_SIGNS
 from storage.models import Client, Contact, Referral
 from storage.queries import contact_facts, primary_contact
 

@@ -19,12 +19,12 @@ from slack_bolt import App, BoltRequest
 from bot.app import build_app
 from bot.cli_time import parse_instant
 from bot.clock import Clock, utcnow
-from bot.console_slack import ConsoleSlack
 from bot.database import Database, open_database
-from bot.people import StaticDirectory
-from bot.render_text import render
+from bot.nudges.sweep import delivery_client, sweep
 from bot.settings import Settings, SettingsError
-from bot.sweep import delivery_client, sweep
+from bot.shell.console_slack import ConsoleSlack
+from bot.shell.render_text import render
+from bot.slack.people import StaticDirectory
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""Clients in bulk: CSV import and export, and `rapport seed-demo`."""

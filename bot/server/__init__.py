@@ -1,0 +1,1 @@
+"""`rapport serve`: the WSGI app and the server in front of it."""
