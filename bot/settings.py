@@ -44,6 +44,7 @@ class Settings:
     digest: tuple[int, time] | None = (0, time(9))  # weekday (0 = Monday) and local time; None: no digest
     command_workers: int = 1
     uninstall_grace_days: int = 30
+    daily_focus: int = 5  # clients a person is nudged about per workday at most (PRODUCT.md §4.8)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -197,4 +198,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest=digest,
         command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 1, 1, 64),
         uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
+        daily_focus=_int(env, "RAPPORT_DAILY_FOCUS", 5, 1, 100),
     )

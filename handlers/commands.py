@@ -21,6 +21,7 @@ from bot.commands import Caller, log_form_for, run_client_command, wants_log_for
 from bot.slack import blocks as b
 from bot.slack.people import Directory
 from handlers.errors import apologise
+from handlers.messages import rewrite
 from handlers.payload import BadPayloadError, caller_from
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             if wants_log_form(text) and body.get("trigger_id"):
                 client.views_open(trigger_id=body["trigger_id"], view=log_form_for(caller, now))
                 return
-            respond(**run_client_command(session_factory, caller, text, now).as_message())
+            reply = run_client_command(session_factory, caller, text, now)
+            respond(**reply.as_message())
+            rewrite(client, reply.updates)
         except Exception as exc:  # outside Bolt's listener, so its error handler would never see it
             apologise(log, exc, respond)
 

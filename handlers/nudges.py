@@ -7,16 +7,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import digest_card, log_form_for, run_click
 from bot.slack.people import Directory
+from handlers.messages import rewrite
 from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)
-ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_open")
+ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open")
 
 
 def _value(action: dict[str, Any]) -> str:
@@ -28,6 +28,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action({"action_id": "nudge_log"})
     @app.action({"action_id": "nudge_snooze"})
     @app.action({"action_id": "nudge_done"})
+    @app.action({"action_id": "nudge_not_relevant"})
     @app.action({"action_id": "nudge_open"})
     def on_nudge_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
@@ -41,12 +42,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             client_id, name, nudge_id = result.log_form_for
             client.views_open(trigger_id=body.get("trigger_id"),
                               view=log_form_for(caller, now, (client_id, name), nudge_id))
-        if result.update is not None:
-            channel, ts, text, blocks = result.update
-            try:
-                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            except SlackApiError as exc:  # the message may have been deleted; the click still counted
-                log.warning("could not update nudge message %s/%s: %s", channel, ts, exc)
+        rewrite(client, result.updates)
         if result.ephemeral is not None:
             respond(response_type="ephemeral", replace_original=False, text=result.ephemeral.text,
                     blocks=result.ephemeral.blocks)

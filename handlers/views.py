@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.commands import client_choices, home_view, run_log_form
 from bot.slack.log_form import CALLBACK, opened_from_home
 from bot.slack.people import Directory
+from handlers.messages import rewrite
 from handlers.payload import BadPayloadError, caller_from
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             ack(response_action="errors", errors={"client": "That request from Slack was incomplete."})
             return
         values = (view.get("state") or {}).get("values") or {}
-        errors, update = run_log_form(session_factory, caller, values, str(view.get("private_metadata") or ""),
+        errors, updates = run_log_form(session_factory, caller, values, str(view.get("private_metadata") or ""),
                                       clock())
         if errors:
             ack(response_action="errors", errors=errors)
@@ -49,9 +50,4 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
                 client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock()))
             except SlackApiError as exc:  # the touch is logged; the Home tab refreshes when next opened
                 log.warning("could not republish the App Home: %s", exc)
-        if update is not None:
-            channel, ts, text, blocks = update
-            try:
-                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            except SlackApiError as exc:
-                log.warning("could not update nudge message %s/%s: %s", channel, ts, exc)
+        rewrite(client, updates)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -79,6 +81,8 @@ class Client(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(32))
+    # What the client is worth a year, in whole units of the workspace's currency; unset ranks as the median.
+    value: Mapped[int | None] = mapped_column(BigInteger)
 
     # Derived facts, kept current whenever an interaction is written so that lists and the
     # nudge planner never rescan history.
@@ -204,6 +208,51 @@ class Nudge(Base):
     handled_action: Mapped[str | None] = mapped_column(String(64))
     handled_by: Mapped[str | None] = mapped_column(String(32))
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The card focus put it on (PRODUCT.md §4.8). A client's nudge without one is waiting: it is due, but its
+    # owner's budget for the day went to clients ranked higher. Digests have no card and need none.
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="SET NULL"), index=True)
+
+
+class Card(Base):
+    """What Rapport said about one client on one workday, with every reason due for it merged (§4.8).
+
+    At most one a day per client (the unique key), at most RAPPORT_DAILY_FOCUS a day per owner (FocusDay).
+    Closed by a click (done, snoozed, not relevant) or by any touch logged with the client; one left open
+    past its day was ignored, and both lower that client's rank for a while.
+    """
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        UniqueConstraint("client_id", "day"),
+        Index("ix_cards_workspace_owner_day", "workspace_id", "owner_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # the workday in the workspace's timezone, YYYY-MM-DD
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    score: Mapped[float] = mapped_column(Float)
+    why: Mapped[str] = mapped_column(String(300))  # "chosen today: at risk, top 10% by value"
+    note: Mapped[str | None] = mapped_column(String(300))  # how many more wait, on the day's first card
+    closed_action: Mapped[str | None] = mapped_column(String(64))
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FocusDay(Base):
+    """How many cards one person was shown on one workday. Selection locks this row, so sweeps racing in
+    several processes can never show anyone more than the budget."""
+
+    __tablename__ = "focus_days"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    shown: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # clients still waiting after the day's last selection: a backlog's first day says how many
+    waiting: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class AuditEvent(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import AuditEvent, Client, Contact, Interaction, Nudge, Referral, Workspace
+from storage.models import AuditEvent, Card, Client, Contact, Interaction, Nudge, Referral, Workspace
 
 # Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
 INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
@@ -361,27 +361,33 @@ def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> int:
 
 def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease_expired: datetime,
                  workspace_ids: Sequence[int] | None = None) -> list[tuple[Nudge, datetime | None]]:
-    """Claim due nudges for this worker, atomically.
+    """Claim what is due to post for this worker, atomically: digests, and the nudges on today's cards.
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting. SQLite:
-    the transaction began with BEGIN IMMEDIATE, so claims are serialised. A row left 'sending' past its lease
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting; a card is
+    locked as a whole, so two sweepers never split one client's reasons between two messages. SQLite: the
+    transaction began with BEGIN IMMEDIATE, so claims are serialised. A row left 'sending' past its lease
     (its worker died mid-post) is claimed again, as an unknown outcome to be checked before any resend.
+    A client's nudge without a card is waiting for focus to choose it (storage.focus), and is not claimed.
     Returns each claimed nudge with the time it was previously claimed, for that check. `workspace_ids`: only
-    those workspaces' nudges (the ones inside their business hours), or every workspace's.
+    those workspaces' (the ones inside their business hours), or every workspace's.
     """
     ready = or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now)
-    stmt = (
-        select(Nudge)
-        .where(or_(Nudge.status.in_(("pending", "unknown")) & ready,
-                   (Nudge.status == "sending") & (Nudge.claimed_at < lease_expired)))
-        .order_by(Nudge.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    claimable = or_(Nudge.status.in_(("pending", "unknown")) & ready,
+                    (Nudge.status == "sending") & (Nudge.claimed_at < lease_expired))
+    digests = (select(Nudge).where(claimable, Nudge.client_id.is_(None)).order_by(Nudge.id).limit(limit)
+               .with_for_update(skip_locked=True))
+    cards = (select(Card.id).where(Card.id.in_(select(Nudge.card_id).where(claimable, Nudge.card_id.is_not(None))))
+             .order_by(Card.id).limit(limit).with_for_update(skip_locked=True))
     if workspace_ids is not None:
-        stmt = stmt.where(Nudge.workspace_id.in_(list(workspace_ids)))
+        digests = digests.where(Nudge.workspace_id.in_(list(workspace_ids)))
+        cards = cards.where(Card.workspace_id.in_(list(workspace_ids)))
+    rows = list(session.scalars(digests))
+    card_ids = list(session.scalars(cards))
+    for offset in range(0, len(card_ids), 500):
+        rows += session.scalars(select(Nudge).where(claimable, Nudge.card_id.in_(card_ids[offset:offset + 500]))
+                                .order_by(Nudge.id))
     claimed = []
-    for nudge in session.scalars(stmt):
+    for nudge in rows:
         if nudge.status == "sending":
             nudge.status = "unknown"
         claimed.append((nudge, nudge.claimed_at))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.nudges.messages import Handled, NudgeView, message
+from bot.nudges.messages import CardView, Handled, NudgeView, message
 from bot.slack import blocks as b
 from bot.slack.log_form import log_form
 
@@ -56,11 +56,23 @@ def _views(count: int, handled: bool = False) -> list[NudgeView]:
     return [NudgeView(i + 1, kinds[i % 6], LONG, "UANA", facts[kinds[i % 6]], done) for i in range(count)]
 
 
+def _cards(handled: bool = False) -> list[CardView]:
+    """Ten clients, each due for three reasons, each with why it was chosen and a backlog note: the most a
+    message carries."""
+    views = _views(30)
+    done = Handled("marked it done", "UANA", NOW + timedelta(hours=1)) if handled else None
+    why = "chosen today: at risk, 61 days overdue and 2 more reasons, top 10% by value, waited 9 workdays"
+    note = "2,000 of your clients are due for attention. These 5 matter most today; the other 1,995 wait."
+    return [CardView(tuple(views[3 * i:3 * i + 3]), why, note, done) for i in range(10)]
+
+
 def test_a_full_nudge_message_fits_slacks_limits():
-    text, blocks, metadata = message(_views(10))
+    text, blocks, metadata = message(_cards())
     _limits_hold(blocks, 50)
-    assert len(text) <= 3000 and len(metadata["event_payload"]["nudge_ids"]) == 10
-    _, handled_blocks, _ = message(_views(10, handled=True))
+    assert len(text) <= 3000 and len(metadata["event_payload"]["nudge_ids"]) == 30
+    assert [e["action_id"] for e in blocks[2]["elements"]] == [
+        "nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open"]
+    _, handled_blocks, _ = message(_cards(handled=True))
     _limits_hold(handled_blocks, 50)
     assert not any(blk["type"] == "actions" for blk in handled_blocks)
 

@@ -57,7 +57,7 @@ def test_a_planned_touch_is_dropped_if_they_opt_out_before_it_posts(rapport):
     run_sweep(rapport, MONDAY + 90 * DAY)  # a Sunday: planned, not posted
     rapport.command("optout acme corp")
     report = run_sweep(rapport, MONDAY + 91 * DAY)
-    assert report.delivery.dropped == 1 and posts(rapport) == []
+    assert report.focus.dropped == 1 and posts(rapport) == []
 
 
 def test_reactivation_closes_the_series(rapport):

@@ -55,7 +55,7 @@ def _latest_update(rapport, count=1):
 def test_done_on_a_check_in_logs_it_and_updates_the_message(rapport):
     message = _posted_nudge(rapport, "add Acme Corp every 1w channel <#CACME|acme>", MONDAY + 7 * DAY)
     assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
-        "nudge_log", "nudge_snooze", "nudge_done", "nudge_open"]
+        "nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open"]
     _press(rapport, message, "nudge_done")
     update = _latest_update(rapport)
     assert update["channel"] == "CACME" and update["ts"] == "1.000100"

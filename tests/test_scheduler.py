@@ -22,7 +22,7 @@ def test_sweep_command_prints_one_line(tmp_path, fake_slack):
     real = run(["sweep", "--at", "2026-12-28T10:00"], tmp_path, DATABASE_URL=db, SLACK_BOT_TOKEN="xoxb-test",
                SLACK_API_URL=fake_slack.api_url)
     assert real.stdout.strip().splitlines() == [
-        "sweep at 2026-12-28T10:00+00:00: planned 2 (digest 1, quiet 1); posted 2 in 2 messages"]
+        "sweep at 2026-12-28T10:00+00:00: planned 2 (digest 1, quiet 1); 1 card for 1 person; posted 2 in 2 messages"]
     assert list(fake_slack.messages) == ["CACME"]
     needs_token = run(["sweep"], tmp_path, DATABASE_URL=db)
     assert needs_token.returncode == 2 and "SLACK_BOT_TOKEN" in needs_token.stderr
@@ -49,8 +49,8 @@ def test_the_scheduler_is_a_utc_clock_that_never_overlaps(fake_slack):
 def test_the_sweep_job_posts_what_is_due(database, fake_slack):
     from tests.test_concurrency import _seed
 
-    _seed(database)
+    _seed(database, clients=300, owners=20)
     settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=fake_slack.api_url,
-                        digest=None)
+                        digest=None, daily_focus=15)
     sweep_job(database, settings, clock=lambda: datetime(2026, 11, 16, 10, tzinfo=UTC))()
-    assert len(fake_slack.posted_nudge_ids()) == 1000
+    assert len(fake_slack.posted_nudge_ids()) == 300

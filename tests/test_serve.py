@@ -98,7 +98,7 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
 
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and "schema version 0007" in result.stdout
+    assert result.returncode == 0 and "schema version 0008" in result.stdout
     assert (tmp_path / "fresh.db").exists()
 
 
@@ -110,11 +110,11 @@ def test_serve_and_worker_run_the_scheduler(command, tmp_path, fake_slack):
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     database = open_database(Settings(database_url=url))
-    _seed(database)
+    _seed(database, clients=1000, owners=20)
     database.engine.dispose()
     env = clean_env(tmp_path, DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                     SLACK_API_URL=fake_slack.api_url, PORT=str(_free_port()),
-                    RAPPORT_BUSINESS_HOURS="mon-sun 00:00-24:00", RAPPORT_DIGEST="off")
+                    RAPPORT_BUSINESS_HOURS="mon-sun 00:00-24:00", RAPPORT_DIGEST="off", RAPPORT_DAILY_FOCUS="50")
     process = subprocess.Popen([RAPPORT, command], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

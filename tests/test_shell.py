@@ -65,7 +65,7 @@ def test_sweep_in_the_shell_shows_what_slack_would_get(tmp_path):
     out = run(["shell"], tmp_path, script).stdout
     # a Monday: the weekly digest goes to #acme and to the DM as well as the nudges
     assert "dry run, would plan 6 (digest 2, quiet 3, thanks 1); nothing written" in out
-    assert "planned 6 (digest 2, quiet 3, thanks 1); posted 6 in 4 messages" in out
+    assert "planned 6 (digest 2, quiet 3, thanks 1); 3 cards for 1 person; posted 6 in 4 messages" in out
     assert "→ #acme\nWeekly relationships digest · 2026-W53" in out and "Gone quiet (1)\n  • Acme Corp" in out
     assert "→ #acme\n🔔 Acme Corp has gone quiet." in out and "Next: call Jane" in out
     assert "→ DM to @you\n🔔 Solo has gone quiet." in out

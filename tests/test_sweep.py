@@ -42,7 +42,7 @@ def test_gone_quiet_is_nudged_once_after_the_threshold_with_reminders(rapport):
     rapport.command("log acme corp call from")
     assert run_sweep(rapport, MONDAY + 30 * DAY).planned.planned == {}
     report = run_sweep(rapport, MONDAY + 30 * DAY + timedelta(minutes=15))
-    assert report.summary().endswith("planned 1 (quiet 1); posted 1 in 1 message")
+    assert report.summary().endswith("planned 1 (quiet 1); 1 card for 1 person; posted 1 in 1 message")
     [post] = posts(rapport, "CACME")
     text = words(post)
     assert "Acme Corp has gone quiet." in text and "30 days ago" in text and "more than 30 days" in text
@@ -181,7 +181,7 @@ def test_a_snooze_after_planning_holds_the_nudge(rapport):
     rapport.clock.now = saturday
     rapport.command("snooze acme corp 1w")
     report = run_sweep(rapport, datetime(2026, 12, 21, 10, tzinfo=UTC))
-    assert report.delivery.deferred == 1 and posts(rapport) == []
+    assert report.focus.cards == 0 and posts(rapport) == []
     assert run_sweep(rapport, datetime(2026, 12, 28, 10, tzinfo=UTC)).delivery.posted == 1
 
 
@@ -192,12 +192,13 @@ def test_a_nudge_that_no_longer_applies_is_not_posted(rapport):
     rapport.clock.now = saturday
     rapport.command("log acme corp call from")
     report = run_sweep(rapport, datetime(2026, 12, 21, 10, tzinfo=UTC))
-    assert report.delivery.dropped == 1 and posts(rapport) == []
+    assert report.focus.dropped == 1 and posts(rapport) == []
+    assert report.summary().endswith("posted 0 in 0 messages; 1 no longer applied")
 
 
 def test_several_nudges_for_one_channel_share_messages_of_at_most_ten(rapport):
     for i in range(12):
-        rapport.command(f"add Client {i:02d} channel <#CSHARED|shared>")
+        rapport.command(f"add Client {i:02d} channel <#CSHARED|shared> owner <@U{i % 3}|p{i % 3}>")
     report = run_sweep(rapport, MONDAY + 31 * DAY)
     assert (report.delivery.posted, report.delivery.messages) == (12, 2)
     ids = rapport.fake.posted_nudge_ids()

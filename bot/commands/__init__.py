@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -31,6 +31,7 @@ from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked
 from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
 from bot.nudges.actions import ClickResult, click, open_client
+from bot.nudges.cards import UPDATES, MessageUpdate, message_updates
 from bot.slack import blocks as b
 from bot.slack.home import card_modal, home, snooze_from_home
 from bot.slack.log_form import client_options, log_form, submit
@@ -121,7 +122,15 @@ def run_client_command(session_factory: sessionmaker[Session], caller: Caller, t
         reply = _read_only(session_factory, caller, text, now)
         if reply is not None:
             return reply
-    return run_in_transaction(session_factory, lambda s: execute(s, _context(s, caller, now), text))
+    return run_in_transaction(session_factory, lambda s: _execute(s, caller, now, text))
+
+
+def _execute(session: Session, caller: Caller, now: datetime, text: str) -> b.Reply:
+    ctx = _context(session, caller, now)
+    reply = execute(session, ctx, text)
+    if session.info.get(UPDATES):  # a touch closed cards: their messages are brought up to date after the commit
+        reply = replace(reply, updates=tuple(message_updates(session, ctx.workspace_id)))
+    return reply
 
 
 def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str, now: datetime) -> b.Reply | None:
@@ -172,16 +181,16 @@ def digest_card(session_factory: sessionmaker[Session], caller: Caller, value: s
 
 
 def run_log_form(session_factory: sessionmaker[Session], caller: Caller, values: dict[str, Any],
-                 private_metadata: str, now: datetime) -> tuple[dict[str, str], tuple[Any, ...] | None]:
+                 private_metadata: str, now: datetime) -> tuple[dict[str, str], list[MessageUpdate]]:
     """The modal's submission: errors keep the form open and roll everything back."""
     session = session_factory()
     try:
         with session.begin():
-            errors, update = submit(session, _context(session, caller, now), values, private_metadata)
+            errors, updates = submit(session, _context(session, caller, now), values, private_metadata)
             if errors:
                 session.rollback()
-                return errors, None
-        return {}, update
+                return errors, []
+        return {}, updates
     finally:
         session.close()
 

@@ -13,9 +13,18 @@ from bot.commands.common import clean_name, clean_note, find, find_whole, split_
 from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
+from bot.nudges.cards import close_open_cards
 from bot.nudges.schedule import contact_named_in, refresh, start_referral, start_schedule
 from bot.relationship.facts import cadence, next_checkin
-from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, DIRECTION_WORDS, LABELS, direction_for, normalize_kind
+from bot.relationship.kinds import (
+    ALL_KINDS,
+    CONTACT_KINDS,
+    DIRECTION_WORDS,
+    LABELS,
+    direction_for,
+    normalize_kind,
+    touch_words,
+)
 from bot.slack import blocks as b
 from bot.when import WhenError, parse_period, parse_when
 from storage.models import Client, Interaction, Referral
@@ -40,6 +49,8 @@ def record_interaction(session: Session, ctx: Context, client: Client, kind: str
     )
     session.add(interaction)
     refresh(session, client, ctx.now)
+    if direction is not None:  # a touch, not an internal note: the client's open cards are dealt with
+        close_open_cards(session, client.id, touch_words(kind), ctx.user_id, ctx.now)
     return interaction
 
 

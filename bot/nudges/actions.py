@@ -1,30 +1,34 @@
-"""What a click on a nudge does (Log a touch, Snooze, Done, Open), and the message as it should now read."""
+"""What a click on a card does (Log a touch, Snooze, Done, Not relevant, Open), and the messages to update.
+
+A button's value is the id of the first nudge on its card (cards posted before focus carry one nudge), so
+every button ever posted still finds what it was about.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
 from bot.commands.views import client_card
-from bot.nudges.messages import Handled, NudgeView, message
+from bot.nudges.cards import MessageUpdate, close, message_updates, note_message
+from bot.nudges.focus import NOT_RELEVANT
 from bot.slack import blocks as b
 from bot.when import WhenError, add_period, describe_period, parse_period
-from storage.models import Client, Nudge
-from storage.queries import get_client, get_nudge, mark_referrals_thanked, nudges_in_message, open_referrals_from
+from storage.focus import get_card, nudges_on_card
+from storage.models import Card, Client, Nudge, Referral
+from storage.queries import get_client, get_nudge, mark_referrals_thanked, open_referrals_from
 
 
 @dataclass
 class ClickResult:
-    """The clicker sees `ephemeral`; the channel message becomes `update`; `log_form_for` opens the modal."""
+    """The clicker sees `ephemeral`; messages in `updates` are rewritten; `log_form_for` opens the modal."""
 
     ephemeral: b.Reply | None = None
-    update: tuple[str, str, str, list[b.Block]] | None = None
+    updates: list[MessageUpdate] = field(default_factory=list)
     log_form_for: tuple[int, str, int] | None = None  # client id, client name, nudge id
 
 
@@ -33,32 +37,16 @@ def _gone() -> ClickResult:
         "That nudge no longer exists: its client was forgotten. Nothing to do.")))
 
 
-def rebuilt(session: Session, workspace_id: int, nudge: Nudge) -> tuple[str, str, str, list[b.Block]] | None:
-    """The posted message as it should read now: current names, and who handled what."""
-    if not (nudge.channel_id and nudge.message_ts):
-        return None
-    views = []
-    for item in nudges_in_message(session, workspace_id, nudge.channel_id, nudge.message_ts):
-        client = session.get(Client, item.client_id)
-        if client is None:
-            continue
-        handled = Handled(item.handled_action, item.handled_by or "", item.handled_at) \
-            if item.handled_action and item.handled_at else None
-        views.append(NudgeView(item.id, item.kind, client.name, client.owner_id, json.loads(item.facts), handled))
-    if not views:
-        return None
-    text, blocks, _ = message(views)
-    return nudge.channel_id, nudge.message_ts, text, blocks
-
-
-def mark_handled(session: Session, ctx: Context, nudge: Nudge, action: str) -> None:
-    nudge.handled_action, nudge.handled_by, nudge.handled_at = action, ctx.user_id, ctx.now
-
-
 def _already(nudge: Nudge) -> b.Reply:
     return b.reply("Already handled.", b.paragraph(
         "Already handled: ", b.user(nudge.handled_by or ""), f" {nudge.handled_action} ",
         b.date(nudge.handled_at or datetime.now()), ". Nothing more to do."))
+
+
+def card_of(session: Session, workspace_id: int, nudge: Nudge) -> tuple[Card | None, list[Nudge]]:
+    """The card a nudge is on and every reason on it."""
+    card = get_card(session, workspace_id, nudge.card_id) if nudge.card_id else None
+    return card, (nudges_on_card(session, card.id) if card else [nudge])
 
 
 def click(session: Session, ctx: Context, action: str, value: str) -> ClickResult:
@@ -67,7 +55,7 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     if not nudge_part.isdigit() or len(nudge_part) > 18:
         return ClickResult(ephemeral=b.error("That button is out of date."))
     nudge = get_nudge(session, ctx.workspace_id, int(nudge_part))
-    if nudge is None:
+    if nudge is None or nudge.client_id is None:
         return _gone()
     client = get_client(session, ctx.workspace_id, nudge.client_id)
     if client is None:
@@ -76,45 +64,70 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
         return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=client_card(session, ctx, client)))
     if action == "nudge_log":
         return ClickResult(log_form_for=(client.id, client.name, nudge.id))
+    card, reasons = card_of(session, ctx.workspace_id, nudge)
     if nudge.handled_at is not None:
-        return ClickResult(ephemeral=_already(nudge), update=rebuilt(session, ctx.workspace_id, nudge))
+        note_message(session, nudge)  # a stale copy: show it as it now reads
+        return ClickResult(ephemeral=_already(nudge), updates=message_updates(session, ctx.workspace_id))
+    kinds = {n.kind for n in reasons}
     if action == "nudge_snooze":
         try:
             count, unit = parse_period(period)
         except WhenError:
             return ClickResult(ephemeral=b.error("That snooze option is out of date."))
+        close(session, card, reasons, f"snoozed {client.name} for {describe_period(count, unit)}", ctx.user_id,
+              ctx.now)
         client.snoozed_until = add_period(ctx.now, count, unit)
-        mark_handled(session, ctx, nudge, f"snoozed {client.name} for {describe_period(count, unit)}")
     elif action == "nudge_done":
-        mark_handled(session, ctx, nudge, _done(session, ctx, nudge, client))
+        # closed first, so the check-in recorded below (which closes the client's open cards) reads as done
+        close(session, card, reasons, done_words(kinds), ctx.user_id, ctx.now)
+        _done(session, ctx, kinds, client)
+    elif action == "nudge_not_relevant":
+        close(session, card, reasons, NOT_RELEVANT, ctx.user_id, ctx.now)
+        not_relevant(session, client, reasons)
     else:
         return ClickResult(ephemeral=b.error("That button is out of date."))
-    session.flush()
-    return ClickResult(update=rebuilt(session, ctx.workspace_id, nudge))
+    return ClickResult(updates=message_updates(session, ctx.workspace_id))
 
 
-def _done(session: Session, ctx: Context, nudge: Nudge, client: Client) -> str:
-    if nudge.kind == "checkin":
+def done_words(kinds: set[str]) -> str:
+    said = [words for kind, words in (("checkin", "checked in"), ("thank", "thanked them")) if kind in kinds]
+    return " and ".join(said) or "marked it done"
+
+
+def _done(session: Session, ctx: Context, kinds: set[str], client: Client) -> None:
+    """Done on a card does what each reason asks: a check-in is recorded, a referrer is thanked."""
+    if "checkin" in kinds:
         record_interaction(session, ctx, client, "checkin", "both", ctx.now, None)
-        return "checked in"
-    if nudge.kind == "thank":
+    if "thank" in kinds:
         open_ones = open_referrals_from(session, ctx.workspace_id, client.id)
         if open_ones:
             mark_referrals_thanked(session, [r.id for r in open_ones], ctx.user_id, ctx.now)
-        return "thanked them"
-    return "marked it done"
 
 
-def after_logging(session: Session, ctx: Context, nudge_id: int | None, what: str) -> tuple[Any, ...] | None:
-    """A touch logged from a nudge's form handles that nudge."""
-    if nudge_id is None:
-        return None
-    nudge = get_nudge(session, ctx.workspace_id, nudge_id)
-    if nudge is None or nudge.handled_at is not None:
-        return None
-    mark_handled(session, ctx, nudge, what)
-    session.flush()
-    return rebuilt(session, ctx.workspace_id, nudge)
+def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None:
+    """Not relevant closes the episode each reason belongs to: nothing more is asked about it (§4.8). A new
+    episode (a new quiet spell, new warning signs, the next referral) is nudged as usual."""
+    for nudge in reasons:
+        if nudge.kind == "quiet":
+            client.next_quiet_at = None  # no reminders this spell; the next contact from them starts a new one
+        elif nudge.kind == "advocate":
+            client.next_advocate_at = None
+        elif nudge.kind == "winback":
+            client.next_winback_at = None  # the series ends here
+        elif nudge.kind == "thank" and nudge.referral_id:
+            referral = session.get(Referral, nudge.referral_id)
+            if referral is not None:
+                referral.next_nudge_at = None  # no reminder; it stays open for /client thanked
+
+
+def after_logging(session: Session, ctx: Context, nudge_id: int | None, what: str) -> list[MessageUpdate]:
+    """A touch logged from a card's form closes that card (any open card of the client closes with it)."""
+    if nudge_id is not None:
+        nudge = get_nudge(session, ctx.workspace_id, nudge_id)
+        if nudge is not None and nudge.handled_at is None:
+            card, reasons = card_of(session, ctx.workspace_id, nudge)
+            close(session, card, reasons, what, ctx.user_id, ctx.now)
+    return message_updates(session, ctx.workspace_id)
 
 
 def open_client(session: Session, ctx: Context, value: str) -> b.Reply:

@@ -25,9 +25,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges.digest import digest_message
-from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, NudgeView, message
-from bot.nudges.planner import CONTACTABLE
-from storage.models import Client, Nudge, Referral
+from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
+from bot.nudges.relevance import relevance
+from storage.models import Card, Client, Nudge, Referral
 from storage.queries import claim_nudges, get_workspace, mark_nudges
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,9 @@ PERMANENT = frozenset({
     "no_permission", "ekm_access_denied", "team_access_not_granted", "cannot_dm_bot", "user_not_found",
     "user_disabled", "messages_tab_disabled", "invalid_channel",
 })
-# Large enough that a channel's nudges can share messages of ten; other sweepers take the next batch.
-BATCH = 1000
+# Cards (and digests) claimed at a time: enough that a channel's cards can share messages of ten, few enough
+# that other sweepers take the next batch while this one posts, and that a stop returns little to the outbox.
+BATCH = 100
 # (enterprise id or '', team id): which workspace's bot token posts a nudge.
 WorkspaceKey = tuple[str, str]
 PosterFor = Callable[[WorkspaceKey], "SlackPoster | None"]
@@ -129,32 +130,7 @@ class _Item:
     previous_claim: datetime | None
     errors: list[str] = field(default_factory=list)
     digest: dict[str, Any] | None = None
-
-
-def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime) -> str | datetime:
-    """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
-    if client is None:
-        return "drop"
-    if client.snoozed_until is not None and client.snoozed_until > now:
-        return client.snoozed_until
-    facts = json.loads(nudge.facts)
-    kind = nudge.kind
-    if kind == "thank":
-        return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
-    iso = lambda m: m.isoformat() if m else None  # noqa: E731
-    if kind == "winback":
-        still = client.status == "former" and not client.opted_out and not client.no_winback \
-            and facts.get("ended") == iso(client.ended_at)
-        return "send" if still else "drop"
-    if client.status not in CONTACTABLE:
-        return "drop"
-    changed = {
-        "quiet": facts.get("spell") != iso(client.last_their_contact_at or client.created_at),
-        "unanswered": facts.get("since") != iso(client.unanswered_since),
-        "checkin": facts.get("last") != iso(client.last_checkin_at) or not client.checkin_count,
-        "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
-    }.get(kind, False)
-    return "drop" if changed else "send"
+    card: Card | None = None  # the client's card for the day (focus); every reason on it shares one section
 
 
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
@@ -191,7 +167,9 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         # where an earlier attempt went is where to look for it; otherwise route afresh
         nudge.channel_id = nudge.channel_id if unknown and nudge.channel_id else target
         view = NudgeView(nudge.id, nudge.kind, client.name, client.owner_id, json.loads(nudge.facts))
-        items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown, previous_claim if unknown else None))
+        card = session.get(Card, nudge.card_id) if nudge.card_id else None
+        items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown, previous_claim if unknown else None,
+                           card=card))
         nudge.status = "sending"
     return items
 
@@ -248,9 +226,11 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
             if found is not None:
                 yield found
             group = [i for i in group if found is None or i not in found[0]]
-        digests, nudges = [i for i in group if i.digest], [i for i in group if not i.digest]
+        digests = [i for i in group if i.digest]
+        cards = _by_card([i for i in group if not i.digest])
         chunks = [[d] for d in digests]  # a digest is a message of its own
-        chunks += [nudges[s:s + MAX_CLIENTS_PER_MESSAGE] for s in range(0, len(nudges), MAX_CLIENTS_PER_MESSAGE)]
+        chunks += [[i for card in cards[s:s + MAX_CLIENTS_PER_MESSAGE] for i in card]
+                   for s in range(0, len(cards), MAX_CLIENTS_PER_MESSAGE)]
         queues.append((channel, chunks))
     # Round-robin across channels: Slack allows about one message per second per channel, so a channel's
     # second message waits while the others post, instead of every message waiting its turn.
@@ -291,11 +271,24 @@ def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: date
     yield chunk, outcome, None
 
 
+def _by_card(items: list[_Item]) -> list[list[_Item]]:
+    """A client's reasons together, in the order their cards were chosen (a nudge from before focus alone)."""
+    cards: dict[object, list[_Item]] = {}
+    for item in sorted(items, key=lambda i: (i.card.id if i.card else 0, i.nudge_id)):
+        cards.setdefault(item.card.id if item.card else ("nudge", item.nudge_id), []).append(item)
+    return list(cards.values())
+
+
 def _compose(chunk: list[_Item]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     if chunk[0].digest is not None:
         text, blocks = digest_message(chunk[0].digest)
         return text, blocks, {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [chunk[0].nudge_id]}}
-    return message([i.view for i in chunk if i.view is not None])
+    cards = []
+    for items in _by_card(chunk):
+        card = items[0].card
+        cards.append(CardView(tuple(i.view for i in items if i.view is not None), card.why if card else None,
+                              card.note if card else None))
+    return message(cards)
 
 
 def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: datetime,

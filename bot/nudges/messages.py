@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.slack import blocks as b
+from bot.slack.text import escape_mrkdwn
 
 MAX_CLIENTS_PER_MESSAGE = 10
 
@@ -33,6 +34,25 @@ class NudgeView:
     handled: Handled | None = None
 
 
+@dataclass(frozen=True)
+class CardView:
+    """One client on one message: every reason due for it (PRODUCT.md §4.8), why it was chosen today, and on
+    a person's first card of the day how many more wait. Cards from before focus have no `why`."""
+
+    reasons: tuple[NudgeView, ...]
+    why: str | None = None
+    note: str | None = None
+    handled: Handled | None = None
+
+    @property
+    def first(self) -> NudgeView:
+        return self.reasons[0]
+
+    @property
+    def nudge_ids(self) -> list[int]:
+        return [r.nudge_id for r in self.reasons]
+
+
 SOFT_TOUCHES = (
     "send them your newsletter, or a short note on something you learned this quarter",
     "share an article that speaks to a challenge they mentioned",
@@ -45,14 +65,19 @@ DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
-def _controls(view: NudgeView) -> b.Block:
-    """Buttons while the nudge is open; who did what and when once someone acted on it."""
-    if view.handled is not None:
+def done_label(kinds: set[str]) -> str:
+    """*Check-in done* or *Mark thanked* when that is all the card is about; otherwise *Done*."""
+    return DONE_LABELS.get(next(iter(kinds)), "Done") if len(kinds) == 1 else "Done"
+
+
+def _controls(card: CardView) -> b.Block:
+    """Buttons while the card is open; who did what and when once someone acted on it."""
+    if card.handled is not None:
         return {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f":white_check_mark: <@{view.handled.user_id}> {view.handled.action} "
-                                       f"<!date^{int(view.handled.at.timestamp())}^{{date_short_pretty}} at "
-                                       f"{{time}}|{view.handled.at:%Y-%m-%d %H:%M} UTC>"}]}
-    value = str(view.nudge_id)
+            {"type": "mrkdwn", "text": f":white_check_mark: <@{card.handled.user_id}> {card.handled.action} "
+                                       f"<!date^{int(card.handled.at.timestamp())}^{{date_short_pretty}} at "
+                                       f"{{time}}|{card.handled.at:%Y-%m-%d %H:%M} UTC>"}]}
+    value = str(card.first.nudge_id)
     snooze = {"type": "static_select", "action_id": "nudge_snooze",
               "placeholder": {"type": "plain_text", "text": "Snooze…"},
               "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
@@ -60,7 +85,8 @@ def _controls(view: NudgeView) -> b.Block:
     return b.actions(
         b.button("Log a touch", "nudge_log", value, style="primary"),
         snooze,
-        b.button(DONE_LABELS.get(view.kind, "Done"), "nudge_done", value),
+        b.button(done_label({r.kind for r in card.reasons}), "nudge_done", value),
+        b.button("Not relevant", "nudge_not_relevant", value),
         b.button("Open", "nudge_open", value),
         block_id=f"nudge-{value}",
     )
@@ -82,8 +108,8 @@ def _next(*parts: b.Element | str) -> b.Block:
     return b.line(b.text("Next: ", bold=True), *parts)
 
 
-def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
-    """Rich text for one nudge, and its one-line plain-text fallback."""
+def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
+    """Rich-text lines for one reason, and its one-line plain-text fallback."""
     f, name = view.facts, view.client_name
     client = b.text(name, bold=True)
     if view.kind == "quiet":
@@ -181,21 +207,39 @@ def _sections(view: NudgeView) -> tuple[list[b.Block], str]:
             fallback = f"A soft touch for {name}, a former client."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
-    return [b.rich(*lines), b.context(f"For <@{view.owner_id}>"), _controls(view)], fallback
+    return lines, fallback
 
 
-def message(views: list[NudgeView]) -> tuple[str, list[b.Block], dict[str, Any]]:
-    """One Slack message for up to ten nudges: (fallback text, blocks, message metadata)."""
-    assert 0 < len(views) <= MAX_CLIENTS_PER_MESSAGE
+def _card(card: CardView) -> tuple[list[b.Block], str]:
+    """Blocks for one client's card, and its plain-text fallback."""
+    lines: list[b.Block] = []
+    fallbacks = []
+    for index, view in enumerate(card.reasons):
+        reason_lines, fallback = _reason(view)
+        if index:
+            lines.append(b.line("\n"))
+        lines += reason_lines
+        fallbacks.append(fallback)
+    about = [f"For <@{card.first.owner_id}>" + (f" · {escape_mrkdwn(card.why)}" if card.why else "")]
+    if card.note and card.handled is None:
+        about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
+    return [b.rich(*lines), context, _controls(card)], "; ".join(fallbacks)
+
+
+def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:
+    """One Slack message for up to ten clients' cards: (fallback text, blocks, message metadata)."""
+    assert 0 < len(cards) <= MAX_CLIENTS_PER_MESSAGE
     blocks: list[b.Block] = []
     fallbacks = []
-    for index, view in enumerate(views):
+    for index, card in enumerate(cards):
         if index:
             blocks.append(b.divider())
-        sections, fallback = _sections(view)
-        blocks += sections
+        card_blocks, fallback = _card(card)
+        blocks += card_blocks
         fallbacks.append(fallback)
     text = fallbacks[0] if len(fallbacks) == 1 else f"{len(fallbacks)} relationships need attention: " + \
         "; ".join(fallbacks)
-    metadata = {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [v.nudge_id for v in views]}}
+    metadata = {"event_type": "rapport_nudge",
+                "event_payload": {"nudge_ids": [i for card in cards for i in card.nudge_ids]}}
     return b.fallback(text), blocks, metadata

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
+from bot.nudges.focus import FocusReport, select
 from bot.nudges.planner import UTC_ZONE, PlanReport, plan
 from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
@@ -35,6 +36,7 @@ class SweepReport:
     business_hours: bool
     dry_run: bool
     erased: int = 0  # workspaces erased after their uninstall grace period
+    focus: FocusReport | None = None
 
     def summary(self) -> str:
         kinds = ", ".join(f"{KIND_WORDS[k]} {n}" for k, n in sorted(self.planned.planned.items()))
@@ -47,12 +49,20 @@ class SweepReport:
             line += f"; erased {self.erased} uninstalled workspace{'s' if self.erased != 1 else ''}"
         if self.delivery is None:
             return line + "; outside business hours, posting waits"
-        d = self.delivery
-        line += f"; posted {d.posted} in {d.messages} message{'s' if d.messages != 1 else ''}"
+        d, f = self.delivery, self.focus
+        if f is not None and (f.cards or f.waiting):
+            line += f"; {_count(f.cards, 'card')} for {_count(f.people, 'person', 'people')}"
+            line += f", {_count(f.waiting, 'client')} waiting" if f.waiting else ""
+        line += f"; posted {d.posted} in {_count(d.messages, 'message')}"
+        lapsed = d.dropped + (self.focus.dropped if self.focus else 0)
         extras = [f"{n} {w}" for n, w in ((d.reconciled, "found already posted"), (d.fell_back, "sent by DM instead"),
                                           (d.retrying, "retrying later"), (d.failed, "failed"),
-                                          (d.dropped, "no longer applied"), (d.deferred, "snoozed")) if n]
+                                          (lapsed, "no longer applied"), (d.deferred, "snoozed")) if n]
         return line + ("; " + ", ".join(extras) if extras else "")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def delivery_client(settings: Settings, timeout: int = 10, token: str | None = None) -> WebClient:
@@ -121,12 +131,13 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
         workspaces = all_workspaces(session)
         open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
     hours = bool(open_ids) or not workspaces
-    delivery = None
+    delivery = chosen = None
     if hours and not dry_run:
+        chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids])
         delivery = deliver(database.sessions, _posters(settings, slack), now, worker=worker_name(),
                            default_channel=settings.nudge_channel, workspace_ids=open_ids)
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:
             erased = erase_uninstalled(session, now, settings.uninstall_grace_days)
-    return SweepReport(now, planned, delivery, hours, dry_run, erased)
+    return SweepReport(now, planned, delivery, hours, dry_run, erased, chosen)

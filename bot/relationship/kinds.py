@@ -59,3 +59,8 @@ def direction_for(kind: str, override: str | None) -> str | None:
     if kind in CONTACT_KINDS:
         return {"from": "in", "to": "out", None: "both"}[override]
     return FIXED_DIRECTION[kind]
+
+
+def touch_words(kind: str) -> str:
+    """How a logged touch reads where it closed a card: 'logged a call', 'logged a fee dispute'."""
+    return f"logged a {LABELS[kind]}" if kind in CONTACT_KINDS or kind == "checkin" else f"logged {LABELS[kind]}"

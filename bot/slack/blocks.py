@@ -26,6 +26,9 @@ class Reply:
     text: str
     blocks: list[Block] = field(default_factory=list)
     ok: bool = True
+    # posted messages to rewrite once the change is committed (a touch closed the cards in them):
+    # (channel, ts, fallback text, blocks)
+    updates: tuple[tuple[str, str, str, list[Block]], ...] = ()
 
     def as_message(self) -> dict[str, Any]:
         return {"response_type": "ephemeral", "text": self.text, "blocks": self.blocks}

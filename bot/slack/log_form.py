@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
 from bot.nudges.actions import after_logging
-from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for
+from bot.nudges.cards import MessageUpdate
+from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for, touch_words
 from bot.slack import blocks as b
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_when
@@ -72,8 +73,8 @@ def _selected(values: dict[str, Any], block: str, key: str = "selected_option") 
 
 
 def submit(session: Session, ctx: Context, values: dict[str, Any],
-           private_metadata: str) -> tuple[dict[str, str], tuple[Any, ...] | None]:
-    """Validate and log. Returns errors by block (nothing written) or the nudge message to update, if any."""
+           private_metadata: str) -> tuple[dict[str, str], list[MessageUpdate]]:
+    """Validate and log. Returns errors by block (nothing written), or the card messages to bring up to date."""
     errors: dict[str, str] = {}
     client_value = str(_selected(values, "client") or "")
     client = get_client(session, ctx.workspace_id, int(client_value)) if client_value.isdigit() else None
@@ -99,15 +100,14 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     if kind == "note" and not note:
         errors["note"] = "A note needs words."
     if errors or client is None or when is None:
-        return errors or {"client": "Pick a client."}, None
+        return errors or {"client": "Pick a client."}, []
     record_interaction(session, ctx, client, kind, direction_for(kind, override), when, note or None)
     try:
         nudge_id = json.loads(private_metadata or "{}").get("nudge")
     except ValueError:
         nudge_id = None
-    what = f"logged a {LABELS[kind]}" if kind in CONTACT_KINDS else f"logged {LABELS[kind]}"
-    update = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, what)
-    return {}, update
+    updates = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind))
+    return {}, updates
 
 
 def opened_from_home(private_metadata: str) -> bool:

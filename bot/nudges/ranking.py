@@ -1,0 +1,193 @@
+"""Focus ranking (PRODUCT.md §4.8): which waiting clients each person hears about today, and why.
+
+The rules decide what is due; this decides what is said. Pure functions of what is due for a client, its
+value, its recent cards, how long it has waited and `now`. Every weight is in this file.
+
+Expected loss = value × how strongly the signal predicts losing the client × how overdue it is:
+- value: the client's own (a year, any currency); unset counts as the workspace median, so nobody has to
+  fill it in; with no values at all every client weighs the same;
+- strength (STRENGTH): at risk > unanswered > an overdue promise or a client waiting on an answer > quiet >
+  check-in due > thanks > former-client touch;
+- overdue: 1 on the day a reason falls due, rising evenly to 3 at 60 days overdue.
+A client due for several reasons adds them up: each is another way to lose it. Then:
+- fatigue: × 0.5 for each card about the client marked *Not relevant* in the last 60 days, and × 0.75 for
+  each card left without any action in the last 30 days;
+- starvation: × (1 + 0.1 for each workday it has waited without a card).
+
+The day's order, in three lanes:
+1. an at-risk signal: its deadline is its first workday;
+2. anything that has waited 8 workdays without a card, longest-waiting first: the guarantee that nothing
+   waits more than 10 workdays (two days' slack for a day whose budget the first lane fills) or, behind a
+   larger backlog, longer than that backlog takes at the budget's pace;
+3. everything else.
+Lanes 1 and 3 go by score; ties go to the client that has waited longer, then to the lower id, so the order
+is the same every time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+# How strongly each reason predicts losing the client.
+STRENGTH = {
+    "at_risk": 1.0,
+    "unanswered": 0.7,
+    "promise": 0.5,  # a promise of ours overdue (§4.10)
+    "issue": 0.5,  # a client waiting on us for news (§4.10)
+    "reply": 0.5,  # a client's message nobody answered (§4.9)
+    "quiet": 0.4,
+    "advocate": 0.4,
+    "checkin": 0.25,
+    "thank": 0.15,
+    "winback": 0.05,
+}
+OVERDUE_MAX = 3.0
+OVERDUE_FULL = timedelta(days=60)  # overdue this long reaches OVERDUE_MAX
+NOT_RELEVANT_FACTOR = 0.5
+NOT_RELEVANT_WINDOW = timedelta(days=60)
+IGNORED_FACTOR = 0.75
+IGNORED_WINDOW = timedelta(days=30)
+STARVATION_PER_WORKDAY = 0.1
+URGENT_KINDS = frozenset({"at_risk"})  # lane 1: said on their first workday
+STARVING_AFTER_WORKDAYS = 8  # lane 2
+GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
+
+LANE_URGENT, LANE_STARVING, LANE_RANKED = 1, 2, 3
+
+# How each reason reads in "chosen today: …" and in App Home's waiting list.
+PHRASES = {
+    "at_risk": "at risk", "unanswered": "outreach unanswered", "promise": "a promise due",
+    "issue": "a client waiting for news", "reply": "a message waiting for an answer", "quiet": "gone quiet",
+    "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
+    "winback": "a former client to keep warm",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    due_at: datetime
+    planned_at: datetime  # when Rapport first saw it due: waiting starts here
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A client with reasons due and no card yet."""
+
+    client_id: int
+    value: int | None
+    reasons: tuple[Reason, ...]
+    not_relevant: int = 0  # its cards marked Not relevant within NOT_RELEVANT_WINDOW
+    ignored: int = 0  # its cards left without action within IGNORED_WINDOW
+
+    @property
+    def waiting_since(self) -> datetime:
+        return min(r.planned_at for r in self.reasons)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    candidate: Candidate
+    score: float
+    lane: int
+    waited: int  # workdays without a card
+    top: Reason  # the reason with the largest expected loss
+
+    def order(self) -> tuple[float, ...]:
+        """Sort key, smallest first."""
+        since = self.candidate.waiting_since.timestamp()
+        if self.lane == LANE_STARVING:
+            return (self.lane, since, -self.score, self.candidate.client_id)
+        return (self.lane, -self.score, since, self.candidate.client_id)
+
+
+def workdays_between(start: datetime, end: datetime, tz: ZoneInfo, workdays: frozenset[int]) -> int:
+    """Workdays after `start`'s day, up to and including `end`'s day, in the workspace's timezone."""
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    if last <= first:
+        return 0
+    weeks, extra = divmod((last - first).days, 7)
+    count = weeks * len(workdays)
+    tail = first + timedelta(days=7 * weeks)
+    return count + sum(1 for i in range(1, extra + 1) if (tail + timedelta(days=i)).weekday() in workdays)
+
+
+def value_median(values: Sequence[int]) -> float:
+    """What an unset value counts as: the workspace's median, or 1 when nobody has set one."""
+    return float(median(values)) if values else 1.0
+
+
+def overdue_factor(due_at: datetime, now: datetime) -> float:
+    late = max(timedelta(0), now - due_at)
+    return 1.0 + (OVERDUE_MAX - 1.0) * min(1.0, late / OVERDUE_FULL)
+
+
+def expected_loss(reason: Reason, value: float, now: datetime) -> float:
+    return value * STRENGTH.get(reason.kind, STRENGTH["quiet"]) * overdue_factor(reason.due_at, now)
+
+
+def fatigue(candidate: Candidate) -> float:
+    return NOT_RELEVANT_FACTOR ** candidate.not_relevant * IGNORED_FACTOR ** candidate.ignored
+
+
+def starvation(waited: int) -> float:
+    return 1.0 + STARVATION_PER_WORKDAY * waited
+
+
+def rank(candidate: Candidate, median_value: float, now: datetime, tz: ZoneInfo, workdays: frozenset[int]) -> Ranked:
+    value = float(candidate.value) if candidate.value is not None else median_value
+    losses = [(expected_loss(r, value, now), r) for r in candidate.reasons]
+    top = max(losses, key=lambda pair: (pair[0], pair[1].kind))[1]
+    waited = workdays_between(candidate.waiting_since, now, tz, workdays)
+    score = sum(loss for loss, _ in losses) * fatigue(candidate) * starvation(waited)
+    if any(r.kind in URGENT_KINDS for r in candidate.reasons):
+        lane = LANE_URGENT
+    elif waited >= STARVING_AFTER_WORKDAYS:
+        lane = LANE_STARVING
+    else:
+        lane = LANE_RANKED
+    return Ranked(candidate, score, lane, waited, top)
+
+
+def value_standing(value: int | None, values: Sequence[int]) -> str | None:
+    """'top 10% by value' and the like, from the workspace's values sorted ascending; None below the top half."""
+    if value is None or not values:
+        return None
+    above = len(values) - bisect_right(values, value)  # clients worth more than this one
+    share = above / len(values)
+    for cut, words in ((0.10, "top 10% by value"), (0.25, "top 25% by value"), (0.50, "top half by value")):
+        if share < cut:
+            return words
+    return None
+
+
+def reasons_phrase(ranked: Ranked, now: datetime) -> str:
+    """The main reason, how overdue it is, and how many more there are."""
+    text = PHRASES.get(ranked.top.kind, ranked.top.kind)
+    late = (now - ranked.top.due_at).days
+    if late >= 7:
+        text += f", {late} days overdue"
+    others = len({r.kind for r in ranked.candidate.reasons} - {ranked.top.kind})
+    if others:
+        text += f" and {others} more reason{'s' if others > 1 else ''}"
+    return text
+
+
+def explain(ranked: Ranked, values: Sequence[int], now: datetime) -> str:
+    """One line on the card: why this client today."""
+    parts = [reasons_phrase(ranked, now)]
+    standing = value_standing(ranked.candidate.value, values)
+    if standing:
+        parts.append(standing)
+    if ranked.lane == LANE_STARVING:
+        parts.append(f"waited {ranked.waited} workdays (nothing waits more than {GUARANTEE_WORKDAYS})")
+    elif ranked.waited >= 2:
+        parts.append(f"waited {ranked.waited} workdays")
+    if ranked.candidate.not_relevant or ranked.candidate.ignored:
+        parts.append("despite recent cards left aside")
+    return "chosen today: " + ", ".join(parts)

@@ -1,0 +1,36 @@
+"""Whether a planned nudge still applies when it is about to be shown: a touch, a thanks or a snooze since
+planning changes what should be said."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bot.nudges.planner import CONTACTABLE
+from storage.models import Client, Nudge, Referral
+
+
+def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime) -> str | datetime:
+    """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
+    if client is None:
+        return "drop"
+    if client.snoozed_until is not None and client.snoozed_until > now:
+        return client.snoozed_until
+    facts = json.loads(nudge.facts)
+    kind = nudge.kind
+    if kind == "thank":
+        return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
+    iso = lambda m: m.isoformat() if m else None  # noqa: E731
+    if kind == "winback":
+        still = client.status == "former" and not client.opted_out and not client.no_winback \
+            and facts.get("ended") == iso(client.ended_at)
+        return "send" if still else "drop"
+    if client.status not in CONTACTABLE:
+        return "drop"
+    changed = {
+        "quiet": facts.get("spell") != iso(client.last_their_contact_at or client.created_at),
+        "unanswered": facts.get("since") != iso(client.unanswered_since),
+        "checkin": facts.get("last") != iso(client.last_checkin_at) or not client.checkin_count,
+        "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
+    }.get(kind, False)
+    return "drop" if changed else "send"

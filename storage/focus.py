@@ -1,0 +1,154 @@
+"""Queries for focus (PRODUCT.md §4.8): waiting nudges, cards and each person's daily count.
+
+A client's nudge is *waiting* while it is pending without a card. Each takes the caller's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import Card, Client, FocusDay, Interaction, Nudge
+
+WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
+UNSENT = ("pending", "sending", "unknown")
+ACTION_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    nudge_id: int
+    client_id: int
+    kind: str
+    due_at: datetime
+    planned_at: datetime
+    value: int | None
+    owner_id: str
+    channel_id: str | None
+
+
+def _waiting_clause(workspace_id: int, now: datetime, day: str) -> list[object]:
+    """Waiting nudges of clients that may be nudged now and have no card today."""
+    return [
+        WAITING,
+        Nudge.workspace_id == workspace_id,
+        Client.status != "paused",
+        or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
+        or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
+        ~exists().where(Card.client_id == Nudge.client_id, Card.day == day),
+    ]
+
+
+def owners_waiting(session: Session, workspace_id: int, now: datetime, day: str) -> list[str]:
+    stmt = (select(Client.owner_id).distinct().join(Nudge, Nudge.client_id == Client.id)
+            .where(*_waiting_clause(workspace_id, now, day)).order_by(Client.owner_id))
+    return list(session.scalars(stmt))
+
+
+def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, day: str,
+                 client_ids: Sequence[int] | None = None) -> Iterator[WaitingRow]:
+    """Streamed in client order, so a caller can group a client's reasons without holding every row."""
+    stmt = (select(Nudge.id, Nudge.client_id, Nudge.kind, Nudge.due_at, Nudge.created_at, Client.value,
+                   Client.owner_id, Client.channel_id)
+            .join(Client, Client.id == Nudge.client_id)
+            .where(*_waiting_clause(workspace_id, now, day))
+            .order_by(Nudge.client_id, Nudge.id))
+    if owner_id is not None:
+        stmt = stmt.where(Client.owner_id == owner_id)
+    if client_ids is not None:
+        stmt = stmt.where(Nudge.client_id.in_(list(client_ids)))
+    for row in session.execute(stmt.execution_options(yield_per=2000)):
+        yield WaitingRow(*row)
+
+
+def workspace_values(session: Session, workspace_id: int) -> list[int]:
+    """Every value set in the workspace, ascending: the median and each client's standing come from it."""
+    stmt = select(Client.value).where(Client.workspace_id == workspace_id, Client.value.is_not(None),
+                                      Client.status != "former").order_by(Client.value)
+    return list(session.scalars(stmt))
+
+
+def lock_focus_day(session: Session, workspace_id: int, owner_id: str, day: str) -> FocusDay:
+    """The person's row for the day, created if new and locked (PostgreSQL FOR UPDATE; SQLite's BEGIN
+    IMMEDIATE already serialises): a second sweep selecting for the same person waits, then sees the count."""
+    insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert_fn(FocusDay).values(workspace_id=workspace_id, owner_id=owner_id, day=day, shown=0,
+                                               waiting=0).on_conflict_do_nothing())
+    stmt = select(FocusDay).where(FocusDay.workspace_id == workspace_id, FocusDay.owner_id == owner_id,
+                                  FocusDay.day == day).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(stmt).one()
+
+
+def previous_focus_day(session: Session, workspace_id: int, owner_id: str, day: str) -> FocusDay | None:
+    stmt = (select(FocusDay).where(FocusDay.workspace_id == workspace_id, FocusDay.owner_id == owner_id,
+                                   FocusDay.day < day).order_by(FocusDay.day.desc()).limit(1))
+    return session.scalars(stmt).first()
+
+
+def card_history(session: Session, workspace_id: int, owner_id: str, since: datetime
+                 ) -> list[tuple[int, str, datetime, str | None, datetime | None]]:
+    """(client id, day, created, closed action, closed at) of recent cards about this person's clients."""
+    stmt = (select(Card.client_id, Card.day, Card.created_at, Card.closed_action, Card.closed_at)
+            .join(Client, Client.id == Card.client_id)
+            .where(Card.workspace_id == workspace_id, Client.owner_id == owner_id, Card.created_at >= since))
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def open_cards(session: Session, client_id: int) -> list[Card]:
+    return list(session.scalars(select(Card).where(Card.client_id == client_id, Card.closed_at.is_(None))))
+
+
+def nudges_on_card(session: Session, card_id: int) -> list[Nudge]:
+    return list(session.scalars(select(Nudge).where(Nudge.card_id == card_id).order_by(Nudge.id)))
+
+
+def waiting_nudges_of(session: Session, client_id: int) -> list[Nudge]:
+    return list(session.scalars(select(Nudge).where(WAITING, Nudge.client_id == client_id).order_by(Nudge.id)))
+
+
+def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:
+    return session.scalars(select(Card).where(Card.workspace_id == workspace_id, Card.id == card_id)).one_or_none()
+
+
+def cards_shown_today(session: Session, workspace_id: int, owner_id: str, day: str) -> int:
+    stmt = select(func.count()).select_from(Card).where(Card.workspace_id == workspace_id,
+                                                        Card.owner_id == owner_id, Card.day == day)
+    return session.scalar(stmt) or 0
+
+
+def action_rate(session: Session, workspace_id: int, start: datetime, end: datetime,
+                client_ids: Sequence[int] | None = None) -> tuple[int, int]:
+    """(clients carded in [start, end), those of them with a touch logged within 7 days of their first card)."""
+    stmt = (select(Card.client_id, func.min(Card.created_at))
+            .where(Card.workspace_id == workspace_id, Card.created_at >= start, Card.created_at < end)
+            .group_by(Card.client_id))
+    if client_ids is not None:
+        stmt = stmt.where(Card.client_id.in_(list(client_ids)))
+    first = dict(session.execute(stmt).all())
+    acted: set[int] = set()
+    ids = list(first)
+    for offset in range(0, len(ids), 500):
+        touches = select(Interaction.client_id, Interaction.created_at).where(
+            Interaction.client_id.in_(ids[offset:offset + 500]), Interaction.direction.is_not(None),
+            Interaction.created_at >= start, Interaction.created_at < end + ACTION_WINDOW)
+        acted.update(client_id for client_id, at in session.execute(touches)
+                     if first[client_id] <= at < first[client_id] + ACTION_WINDOW)
+    return len(first), len(acted)
+
+
+def release_waiting(session: Session, client_id: int, action: str, user_id: str, now: datetime) -> int:
+    """Close a client's waiting nudges as handled (Not relevant from App Home): nothing more is said of them."""
+    result = session.execute(update(Nudge).where(WAITING, Nudge.client_id == client_id).values(
+        status="dropped", last_error="closed before a card", handled_action=action, handled_by=user_id,
+        handled_at=now))
+    return result.rowcount or 0
+
+
+def forget_cards(session: Session, client_id: int) -> None:
+    session.execute(delete(Card).where(Card.client_id == client_id))
