@@ -62,9 +62,9 @@ def build_app(
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
     commands.register(app, session_factory, directory, clock, workers)
     actions.register(app, session_factory, directory, clock)
-    home.register(app, session_factory, directory, clock)
+    home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)
-    views.register(app, session_factory, directory, clock)
+    views.register(app, session_factory, directory, clock, settings)
     if settings.oauth:
         assert app.installation_store is not None
         lifecycle.register(app, session_factory, app.installation_store, clock)

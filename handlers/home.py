@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -9,14 +10,33 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import client_for_form, home_card, home_snooze, home_view, log_form_for
+from bot.commands import client_for_form, home_card, home_not_relevant, home_snooze, home_view, log_form_for
+from bot.settings import Settings
 from bot.slack.people import Directory
 from handlers.payload import caller_or_none
 
 
-def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
-    def publish(client: WebClient, caller: Any, page: int = 1) -> None:
-        client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock(), page))
+def _pages(body: dict[str, Any]) -> dict[str, int]:
+    """Which page of each list the Home tab showed (kept in its private metadata)."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    try:
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        meta = {}
+    if not isinstance(meta, dict):
+        return {}
+    return {k: v for k, v in meta.items() if k in ("page", "attention") and isinstance(v, int) and 0 < v < 10**5}
+
+
+def _number(value: str) -> int:
+    return int(value) if value.isdigit() and len(value) < 6 else 1
+
+
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
+             settings: Settings) -> None:
+    def publish(client: WebClient, caller: Any, page: int = 1, attention: int = 1) -> None:
+        client.views_publish(user_id=caller.user_id,
+                             view=home_view(session_factory, caller, clock(), settings, page, attention))
 
     @app.event("app_home_opened")
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
@@ -31,6 +51,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("home_open")
     @app.action("home_snooze")
     @app.action("home_page")
+    @app.action("home_attention_page")
+    @app.action("home_not_relevant")
     def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         caller = caller_or_none(body, client, directory)
@@ -47,6 +69,11 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             client.views_open(trigger_id=body.get("trigger_id"), view=home_card(session_factory, caller, value, now))
         elif kind == "home_snooze":
             home_snooze(session_factory, caller, value, now)
-            publish(client, caller)
+            publish(client, caller, **_pages(body))
+        elif kind == "home_not_relevant":
+            home_not_relevant(session_factory, caller, value, now)
+            publish(client, caller, **_pages(body))
+        elif kind == "home_attention_page":
+            publish(client, caller, _pages(body).get("page", 1), _number(value))
         else:
-            publish(client, caller, int(value) if value.isdigit() and len(value) < 6 else 1)
+            publish(client, caller, _number(value), _pages(body).get("attention", 1))

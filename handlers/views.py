@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import client_choices, home_view, run_log_form
+from bot.settings import Settings
 from bot.slack.log_form import CALLBACK, opened_from_home
 from bot.slack.people import Directory
 from handlers.messages import rewrite
@@ -20,7 +21,8 @@ from handlers.payload import BadPayloadError, caller_from
 log = logging.getLogger(__name__)
 
 
-def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
+             settings: Settings) -> None:
     @app.options("client")
     def client_typeahead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         try:
@@ -47,7 +49,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
         ack()
         if opened_from_home(str(view.get("private_metadata") or "")):
             try:
-                client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock()))
+                client.views_publish(user_id=caller.user_id, view=home_view(session_factory, caller, clock(), settings))
             except SlackApiError as exc:  # the touch is logged; the Home tab refreshes when next opened
                 log.warning("could not republish the App Home: %s", exc)
         rewrite(client, updates)

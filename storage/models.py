@@ -60,6 +60,7 @@ class Client(Base):
         UniqueConstraint("workspace_id", "name_key"),
         Index("ix_clients_workspace_owner", "workspace_id", "owner_id"),
         Index("ix_clients_workspace_status", "workspace_id", "status"),
+        Index("ix_clients_workspace_value", "workspace_id", "value"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

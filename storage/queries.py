@@ -547,3 +547,22 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))
+
+
+def value_standing(session: Session, workspace_id: int, value: int) -> tuple[int, int]:
+    """(current clients worth more than `value`, current clients with a value set): a range on the value index."""
+    valued = [Client.workspace_id == workspace_id, Client.value.is_not(None), Client.status != "former"]
+    above = session.scalar(select(func.count()).select_from(Client).where(*valued, Client.value > value)) or 0
+    total = session.scalar(select(func.count()).select_from(Client).where(*valued)) or 0
+    return above, total
+
+
+def value_median(session: Session, workspace_id: int) -> float | None:
+    """The median value of current clients with one set; what an unset value ranks as."""
+    valued = [Client.workspace_id == workspace_id, Client.value.is_not(None), Client.status != "former"]
+    total = session.scalar(select(func.count()).select_from(Client).where(*valued)) or 0
+    if not total:
+        return None
+    middle = select(Client.value).where(*valued).order_by(Client.value)
+    values = list(session.scalars(middle.offset((total - 1) // 2).limit(2 - total % 2)))
+    return sum(values) / len(values)

@@ -18,6 +18,7 @@ from bot.nudges import rules
 from bot.nudges.schedule import refresh, start_schedule
 from bot.relationship.facts import STATUSES, next_checkin
 from bot.relationship.health_data import health_of
+from bot.relationship.value import AmountError, parse_value
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.when import WhenError, parse_period
 from storage.models import NAME_MAX, Client, Interaction, Workspace
@@ -31,10 +32,10 @@ from storage.queries import (
     open_referral_counts,
 )
 
-IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status")
+IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value")
 EXPORT_COLUMNS = (*IMPORT_COLUMNS[:1], "owner", "status", "channel", "checkin_every", "next_checkin",
                   "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals",
-                  "next_nudge", "health")
+                  "next_nudge", "health", "value")
 IMPORT_NOTE = "Imported from CSV (last contact)"
 IMPORTER = "rapport-import"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -123,12 +124,17 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     if status and status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     last = _last_contact(row.get("last_contact") or "", tz, now)
+    value_raw = (row.get("value") or "").strip()
+    try:
+        value = parse_value(value_raw) if value_raw else None
+    except AmountError as exc:
+        raise ValueError(f"value: {exc}") from None
 
     existing = clients_by_keys(session, workspace.id, [name_key(name)])
     if existing:
         client = existing[0]
         before = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
-                  client.last_contact_at)
+                  client.last_contact_at, client.value)
     else:
         if owner is None:
             raise ValueError("owner is empty: give a Slack member id, or run with --owner U0123ABCD")
@@ -160,8 +166,10 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         session.add(Interaction(workspace_id=workspace.id, client_id=client.id, kind="meeting", direction="both",
                                 occurred_at=last, note=IMPORT_NOTE, logged_by=IMPORTER, created_at=now))
         refresh(session, client, now)
+    if value_raw:  # an empty cell leaves the value as it is; 'none' clears it
+        client.value = value
     after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
-             client.last_contact_at)
+             client.last_contact_at, client.value)
     if before is None:
         report.added.append(name)
     elif before != after:
@@ -239,7 +247,7 @@ def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: 
         safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
         _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
         _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
-        _day(_next_nudge(client), tz), health,
+        _day(_next_nudge(client), tz), health, client.value if client.value is not None else "",
     ])
 
 

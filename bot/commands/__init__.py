@@ -25,6 +25,7 @@ from bot.commands.manage import (
     cmd_rename,
     cmd_snooze,
     cmd_timezone,
+    cmd_value,
     forget_confirmed,
 )
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
@@ -32,8 +33,9 @@ from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
 from bot.nudges.actions import ClickResult, click, open_client
 from bot.nudges.cards import UPDATES, MessageUpdate, message_updates
+from bot.settings import Settings
 from bot.slack import blocks as b
-from bot.slack.home import card_modal, home, snooze_from_home
+from bot.slack.home import card_modal, home, not_relevant_from_home, snooze_from_home
 from bot.slack.log_form import client_options, log_form, submit
 from bot.slack.people import Person
 from storage.db import READ_ONLY
@@ -60,6 +62,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "rename": cmd_rename,
     "forget": cmd_forget,
     "timezone": cmd_timezone,
+    "value": cmd_value,
 }
 
 MAX_TEXT = 4000
@@ -212,9 +215,15 @@ def wants_log_form(text: str) -> bool:
     return text.strip().lower() in ("", "log")
 
 
-def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime, page: int = 1) -> dict[str, Any]:
+def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime, settings: Settings,
+              page: int = 1, attention_page: int = 1) -> dict[str, Any]:
     with session_factory.begin() as session:
-        return home(session, _context(session, caller, now), page)
+        return home(session, _context(session, caller, now), settings, page, attention_page)
+
+
+def home_not_relevant(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
+    with session_factory.begin() as session:
+        not_relevant_from_home(session, _context(session, caller, now), value)
 
 
 def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
@@ -250,6 +259,7 @@ __all__ = [
     "execute",
     "forget_confirmed",
     "home_card",
+    "home_not_relevant",
     "home_snooze",
     "home_view",
     "log_form_for",

@@ -12,15 +12,24 @@ from bot.commands.common import clean_name, clean_note, find, find_whole, split_
 from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import USAGE
-from bot.nudges import rules
+from bot.nudges import ranking, rules
 from bot.nudges.schedule import refresh, start_schedule
 from bot.relationship.facts import cadence, next_checkin
+from bot.relationship.value import AmountError, format_value, parse_value
 from bot.slack import blocks as b
 from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone
 from storage.models import Client, Contact, Workspace
-from storage.queries import clients_by_keys, count_history, delete_client, get_client, name_key
+from storage.queries import (
+    clients_by_keys,
+    count_history,
+    delete_client,
+    get_client,
+    name_key,
+    value_median,
+    value_standing,
+)
 
 ADD_KEYWORDS = ("every", "owner", "channel", "contact")
 
@@ -340,3 +349,35 @@ def forget_confirmed(session: Session, ctx: Context, client_id: int) -> b.Reply:
                                                   " and all its history. ", b.user(ctx.user_id), " did this ",
                                                   b.date(ctx.now, "{date_short_pretty} at {time}"), "."))
 
+
+
+def cmd_value(session: Session, ctx: Context, args: str) -> b.Reply:
+    usage = USAGE["value"]
+    match = find(session, ctx, args, usage)
+    client = match.client
+    if not match.rest:
+        return b.reply(f"{client.name}: value", b.paragraph(*value_words(session, ctx.workspace_id, client)))
+    try:
+        value = parse_value(match.rest)
+    except AmountError as exc:
+        raise CommandError(str(exc), usage) from None
+    client.value = value
+    audit.record(session, ctx.workspace_id, ctx.user_id, "value", ctx.now, client_id=client.id,
+                 detail=format_value(value) if value is not None else "cleared")
+    session.flush()
+    words = value_words(session, ctx.workspace_id, client)
+    return b.reply(f"{client.name}: value {'cleared' if value is None else format_value(value)}.",
+                   b.paragraph(*words, " Rapport ranks what you hear about first by it."))
+
+
+def value_words(session: Session, workspace_id: int, client: Client) -> list[b.Element | str]:
+    """'Acme Corp is worth 250,000 a year, top 10% of your clients by value.' or how an unset value ranks."""
+    name = b.text(client.name, bold=True)
+    if client.value is None:
+        median = value_median(session, workspace_id)
+        ranks = (f"it ranks as the median of those set ({format_value(round(median))})" if median is not None
+                 else "it ranks like every other client until values are set")
+        return [name, f" has no value set: {ranks}. Set one with /client value {client.name} 250k."]
+    above, total = value_standing(session, workspace_id, client.value)
+    standing = ranking.value_standing_words(above, total)
+    return [name, f" is worth {format_value(client.value)} a year" + (f", {standing}" if standing else "") + "."]

@@ -18,6 +18,7 @@ USAGE = {
     "rename": "/client rename <client> to <new name>",
     "forget": "/client forget <client>",
     "timezone": "/client timezone [<IANA name, like Europe/London>]",
+    "value": "/client value <client> <amount>   (250000, 250k, 1.2m; none clears it)",
 }
 
 SUMMARY = {
@@ -38,6 +39,7 @@ SUMMARY = {
     "rename": "fix or change a name",
     "forget": "delete a client and all its history",
     "timezone": "this workspace's timezone for business hours and the digest",
+    "value": "what a client is worth a year: ranks what you hear about first",
 }
 
 KINDS_HELP = (

@@ -10,7 +10,7 @@ from bot import audit
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
-from bot.nudges import rules
+from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
     is_snoozed,
@@ -23,6 +23,7 @@ from bot.relationship.health import RANK
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
 from bot.relationship.trend import Entry, describe, monthly
+from bot.relationship.value import format_value
 from bot.slack import blocks as b
 from storage.models import Client
 from storage.queries import (
@@ -36,6 +37,8 @@ from storage.queries import (
     recent_interactions,
     recent_nudges,
     referral_dates,
+    value_median,
+    value_standing,
 )
 
 LIST_LIMIT = 25
@@ -77,6 +80,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     contact = primary_contact(session, client.id)
     if contact:
         lines.append(b.line("Primary contact: ", b.text(contact.name, bold=True)))
+    lines.append(b.line(_value_line(session, client)))
     if client.last_contact_at and client.last_contact_direction:
         lines.append(b.line("Last contact: ", b.date(client.last_contact_at),
                             f" ({_ago(client.last_contact_at, ctx)}, "
@@ -144,6 +148,14 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
             items.append(b.line(*parts))
         blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
     return blocks + audit.status_section(session, ctx.workspace_id, client.id)
+
+
+def _value_line(session: Session, client: Client) -> str:
+    if client.value is None:
+        median = value_median(session, client.workspace_id)
+        return "Value: not set" + (f" (ranks as the median, {format_value(round(median))})" if median else "") + "."
+    standing = ranking.value_standing_words(*value_standing(session, client.workspace_id, client.value))
+    return f"Value: {format_value(client.value)} a year" + (f" ({standing})" if standing else "") + "."
 
 
 def cmd_status(session: Session, ctx: Context, args: str) -> b.Reply:

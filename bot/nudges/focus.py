@@ -97,9 +97,9 @@ class Scale:
     median: float
 
 
-def scale_of(session: Session, workspace: Workspace, settings: Settings) -> Scale:
+def scale_of(session: Session, workspace: Workspace, default_tz: ZoneInfo, workdays: frozenset[int]) -> Scale:
     values = workspace_values(session, workspace.id)
-    return Scale(tz_of(workspace, settings.tz), settings.business_hours.days, values, ranking.value_median(values))
+    return Scale(tz_of(workspace, default_tz), workdays, values, ranking.value_median(values))
 
 
 def ranked_waiting(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
@@ -138,7 +138,7 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
     report = FocusReport()
     for workspace in workspaces:
         with sessions() as session:
-            scale = scale_of(session, workspace, settings)
+            scale = scale_of(session, workspace, settings.tz, settings.business_hours.days)
             day = day_of(now, scale.tz)
             owners = owners_waiting(session, workspace.id, now, day)
         for owner in owners:

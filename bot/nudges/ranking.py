@@ -158,10 +158,15 @@ def value_standing(value: int | None, values: Sequence[int]) -> str | None:
     """'top 10% by value' and the like, from the workspace's values sorted ascending; None below the top half."""
     if value is None or not values:
         return None
-    above = len(values) - bisect_right(values, value)  # clients worth more than this one
-    share = above / len(values)
+    return value_standing_words(len(values) - bisect_right(values, value), len(values))
+
+
+def value_standing_words(above: int, total: int) -> str | None:
+    """From how many clients are worth more, of how many with a value."""
+    if not total:
+        return None
     for cut, words in ((0.10, "top 10% by value"), (0.25, "top 25% by value"), (0.50, "top half by value")):
-        if share < cut:
+        if above / total < cut:
             return words
     return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.nudges.planner import CONTACTABLE
+from bot.nudges.rules import CONTACTABLE
 from storage.models import Client, Nudge, Referral
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import BusinessHours
 
 DAY = timedelta(days=1)
+CONTACTABLE = ("active", "prospect")  # statuses the rules nudge about (former clients have their own series)
 QUIET_DEFAULT_DAYS = 30
 QUIET_MIN_DAYS, QUIET_MAX_DAYS = 7, 90
 RHYTHM_MIN_CONTACTS = 4

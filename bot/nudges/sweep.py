@@ -107,7 +107,8 @@ def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings |
         try:
             planned = plan(session, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
                            default_channel=settings.nudge_channel if settings else None,
-                           digest=settings.digest if settings else None)
+                           digest=settings.digest if settings else None,
+                           workdays=settings.business_hours.days if settings else frozenset(range(5)))
             if dry_run:
                 session.rollback()  # a dry run leaves no trace, not even the schedule's bookkeeping
             else:

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.context import Context
-from bot.nudges import rules
+from bot.nudges import ranking, rules
+from bot.nudges.actions import not_relevant
+from bot.nudges.focus import NOT_RELEVANT, ranked_waiting, scale_of, top
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
+from bot.settings import Settings
 from bot.slack import blocks as b
-from storage.models import Client
+from bot.when import WhenError, add_period, parse_period
+from storage.focus import waiting_nudges_of
+from storage.models import Client, Workspace
 from storage.queries import (
     clients_with_open_nudges,
     clients_with_warning_signs,
+    get_client,
     open_referral_counts,
     owned_current_clients,
 )
 
-PAGE_SIZE = 20  # 3 blocks a client and 7 around them: 67, under Slack's 100 blocks per view
+PAGE_SIZE = 20  # 3 blocks a client and 7 around them: 67 ...
+ATTENTION_PAGE = 8  # ... and 2 a waiting client and 4 around them: 20 more, under Slack's 100 blocks per view
 OPEN_WINDOW = timedelta(days=14)
 
 
@@ -38,7 +47,8 @@ class Counts:
                 f"{self.checkins_this_week} · Referrers to thank {self.to_thank} · At risk {self.at_risk}")
 
 
-def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
+def home(session: Session, ctx: Context, settings: Settings, page: int = 1, attention_page: int = 1
+         ) -> dict[str, object]:
     now = ctx.now
     clients = owned_current_clients(session, ctx.workspace_id, ctx.user_id)
     ids = [c.id for c in clients]
@@ -65,6 +75,7 @@ def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
         b.actions(b.button("Log a touch", "home_log", "0", style="primary"), block_id="home-top"),
         b.divider(),
     ]
+    blocks += needs_attention(session, ctx, settings, attention_page)
     if not clients:
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
@@ -80,7 +91,75 @@ def home(session: Session, ctx: Context, page: int = 1) -> dict[str, object]:
             nav.append(b.button("Next →", "home_page", str(page + 1)))
         blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients, most in need of attention first"),
                    b.actions(*nav, block_id="home-pages")]
-    return {"type": "home", "blocks": blocks}
+    return {"type": "home", "blocks": blocks,
+            "private_metadata": json.dumps({"page": page, "attention": attention_page})}
+
+
+def needs_attention(session: Session, ctx: Context, settings: Settings, page: int) -> list[b.Block]:
+    """Everything due for the user's clients that focus has not put on a card yet, ranked as focus ranks it
+    (PRODUCT.md §4.8): nothing due is ever out of reach, whatever the daily budget."""
+    workspace = session.get(Workspace, ctx.workspace_id)
+    assert workspace is not None
+    scale = scale_of(session, workspace, settings.tz, settings.business_hours.days)
+    start = (max(1, page) - 1) * ATTENTION_PAGE
+    best, total = top(ranked_waiting(session, ctx.workspace_id, ctx.user_id, ctx.now, scale),
+                      start + ATTENTION_PAGE)
+    if not total:
+        return []
+    pages = -(-total // ATTENTION_PAGE)
+    page = min(max(1, page), pages)
+    start = (page - 1) * ATTENTION_PAGE
+    shown = best[start:start + ATTENTION_PAGE]
+    names = {c.id: c.name for c in session.scalars(select(Client).where(
+        Client.id.in_([r.candidate.client_id for r in shown])))}
+    blocks: list[b.Block] = [b.rich(b.line(
+        b.text(f"Needs attention ({total})", bold=True),
+        f" · due and waiting for a card, most important first. Rapport brings up at most {settings.daily_focus} "
+        "a workday; deal with any of them here now."))]
+    for ranked in shown:
+        client_id = ranked.candidate.client_id
+        facts = [ranking.reasons_phrase(ranked, ctx.now)]
+        standing = ranking.value_standing(ranked.candidate.value, scale.values)
+        if standing:
+            facts.append(standing)
+        facts.append("due today" if ranked.waited == 0 else
+                     f"waiting {ranked.waited} workday{'s' if ranked.waited != 1 else ''}")
+        value = str(client_id)
+        blocks += [
+            b.rich(b.line(b.text(names.get(client_id, "?"), bold=True), " · " + ", ".join(facts))),
+            b.actions(b.button("Log a touch", "home_log", value), b.button("Open", "home_open", value),
+                      b.button("Not relevant", "home_not_relevant", value), _snooze(value),
+                      block_id=f"attention-{value}"),
+        ]
+    if pages > 1:
+        nav = []
+        if page > 1:
+            nav.append(b.button("← Previous", "home_attention_page", str(page - 1)))
+        if page < pages:
+            nav.append(b.button("Next →", "home_attention_page", str(page + 1)))
+        blocks += [b.context(f"Needs attention: page {page} of {pages}"), b.actions(*nav, block_id="attention-pages")]
+    return [*blocks, b.divider()]
+
+
+def _snooze(value: str) -> dict[str, object]:
+    return {"type": "static_select", "action_id": "home_snooze",
+            "placeholder": {"type": "plain_text", "text": "Snooze…"},
+            "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
+                        for period, label in (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))]}
+
+
+def not_relevant_from_home(session: Session, ctx: Context, value: str) -> None:
+    """Not relevant on a waiting client: its waiting reasons close, as on a card, and nothing more is asked."""
+    if not value.isdigit() or len(value) > 18:
+        return
+    client = get_client(session, ctx.workspace_id, int(value))
+    if client is None:
+        return
+    reasons = waiting_nudges_of(session, client.id)
+    not_relevant(session, client, reasons)
+    for nudge in reasons:
+        nudge.status, nudge.last_error = "dropped", "closed before a card"
+        nudge.handled_action, nudge.handled_by, nudge.handled_at = NOT_RELEVANT, ctx.user_id, ctx.now
 
 
 def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int,
@@ -103,10 +182,7 @@ def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool,
     if due is not None:
         facts += [" · check-in ", b.date(due)]
     value = str(client.id)
-    snooze = {"type": "static_select", "action_id": "home_snooze",
-              "placeholder": {"type": "plain_text", "text": "Snooze…"},
-              "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
-                          for period, label in (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))]}
+    snooze = _snooze(value)
     return [
         b.rich(b.line(*head), b.line(*facts)),
         b.actions(b.button("Log a touch", "home_log", value), b.button("Open", "home_open", value), snooze,
@@ -117,9 +193,6 @@ def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool,
 
 def snooze_from_home(session: Session, ctx: Context, value: str) -> None:
     """'<client id>:<period>' from the Home tab's select; a foreign or stale id does nothing."""
-    from bot.when import WhenError, add_period, parse_period
-    from storage.queries import get_client
-
     client_part, _, period = value.partition(":")
     if not client_part.isdigit() or len(client_part) > 18:
         return
@@ -134,8 +207,7 @@ def snooze_from_home(session: Session, ctx: Context, value: str) -> None:
 
 def card_modal(session: Session, ctx: Context, value: str) -> dict[str, object]:
     """The client card in a modal: App Home has no thread to answer in."""
-    from bot.commands.views import client_card
-    from storage.queries import get_client
+    from bot.commands.views import client_card  # the card is a command's; imported late to avoid a cycle
 
     client = get_client(session, ctx.workspace_id, int(value)) if value.isdigit() and len(value) <= 18 else None
     blocks = client_card(session, ctx, client) if client else [

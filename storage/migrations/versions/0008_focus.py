@@ -50,6 +50,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('value', sa.BigInteger(), nullable=True))
+        batch_op.create_index('ix_clients_workspace_value', ['workspace_id', 'value'], unique=False)
 
     with op.batch_alter_table('nudges', schema=None) as batch_op:
         batch_op.add_column(sa.Column('card_id', sa.Integer(), nullable=True))
@@ -65,6 +66,7 @@ def downgrade() -> None:
         batch_op.drop_column('card_id')
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.drop_index('ix_clients_workspace_value')
         batch_op.drop_column('value')
 
     with op.batch_alter_table('cards', schema=None) as batch_op:
