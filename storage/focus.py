@@ -5,7 +5,7 @@ A client's nudge is *waiting* while it is pending without a card. Each takes the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Card, Client, FocusDay, Interaction, Nudge
+from storage.models import Card, Client, FocusDay, Interaction, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
 UNSENT = ("pending", "sending", "unknown")
@@ -52,7 +52,7 @@ def owners_waiting(session: Session, workspace_id: int, now: datetime, day: str)
 
 
 def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, day: str,
-                 client_ids: Sequence[int] | None = None) -> Iterator[WaitingRow]:
+                 client_ids: Sequence[int] | None = None, skip_owners: Iterable[str] = ()) -> Iterator[WaitingRow]:
     """Streamed in client order, so a caller can group a client's reasons without holding every row."""
     stmt = (select(Nudge.id, Nudge.client_id, Nudge.kind, Nudge.due_at, Nudge.created_at, Client.value,
                    Client.owner_id, Client.channel_id)
@@ -63,6 +63,9 @@ def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now:
         stmt = stmt.where(Client.owner_id == owner_id)
     if client_ids is not None:
         stmt = stmt.where(Nudge.client_id.in_(list(client_ids)))
+    skip = list(skip_owners)
+    if skip:
+        stmt = stmt.where(Client.owner_id.not_in(skip))
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield WaitingRow(*row)
 
@@ -91,13 +94,21 @@ def previous_focus_day(session: Session, workspace_id: int, owner_id: str, day: 
     return session.scalars(stmt).first()
 
 
-def card_history(session: Session, workspace_id: int, owner_id: str, since: datetime
+def card_history(session: Session, workspace_id: int, owner_id: str | None, since: datetime
                  ) -> list[tuple[int, str, datetime, str | None, datetime | None]]:
-    """(client id, day, created, closed action, closed at) of recent cards about this person's clients."""
+    """(client id, day, created, closed action, closed at) of recent cards about one person's clients, or all."""
     stmt = (select(Card.client_id, Card.day, Card.created_at, Card.closed_action, Card.closed_at)
-            .join(Client, Client.id == Card.client_id)
-            .where(Card.workspace_id == workspace_id, Client.owner_id == owner_id, Card.created_at >= since))
+            .where(Card.workspace_id == workspace_id, Card.created_at >= since))
+    if owner_id is not None:
+        stmt = stmt.join(Client, Client.id == Card.client_id).where(Client.owner_id == owner_id)
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def days_spent(session: Session, workspace_id: int, day: str, budget: int) -> dict[str, int]:
+    """People whose budget for the day is spent, with how many were still waiting for them."""
+    stmt = select(FocusDay.owner_id, FocusDay.waiting).where(
+        FocusDay.workspace_id == workspace_id, FocusDay.day == day, FocusDay.shown >= budget)
+    return dict(session.execute(stmt).all())  # type: ignore[arg-type]
 
 
 def open_cards(session: Session, client_id: int) -> list[Card]:
@@ -110,6 +121,21 @@ def nudges_on_card(session: Session, card_id: int) -> list[Nudge]:
 
 def waiting_nudges_of(session: Session, client_id: int) -> list[Nudge]:
     return list(session.scalars(select(Nudge).where(WAITING, Nudge.client_id == client_id).order_by(Nudge.id)))
+
+
+def waiting_for(session: Session, client_ids: Sequence[int]) -> tuple[dict[int, Client], dict[int, list[Nudge]],
+                                                                      dict[int, Referral]]:
+    """For a handful of clients about to be carded: the clients, their waiting nudges and the referrals those
+    are about, in three queries."""
+    ids = list(client_ids)
+    clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(ids)))}
+    nudges: dict[int, list[Nudge]] = {}
+    for nudge in session.scalars(select(Nudge).where(WAITING, Nudge.client_id.in_(ids)).order_by(Nudge.id)):
+        nudges.setdefault(nudge.client_id or 0, []).append(nudge)
+    referral_ids = [n.referral_id for group in nudges.values() for n in group if n.referral_id]
+    referrals = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(referral_ids)))} \
+        if referral_ids else {}
+    return clients, nudges, referrals
 
 
 def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:

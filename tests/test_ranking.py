@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import permutations
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.nudges import ranking
-from bot.nudges.ranking import Candidate, Reason, explain, rank, workdays_between
+from bot.nudges.ranking import Candidate, Reason, Workweek, explain, rank, workdays_between
 
 MONDAY = datetime(2026, 11, 16, 10, tzinfo=UTC)
 DAY = timedelta(days=1)
 UTC_ZONE = ZoneInfo("UTC")
 WEEKDAYS = frozenset(range(5))
+WEEK = Workweek(UTC_ZONE, WEEKDAYS)
 ORDER = ["at_risk", "unanswered", "promise", "quiet", "checkin", "thank", "winback"]
 
 
@@ -24,7 +25,7 @@ def _candidate(client_id: int, *kinds: str, value: int | None = 100, due: dateti
 
 
 def _order(candidates: list[Candidate], now: datetime = MONDAY, median: float = 100.0) -> list[int]:
-    ranked = [rank(c, median, now, UTC_ZONE, WEEKDAYS) for c in candidates]
+    ranked = [rank(c, median, now, WEEK) for c in candidates]
     return [r.candidate.client_id for r in sorted(ranked, key=lambda r: r.order())]
 
 
@@ -46,9 +47,9 @@ def test_value_decides_between_equal_signals_and_unset_counts_as_the_median():
 
 
 def test_ties_go_to_the_client_that_has_waited_longer_then_to_the_lower_id():
-    early = _candidate(9, "quiet", planned=MONDAY - DAY, due=MONDAY)
+    early = _candidate(9, "quiet", planned=MONDAY - 3 * DAY, due=MONDAY)  # the Friday before
     late = _candidate(3, "quiet", planned=MONDAY, due=MONDAY)
-    waited = rank(early, 100, MONDAY, UTC_ZONE, WEEKDAYS)
+    waited = rank(early, 100, MONDAY, WEEK)
     assert waited.waited == 1
     # same value and reason: the one waiting a day longer scores higher (starvation) and comes first
     assert _order([late, early]) == [9, 3]
@@ -56,8 +57,8 @@ def test_ties_go_to_the_client_that_has_waited_longer_then_to_the_lower_id():
 
 
 def test_several_reasons_add_up():
-    one = rank(_candidate(1, "quiet"), 100, MONDAY, UTC_ZONE, WEEKDAYS)
-    three = rank(_candidate(2, "quiet", "checkin", "thank"), 100, MONDAY, UTC_ZONE, WEEKDAYS)
+    one = rank(_candidate(1, "quiet"), 100, MONDAY, WEEK)
+    three = rank(_candidate(2, "quiet", "checkin", "thank"), 100, MONDAY, WEEK)
     assert three.score == pytest.approx(one.score * (0.4 + 0.25 + 0.15) / 0.4)
     assert three.top.kind == "quiet"
 
@@ -71,21 +72,21 @@ def test_overdue_raises_the_score_up_to_three_times():
 
 
 def test_fatigue_lowers_a_client_whose_cards_were_ignored_or_marked_not_relevant():
-    fresh = rank(_candidate(1, "quiet"), 100, MONDAY, UTC_ZONE, WEEKDAYS).score
-    dismissed = rank(_candidate(2, "quiet", not_relevant=1), 100, MONDAY, UTC_ZONE, WEEKDAYS).score
-    ignored = rank(_candidate(3, "quiet", ignored=2), 100, MONDAY, UTC_ZONE, WEEKDAYS).score
+    fresh = rank(_candidate(1, "quiet"), 100, MONDAY, WEEK).score
+    dismissed = rank(_candidate(2, "quiet", not_relevant=1), 100, MONDAY, WEEK).score
+    ignored = rank(_candidate(3, "quiet", ignored=2), 100, MONDAY, WEEK).score
     assert dismissed == pytest.approx(fresh * 0.5) and ignored == pytest.approx(fresh * 0.75 ** 2)
     assert _order([_candidate(1, "quiet", not_relevant=1), _candidate(2, "quiet")]) == [2, 1]
     # ... and can sink it below a weaker signal
     assert _order([_candidate(1, "quiet", not_relevant=2), _candidate(2, "checkin")]) == [2, 1]
 
 
-def test_starvation_lifts_a_client_that_waits_and_eight_workdays_put_it_ahead_of_everything_but_risk():
+def test_starvation_lifts_a_client_that_waits_and_eight_workdays_put_it_ahead_of_all_but_new_risk():
     planned = MONDAY - 12 * DAY  # the Wednesday before last: 8 workdays ago
     starving = _candidate(1, "winback", value=1, planned=planned, due=planned)
     rich = _candidate(2, "quiet", value=10**6)
-    risky = _candidate(3, "at_risk", value=1)
-    ranked = rank(starving, 100, MONDAY, UTC_ZONE, WEEKDAYS)
+    risky = _candidate(3, "at_risk", value=1)  # a signal today
+    ranked = rank(starving, 100, MONDAY, WEEK)
     assert (ranked.waited, ranked.lane) == (8, ranking.LANE_STARVING)
     assert _order([rich, starving, risky]) == [3, 1, 2]
     # a day earlier it is still ranked by its (tiny) expected loss
@@ -109,16 +110,35 @@ def test_workdays_skip_weekends_in_the_workspace_timezone():
     assert workdays_between(friday, friday + 3 * DAY, UTC_ZONE, frozenset(range(7))) == 3
 
 
+def test_waiting_starts_on_the_first_workday_it_could_have_been_shown():
+    week = Workweek(UTC_ZONE, WEEKDAYS, time(17))
+    saturday = datetime(2026, 11, 21, 11, tzinfo=UTC)
+    assert week.first_chance(saturday).isoformat() == "2026-11-23"
+    assert week.waited(saturday, saturday + 2 * DAY) == 0 and week.waited(saturday, saturday + 3 * DAY) == 1
+    evening = datetime(2026, 11, 16, 19, tzinfo=UTC)  # Monday, after business hours
+    assert week.waited(evening, evening + DAY) == 0
+    assert week.waited(MONDAY, MONDAY + DAY) == 1  # Monday 10:00 could have been shown that day
+
+
+def test_an_at_risk_signal_leads_on_its_first_workday_then_ranks_with_the_rest():
+    rich_quiet = _candidate(1, "quiet", value=10**6)
+    fresh = _candidate(2, "at_risk", value=10)
+    assert _order([rich_quiet, fresh]) == [2, 1]
+    # not shown on its first workday (the budget went to other signals): from then on it is ranked by score
+    assert rank(fresh, 100, MONDAY + DAY, WEEK).lane == ranking.LANE_RANKED
+    assert _order([rich_quiet, fresh], now=MONDAY + DAY) == [1, 2]
+
+
 def test_each_card_says_why_it_was_chosen():
     values = sorted([10, 20, 30, 40, 50, 60, 70, 80, 90, 1000, 2000])
-    risky = rank(_candidate(1, "at_risk", value=2000), 50, MONDAY, UTC_ZONE, WEEKDAYS)
+    risky = rank(_candidate(1, "at_risk", value=2000), 50, MONDAY, WEEK)
     assert explain(risky, values, MONDAY) == "chosen today: at risk, top 10% by value"
-    late = rank(_candidate(2, "quiet", "thank", value=None, due=MONDAY - 12 * DAY), 50, MONDAY, UTC_ZONE, WEEKDAYS)
+    late = rank(_candidate(2, "quiet", "thank", value=None, due=MONDAY - 12 * DAY), 50, MONDAY, WEEK)
     assert explain(late, values, MONDAY) == "chosen today: gone quiet, 12 days overdue and 1 more reason"
     planned = MONDAY - 14 * DAY
-    starving = rank(_candidate(3, "checkin", value=10, planned=planned, due=planned), 50, MONDAY, UTC_ZONE, WEEKDAYS)
+    starving = rank(_candidate(3, "checkin", value=10, planned=planned, due=planned), 50, MONDAY, WEEK)
     assert explain(starving, values, MONDAY) == ("chosen today: check-in due, 14 days overdue, waited 10 workdays "
                                                  "(nothing waits more than 10)")
-    tired = rank(_candidate(4, "quiet", value=90, ignored=1), 50, MONDAY, UTC_ZONE, WEEKDAYS)
+    tired = rank(_candidate(4, "quiet", value=90, ignored=1), 50, MONDAY, WEEK)
     assert explain(tired, values, MONDAY) == ("chosen today: gone quiet, top 25% by value, "
                                               "despite recent cards left aside")

@@ -20,24 +20,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges import ranking
-from bot.nudges.ranking import Candidate, Ranked, Reason
+from bot.nudges.ranking import Candidate, Ranked, Reason, Workweek
 from bot.nudges.relevance import relevance
-from bot.settings import Settings
+from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.focus import (
     WaitingRow,
     card_history,
+    days_spent,
     lock_focus_day,
-    owners_waiting,
     previous_focus_day,
-    waiting_nudges_of,
+    waiting_for,
     waiting_rows,
     workspace_values,
 )
-from storage.models import Card, Client, Referral, Workspace
+from storage.models import Card, Nudge, Workspace
 
 log = logging.getLogger(__name__)
 NOT_RELEVANT = "marked it not relevant"
+SLACK = 2  # candidates kept per person: twice the budget and two more, for reasons that lapsed since planning
 WAITING_PLACE = "App Home (Needs attention)"
 
 
@@ -68,16 +69,17 @@ def fatigue_counts(history: Iterable[tuple[int, str, datetime, str | None, datet
     return counts
 
 
-def candidates(rows: Iterable[WaitingRow], fatigue: dict[int, tuple[int, int]]) -> Iterator[Candidate]:
-    """Group streamed rows (in client order) into one candidate per client."""
+def candidates(rows: Iterable[WaitingRow], fatigue: dict[int, tuple[int, int]]
+               ) -> Iterator[tuple[Candidate, WaitingRow]]:
+    """Group streamed rows (in client order) into one candidate per client, with its first row (owner, channel)."""
     current: list[WaitingRow] = []
     for row in rows:
         if current and row.client_id != current[0].client_id:
-            yield _candidate(current, fatigue)
+            yield _candidate(current, fatigue), current[0]
             current = []
         current.append(row)
     if current:
-        yield _candidate(current, fatigue)
+        yield _candidate(current, fatigue), current[0]
 
 
 def _candidate(rows: list[WaitingRow], fatigue: dict[int, tuple[int, int]]) -> Candidate:
@@ -87,66 +89,101 @@ def _candidate(rows: list[WaitingRow], fatigue: dict[int, tuple[int, int]]) -> C
                      not_relevant, ignored)
 
 
+class TopK:
+    """The k first in the day's order, kept while streaming: memory is k, not the number waiting."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.count = 0
+        self._heap: list[tuple[tuple[float, ...], Ranked]] = []  # keys negated: the root is the worst kept
+
+    def push(self, ranked: Ranked) -> None:
+        self.count += 1
+        entry = (tuple(-part for part in ranked.order()), ranked)
+        if len(self._heap) < self.k:
+            heapq.heappush(self._heap, entry)
+        elif entry[0] > self._heap[0][0]:
+            heapq.heapreplace(self._heap, entry)
+
+    def best(self) -> list[Ranked]:
+        return [ranked for _, ranked in sorted(self._heap, key=lambda e: e[0], reverse=True)]
+
+
 @dataclass(frozen=True)
 class Scale:
     """What ranking needs to know about a workspace, read once per pass."""
 
-    tz: ZoneInfo
-    workdays: frozenset[int]
+    week: Workweek
     values: list[int]  # every value set, ascending
     median: float
 
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.week.tz
 
-def scale_of(session: Session, workspace: Workspace, default_tz: ZoneInfo, workdays: frozenset[int]) -> Scale:
+
+def scale_of(session: Session, workspace: Workspace, default_tz: ZoneInfo, hours: BusinessHours) -> Scale:
     values = workspace_values(session, workspace.id)
-    return Scale(tz_of(workspace, default_tz), workdays, values, ranking.value_median(values))
+    week = Workweek(tz_of(workspace, default_tz), hours.days, hours.end)
+    return Scale(week, values, ranking.value_median(values))
 
 
 def ranked_waiting(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
-                   fatigue: dict[int, tuple[int, int]] | None = None) -> Iterator[Ranked]:
+                   ) -> Iterator[Ranked]:
     """Every waiting client (one person's, or the workspace's), ranked one at a time: callers keep top-k."""
+    for ranked, _ in _ranked_rows(session, workspace_id, owner_id, now, scale):
+        yield ranked
+
+
+def _ranked_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
+                 skip_owners: Iterable[str] = ()) -> Iterator[tuple[Ranked, WaitingRow]]:
     day = day_of(now, scale.tz)
-    if fatigue is None:
-        fatigue = fatigue_counts(card_history(session, workspace_id, owner_id, now - ranking.NOT_RELEVANT_WINDOW)
-                                 if owner_id else [], day, now)
-    rows = waiting_rows(session, workspace_id, owner_id, now, day)
-    for candidate in candidates(rows, fatigue):
-        yield ranking.rank(candidate, scale.median, now, scale.tz, scale.workdays)
+    history = card_history(session, workspace_id, owner_id, now - ranking.NOT_RELEVANT_WINDOW)
+    rows = waiting_rows(session, workspace_id, owner_id, now, day, skip_owners=skip_owners)
+    for candidate, row in candidates(rows, fatigue_counts(history, day, now)):
+        yield ranking.rank(candidate, scale.median, now, scale.week), row
 
 
-def top(ranked: Iterable[Ranked], k: int, skip: frozenset[int] | set[int] = frozenset()
-        ) -> tuple[list[Ranked], int]:
-    """The k first in the day's order, and how many there were in all (memory: k, not the whole list)."""
-    total = 0
-
-    def counted() -> Iterator[Ranked]:
-        nonlocal total
-        for item in ranked:
-            if item.candidate.client_id in skip:
-                continue
-            total += 1
-            yield item
-
-    best = heapq.nsmallest(k, counted(), key=Ranked.order)
-    return best, total
+def top(ranked: Iterable[Ranked], k: int) -> tuple[list[Ranked], int]:
+    """The k first in the day's order, and how many there were in all."""
+    kept = TopK(k)
+    for item in ranked:
+        kept.push(item)
+    return kept.best(), kept.count
 
 
 def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, workspaces: Iterable[Workspace],
            *, stop: Callable[[], bool] = lambda: False) -> FocusReport:
     """Choose today's cards for everyone with something waiting, in the given workspaces (those inside their
-    business hours). Each person in a transaction of their own."""
+    business hours).
+
+    One streamed pass over a workspace's waiting nudges ranks every client and keeps each person's top few;
+    then each person's cards are made in a transaction of their own, under the lock on their day, where every
+    chosen client is checked again (another sweep may have carded it meanwhile). People whose budget is spent
+    are left out of the pass, so later sweeps of the day cost almost nothing."""
     report = FocusReport()
+    budget = settings.daily_focus
     for workspace in workspaces:
         with sessions() as session:
-            scale = scale_of(session, workspace, settings.tz, settings.business_hours.days)
+            scale = scale_of(session, workspace, settings.tz, settings.business_hours)
             day = day_of(now, scale.tz)
-            owners = owners_waiting(session, workspace.id, now, day)
-        for owner in owners:
+            done = days_spent(session, workspace.id, day, budget)
+            report.waiting += sum(done.values())
+            kept: dict[str, TopK] = {}
+            for ranked, row in _ranked_rows(session, workspace.id, None, now, scale, skip_owners=done):
+                kept.setdefault(row.owner_id, TopK(SLACK * budget + SLACK)).push(ranked)
+        for owner, best in sorted(kept.items()):
             if stop():
                 return report
-            with sessions.begin() as session:
-                chosen, waiting = _select_for(session, workspace.id, owner, now, day, scale, settings.daily_focus,
-                                              report)
+            try:
+                with sessions.begin() as session:
+                    chosen, waiting = _select_for(session, workspace.id, owner, now, day, scale, budget, best,
+                                                  report)
+            except IntegrityError:
+                # a client of theirs was carded at this moment by a sweep choosing for its previous owner (it
+                # changed hands mid-sweep): that card stands, and the next sweep chooses this person's again
+                log.info("focus for %s collided with another sweep; next sweep chooses again", owner)
+                continue
             report.cards += chosen
             report.people += chosen > 0
             report.waiting += waiting
@@ -154,35 +191,28 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
 
 
 def _select_for(session: Session, workspace_id: int, owner: str, now: datetime, day: str, scale: Scale,
-                budget: int, report: FocusReport) -> tuple[int, int]:
+                budget: int, best: TopK, report: FocusReport) -> tuple[int, int]:
     focus_day = lock_focus_day(session, workspace_id, owner, day)
     remaining = budget - focus_day.shown
     if remaining <= 0:
         return 0, focus_day.waiting
-    fatigue = fatigue_counts(card_history(session, workspace_id, owner, now - ranking.NOT_RELEVANT_WINDOW), day, now)
-    chosen: list[tuple[Ranked, Card]] = []
-    examined: set[int] = set()
-    k, total, gone = 2 * remaining + 5, 0, 0
-    while len(chosen) < remaining:
-        best, total_now = top(ranked_waiting(session, workspace_id, owner, now, scale, fatigue), k, examined)
-        total = max(total, total_now + len(examined))
-        for ranked in best:
-            if len(chosen) >= remaining:
-                break
-            examined.add(ranked.candidate.client_id)
-            card = _card_for(session, workspace_id, owner, day, now, ranked, scale, report)
-            if card is None:
-                gone += 1
-            else:
-                chosen.append((ranked, card))
-        if total_now <= len(best):
-            break  # everyone waiting was looked at
-        k *= 4
+    chosen: list[Card] = []
+    queue, total, gone = best.best(), best.count, 0
+    while queue and len(chosen) < remaining:
+        made, lapsed = _make_cards(session, workspace_id, owner, day, now, queue, remaining - len(chosen), scale,
+                                   report)
+        chosen += made
+        gone += lapsed
+        if len(chosen) >= remaining or total <= gone + len(chosen):
+            break
+        # more had lapsed than the slack allowed for: rank this person's waiting clients again, without them
+        queue, still = top(ranked_waiting(session, workspace_id, owner, now, scale), SLACK * remaining + SLACK)
+        total = still + gone + len(chosen)
     waiting = max(0, total - gone - len(chosen))
     if chosen and waiting:
         previous = previous_focus_day(session, workspace_id, owner, day)
         backlog_begins = focus_day.shown == 0 and (previous is None or previous.waiting == 0)
-        chosen[0][1].note = backlog_note(len(chosen), waiting, budget, backlog_begins)
+        chosen[0].note = backlog_note(len(chosen), waiting, budget, backlog_begins)
     focus_day.shown += len(chosen)
     focus_day.waiting = waiting
     return len(chosen), waiting
@@ -197,30 +227,34 @@ def backlog_note(shown: int, waiting: int, budget: int, first_day: bool) -> str:
     return f"{waiting} more waiting, ranked, in {WAITING_PLACE}."
 
 
-def _card_for(session: Session, workspace_id: int, owner: str, day: str, now: datetime, ranked: Ranked,
-              scale: Scale, report: FocusReport) -> Card | None:
-    """A card for this client with every reason that still applies, or None (all of them lapsed)."""
-    client = session.get(Client, ranked.candidate.client_id)
-    relevant = []
-    for nudge in waiting_nudges_of(session, ranked.candidate.client_id):
-        referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
-        verdict = relevance(nudge, client, referral, now)
-        if verdict == "drop":
-            nudge.status, nudge.last_error = "dropped", "no longer applies"
-            report.dropped += 1
-        elif verdict == "send":
-            relevant.append(nudge)
-    if not relevant or client is None:
-        return None
-    card = Card(workspace_id=workspace_id, client_id=client.id, owner_id=owner, day=day, created_at=now,
-                score=ranked.score, why=ranking.explain(ranked, scale.values, now))
-    try:
-        with session.begin_nested():
-            session.add(card)
-            session.flush()
-    except IntegrityError:  # carded today already (its owner changed since, and the other selection won)
-        log.info("client %s already has a card today", client.id)
-        return None
-    for nudge in relevant:
-        nudge.card_id = card.id
-    return card
+def _make_cards(session: Session, workspace_id: int, owner: str, day: str, now: datetime, queue: list[Ranked],
+                want: int, scale: Scale, report: FocusReport) -> tuple[list[Card], int]:
+    """Cards for the first `want` clients in the queue whose reasons still apply, each with every such reason;
+    returns them and how many clients had nothing left that applied."""
+    clients, nudges, referrals = waiting_for(session, [r.candidate.client_id for r in queue])
+    made: list[tuple[Card, list[Nudge]]] = []
+    gone = 0
+    for ranked in queue:
+        if len(made) >= want:
+            break
+        client = clients.get(ranked.candidate.client_id)
+        relevant = []
+        for nudge in nudges.get(ranked.candidate.client_id, []):
+            verdict = relevance(nudge, client, referrals.get(nudge.referral_id or 0), now)
+            if verdict == "drop":
+                nudge.status, nudge.last_error = "dropped", "no longer applies"
+                report.dropped += 1
+            elif verdict == "send":
+                relevant.append(nudge)
+        if not relevant or client is None:
+            gone += 1  # carded meanwhile by another sweep, or nothing of it applies any more
+            continue
+        card = Card(workspace_id=workspace_id, client_id=client.id, owner_id=owner, day=day, created_at=now,
+                    score=ranked.score, why=ranking.explain(ranked, scale.values, now))
+        session.add(card)
+        made.append((card, relevant))
+    session.flush()
+    for card, relevant in made:
+        for nudge in relevant:
+            nudge.card_id = card.id
+    return [card for card, _ in made], gone

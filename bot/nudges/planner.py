@@ -17,6 +17,7 @@ from bot.nudges.focus import scale_of
 from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
+from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.models import Client, Referral
 from storage.queries import (
@@ -167,7 +168,7 @@ RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate, _winback)
 
 
 def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str | None,
-             when: tuple[int, time], workdays: frozenset[int]) -> list[Planned]:
+             when: tuple[int, time], hours: BusinessHours) -> list[Planned]:
     """Once a week per destination; the sections are computed only when that week's digest is new."""
     found = []
     for workspace in all_workspaces(session):
@@ -182,7 +183,7 @@ def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str
         if not fresh:
             continue  # nowhere to send one (no clients, no default channel) or all planned by another sweep
         sections = sections_by_target(session, workspace, now, default_channel,
-                                      scale_of(session, workspace, tz, workdays))
+                                      scale_of(session, workspace, tz, hours))
         for target in sorted(fresh):
             facts = {"target": target, "week": week, **sections.get(target, {"sections": []})}
             found.append(Planned("digest", None, key.format(target=target), now, facts, workspace_id=workspace.id))
@@ -191,11 +192,11 @@ def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str
 
 def plan(session: Session, now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
-         workdays: frozenset[int] = frozenset(range(5))) -> PlanReport:
+         hours: BusinessHours = Settings.business_hours) -> PlanReport:
     """One planning pass in the caller's transaction. With dry_run the caller rolls back; nothing is kept."""
     candidates = [p for rule in RULES for p in rule(session, now)]
     if digest is not None:
-        candidates += _digests(session, now, tz, default_channel, digest, workdays)
+        candidates += _digests(session, now, tz, default_channel, digest, hours)
     already = existing_dedup_keys(session, [p.dedup_key for p in candidates])
     fresh = [p for p in candidates if p.dedup_key not in already]
     report = PlanReport()

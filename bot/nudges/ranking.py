@@ -14,8 +14,12 @@ A client due for several reasons adds them up: each is another way to lose it. T
   each card left without any action in the last 30 days;
 - starvation: × (1 + 0.1 for each workday it has waited without a card).
 
+Waiting is counted in workdays from the first workday a reason could have been shown (something that falls due
+on a Saturday, or after business hours, could first be shown the next workday).
+
 The day's order, in three lanes:
-1. an at-risk signal: its deadline is its first workday;
+1. an at-risk signal on its first workday: that is its deadline (one not shown then, because the budget was
+   full of others, ranks with everything else from the next day, near the top by its strength);
 2. anything that has waited 8 workdays without a card, longest-waiting first: the guarantee that nothing
    waits more than 10 workdays (two days' slack for a day whose budget the first lane fills) or, behind a
    larger backlog, longer than that backlog takes at the budget's pace;
@@ -29,7 +33,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -106,9 +110,36 @@ class Ranked:
         return (self.lane, -self.score, since, self.candidate.client_id)
 
 
+@dataclass(frozen=True)
+class Workweek:
+    """The workspace's workdays, in its timezone; `closes` is when business hours end."""
+
+    tz: ZoneInfo
+    days: frozenset[int]
+    closes: time = time.max
+
+    def first_chance(self, moment: datetime) -> date:
+        """The first workday something due at `moment` could be shown."""
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        if day.weekday() in self.days and local.time() < self.closes:
+            return day
+        day += timedelta(days=1)
+        while day.weekday() not in self.days and self.days:
+            day += timedelta(days=1)
+        return day
+
+    def waited(self, since: datetime, now: datetime) -> int:
+        """Workdays after the first one it could have been shown on, up to today."""
+        return _workdays_after(self.first_chance(since), now.astimezone(self.tz).date(), self.days)
+
+
 def workdays_between(start: datetime, end: datetime, tz: ZoneInfo, workdays: frozenset[int]) -> int:
     """Workdays after `start`'s day, up to and including `end`'s day, in the workspace's timezone."""
-    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    return _workdays_after(start.astimezone(tz).date(), end.astimezone(tz).date(), workdays)
+
+
+def _workdays_after(first: date, last: date, workdays: frozenset[int]) -> int:
     if last <= first:
         return 0
     weeks, extra = divmod((last - first).days, 7)
@@ -139,13 +170,13 @@ def starvation(waited: int) -> float:
     return 1.0 + STARVATION_PER_WORKDAY * waited
 
 
-def rank(candidate: Candidate, median_value: float, now: datetime, tz: ZoneInfo, workdays: frozenset[int]) -> Ranked:
+def rank(candidate: Candidate, median_value: float, now: datetime, week: Workweek) -> Ranked:
     value = float(candidate.value) if candidate.value is not None else median_value
     losses = [(expected_loss(r, value, now), r) for r in candidate.reasons]
     top = max(losses, key=lambda pair: (pair[0], pair[1].kind))[1]
-    waited = workdays_between(candidate.waiting_since, now, tz, workdays)
+    waited = week.waited(candidate.waiting_since, now)
     score = sum(loss for loss, _ in losses) * fatigue(candidate) * starvation(waited)
-    if any(r.kind in URGENT_KINDS for r in candidate.reasons):
+    if any(r.kind in URGENT_KINDS and week.waited(r.planned_at, now) == 0 for r in candidate.reasons):
         lane = LANE_URGENT
     elif waited >= STARVING_AFTER_WORKDAYS:
         lane = LANE_STARVING

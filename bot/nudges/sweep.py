@@ -108,7 +108,7 @@ def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings |
             planned = plan(session, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
                            default_channel=settings.nudge_channel if settings else None,
                            digest=settings.digest if settings else None,
-                           workdays=settings.business_hours.days if settings else frozenset(range(5)))
+                           hours=settings.business_hours if settings else Settings.business_hours)
             if dry_run:
                 session.rollback()  # a dry run leaves no trace, not even the schedule's bookkeeping
             else:

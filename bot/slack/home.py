@@ -100,7 +100,7 @@ def needs_attention(session: Session, ctx: Context, settings: Settings, page: in
     (PRODUCT.md §4.8): nothing due is ever out of reach, whatever the daily budget."""
     workspace = session.get(Workspace, ctx.workspace_id)
     assert workspace is not None
-    scale = scale_of(session, workspace, settings.tz, settings.business_hours.days)
+    scale = scale_of(session, workspace, settings.tz, settings.business_hours)
     start = (max(1, page) - 1) * ATTENTION_PAGE
     best, total = top(ranked_waiting(session, ctx.workspace_id, ctx.user_id, ctx.now, scale),
                       start + ATTENTION_PAGE)
