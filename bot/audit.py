@@ -23,7 +23,7 @@ WORDS = {
     "owner": "made the owner", "channel": "set its nudge channel to", "default_channel": "set the default channel to",
     "checkin": "set check-ins", "ended": "ended the relationship", "reactivated": "reactivated it",
     "opted_out": "recorded that they opted out", "forgotten": "forgot the client and all its history",
-    "timezone": "set the workspace's timezone", "value": "set its value to",
+    "timezone": "set the workspace's timezone", "value": "set its value",
 }
 
 

@@ -63,12 +63,17 @@ def test_several_reasons_add_up():
     assert three.top.kind == "quiet"
 
 
-def test_overdue_raises_the_score_up_to_three_times():
+def test_overdue_raises_the_score_up_to_twice_but_never_past_a_stronger_signal():
     assert ranking.overdue_factor(MONDAY, MONDAY) == 1.0
-    assert ranking.overdue_factor(MONDAY - 30 * DAY, MONDAY) == pytest.approx(2.0)
-    assert ranking.overdue_factor(MONDAY - 400 * DAY, MONDAY) == 3.0
-    # a quiet client 60 days overdue outranks a fresh unanswered one of the same value
+    assert ranking.overdue_factor(MONDAY - 30 * DAY, MONDAY) == pytest.approx(1.5)
+    assert ranking.overdue_factor(MONDAY - 400 * DAY, MONDAY) == 2.0
+    # a quiet client 60 days overdue outranks a fresh unanswered one of the same value ...
     assert _order([_candidate(1, "unanswered"), _candidate(2, "quiet", due=MONDAY - 60 * DAY)]) == [2, 1]
+    # ... but not a client at risk since Friday (ranked with the rest now: its first workday has passed)
+    friday = MONDAY - 3 * DAY
+    assert rank(_candidate(1, "at_risk", due=friday, planned=friday), 100, MONDAY, WEEK).lane == ranking.LANE_RANKED
+    assert _order([_candidate(1, "at_risk", due=friday, planned=friday),
+                   _candidate(2, "quiet", due=MONDAY - 400 * DAY)]) == [1, 2]
 
 
 def test_fatigue_lowers_a_client_whose_cards_were_ignored_or_marked_not_relevant():

@@ -8,7 +8,8 @@ Expected loss = value × how strongly the signal predicts losing the client × h
   fill it in; with no values at all every client weighs the same;
 - strength (STRENGTH): at risk > unanswered > an overdue promise or a client waiting on an answer > quiet >
   check-in due > thanks > former-client touch;
-- overdue: 1 on the day a reason falls due, rising evenly to 3 at 60 days overdue.
+- overdue: 1 on the day a reason falls due, rising evenly to 2 at 60 days overdue (kept below the gap between
+  signals, so at equal value a long-ignored quiet client never outranks one at risk).
 A client due for several reasons adds them up: each is another way to lose it. Then:
 - fatigue: × 0.5 for each card about the client marked *Not relevant* in the last 60 days, and × 0.75 for
   each card left without any action in the last 30 days;
@@ -50,7 +51,7 @@ STRENGTH = {
     "thank": 0.15,
     "winback": 0.05,
 }
-OVERDUE_MAX = 3.0
+OVERDUE_MAX = 2.0
 OVERDUE_FULL = timedelta(days=60)  # overdue this long reaches OVERDUE_MAX
 NOT_RELEVANT_FACTOR = 0.5
 NOT_RELEVANT_WINDOW = timedelta(days=60)
