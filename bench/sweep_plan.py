@@ -3,6 +3,7 @@
     python bench/sweep_plan.py            # both databases, 1x and 10x history; appends to bench/RESULTS.md
     python bench/sweep_plan.py --quick    # 10,000 clients: a smoke run
     python bench/sweep_plan.py --versus-due   # 1x history, 0.1%, 1% and 5% due; appends to bench/RESULTS.md
+    python bench/sweep_plan.py --focus        # 1% due: planning, then focus choosing the day's cards (§4.8)
 
 For each database and history size it builds a workspace of N clients with 10 interactions each, 1% of the
 clients due a nudge (quiet, unanswered, check-in, at-risk), then, in a fresh process, times:
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from storage.db import make_engine, normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -73,7 +74,7 @@ def build(url: str, clients: int, per_client: int, seed: int = 7, due_every: int
             heard = NOW - timedelta(days=rng.randint(1, 25))
             row = {
                 "workspace_id": workspace_id, "name": f"Client {i:07d}", "name_key": f"client {i:07d}",
-                "owner_id": f"U{i % 40:04d}", "status": "active", "created_at": NOW - timedelta(days=400),
+                "owner_id": f"U{(i // 7) % 40:04d}", "status": "active", "created_at": NOW - timedelta(days=400),
                 "created_by": "UBENCH", "last_their_contact_at": heard, "last_contact_at": heard,
                 "last_contact_direction": "both", "next_quiet_at": heard + timedelta(days=30),
                 "channel_id": f"C{i % 25:04d}", "unanswered_count": 0, "unanswered_since": None,
@@ -184,10 +185,76 @@ def measure(url: str) -> dict[str, float]:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def measure_focus(url: str) -> dict[str, float]:
+    """One real planning pass, then focus choosing the day's cards from it, then (read-only, best of 3) the
+    ranking pass alone over everything waiting. In its own process, for ru_maxrss."""
+    from bot.database import open_database
+    from bot.nudges import focus
+    from bot.nudges.sweep import _plan
+    from bot.settings import Settings
+    from storage.models import Workspace
+
+    settings = Settings(database_url=url, digest=None)
+    database = open_database(settings, migrate_sqlite=False)
+    start = time.perf_counter()
+    report = _plan(database, NOW, False, settings)
+    plan_s = time.perf_counter() - start
+    with database.sessions() as session:
+        workspaces = list(session.scalars(select(Workspace)))
+        scale = focus.scale_of(session, workspaces[0], settings.tz, settings.business_hours)
+    ranks = []
+    for _ in range(3):
+        with database.sessions() as session:
+            start = time.perf_counter()
+            waiting = sum(1 for _ in focus.ranked_waiting(session, workspaces[0].id, None, NOW, scale))
+            ranks.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    chosen = focus.select(database.sessions, NOW, settings, workspaces)
+    focus_s = time.perf_counter() - start
+    database.engine.dispose()
+    return {"plan_s": plan_s, "planned": sum(report.planned.values()), "rank_s": min(ranks), "waiting": waiting,
+            "focus_s": focus_s, "cards": chosen.cards, "people": chosen.people,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _focus(backends: list[str], clients: int, *, write: bool) -> int:
+    results = []
+    for backend in backends:
+        url = _fresh(backend, f"{backend[:2]}focus")
+        build(url, clients, 10)
+        out = subprocess.run([sys.executable, __file__, "--measure-focus", url], capture_output=True, text=True,
+                             check=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures.update(backend=backend, clients=clients)
+        print(json.dumps(figures), flush=True)
+        results.append(figures)
+    if write:
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        lines = [f"\n## Focus against planning (issue 11) — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}: "
+                 f"{machine}, Python {platform.python_version()}", "",
+                 f"`python bench/sweep_plan.py --focus`: {clients:,} clients, 1,000,000 interactions, 1% due, 40 "
+                 "owners, budget 5. One real planning pass; then focus ranks every waiting client and makes the "
+                 "day's cards; the ranking pass alone is timed again read-only (best of 3).", "",
+                 "| database | planned | planning | ranking pass (waiting clients) | focus: rank and make cards | "
+                 "cards | (planning + focus) / planning | peak memory |", "|---|---|---|---|---|---|---|---|"]
+        for r in results:
+            lines.append(f"| {r['backend']} | {r['planned']:,} | {r['plan_s'] * 1000:.0f} ms | "
+                         f"{r['rank_s'] * 1000:.0f} ms ({r['waiting']:,}) | {r['focus_s'] * 1000:.0f} ms | "
+                         f"{r['cards']} for {r['people']} people | {(r['plan_s'] + r['focus_s']) / r['plan_s']:.2f}x "
+                         f"| {r['peak_mb']:.0f} MB |")
+        lines += ["", "Budget (PRODUCT.md §7): ranking every due nudge costs at most 1.5× the planning time "
+                  "without it."]
+        with (ROOT / "bench" / "RESULTS.md").open("a") as out_file:
+            out_file.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--measure")
+    parser.add_argument("--measure-focus")
+    parser.add_argument("--focus", action="store_true", help="planning against focus at 1%% due")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--versus-due", action="store_true",
                         help="1x history with 0.1%%, 1%% and 5%% of clients due, instead of 1x/10x history")
@@ -195,6 +262,11 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
+    if args.measure_focus:
+        print(json.dumps(measure_focus(args.measure_focus)))
+        return 0
+    if args.focus:
+        return _focus(args.backends.split(","), 10_000 if args.quick else 100_000, write=not args.quick)
     if args.versus_due:
         return _versus_due(args.backends.split(","), 10_000 if args.quick else 100_000, write=not args.quick)
     clients = 10_000 if args.quick else 100_000

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from storage.models import Card, Client, FocusDay, Interaction, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
-UNSENT = ("pending", "sending", "unknown")
 ACTION_WINDOW = timedelta(days=7)
 
 
@@ -43,12 +42,6 @@ def _waiting_clause(workspace_id: int, now: datetime, day: str) -> list[object]:
         or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
         ~exists().where(Card.client_id == Nudge.client_id, Card.day == day),
     ]
-
-
-def owners_waiting(session: Session, workspace_id: int, now: datetime, day: str) -> list[str]:
-    stmt = (select(Client.owner_id).distinct().join(Nudge, Nudge.client_id == Client.id)
-            .where(*_waiting_clause(workspace_id, now, day)).order_by(Client.owner_id))
-    return list(session.scalars(stmt))
 
 
 def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, day: str,
@@ -142,12 +135,6 @@ def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:
     return session.scalars(select(Card).where(Card.workspace_id == workspace_id, Card.id == card_id)).one_or_none()
 
 
-def cards_shown_today(session: Session, workspace_id: int, owner_id: str, day: str) -> int:
-    stmt = select(func.count()).select_from(Card).where(Card.workspace_id == workspace_id,
-                                                        Card.owner_id == owner_id, Card.day == day)
-    return session.scalar(stmt) or 0
-
-
 def action_rate(session: Session, workspace_id: int, start: datetime, end: datetime,
                 client_ids: Sequence[int] | None = None) -> tuple[int, int]:
     """(clients carded in [start, end), those of them with a touch logged within 7 days of their first card)."""
@@ -166,15 +153,3 @@ def action_rate(session: Session, workspace_id: int, start: datetime, end: datet
         acted.update(client_id for client_id, at in session.execute(touches)
                      if first[client_id] <= at < first[client_id] + ACTION_WINDOW)
     return len(first), len(acted)
-
-
-def release_waiting(session: Session, client_id: int, action: str, user_id: str, now: datetime) -> int:
-    """Close a client's waiting nudges as handled (Not relevant from App Home): nothing more is said of them."""
-    result = session.execute(update(Nudge).where(WAITING, Nudge.client_id == client_id).values(
-        status="dropped", last_error="closed before a card", handled_action=action, handled_by=user_id,
-        handled_at=now))
-    return result.rowcount or 0
-
-
-def forget_cards(session: Session, client_id: int) -> None:
-    session.execute(delete(Card).where(Card.client_id == client_id))

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import AuditEvent, Card, Client, Contact, Interaction, Nudge, Referral, Workspace
+from storage.models import AuditEvent, Card, Client, Contact, FocusDay, Interaction, Nudge, Referral, Workspace
 
 # Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
 INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
@@ -194,6 +194,7 @@ def all_clients(session: Session, workspace_id: int) -> list[Client]:
 def delete_client(session: Session, client: Client) -> None:
     # Explicit deletes keep erasure complete even where the database does not enforce cascades.
     session.execute(delete(Nudge).where(Nudge.client_id == client.id))
+    session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
     referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
@@ -543,7 +544,7 @@ def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Wo
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
-    for model in (AuditEvent, Nudge, Interaction, Referral, Contact, Client):
+    for model in (AuditEvent, Nudge, Card, FocusDay, Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

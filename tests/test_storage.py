@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.db import make_engine, normalize_url
 from storage.migrate import current_revision, head_revision, is_current, is_ours, upgrade
-from storage.models import Base, Client, Interaction, Referral
+from storage.models import Base, Card, Client, Interaction, Nudge, Referral
 from storage.queries import delete_client, get_or_create_workspace, name_key
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
@@ -63,9 +63,16 @@ def test_forget_erases_all_history(database):
                                 occurred_at=NOW, logged_by="U1", created_at=NOW))
         session.add(Referral(workspace_id=workspace.id, referrer_id=beta.id, referred_id=acme.id, logged_by="U1",
                              created_at=NOW))
+        card = Card(workspace_id=workspace.id, client_id=acme.id, owner_id="U1", day="2026-11-16", created_at=NOW,
+                    score=1.0, why="chosen today: gone quiet")
+        session.add(card)
+        session.flush()
+        session.add(Nudge(workspace_id=workspace.id, client_id=acme.id, kind="quiet", dedup_key="quiet:1",
+                          due_at=NOW, facts="{}", created_at=NOW, card_id=card.id))
     with database.sessions.begin() as session:
         delete_client(session, session.get(Client, acme.id))
     with database.sessions() as session:
+        assert session.scalars(select(Card)).all() == [] and session.scalars(select(Nudge)).all() == []
         assert session.scalars(select(Interaction)).all() == []
         assert session.scalars(select(Referral)).all() == []
         assert [c.name for c in session.scalars(select(Client))] == ["Beta"]
