@@ -90,6 +90,30 @@ def test_misspelt_client_gets_a_suggestion(rapport):
     assert counts(rapport.database)[1] == 0
 
 
+def test_a_misspelt_name_is_suggested_even_when_a_shorter_prefix_would_match(rapport):
+    rapport.command("add Acme Corp")
+    reply = rapport.command("log Acme Crop call")
+    assert "No client matches 'Acme Crop'. Did you mean Acme Corp?" in reply.text
+    rapport.command("add Acme")  # an exact shorter name does not win over the misspelt longer one either
+    assert "Did you mean Acme Corp?" in rapport.command("log acme crop call").text
+    assert counts(rapport.database)[1] == 0
+    rapport.command("log acme call")  # a real kind after the shorter name is still that client
+    assert [i.kind for i in interactions_of(rapport.database, "Acme")] == ["call"]
+
+
+def test_direction_words_that_agree_with_the_kind_are_accepted(rapport):
+    rapport.command("add Acme Corp")
+    reply = rapport.command("log Acme Corp help from 3d ago")
+    assert "Logged asked us for help (from them) with Acme Corp" in reply.text
+    [entry] = interactions_of(rapport.database, "Acme Corp")
+    assert (entry.kind, entry.direction) == ("help", "in")
+    for text, says in (("help to", "'help' is always from them; drop 'to'"),
+                       ("checkin from", "'checkin' is always a two-way conversation; drop 'from'"),
+                       ("note from : x", "'note' is an internal record with no direction; drop 'from'")):
+        assert says in rapport.command(f"log acme corp {text}").text
+    assert len(interactions_of(rapport.database, "Acme Corp")) == 1
+
+
 def test_unknown_client_says_how_to_add_it(rapport):
     reply = rapport.command("status Nobody")
     assert "No client matches 'Nobody'" in reply.text and "/client add" in reply.text

@@ -153,7 +153,7 @@ def test_invalid_submissions_show_errors_on_the_fields_and_write_nothing(rapport
     future = _submit(rapport, view, day="2026-11-20").json()
     assert future["response_action"] == "errors" and "in the future" in future["errors"]["date"]
     fixed = _submit(rapport, view, kind="praise", direction="to").json()
-    assert "fixed direction" in fixed["errors"]["direction"]
+    assert "'praise' is always from them; leave this as two-way" in fixed["errors"]["direction"]
     unknown = _submit(rapport, view, client_id=999999).json()
     assert "Pick a client" in unknown["errors"]["client"]
     empty_note = _submit(rapport, view, kind="note").json()

@@ -110,13 +110,34 @@ def find_client(session: Session, workspace_id: int, args: str) -> Match:
         raise ClientLookupError("Which client? Put the client's name first.")
     prefixes = [(name_key(to_plain(args[:end])), args[end:].strip()) for _, end in spans]
     exact = {c.name_key: c for c in clients_by_keys(session, workspace_id, [p for p, _ in prefixes])}
-    for key, rest in reversed(prefixes):
+    for words, (key, rest) in reversed(list(enumerate(prefixes, start=1))):
         if key in exact:
+            _not_misspelt(session, workspace_id, args, spans, words, key)
             return Match(exact[key], rest)
-    for key, rest in reversed(prefixes):
+    for words, (key, rest) in reversed(list(enumerate(prefixes, start=1))):
         found = clients_with_key_prefix(session, workspace_id, key, 6)
         if len(found) == 1:
+            _not_misspelt(session, workspace_id, args, spans, words, key, found)
             return Match(found[0], rest)
         if found:
-            raise _ambiguous(to_plain(args[: spans[prefixes.index((key, rest))][1]]).strip(), found, len(found) > 5)
+            raise _ambiguous(to_plain(args[: spans[words - 1][1]]).strip(), found, len(found) > 5)
     raise ClientLookupError(_suggest(session, workspace_id, [args[a:b] for a, b in spans]))
+
+
+MISSPELT = 0.8  # how alike the words typed must be to a longer name to read as a misspelling of it
+
+
+def _not_misspelt(session: Session, workspace_id: int, args: str, spans: list[tuple[int, int]], words: int, key: str,
+                  found: list[Client] | None = None) -> None:
+    """`Acme Crop call` is a misspelt `Acme Corp`, not `Acme` (or the prefix `Acme` of Acme Corp) followed by
+    'Crop call': when the words typed, read as far as a longer client's name goes, are close to it but not it,
+    suggest it instead of acting on the shorter match."""
+    longer = found if found is not None else clients_with_key_prefix(session, workspace_id, key + " ", 6)
+    for client in longer:
+        size = len(client.name_key.split())
+        if size <= words or size > len(spans):
+            continue
+        probe = name_key(to_plain(args[: spans[size - 1][1]]))
+        if probe != client.name_key and difflib.SequenceMatcher(None, probe, client.name_key).ratio() >= MISSPELT:
+            shown = to_plain(args[: spans[size - 1][1]]).strip()
+            raise ClientLookupError(f"No client matches {shown!r}. Did you mean {client.name}?")

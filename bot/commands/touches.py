@@ -21,6 +21,7 @@ from bot.relationship.kinds import (
     CONTACT_KINDS,
     DIRECTION_WORDS,
     LABELS,
+    direction_conflict,
     direction_for,
     normalize_kind,
     touch_words,
@@ -73,9 +74,11 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     override = rest[0].lower() if rest and rest[0].lower() in ("from", "to") else None
     if override:
         rest = rest[1:]
+        conflict = direction_conflict(kind, override)
+        if conflict:
+            raise CommandError(conflict, usage)
         if kind not in CONTACT_KINDS:
-            raise CommandError(f"{kind} has a fixed direction; drop {override!r}. Only "
-                               f"{', '.join(CONTACT_KINDS)} take from or to.", usage)
+            override = None  # it agrees with the kind's own direction
     try:
         when_at = parse_when(" ".join(rest), ctx.now, ctx.user_tz()) if rest else ctx.now
     except WhenError as exc:

@@ -54,11 +54,28 @@ def normalize_kind(word: str) -> str | None:
     return word if word in ALL_KINDS else None
 
 
+WORD_DIRECTIONS = {"from": "in", "to": "out"}
+
+
 def direction_for(kind: str, override: str | None) -> str | None:
     """'from' means they reached us, 'to' that we reached them; contact kinds default to two-way."""
     if kind in CONTACT_KINDS:
-        return {"from": "in", "to": "out", None: "both"}[override]
+        return {**WORD_DIRECTIONS, None: "both"}[override]
     return FIXED_DIRECTION[kind]
+
+
+def direction_conflict(kind: str, word: str | None) -> str | None:
+    """Why a direction word cannot go with a kind, or None. A word that agrees with a kind's own direction is
+    fine (`help from`: they came to us); one that contradicts it, or any on an internal record, is not."""
+    if word is None or kind in CONTACT_KINDS:
+        return None
+    fixed = FIXED_DIRECTION[kind]
+    if fixed is not None and WORD_DIRECTIONS.get(word) == fixed:
+        return None
+    if fixed is None:
+        return f"{kind!r} is an internal record with no direction; drop {word!r}."
+    side = "from them" if fixed == "in" else "a two-way conversation"
+    return f"{kind!r} is always {side}; drop {word!r}. Only {', '.join(CONTACT_KINDS)} take from or to."
 
 
 def touch_words(kind: str) -> str:

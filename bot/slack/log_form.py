@@ -12,7 +12,7 @@ from bot.commands.context import Context
 from bot.commands.touches import record_interaction
 from bot.nudges.actions import after_logging
 from bot.nudges.cards import MessageUpdate
-from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_for, touch_words
+from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
 from bot.slack import blocks as b
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_when
@@ -84,9 +84,12 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     if kind not in ALL_KINDS:
         errors["kind"] = "Pick what happened from the list."
     raw_direction = str(_selected(values, "direction") or "both")
-    override = None if raw_direction == "both" else raw_direction
+    override = raw_direction if raw_direction in ("from", "to") else None
     if kind in ALL_KINDS and kind not in CONTACT_KINDS and override:
-        errors["direction"] = f"{LABELS[kind].capitalize()} has a fixed direction; leave this as two-way."
+        conflict = direction_conflict(kind, override)
+        if conflict:
+            errors["direction"] = conflict.replace(f"drop {override!r}", "leave this as two-way")
+        override = None
     day = str(_selected(values, "date", "selected_date") or "")
     when = None
     try:
