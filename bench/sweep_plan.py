@@ -232,9 +232,10 @@ def _focus(backends: list[str], clients: int, *, write: bool) -> int:
         machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
         lines = [f"\n## Focus against planning (issue 11) — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}: "
                  f"{machine}, Python {platform.python_version()}", "",
-                 f"`python bench/sweep_plan.py --focus`: {clients:,} clients, 1,000,000 interactions, 1% due, 40 "
-                 "owners, budget 5. One real planning pass; then focus ranks every waiting client and makes the "
-                 "day's cards; the ranking pass alone is timed again read-only (best of 3).", "",
+                 f"`python bench/sweep_plan.py --focus`: {clients:,} clients, 1,000,000 interactions, 1% due "
+                 f"(owned by {results[0]['people']} of the 40 owners), budget 5. One real planning pass; then focus "
+                 "ranks every waiting client and makes the day's cards; the ranking pass alone is timed again "
+                 "read-only (best of 3).", "",
                  "| database | planned | planning | ranking pass (waiting clients) | focus: rank and make cards | "
                  "cards | (planning + focus) / planning | peak memory |", "|---|---|---|---|---|---|---|---|"]
         for r in results:
