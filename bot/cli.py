@@ -61,11 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
-        from storage.migrate import head_revision, upgrade
-
-        upgrade(settings.database_url)
-        print(f"database is at schema version {head_revision()}")
-        return 0
+        return _migrate(settings)
     if args.command == "serve":
         settings.require_slack()
         from bot.server.serve import serve
@@ -88,6 +84,28 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "audit":
         return _audit(args, settings)
     raise AssertionError(args.command)
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.slack.tokens import TokenCipher, TokenKeyError, seal_stored_tokens
+    from storage.db import make_engine
+    from storage.migrate import head_revision, upgrade
+
+    upgrade(settings.database_url)
+    print(f"database is at schema version {head_revision()}")
+    engine = make_engine(settings.database_url)
+    try:
+        sealed, plain = seal_stored_tokens(engine, TokenCipher(settings.secret_keys) if settings.secret_keys else None)
+    except TokenKeyError as exc:
+        raise SettingsError(str(exc)) from None
+    finally:
+        engine.dispose()
+    if sealed:
+        print(f"encrypted {sealed} stored Slack token{'s' if sealed != 1 else ''} with RAPPORT_SECRET_KEY")
+    if plain:
+        print(f"rapport: {plain} Slack token{'s are' if plain != 1 else ' is'} stored unencrypted; set "
+              "RAPPORT_SECRET_KEY and run rapport migrate again", file=sys.stderr)
+    return 0
 
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:

@@ -45,6 +45,9 @@ class Settings:
     command_workers: int = 1
     uninstall_grace_days: int = 30
     daily_focus: int = 5  # clients a person is nudged about per workday at most (PRODUCT.md §4.8)
+    # Fernet keys, newest first: the first encrypts stored OAuth tokens, any of them decrypts (key rotation)
+    secret_keys: tuple[str, ...] = ()
+    metrics_token: str | None = None  # enables GET /metrics for requests bearing it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -61,6 +64,10 @@ class Settings:
     def require_slack(self, need_signing_secret: bool = True) -> None:
         """What talking to Slack needs, checked only by the commands that talk to Slack."""
         if self.oauth:
+            if not self.secret_keys:
+                raise SettingsError("RAPPORT_SECRET_KEY is not set: OAuth mode stores each workspace's tokens "
+                                    "encrypted with it. Generate one with: python -c \"from cryptography.fernet "
+                                    "import Fernet; print(Fernet.generate_key().decode())\"")
             if self.slack_bot_token is not None:
                 raise SettingsError("SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: OAuth mode keeps each workspace's "
                                     "token in the database; unset SLACK_BOT_TOKEN (or SLACK_CLIENT_ID for one "
@@ -181,6 +188,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
         raise SettingsError(f"{missing} is not set: OAuth mode needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
 
+    keys = tuple(k.strip() for k in (_optional(env, "RAPPORT_SECRET_KEY") or "").split(",") if k.strip())
+    for key in keys:
+        if not _is_fernet_key(key):
+            raise SettingsError("RAPPORT_SECRET_KEY must be one or more Fernet keys (44 characters of url-safe "
+                                "base64, comma-separated, newest first); generate one with: python -c \"from "
+                                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
+
     return Settings(
         database_url=raw_url,
         slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
@@ -199,4 +213,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 1, 1, 64),
         uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
         daily_focus=_int(env, "RAPPORT_DAILY_FOCUS", 5, 1, 100),
+        secret_keys=keys,
+        metrics_token=_optional(env, "RAPPORT_METRICS_TOKEN"),
     )
+
+
+def _is_fernet_key(key: str) -> bool:
+    """Checked without printing it: a settings error must never echo a secret."""
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError):
+        return False
+    return True

@@ -271,3 +271,12 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(300), server_default=text("''"))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Marker(Base):
+    """When something last happened, kept in the database so that every process reports the same (metrics)."""
+
+    __tablename__ = "markers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # 'sweep'
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -301,9 +301,12 @@ def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Ite
 
 
 OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET = "111.222", "oauth-client-secret"
+SECRET_KEY = "V2pIMf18xoqYvqy4C0C60KDVLQwYElQdDqng1H8PvRM="  # a Fernet key for the tests' encrypted tokens
+OTHER_KEY = "GUG6AKo8BE8biBDcjb3Gz00tD-HQIzEsA8_JbiUogP0="
 
 
 def oauth_settings(database_url: str, fake_slack: FakeSlack, **overrides: Any) -> Settings:
+    overrides.setdefault("secret_keys", (SECRET_KEY,))
     return Settings(database_url=database_url, slack_signing_secret=SIGNING_SECRET, slack_client_id=OAUTH_CLIENT_ID,
                     slack_client_secret=OAUTH_CLIENT_SECRET, slack_api_url=fake_slack.api_url, **overrides)
 

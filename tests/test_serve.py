@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.cli import RAPPORT, clean_env, run
-from tests.conftest import SIGNING_SECRET, sign
+from tests.conftest import SECRET_KEY, SIGNING_SECRET, sign
 
 
 def _free_port() -> int:
@@ -69,7 +69,7 @@ def test_serve_in_oauth_mode_offers_the_install_page(tmp_path, fake_slack):
     port = _free_port()
     env = clean_env(tmp_path, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="oauth-secret",
                     SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url, PORT=str(port),
-                    RAPPORT_SCHEDULER="off")
+                    RAPPORT_SCHEDULER="off", RAPPORT_SECRET_KEY=SECRET_KEY)
     process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
@@ -87,7 +87,8 @@ def test_serve_in_oauth_mode_offers_the_install_page(tmp_path, fake_slack):
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
-    assert "oauth-secret" not in output and SIGNING_SECRET not in output, "secrets must never be logged"
+    assert "oauth-secret" not in output and SIGNING_SECRET not in output and SECRET_KEY not in output, \
+        "secrets must never be logged"
 
 
 def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
@@ -98,7 +99,7 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
 
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and "schema version 0008" in result.stdout
+    assert result.returncode == 0 and "schema version 0009" in result.stdout
     assert (tmp_path / "fresh.db").exists()
 
 

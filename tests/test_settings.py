@@ -5,6 +5,7 @@ from datetime import time
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from tests.conftest import OTHER_KEY, SECRET_KEY
 
 
 def test_nothing_configured_is_a_working_default():
@@ -57,7 +58,8 @@ def test_serving_needs_the_slack_secrets():
 
 
 def test_oauth_mode_needs_its_pair_and_the_signing_secret_and_no_single_token():
-    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s",
+             "RAPPORT_SECRET_KEY": SECRET_KEY}
     settings = load_settings(oauth)
     settings.require_slack()
     assert settings.oauth and settings.uninstall_grace_days == 30 and settings.command_workers == 1
@@ -67,6 +69,20 @@ def test_oauth_mode_needs_its_pair_and_the_signing_secret_and_no_single_token():
         load_settings({**oauth, "SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
     with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN is set with SLACK_CLIENT_ID"):
         load_settings({**oauth, "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
-    for name, value in (("RAPPORT_UNINSTALL_GRACE_DAYS", "-1"), ("RAPPORT_COMMAND_WORKERS", "0")):
+    with pytest.raises(SettingsError, match=r"^RAPPORT_SECRET_KEY is not set: OAuth mode stores each workspace's"):
+        load_settings({**oauth, "RAPPORT_SECRET_KEY": ""}).require_slack()
+
+
+def test_a_secret_key_must_be_fernet_keys_and_is_never_echoed():
+    assert load_settings({"RAPPORT_SECRET_KEY": f"{SECRET_KEY}, {OTHER_KEY}"}).secret_keys == (SECRET_KEY, OTHER_KEY)
+    with pytest.raises(SettingsError, match=r"^RAPPORT_SECRET_KEY must be one or more Fernet keys") as refused:
+        load_settings({"RAPPORT_SECRET_KEY": "hunter2-not-a-key"})
+    assert "hunter2" not in str(refused.value)
+    assert load_settings({"RAPPORT_METRICS_TOKEN": " t0ken "}).metrics_token == "t0ken"
+
+
+def test_ranges_are_checked():
+    for name, value in (("RAPPORT_UNINSTALL_GRACE_DAYS", "-1"), ("RAPPORT_COMMAND_WORKERS", "0"),
+                        ("RAPPORT_DAILY_FOCUS", "0"), ("RAPPORT_DAILY_FOCUS", "101")):
         with pytest.raises(SettingsError, match=rf"^{name}"):
             load_settings({name: value})

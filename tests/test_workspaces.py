@@ -15,8 +15,9 @@ from sqlalchemy import func, select, text
 
 from bot.nudges.sweep import slack_for, sweep
 from bot.settings import Settings
+from bot.slack.tokens import TokenCipher
 from storage.models import AuditEvent, Client, Interaction, Nudge, Workspace
-from tests.conftest import OAUTH_CLIENT_ID, RapportServer, oauth_settings, sign
+from tests.conftest import OAUTH_CLIENT_ID, SECRET_KEY, RapportServer, oauth_settings, sign
 from tests.helpers import client_named
 
 DAY = timedelta(days=1)
@@ -246,7 +247,7 @@ def test_expiring_tokens_are_rotated_for_requests_and_for_the_scheduler(oauth_ra
     assert used != first and rapport.fake.tokens[used]["team_id"] == "TA"
     with rapport.database.engine.connect() as conn:
         stored = conn.execute(text("SELECT bot_token FROM slack_installations ORDER BY id DESC")).scalars().first()
-    assert stored == used
+    assert stored.startswith("enc:v1:") and TokenCipher([SECRET_KEY]).open(stored) == used
 
 
 def test_enterprise_grid_installs_per_team_and_org_wide(oauth_rapport):

@@ -19,7 +19,7 @@ from bot.nudges.focus import FocusReport, select
 from bot.nudges.planner import UTC_ZONE, PlanReport, plan
 from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
-from bot.slack.installs import WorkspaceTokens, erase_uninstalled
+from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
 from bot.workspaces import tz_of
 from storage.queries import all_workspaces
 
@@ -75,7 +75,10 @@ Slack = WebClient | WorkspaceTokens  # one bot token for every workspace, or eac
 
 
 def slack_for(settings: Settings, database: Database) -> Slack:
-    return WorkspaceTokens(settings, database.engine) if settings.oauth else delivery_client(settings)
+    if not settings.oauth:
+        return delivery_client(settings)
+    verify_secret_key(settings, database.engine)
+    return WorkspaceTokens(settings, database.engine)
 
 
 def _posters(settings: Settings, slack: Slack) -> PosterFor:

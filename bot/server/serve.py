@@ -14,6 +14,7 @@ from bot.database import Database, open_database
 from bot.nudges.scheduler import make_scheduler, sweep_job
 from bot.server.web import make_wsgi
 from bot.settings import Settings
+from bot.slack.installs import verify_secret_key
 
 log = logging.getLogger(__name__)
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus'
@@ -67,6 +68,10 @@ def serve(settings: Settings) -> int:
         app = build_app(settings, database.sessions)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
-    open_database(settings).engine.dispose()  # fail fast, in the parent, on a bad database or schema
+    database = open_database(settings)  # fail fast, in the parent, on a bad database, schema or secret key
+    try:
+        verify_secret_key(settings, database.engine)
+    finally:
+        database.engine.dispose()
     _Gunicorn(settings).run()
     return 0

@@ -25,7 +25,8 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
+from bot.slack.tokens import EncryptedInstallationStore, TokenCipher, TokenKeyError, check_stored_tokens
 from storage.queries import drop_unsent_nudges, erase_workspace, workspaces_for_install, workspaces_uninstalled_before
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,12 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
-def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
+def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
+    """slack_sdk's store in DATABASE_URL, every token in it encrypted with RAPPORT_SECRET_KEY."""
     assert settings.slack_client_id is not None
-    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log)
+    return EncryptedInstallationStore(
+        SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log),
+        TokenCipher(settings.secret_keys))
 
 
 def oauth_settings(settings: Settings, engine: Engine,
@@ -68,6 +72,17 @@ def oauth_settings(settings: Settings, engine: Engine,
         token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY, installation_store=oauth.installation_store,
         client=WebClient(base_url=settings.slack_api_url, timeout=10))
     return oauth
+
+
+def verify_secret_key(settings: Settings, engine: Engine) -> None:
+    """OAuth mode: refuse to start, naming the variable, when RAPPORT_SECRET_KEY cannot open the stored tokens
+    (never a crash loop that prints one)."""
+    if not settings.oauth:
+        return
+    try:
+        check_stored_tokens(engine, TokenCipher(settings.secret_keys))
+    except TokenKeyError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 class WorkspaceTokens:
