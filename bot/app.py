@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utcnow
 from bot.settings import Settings
-from bot.slack.installs import mark_installed, oauth_settings
+from bot.slack.installs import bot_token_authorize, mark_installed, oauth_settings
 from bot.slack.people import Directory, SlackDirectory
 from handlers import actions, commands, errors, home, lifecycle, nudges, views
 
@@ -25,7 +25,6 @@ def build_app(
     directory: Directory | None = None,
     clock: Clock = utcnow,
     verify_requests: bool = True,
-    verify_token: bool = True,
     process_before_response: bool = False,
     workers: Executor | None = None,
 ) -> App:
@@ -49,11 +48,12 @@ def build_app(
             logger=logging.getLogger("rapport.bolt"),
         )
     else:
+        assert settings.slack_bot_token is not None, "single-workspace mode needs SLACK_BOT_TOKEN"
         app = App(
-            client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10),
+            client=WebClient(base_url=settings.slack_api_url, timeout=10),
+            authorize=bot_token_authorize(settings.slack_bot_token),  # start-up and requests never wait on Slack
             signing_secret=settings.slack_signing_secret or "",
             request_verification_enabled=verify_requests,
-            token_verification_enabled=verify_token,
             process_before_response=process_before_response,
             logger=logging.getLogger("rapport.bolt"),
         )

@@ -22,29 +22,68 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path, fake_slack):
+def start_serve(tmp_path, api_url: str, **env: str) -> tuple[subprocess.Popen, str, dict]:  # type: ignore[type-arg]
+    """`rapport serve` as a real process, once /healthz answers: (process, base URL, health)."""
     port = _free_port()
-    env = clean_env(tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                    SLACK_API_URL=fake_slack.api_url, PORT=str(port), RAPPORT_SCHEDULER="off")
-    process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    environment = clean_env(tmp_path, **{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                                         "SLACK_API_URL": api_url, "PORT": str(port), **env})
+    process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:  # wait for readiness, bounded: gunicorn has to boot a worker first
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2) as reply:
-                health = json.loads(reply.read())
-                break
+                return process, base, json.loads(reply.read())
         except (urllib.error.URLError, ConnectionError):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("rapport serve did not come up:\n" + (process.stdout.read() if process.stdout else ""))
             time.sleep(0.2)
-    yield base, health
+
+
+def stop_serve(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
     process.terminate()
     output, _ = process.communicate(timeout=30)
     assert "xoxb-test" not in output and SIGNING_SECRET not in output, "secrets must never be logged"
+    return output
+
+
+@pytest.fixture
+def served(tmp_path, fake_slack):
+    process, base, health = start_serve(tmp_path, fake_slack.api_url, RAPPORT_SCHEDULER="off")
+    yield base, health
+    stop_serve(process)
+
+
+def signed_command(base: str, text: str, response_url: str) -> int:
+    body = urlencode({"team_id": "T1", "user_id": "UANA", "command": "/client", "text": text,
+                      "response_url": response_url, "trigger_id": "t"})
+    request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return reply.status
+
+
+def test_serve_starts_and_acknowledges_while_slack_is_unreachable(tmp_path, fake_slack):
+    process, base, health = start_serve(tmp_path, "http://127.0.0.1:9/api/", RAPPORT_SCHEDULER="off")
+    try:
+        assert health == {"ok": True, "database": "ok"}
+        assert signed_command(base, "add Acme Corp", f"{fake_slack.url}/response/down") == 200
+        [answer] = fake_slack.wait_for("response/down")  # response_url is not the Web API: the answer arrives
+        assert answer.params["text"] == "Added Acme Corp."
+        payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "UANA"}, "api_app_id": "A1",
+                   "trigger_id": "t", "container": {"type": "view"}, "view": {"id": "V", "type": "home"},
+                   "actions": [{"type": "button", "action_id": "home_page", "value": "2", "block_id": "b",
+                                "action_ts": "1"}]}
+        body = urlencode({"payload": json.dumps(payload)})
+        request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200  # acknowledged; publishing the Home tab waits for Slack to come back
+    finally:
+        output = stop_serve(process)
+    assert "Worker failed to boot" not in output
 
 
 def test_serve_answers_health_and_signed_commands(served, fake_slack):

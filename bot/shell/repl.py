@@ -203,7 +203,7 @@ def run_shell(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sy
                                      "slack_signing_secret": "shell", "slack_api_url": console.url + "/api/",
                                      "slack_client_id": None, "slack_client_secret": None, "slack_app_token": None})
         app = build_app(shell_settings, database.sessions, directory=StaticDirectory(settings.tz),
-                        clock=clock, verify_requests=False, verify_token=False, process_before_response=True,
+                        clock=clock, verify_requests=False, process_before_response=True,
                         workers=Inline())
         session = ShellSession(app, shell_settings, console, database, clock)
         if interactive:

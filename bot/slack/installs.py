@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_bolt import BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -38,6 +39,18 @@ STATE_SECONDS = 600
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def bot_token_authorize(token: str) -> Callable[..., AuthorizeResult]:
+    """Single-workspace authorisation that never asks Slack: the configured bot token, for the team the verified
+    request names. Bolt's default checks the token with auth.test at start-up (and again per process), so a Slack
+    outage during a deploy would take the app down; acknowledging must never wait for Slack. (Bolt passes the
+    arguments by name.)"""
+
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token, user_id=user_id)
+
+    return authorize
 
 
 def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
