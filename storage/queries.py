@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,7 +12,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import AuditEvent, Card, Client, Contact, FocusDay, Interaction, Nudge, Referral, Workspace
+from storage.models import (
+    AuditEvent,
+    Card,
+    Client,
+    Contact,
+    FocusDay,
+    Interaction,
+    Marker,
+    Nudge,
+    Referral,
+    Workspace,
+)
 
 # Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
 INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
@@ -567,3 +578,33 @@ def value_median(session: Session, workspace_id: int) -> float | None:
     middle = select(Client.value).where(*valued).order_by(Client.value)
     values = list(session.scalars(middle.offset((total - 1) // 2).limit(2 - total % 2)))
     return sum(values) / len(values)
+
+
+def outbox_figures(session: Session) -> tuple[dict[str, int], datetime | None]:
+    """Nudges by status, with 'waiting' (a client's, pending without a card) apart from 'pending' (ready to
+    post), and when the oldest one ready to post was planned."""
+    waiting = (Nudge.status == "pending") & Nudge.card_id.is_(None) & Nudge.client_id.is_not(None)
+    counts: dict[str, int] = {}
+    for status, is_waiting, count in session.execute(
+            select(Nudge.status, waiting, func.count()).group_by(Nudge.status, waiting)):
+        key = "waiting" if is_waiting else status
+        counts[key] = counts.get(key, 0) + count
+    ready = Nudge.status.in_(("pending", "sending", "unknown")) & (
+        Nudge.card_id.is_not(None) | Nudge.client_id.is_(None))
+    oldest = session.scalar(select(func.min(Nudge.created_at)).where(ready))
+    if oldest is not None and oldest.tzinfo is None:  # an aggregate over SQLite's naive column
+        oldest = oldest.replace(tzinfo=UTC)
+    return counts, oldest
+
+
+def last_marker(session: Session, name: str) -> datetime | None:
+    marker = session.get(Marker, name)
+    return marker.at if marker else None
+
+
+def set_marker(session: Session, name: str, at: datetime) -> None:
+    """Moves forward only (a sweep `--at` an earlier instant does not set it back); safe when sweeps race."""
+    insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_fn(Marker).values(name=name, at=at)
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"at": stmt.excluded.at},
+                                               where=Marker.at < stmt.excluded.at))

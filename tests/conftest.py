@@ -30,6 +30,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from bot.app import build_app
 from bot.database import Database, open_database
+from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings
 from storage.db import normalize_url
@@ -281,7 +282,8 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> It
     # More answer threads than production's one, so commands the tests send at once really run at once.
     workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
     app = build_app(settings, database.sessions, clock=clock, workers=workers)
-    server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine), server_class=ThreadingWSGIServer,
+    metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
+    server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine, metrics), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -21,7 +21,7 @@ from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
 from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
 from bot.workspaces import tz_of
-from storage.queries import all_workspaces
+from storage.queries import all_workspaces, set_marker
 
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
@@ -144,4 +144,5 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     if not dry_run:
         with database.sessions.begin() as session:
             erased = erase_uninstalled(session, now, settings.uninstall_grace_days)
+            set_marker(session, "sweep", now)  # for /metrics: when a sweep last finished, in any process
     return SweepReport(now, planned, delivery, hours, dry_run, erased, chosen)

@@ -10,8 +10,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from bot.app import build_app
+from bot.clock import utcnow
 from bot.database import Database, open_database
 from bot.nudges.scheduler import make_scheduler, sweep_job
+from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings
 from bot.slack.installs import verify_secret_key
@@ -48,7 +50,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # Built in the worker, after fork: database connections and scheduler threads must not cross a fork.
         database = open_database(self.settings)
         _start_scheduler(self.settings, database)
-        return make_wsgi(build_app(self.settings, database.sessions), database.engine)
+        metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
+        return make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics)
 
 
 def _start_scheduler(settings: Settings, database: Database) -> None:

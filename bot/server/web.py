@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,6 +13,8 @@ from urllib.parse import parse_qs
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine, text
+
+from bot.server.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,8 @@ def _payload_of(body: bytes, content_type: str) -> object:
     return {}  # a slash command: every field a string by construction
 
 
-def make_wsgi(app: App, engine: Engine) -> WsgiApp:
+def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None) -> WsgiApp:
+    """`metrics`: serve GET /metrics to requests bearing its token (401 without); None: /metrics is not there."""
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def bad_request(start_response: Callable[..., Any], reason: str) -> Iterable[bytes]:
@@ -82,7 +86,31 @@ def make_wsgi(app: App, engine: Engine) -> WsgiApp:
         start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
+    def plain(start_response: Callable[..., Any], status: str, body: bytes, *headers: tuple[str, str]
+              ) -> Iterable[bytes]:
+        start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+                                *headers])
+        return [body]
+
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if metrics is None:
+            return serve(environ, start_response)
+        started = time.perf_counter()
+        try:
+            return serve(environ, start_response)
+        finally:
+            metrics.latency.labels(path=_path_label(environ)).observe(time.perf_counter() - started)
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            if metrics is None:
+                return plain(start_response, "404 Not Found", b"not found")
+            if not metrics.allowed(str(environ.get("HTTP_AUTHORIZATION") or "")):
+                return plain(start_response, "401 Unauthorized", b"a bearer token is required",
+                             ("WWW-Authenticate", 'Bearer realm="rapport metrics"'))
+            body = metrics.render()
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             healthy = database_ok(engine)
             body = json.dumps({"ok": healthy, "database": "ok" if healthy else "unreachable"}).encode()
@@ -103,3 +131,11 @@ def make_wsgi(app: App, engine: Engine) -> WsgiApp:
         return slack(environ, start_response)
 
     return wsgi
+
+
+KNOWN_PATHS = ("/slack/events", "/healthz", "/metrics", "/slack/install", "/slack/oauth_redirect")
+
+
+def _path_label(environ: dict[str, Any]) -> str:
+    path = str(environ.get("PATH_INFO") or "")
+    return path if path in KNOWN_PATHS else "other"  # a label per arbitrary path would grow without bound
