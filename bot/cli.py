@@ -180,6 +180,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.bulk.csv_io import CsvError, import_rows, pick_workspace, read_csv
     from bot.database import open_database
+    from bot.slack.installs import token_team
 
     if args.owner and not args.owner.startswith(("U", "W")):
         print("rapport import: --owner must be a Slack member id like U0123ABCD", file=sys.stderr)
@@ -189,10 +190,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"rapport import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    team = None if args.team else token_team(settings)  # asked before the transaction: it is a network call
     database = open_database(settings)
     try:
         with stream, database.sessions.begin() as session:
-            workspace = pick_workspace(session, args.team, utcnow())
+            workspace = pick_workspace(session, args.team, utcnow(), team)
             total = sum(1 for _ in stream) - 1
             stream.seek(0)
             rows = tqdm(read_csv(stream), total=total, unit="row", desc="importing", disable=None,
@@ -213,11 +215,13 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit import export
     from bot.bulk.csv_io import CsvError, pick_workspace
     from bot.database import open_database
+    from bot.slack.installs import token_team
 
+    team = None if args.team else token_team(settings)
     database = open_database(settings)
     try:
         with database.sessions() as session:
-            workspace = pick_workspace(session, args.team, utcnow())
+            workspace = pick_workspace(session, args.team, utcnow(), team)
             if args.file is None:
                 export(session, workspace, sys.stdout)
                 return 0
@@ -235,11 +239,13 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bulk.csv_io import CsvError, export_rows, pick_workspace
     from bot.database import open_database
+    from bot.slack.installs import token_team
 
+    team = None if args.team else token_team(settings)
     database = open_database(settings)
     try:
         with database.sessions.begin() as session:
-            workspace = pick_workspace(session, args.team, utcnow())
+            workspace = pick_workspace(session, args.team, utcnow(), team)
             if args.file is None:
                 export_rows(session, workspace, sys.stdout, settings.tz, utcnow())
                 return 0

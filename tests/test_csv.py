@@ -102,3 +102,39 @@ def test_import_and_export_commands(tmp_path):
     assert missing.returncode == 2 and "cannot read nope.csv" in missing.stderr
     (tmp_path / "bad.csv").write_text("client,when\nx,y\n")
     assert "first line must name the columns" in run(["import", "bad.csv"], tmp_path).stderr
+
+
+def test_values_import_update_and_clear(database):
+    report = _import(database, "name,owner,value\nAcme Corp,U0ANA,1.2m\nBeta Ltd,U0ANA,lots\nGamma,U0ANA,250k\n")
+    assert report.added == ["Acme Corp", "Gamma"]
+    assert report.rejected == [(3, "value: I can't read 'lots' as an amount. Use a number like 250000, 250k or "
+                                   "1.2m, or none to clear it")]
+    assert client_named(database, "Acme Corp").value == 1_200_000
+    again = _import(database, "name,value\nAcme Corp,\nGamma,none\n")  # empty leaves it; none clears it
+    assert again.unchanged == ["Acme Corp"] and again.updated == ["Gamma"]
+    assert client_named(database, "Acme Corp").value == 1_200_000 and client_named(database, "Gamma").value is None
+
+
+def test_import_before_any_command_finds_the_workspace_from_the_bot_token(tmp_path, fake_slack):
+    (tmp_path / "clients.csv").write_text("name,owner,value\nAcme Corp,U0ANA,250k\n")
+    token = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.api_url}
+    result = run(["import", "clients.csv"], tmp_path, **token)
+    assert result.returncode == 0 and "1 added" in result.stdout, result.stderr
+    assert fake_slack.called("auth.test")
+    exported = run(["export"], tmp_path, **token)
+    assert "Acme Corp,U0ANA,active" in exported.stdout and exported.stdout.strip().endswith(",250000")
+    from bot.database import open_database
+    from bot.settings import Settings
+    from storage.models import Workspace
+
+    database = open_database(Settings(database_url=f"sqlite:///{tmp_path / 'rapport.db'}"))
+    with database.sessions() as session:
+        assert [w.team_id for w in session.query(Workspace)] == [fake_slack.team_id]
+    database.engine.dispose()
+    elsewhere = tmp_path / "elsewhere"  # a fresh database, and Slack down
+    elsewhere.mkdir()
+    (elsewhere / "clients.csv").write_text("name,owner\nAcme Corp,U0ANA\n")
+    down = run(["import", "clients.csv"], elsewhere, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
+    assert down.returncode == 2
+    assert "no workspace in this database yet (Slack could not say which workspace SLACK_BOT_TOKEN belongs to: " \
+           "Slack did not answer" in down.stderr and "--team" in down.stderr

@@ -58,20 +58,25 @@ class ImportReport:
                 f"{len(self.rejected)} rejected")
 
 
-def pick_workspace(session: Session, team_id: str | None, now: datetime) -> Workspace:
-    """The workspace named by --team (created if new, so a team can import before its first command),
-    else the only one there is."""
+def pick_workspace(session: Session, team_id: str | None, now: datetime,
+                   token_team: tuple[str, str | None] | str | None = None) -> Workspace:
+    """The workspace named by --team (created if new, so a team can import before its first command); else, in
+    single-workspace mode, the one the bot token belongs to (`token_team`: (team, enterprise) from auth.test, or
+    why Slack could not say); else the only one there is."""
     workspaces = all_workspaces(session)
     if team_id:
         if not re.fullmatch(r"[TE][A-Z0-9]{2,}", team_id):
             raise CsvError(f"--team {team_id!r} is not a Slack team id like T0123ABCD")
         return get_or_create_workspace(session, team_id, None, now)
+    if isinstance(token_team, tuple):
+        return get_or_create_workspace(session, token_team[0], token_team[1], now)
     if len(workspaces) == 1:
         return workspaces[0]
+    why = f" (Slack could not say which workspace SLACK_BOT_TOKEN belongs to: {token_team})" if token_team else ""
     if not workspaces:
-        raise CsvError("no workspace in this database yet: pass --team T0123ABCD (your Slack team id), "
-                       "or use /client once first")
-    raise CsvError(f"several workspaces here; pick one with --team ({', '.join(w.team_id for w in workspaces)})")
+        raise CsvError(f"no workspace in this database yet{why}: pass --team T0123ABCD (your Slack team id)")
+    raise CsvError(f"several workspaces here{why}; pick one with --team "
+                   f"({', '.join(w.team_id for w in workspaces)})")
 
 
 def _owner(raw: str) -> str | None:

@@ -19,6 +19,7 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -51,6 +52,24 @@ def bot_token_authorize(token: str) -> Callable[..., AuthorizeResult]:
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token, user_id=user_id)
 
     return authorize
+
+
+def token_team(settings: Settings) -> tuple[str, str | None] | str | None:
+    """Single-workspace mode: (team id, enterprise id) the bot token belongs to, from auth.test; a sentence saying
+    why Slack could not tell; or None outside single-workspace mode."""
+    if settings.oauth or not settings.slack_bot_token:
+        return None
+    try:
+        reply = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=5).auth_test()
+    except SlackApiError as exc:
+        return str(exc.response.get("error") or "an error from Slack")
+    except (SlackClientError, OSError) as exc:
+        return f"Slack did not answer ({type(exc).__name__})"
+    team = reply.get("team_id")
+    if not isinstance(team, str) or not team:
+        return "auth.test named no team"
+    enterprise = reply.get("enterprise_id")
+    return team, enterprise if isinstance(enterprise, str) and enterprise else None
 
 
 def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
