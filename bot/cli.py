@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapport", description="Rapport keeps client relationships warm.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="serve Slack over HTTP on $PORT (Socket Mode with SLACK_APP_TOKEN)")
-    commands.add_parser("worker", help="run the scheduler alone")
+    worker = commands.add_parser("worker", help="run the scheduler alone")
+    worker.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # set by serve: stop when it is gone
     sweep = commands.add_parser("sweep", help="one nudge pass")
     sweep.add_argument("--at", help="the instant to sweep as of (ISO-8601; without an offset, UTC)")
     sweep.add_argument("--dry-run", action="store_true", help="post nothing, write nothing")
@@ -74,7 +75,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "sweep":
         return _sweep(args, settings)
     if args.command == "worker":
-        return _worker(settings)
+        return _worker(args, settings)
     if args.command == "seed-demo":
         return _seed_demo(args, settings)
     if args.command == "import":
@@ -124,20 +125,11 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _worker(settings: Settings) -> int:
-    from bot.database import open_database
-    from bot.nudges.scheduler import make_scheduler, sweep_job
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.nudges.scheduler import run_worker
 
     settings.require_slack(need_signing_secret=False)
-    database = open_database(settings)
-    print(f"rapport worker: sweeping every {settings.sweep_minutes} minutes", file=sys.stderr)
-    try:
-        make_scheduler(settings, sweep_job(database, settings), blocking=True).start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        database.engine.dispose()
-    return 0
+    return run_worker(settings, parent=args.parent)
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -415,6 +415,21 @@ def mark_nudges(session: Session, ids: Sequence[int], worker: str, **values: obj
         session.execute(update(Nudge).where(Nudge.id.in_(list(ids)), Nudge.claimed_by == worker).values(**values))
 
 
+def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:
+    """Hand claimed, unsent nudges back to the outbox: claimable again at once, the attempt not counted."""
+    if ids:
+        session.execute(update(Nudge).where(Nudge.id.in_(list(ids)), Nudge.claimed_by == worker).values(
+            status=status, claimed_by=None, attempts=Nudge.attempts - 1))
+
+
+def abandon_claims(session: Session, worker: str) -> int:
+    """A process out of time to stop cleanly gives up whatever it still holds. The outcome of a post it may
+    have had in flight is unknown: the next sweep looks for it in the channel's history before posting it."""
+    result = session.execute(update(Nudge).where(Nudge.claimed_by == worker, Nudge.status == "sending").values(
+        status="unknown", claimed_by=None, next_attempt_at=None))
+    return result.rowcount or 0
+
+
 def get_workspace(session: Session, workspace_id: int) -> Workspace | None:
     return session.get(Workspace, workspace_id)
 

@@ -13,6 +13,7 @@ import http.client
 import json
 import logging
 import socket
+import threading
 import urllib.error
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from bot.nudges.digest import digest_message
 from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
 from bot.nudges.relevance import relevance
 from storage.models import Card, Client, Nudge, Referral
-from storage.queries import claim_nudges, get_workspace, mark_nudges
+from storage.queries import claim_nudges, get_workspace, mark_nudges, release_nudges
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class DeliveryReport:
     deferred: int = 0
     fell_back: int = 0
     reconciled: int = 0
+    returned: int = 0  # claimed, then handed back unsent because the process was stopping
 
 
 @dataclass
@@ -179,26 +181,47 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
-            default_channel: str | None, workspace_ids: Sequence[int] | None = None) -> DeliveryReport:
+            default_channel: str | None, workspace_ids: Sequence[int] | None = None,
+            stop: threading.Event | None = None) -> DeliveryReport:
     """Post what is due, each workspace's nudges with that workspace's own bot token; with `workspace_ids`,
-    only those workspaces' (the ones inside their business hours)."""
+    only those workspaces' (the ones inside their business hours).
+
+    `stop` (a deploy's SIGTERM): nothing more is claimed, the post in flight finishes, and everything claimed
+    but not posted goes back to the outbox at once, for the next process to post."""
     report = DeliveryReport()
-    while True:
+    while not (stop is not None and stop.is_set()):
         with sessions.begin() as session:
             items = _claim(session, now, worker, default_channel, report, workspace_ids)
         if not items:
             return report
-        by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)
-        for item in items:
-            by_workspace[item.workspace].append(item)
-        for key, group in by_workspace.items():
-            poster = poster_for(key)
-            if poster is None:  # uninstalled since planning, or its token is gone: try again later
-                _record(sessions, worker, now, group, Outcome("retry", error="no bot token for this workspace"),
-                        None, report=report)
-                continue
-            for outcome_group in _send(poster, group, now, report):
-                _record(sessions, worker, now, *outcome_group, report=report)
+        recorded = _post_batch(sessions, poster_for, items, now, worker, report, stop)
+        unsent = [i for i in items if i.nudge_id not in recorded]
+        if unsent:  # only when stopping: hand them back, as they were before this claim
+            with sessions.begin() as session:
+                release_nudges(session, [i.nudge_id for i in unsent if not i.was_unknown], worker, "pending")
+                release_nudges(session, [i.nudge_id for i in unsent if i.was_unknown], worker, "unknown")
+            report.returned += len(unsent)
+    return report
+
+
+def _post_batch(sessions: sessionmaker[Session], poster_for: PosterFor, items: list[_Item], now: datetime,
+                worker: str, report: DeliveryReport, stop: threading.Event | None) -> set[int]:
+    """Post one claimed batch, recording each outcome as it comes; returns the ids recorded (all of them, unless
+    asked to stop part-way)."""
+    recorded: set[int] = set()
+    by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_workspace[item.workspace].append(item)
+    for key, group in by_workspace.items():
+        poster = poster_for(key)
+        outcomes = _send(poster, group, now, report) if poster is not None else [
+            (group, Outcome("retry", error="no bot token for this workspace"), None)]  # uninstalled, or token gone
+        for done, outcome, note in outcomes:
+            _record(sessions, worker, now, done, outcome, note, report=report)
+            recorded.update(i.nudge_id for i in done)
+            if stop is not None and stop.is_set():
+                return recorded
+    return recorded
 
 
 def _resolve_target(poster: SlackPoster, target: str) -> str:

@@ -1,8 +1,19 @@
-"""APScheduler as a clock only: it says when to sweep; the database decides what happens exactly once."""
+"""The scheduler: APScheduler as a clock only (it says when to sweep; the database decides what happens exactly
+once), and the process that runs it (`rapport worker`, and the one `rapport serve` starts beside itself).
+
+Stopping (PRODUCT.md §8): on SIGTERM or SIGINT nothing new starts, the sweep in hand stops at its next step (no
+more choosing or claiming, the post in flight finishes, claimed but unsent nudges go back to the outbox), and
+the process exits well inside 10 seconds. A sweep stuck in a network call past the grace period gives up its
+claims as unknown outcomes (the next sweep looks in Slack's history before posting them) and the process exits.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC
 
@@ -12,23 +23,40 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
-from bot.database import Database
-from bot.nudges.sweep import slack_for, sweep
+from bot.database import Database, open_database
+from bot.nudges.sweep import slack_for, sweep, worker_name
 from bot.settings import Settings
+from storage.queries import abandon_claims
 
 log = logging.getLogger(__name__)
+GRACE_SECONDS = 7.0  # for the sweep in hand to wind down; platforms kill at 30 s, PRODUCT.md §8 asks for 10
+PARENT_CHECK_SECONDS = 1.0
 
 
-def sweep_job(database: Database, settings: Settings, clock: Clock = utcnow) -> Callable[[], None]:
-    client = slack_for(settings, database)
+class SweepJob:
+    """The scheduler's job: one sweep at a time, which a stop cuts short."""
 
-    def run() -> None:
+    def __init__(self, database: Database, settings: Settings, clock: Clock, stop: threading.Event) -> None:
+        self.database, self.settings, self.clock, self.stop = database, settings, clock, stop
+        self.slack = slack_for(settings, database, stop)
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def __call__(self) -> None:
+        if self.stop.is_set():
+            return
+        self.idle.clear()
         try:
-            log.info(sweep(database, settings, client, clock()).summary())
+            log.info(sweep(self.database, self.settings, self.slack, self.clock(), stop=self.stop).summary())
         except Exception:  # the next tick tries again; nothing is lost, the outbox keeps it
             log.exception("sweep failed")
+        finally:
+            self.idle.set()
 
-    return run
+
+def sweep_job(database: Database, settings: Settings, clock: Clock = utcnow,
+              stop: threading.Event | None = None) -> SweepJob:
+    return SweepJob(database, settings, clock, stop or threading.Event())
 
 
 def make_scheduler(settings: Settings, job: Callable[[], None], *, blocking: bool) -> BaseScheduler:
@@ -38,3 +66,30 @@ def make_scheduler(settings: Settings, job: Callable[[], None], *, blocking: boo
     scheduler.add_job(job, IntervalTrigger(minutes=settings.sweep_minutes, timezone=UTC), id="sweep",
                       next_run_time=utcnow())
     return scheduler
+
+
+def run_worker(settings: Settings, *, parent: int | None = None, clock: Clock = utcnow) -> int:
+    """The scheduler in this process until SIGTERM/SIGINT, or until `parent` (the server that started it) is
+    gone, then a clean stop."""
+    database = open_database(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    job = sweep_job(database, settings, clock, stop)
+    scheduler = make_scheduler(settings, job, blocking=False)
+    scheduler.start()
+    print(f"rapport worker: sweeping every {settings.sweep_minutes} minutes", file=sys.stderr, flush=True)
+    while not stop.wait(PARENT_CHECK_SECONDS):
+        if parent is not None and os.getppid() != parent:
+            log.warning("the server that started this scheduler is gone; stopping")
+            stop.set()
+    scheduler.shutdown(wait=False)
+    if not job.idle.wait(GRACE_SECONDS):
+        with database.sessions.begin() as session:
+            given_up = abandon_claims(session, worker_name())
+        log.warning("stopped mid-sweep: %d claimed nudges handed back to be checked and posted", given_up)
+        logging.shutdown()
+        os._exit(0)  # the sweep's thread is still blocked in a network call; nothing of it is needed now
+    database.engine.dispose()
+    print("rapport worker: stopped", file=sys.stderr, flush=True)
+    return 0

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
@@ -65,23 +70,46 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def delivery_client(settings: Settings, timeout: int = 10, token: str | None = None) -> WebClient:
+class StoppableRateLimitRetry(RateLimitErrorRetryHandler):
+    """slack_sdk's wait for Retry-After, cut short by a stop: a stopping process hands the post back instead."""
+
+    def __init__(self, stop: threading.Event, max_retry_count: int = 2) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._stop = stop
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return not self._stop.is_set() and super()._can_retry(state=state, request=request, response=response,
+                                                               error=error)
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        wait = 1.0
+        for name, values in (response.headers if response is not None else {}).items():
+            if name.lower() == "retry-after" and values:
+                wait = float(values[0]) + random.random()
+        state.next_attempt_requested = not self._stop.wait(wait)
+        state.increment_current_attempt()
+
+
+def delivery_client(settings: Settings, timeout: int = 10, token: str | None = None,
+                    stop: threading.Event | None = None) -> WebClient:
     # No connection-error retries: a reset after sending must be checked, not blindly re-sent.
     return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout,
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+                     retry_handlers=[StoppableRateLimitRetry(stop or threading.Event())])
 
 
 Slack = WebClient | WorkspaceTokens  # one bot token for every workspace, or each installed workspace's own
 
 
-def slack_for(settings: Settings, database: Database) -> Slack:
+def slack_for(settings: Settings, database: Database, stop: threading.Event | None = None) -> Slack:
     if not settings.oauth:
-        return delivery_client(settings)
+        return delivery_client(settings, stop=stop)
     verify_secret_key(settings, database.engine)
     return WorkspaceTokens(settings, database.engine)
 
 
-def _posters(settings: Settings, slack: Slack) -> PosterFor:
+def _posters(settings: Settings, slack: Slack, stop: threading.Event | None = None) -> PosterFor:
     if isinstance(slack, WebClient):
         poster = SlackPoster(slack)
         return lambda _key: poster
@@ -94,7 +122,7 @@ def _posters(settings: Settings, slack: Slack) -> PosterFor:
             except Exception:  # one workspace's failed rotation must not hold up the others; it retries later
                 log.exception("no bot token for workspace %s/%s this sweep", *key)
                 token = None
-            found[key] = SlackPoster(delivery_client(settings, token=token)) if token else None
+            found[key] = SlackPoster(delivery_client(settings, token=token, stop=stop)) if token else None
         return found[key]
 
     return poster_for
@@ -129,7 +157,10 @@ def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings |
 
 
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
-          dry_run: bool = False) -> SweepReport:
+          dry_run: bool = False, stop: threading.Event | None = None) -> SweepReport:
+    """One pass. `stop` (a deploy's SIGTERM): choose and claim nothing more, finish the post in flight, return
+    what is claimed but unsent to the outbox."""
+    stop = stop or threading.Event()
     planned = _plan(database, now, dry_run, settings)
     with database.sessions() as session:
         workspaces = all_workspaces(session)
@@ -137,9 +168,10 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     hours = bool(open_ids) or not workspaces
     delivery = chosen = None
     if hours and not dry_run:
-        chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids])
-        delivery = deliver(database.sessions, _posters(settings, slack), now, worker=worker_name(),
-                           default_channel=settings.nudge_channel, workspace_ids=open_ids)
+        chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
+                        stop=stop.is_set)
+        delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker_name(),
+                           default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop)
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:

@@ -1,18 +1,27 @@
-"""`rapport serve`: gunicorn (or Socket Mode) in front of the Bolt app."""
+"""`rapport serve`: gunicorn (or Socket Mode) in front of the Bolt app, and the scheduler beside it.
+
+The scheduler runs in a process of its own (`rapport worker --parent <this pid>`), one per server whatever
+WEB_CONCURRENCY is, so a big sweep never competes with acknowledgements for a web worker's interpreter. The
+server starts it, restarts it if it dies, and stops it the moment the server is told to stop, so a deploy's
+SIGTERM leaves nothing running after 10 seconds (PRODUCT.md §8).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from bot.app import build_app
 from bot.clock import utcnow
-from bot.database import Database, open_database
-from bot.nudges.scheduler import make_scheduler, sweep_job
+from bot.database import open_database
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings
@@ -20,6 +29,71 @@ from bot.slack.installs import verify_secret_key
 
 log = logging.getLogger(__name__)
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus'
+STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is killed
+GRACEFUL_SECONDS = 5  # gunicorn: how long a web worker may finish its requests after SIGTERM
+
+
+class SchedulerProcess:
+    """The server's scheduler, as a child process."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--parent", str(os.getpid())])
+        log.info("scheduler started (pid %s)", self.process.pid)
+
+    def ensure_running(self) -> None:
+        if not self.stopping and (self.process is None or self.process.poll() is not None):
+            log.warning("the scheduler process stopped; starting it again")
+            self.start()
+
+    def signal_stop(self) -> None:
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        self.signal_stop()
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("the scheduler did not stop in time; killing it")
+            self.process.kill()
+            self.process.wait()
+
+
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, which also looks after the scheduler process: restarted if it dies, told to stop the
+    moment the master is (not after the web workers have finished)."""
+
+    def __init__(self, app: BaseApplication, scheduler: SchedulerProcess | None) -> None:
+        super().__init__(app)
+        self.scheduler = scheduler
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.scheduler is not None:
+            self.scheduler.ensure_running()
+
+    def handle_term(self) -> None:
+        self._stop_scheduler()
+        super().handle_term()
+
+    def handle_int(self) -> None:
+        self._stop_scheduler()
+        super().handle_int()
+
+    def handle_quit(self) -> None:
+        self._stop_scheduler()
+        super().handle_quit()
+
+    def _stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.signal_stop()
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -35,6 +109,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "workers": int(os.environ.get("WEB_CONCURRENCY", "1")),
             "threads": 8,
             "timeout": 30,
+            "graceful_timeout": GRACEFUL_SECONDS,
             "accesslog": "-",
             # %(D)s: microseconds from reading the request to the last byte of the answer (server-side latency)
             "access_log_format": ACCESS_LOG_FORMAT,
@@ -47,34 +122,53 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # Answers are worked out on threads after the acknowledgement; a thread that only has to acknowledge
         # should not wait the default 5 ms for each hand-over of the GIL from them (bench/ack_latency.py).
         sys.setswitchinterval(0.0005)
-        # Built in the worker, after fork: database connections and scheduler threads must not cross a fork.
+        # Built in the worker, after fork: database connections must not cross a fork.
         database = open_database(self.settings)
-        _start_scheduler(self.settings, database)
         metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
         return make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics)
 
-
-def _start_scheduler(settings: Settings, database: Database) -> None:
-    if settings.scheduler:
-        make_scheduler(settings, sweep_job(database, settings), blocking=False).start()
+    def run(self) -> None:
+        scheduler = SchedulerProcess() if self.settings.scheduler else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            _Arbiter(self, scheduler).run()
+        finally:
+            if scheduler is not None:
+                scheduler.wait(time.monotonic() + STOP_SECONDS)
 
 
 def serve(settings: Settings) -> int:
     settings.require_slack()
     if not settings.scheduler:
         log.info("RAPPORT_SCHEDULER=off: this process serves Slack only")
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        database = open_database(settings)
-        _start_scheduler(settings, database)
-        app = build_app(settings, database.sessions)
-        SocketModeHandler(app, settings.slack_app_token).start()
-        return 0
-    database = open_database(settings)  # fail fast, in the parent, on a bad database, schema or secret key
+    database = open_database(settings)  # fail fast, before anything starts, on a bad database, schema or key
     try:
         verify_secret_key(settings, database.engine)
     finally:
         database.engine.dispose()
+    if settings.socket_mode:
+        return _socket_mode(settings)
     _Gunicorn(settings).run()
+    return 0
+
+
+def _socket_mode(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    scheduler = SchedulerProcess() if settings.scheduler else None
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)  # unwinds the handler's wait in the main thread; the scheduler is stopped below
+
+    signal.signal(signal.SIGTERM, stop)
+    database = open_database(settings)
+    try:
+        if scheduler is not None:
+            scheduler.start()
+        SocketModeHandler(build_app(settings, database.sessions), settings.slack_app_token).start()
+    finally:
+        if scheduler is not None:
+            scheduler.wait(time.monotonic() + STOP_SECONDS)
+        database.engine.dispose()
     return 0
