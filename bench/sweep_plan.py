@@ -4,6 +4,7 @@
     python bench/sweep_plan.py --quick    # 10,000 clients: a smoke run
     python bench/sweep_plan.py --versus-due   # 1x history, 0.1%, 1% and 5% due; appends to bench/RESULTS.md
     python bench/sweep_plan.py --focus        # 1% due: planning, then focus choosing the day's cards (§4.8)
+    python bench/sweep_plan.py --first-sweep  # the first sweep over seed-demo's neglected portfolio
 
 For each database and history size it builds a workspace of N clients with 10 interactions each, 1% of the
 clients due a nudge (quiet, unanswered, check-in, at-risk), then, in a fresh process, times:
@@ -256,6 +257,10 @@ def main() -> int:
     parser.add_argument("--measure")
     parser.add_argument("--measure-focus")
     parser.add_argument("--focus", action="store_true", help="planning against focus at 1%% due")
+    parser.add_argument("--first-sweep", action="store_true", help="the first sweep over seed-demo's portfolio")
+    parser.add_argument("--measure-sweep", nargs=2, metavar=("URL", "SLACK_API_URL"))
+    parser.add_argument("--sizes", default="20000,100000")
+    parser.add_argument("--label", default="after", help="first-sweep: 'before' or 'after' a change")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--versus-due", action="store_true",
                         help="1x history with 0.1%%, 1%% and 5%% of clients due, instead of 1x/10x history")
@@ -265,6 +270,24 @@ def main() -> int:
         return 0
     if args.measure_focus:
         print(json.dumps(measure_focus(args.measure_focus)))
+        return 0
+    if args.measure_sweep:
+        from first_sweep import measure as measure_sweep
+
+        print(json.dumps(measure_sweep(*args.measure_sweep)))
+        return 0
+    if args.first_sweep:
+        from first_sweep import run_size, write
+
+        results = []
+        for backend in args.backends.split(","):
+            for clients in (int(n) for n in args.sizes.split(",")):
+                url = _fresh(backend, f"{backend[:2]}first{clients}")
+                figures = run_size(url, clients)
+                figures["backend"] = backend
+                print(json.dumps(figures), flush=True)
+                results.append(figures)
+        write(results, args.label)
         return 0
     if args.focus:
         return _focus(args.backends.split(","), 10_000 if args.quick else 100_000, write=not args.quick)

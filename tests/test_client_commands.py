@@ -99,6 +99,13 @@ def test_a_misspelt_name_is_suggested_even_when_a_shorter_prefix_would_match(rap
     assert counts(rapport.database)[1] == 0
     rapport.command("log acme call")  # a real kind after the shorter name is still that client
     assert [i.kind for i in interactions_of(rapport.database, "Acme")] == ["call"]
+    rapport.command("add Acme Canal")  # ... even when it looks a little like a longer name
+    rapport.command("log acme cancel")
+    rapport.command("add Summit Health")
+    rapport.command("add Summit Health 10")
+    rapport.command("log summit health call")
+    assert [i.kind for i in interactions_of(rapport.database, "Acme")] == ["call", "cancel"]
+    assert [i.kind for i in interactions_of(rapport.database, "Summit Health")] == ["call"]
 
 
 def test_direction_words_that_agree_with_the_kind_are_accepted(rapport):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.relationship.kinds import normalize_kind
 from bot.slack.text import to_plain
 from storage.models import Client
 from storage.queries import (
@@ -124,20 +125,27 @@ def find_client(session: Session, workspace_id: int, args: str) -> Match:
     raise ClientLookupError(_suggest(session, workspace_id, [args[a:b] for a, b in spans]))
 
 
-MISSPELT = 0.8  # how alike the words typed must be to a longer name to read as a misspelling of it
+MISSPELT = 0.7  # how alike the words typed after a match must be to the rest of a longer name
+# Words that follow a client's name in some command: never read as part of a misspelt name.
+COMMAND_WORDS = frozenset({"from", "to", "every", "done", "off", "none", "owner", "channel", "contact", "no-winback",
+                           "today", "yesterday", "default"})
 
 
 def _not_misspelt(session: Session, workspace_id: int, args: str, spans: list[tuple[int, int]], words: int, key: str,
                   found: list[Client] | None = None) -> None:
     """`Acme Crop call` is a misspelt `Acme Corp`, not `Acme` (or the prefix `Acme` of Acme Corp) followed by
-    'Crop call': when the words typed, read as far as a longer client's name goes, are close to it but not it,
-    suggest it instead of acting on the shorter match."""
+    'Crop call': when the words typed after the match are close to the rest of a longer client's name (but not
+    it, and not a word a command expects there), suggest that client instead of acting on the shorter match."""
     longer = found if found is not None else clients_with_key_prefix(session, workspace_id, key + " ", 6)
     for client in longer:
-        size = len(client.name_key.split())
+        own = client.name_key.split()
+        size = len(own)
         if size <= words or size > len(spans):
             continue
-        probe = name_key(to_plain(args[: spans[size - 1][1]]))
-        if probe != client.name_key and difflib.SequenceMatcher(None, probe, client.name_key).ratio() >= MISSPELT:
+        typed = name_key(to_plain(args[spans[words][0]: spans[size - 1][1]]))
+        if typed.split()[0] in COMMAND_WORDS or normalize_kind(typed.split()[0]) is not None:
+            continue
+        rest = " ".join(own[words:])
+        if typed != rest and difflib.SequenceMatcher(None, typed, rest).ratio() >= MISSPELT:
             shown = to_plain(args[: spans[size - 1][1]]).strip()
             raise ClientLookupError(f"No client matches {shown!r}. Did you mean {client.name}?")
