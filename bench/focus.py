@@ -51,7 +51,7 @@ from bot.nudges import focus  # noqa: E402
 from bot.nudges.delivery import deliver  # noqa: E402
 from bot.nudges.ranking import Workweek  # noqa: E402
 from bot.nudges.schedule import start_referral  # noqa: E402
-from bot.nudges.sweep import _plan, _posters, delivery_client, worker_name  # noqa: E402
+from bot.nudges.sweep import _posters, delivery_client, plan_pass, worker_name  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.models import Card, Client, Interaction, Nudge, Referral, Workspace  # noqa: E402
 from storage.queries import mark_referrals_thanked, open_referrals_from  # noqa: E402
@@ -161,7 +161,7 @@ def run(policy: str, person: Person, days: int, seed_value: int = 7) -> Outcome:
             with database.sessions.begin() as session:
                 _signals(session, workspace_id, rng, now)
         started = time.perf_counter()
-        _plan(database, now, False, settings)
+        plan_pass(database, now, False, settings)
         planned = time.perf_counter()
         with database.sessions() as session:
             workspaces = list(session.scalars(select(Workspace)))

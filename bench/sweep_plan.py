@@ -166,7 +166,7 @@ UNION ALL SELECT id FROM clients WHERE next_at_risk_at <= :now
 def measure(url: str) -> dict[str, float]:
     """Runs in its own process, so ru_maxrss is the sweep's footprint, not the generator's."""
     from bot.database import open_database
-    from bot.nudges.sweep import _plan
+    from bot.nudges.sweep import plan_pass
     from bot.settings import Settings
 
     database = open_database(Settings(database_url=url), migrate_sqlite=False)
@@ -178,7 +178,7 @@ def measure(url: str) -> dict[str, float]:
             due = len(conn.execute(text(FLOOR_SQL), {"now": now}).all())
             floors.append(time.perf_counter() - start)
         start = time.perf_counter()
-        report = _plan(database, NOW, dry_run=True)
+        report = plan_pass(database, NOW, dry_run=True)
         plans.append(time.perf_counter() - start)
         planned = sum(report.planned.values())
     database.engine.dispose()
@@ -191,14 +191,14 @@ def measure_focus(url: str) -> dict[str, float]:
     ranking pass alone over everything waiting. In its own process, for ru_maxrss."""
     from bot.database import open_database
     from bot.nudges import focus
-    from bot.nudges.sweep import _plan
+    from bot.nudges.sweep import plan_pass
     from bot.settings import Settings
     from storage.models import Workspace
 
     settings = Settings(database_url=url, digest=None)
     database = open_database(settings, migrate_sqlite=False)
     start = time.perf_counter()
-    report = _plan(database, NOW, False, settings)
+    report = plan_pass(database, NOW, False, settings)
     plan_s = time.perf_counter() - start
     with database.sessions() as session:
         workspaces = list(session.scalars(select(Workspace)))

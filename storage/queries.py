@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -307,10 +308,11 @@ def open_referral_counts(session: Session, workspace_id: int) -> dict[int, int]:
     return {referrer: count for referrer, count in session.execute(stmt)}
 
 
-def due_clients(session: Session, column: str, now: datetime, statuses: Sequence[str], *,
-                strict: bool = False) -> list[Client]:
-    """Clients whose next nudge of one kind is due: a range on that kind's index, so the cost is what is due.
-    `strict`: due only once the moment has passed, not at it."""
+def due_clients(session: Session, column: str, now: datetime, statuses: Sequence[str], *, strict: bool = False,
+                after: tuple[datetime, int] | None = None, limit: int | None = None) -> list[Client]:
+    """The next clients whose nudge of one kind is due, in (due time, id) order after `after`: a range on that
+    kind's index, so the cost is what is due. `strict`: due only once the moment has passed, not at it.
+    On PostgreSQL rows another planner holds are skipped, so planners racing take different batches."""
     due_at = getattr(Client, column)
     stmt = select(Client).where(
         due_at < now if strict else due_at <= now,
@@ -318,10 +320,15 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
         Client.workspace_id.in_(INSTALLED),
         or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
     ).order_by(due_at, Client.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(due_at, Client.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
 
 
-def due_referrals(session: Session, now: datetime) -> list[tuple[Referral, Client, Client]]:
+def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
+                  limit: int | None = None) -> list[tuple[Referral, Client, Client]]:
     referrer, referred = aliased(Client), aliased(Client)
     stmt = (
         select(Referral, referrer, referred)
@@ -336,7 +343,45 @@ def due_referrals(session: Session, now: datetime) -> list[tuple[Referral, Clien
         )
         .order_by(Referral.next_nudge_at, Referral.id)
     )
+    if after is not None:
+        stmt = stmt.where(tuple_(Referral.next_nudge_at, Referral.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Referral)
     return [(r, a, b) for r, a, b in session.execute(stmt)]
+
+
+def primary_contacts(session: Session, client_ids: Sequence[int]) -> dict[int, Contact]:
+    """Each of these clients' primary contact, in one query."""
+    found: dict[int, Contact] = {}
+    if client_ids:
+        stmt = select(Contact).where(Contact.client_id.in_(list(client_ids)), Contact.is_primary.is_(True)) \
+            .order_by(Contact.id)
+        for contact in session.scalars(stmt):
+            found.setdefault(contact.client_id, contact)
+    return found
+
+
+def unsent_kind(session: Session, client_ids: Sequence[int], kind: str) -> set[int]:
+    """Which of these clients have a nudge of this kind not posted yet."""
+    if not client_ids:
+        return set()
+    stmt = select(Nudge.client_id).where(Nudge.client_id.in_(list(client_ids)), Nudge.kind == kind,
+                                         Nudge.status.in_(("pending", "sending", "unknown")))
+    return {client_id for client_id in session.scalars(stmt) if client_id is not None}
+
+
+def warning_signs_of(session: Session, client_ids: Sequence[int], kinds: Sequence[str], since: datetime
+                     ) -> dict[int, list[tuple[str, datetime]]]:
+    """(kind, when) of each of these clients' warning signs since a moment, oldest first, in one query."""
+    found: dict[int, list[tuple[str, datetime]]] = {}
+    if client_ids:
+        stmt = (select(Interaction.client_id, Interaction.kind, Interaction.occurred_at)
+                .where(Interaction.client_id.in_(list(client_ids)), Interaction.kind.in_(list(kinds)),
+                       Interaction.occurred_at >= since)
+                .order_by(Interaction.client_id, Interaction.occurred_at, Interaction.id))
+        for client_id, kind, at in session.execute(stmt):
+            found.setdefault(client_id, []).append((kind, at))
+    return found
 
 
 def warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> list[Interaction]:
@@ -355,20 +400,19 @@ def existing_dedup_keys(session: Session, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> int:
-    """Insert, skipping any dedup key already planned (by this process or another): planning is idempotent."""
+def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> Counter[str]:
+    """Insert, skipping any dedup key already planned (by this process or another): planning is idempotent.
+    Returns how many of each kind were new."""
+    inserted: Counter[str] = Counter()
     if not rows:
-        return 0
+        return inserted
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    inserted = 0
     for start in range(0, len(rows), 500):
         stmt = insert_fn(Nudge).values(list(rows[start:start + 500])).on_conflict_do_nothing(
-            index_elements=["dedup_key"])
-        inserted += session.execute(stmt).rowcount or 0
+            index_elements=["dedup_key"]).returning(Nudge.kind)
+        inserted.update(session.scalars(stmt))
     return inserted
-
-
 
 
 def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease_expired: datetime,

@@ -1,15 +1,28 @@
-"""Planning: turn what is due into outbox rows, once each (PRODUCT.md §4.1–4.5, §5)."""
+"""Planning: turn what is due into outbox rows, once each (PRODUCT.md §4.1–4.5, §5).
+
+Each rule works through what is due in batches, each batch a short transaction of its own (PRODUCT.md §7: a
+sweep never stands in the way of people): select the next batch of due rows from that rule's index (keyset-
+paged, and on PostgreSQL skipping rows another planner holds), read what the batch needs in a few grouped
+queries, write its outbox rows and its next due times, commit. Memory holds one batch, whatever the number
+due; a pass stopped or killed part-way leaves a consistent outbox, and the next pass carries on (the dedup
+keys make repeating any part harmless).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import time as clock
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges import rules
 from bot.nudges.digest import digest_targets, digest_week, sections_by_target
@@ -25,13 +38,15 @@ from storage.queries import (
     due_clients,
     due_referrals,
     existing_dedup_keys,
-    has_unsent_nudge,
     insert_nudges,
-    primary_contact,
-    warning_signs,
+    primary_contacts,
+    unsent_kind,
+    warning_signs_of,
 )
 
+log = logging.getLogger(__name__)
 UTC_ZONE = ZoneInfo("UTC")
+BATCH = 500  # due rows per transaction: a few hundred milliseconds of work at most
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,8 @@ class Planned:
 @dataclass
 class PlanReport:
     planned: Counter[str] = field(default_factory=Counter)
-    nudges: list[Planned] = field(default_factory=list)
+    batches: int = 0
+    longest_batch_s: float = 0.0
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -59,17 +75,18 @@ def _days(since: datetime, now: datetime) -> int:
     return max(0, (now - since).days)
 
 
-def _quiet(session: Session, now: datetime) -> list[Planned]:
+def _quiet(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    # quiet means silent for *longer* than the threshold
-    for client in due_clients(session, "next_quiet_at", now, CONTACTABLE, strict=True):
-        if client.quiet_nudges and has_unsent_nudge(session, client.id, "quiet"):
+    waiting = unsent_kind(session, [c.id for c in clients if c.quiet_nudges], "quiet")
+    contacts = primary_contacts(session, [c.id for c in clients])
+    for client in clients:
+        if client.id in waiting:
             # the last one is still waiting (snoozed, or Slack was down): remind a week after it goes out
             client.next_quiet_at = now + rules.QUIET_REMIND_EVERY
             continue
         number = client.quiet_nudges + 1
         spell = client.last_their_contact_at or client.created_at
-        contact = primary_contact(session, client.id)
+        contact = contacts.get(client.id)
         facts = {"spell": _iso(spell), "heard": _iso(client.last_their_contact_at), "silent_days": _days(spell, now),
                  "threshold": client.quiet_threshold_days, "how": client.quiet_threshold_how, "number": number,
                  "of": rules.QUIET_MAX_NUDGES, "contact": contact.name if contact else None}
@@ -80,9 +97,9 @@ def _quiet(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-def _unanswered(session: Session, now: datetime) -> list[Planned]:
+def _unanswered(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    for client in due_clients(session, "next_unanswered_at", now, CONTACTABLE):
+    for client in clients:
         if client.unanswered_since is None or client.unanswered_count < rules.UNANSWERED_MIN:
             client.next_unanswered_at = None
             continue
@@ -95,9 +112,9 @@ def _unanswered(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-def _checkin(session: Session, now: datetime) -> list[Planned]:
+def _checkin(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    for client in due_clients(session, "next_checkin_at", now, CONTACTABLE):
+    for client in clients:
         due = client.next_checkin_at or now
         facts = {"every": cadence(client), "last": _iso(client.last_checkin_at), "due": _iso(due)}
         found.append(Planned("checkin", client, f"checkin:{client.id}:{due.date().isoformat()}", due, facts))
@@ -105,9 +122,9 @@ def _checkin(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-def _thanks(session: Session, now: datetime) -> list[Planned]:
+def _thanks(session: Session, rows: Sequence[tuple[Referral, Client, Client]], now: datetime) -> list[Planned]:
     found = []
-    for referral, referrer, referred in due_referrals(session, now):
+    for referral, referrer, referred in rows:
         stage = referral.thank_nudges + 1
         facts = {"referred": referred.name, "logged": _iso(referral.created_at),
                  "days": _days(referral.created_at, now), "number": stage}
@@ -118,25 +135,27 @@ def _thanks(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-def _at_risk(session: Session, now: datetime) -> list[Planned]:
+def _at_risk(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    for client in due_clients(session, "next_at_risk_at", now, CONTACTABLE):
+    signs_of = warning_signs_of(session, [c.id for c in clients], WARNING_SIGNS, now - 2 * rules.WARNING_WINDOW)
+    for client in clients:
         client.next_at_risk_at = None
-        signs = warning_signs(session, client.id, WARNING_SIGNS, now - 2 * rules.WARNING_WINDOW)
-        episode = rules.at_risk_episode([s.occurred_at for s in signs], now)
+        signs = signs_of.get(client.id, [])
+        episode = rules.at_risk_episode([at for _, at in signs], now)
         if episode is None:
             continue
-        recent = [s for s in signs if s.occurred_at >= episode]
-        facts = {"signs": [{"kind": LABELS[s.kind], "at": _iso(s.occurred_at)} for s in recent]}
+        recent = [(kind, at) for kind, at in signs if at >= episode]
+        facts = {"signs": [{"kind": LABELS[kind], "at": _iso(at)} for kind, at in recent]}
         found.append(Planned("at_risk", client, f"at_risk:{client.id}:{rules.episode_stamp(episode)}", now, facts))
     return found
 
 
-def _advocate(session: Session, now: datetime) -> list[Planned]:
+def _advocate(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    for client in due_clients(session, "next_advocate_at", now, CONTACTABLE, strict=True):
+    contacts = primary_contacts(session, [c.id for c in clients])
+    for client in clients:
         client.next_advocate_at = None
-        contact = primary_contact(session, client.id)
+        contact = contacts.get(client.id)
         if contact is None or client.last_primary_contact_at is None:
             continue
         facts = {"contact": contact.name, "heard_from_contact": _iso(client.last_primary_contact_at),
@@ -147,9 +166,9 @@ def _advocate(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-def _winback(session: Session, now: datetime) -> list[Planned]:
+def _winback(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    for client in due_clients(session, "next_winback_at", now, ("former",)):
+    for client in clients:
         if client.opted_out or client.no_winback or client.ended_at is None:
             client.next_winback_at = None
             continue
@@ -164,7 +183,24 @@ def _winback(session: Session, now: datetime) -> list[Planned]:
     return found
 
 
-RULES = (_quiet, _unanswered, _checkin, _thanks, _at_risk, _advocate, _winback)
+@dataclass(frozen=True)
+class ClientRule:
+    """A rule over clients: which due column it pages through, and how it plans a batch."""
+
+    column: str
+    statuses: tuple[str, ...]
+    plan: Callable[[Session, Sequence[Client], datetime], list[Planned]]
+    strict: bool = False  # due only once the moment has passed (quiet means *longer* than the threshold)
+
+
+CLIENT_RULES = (
+    ClientRule("next_quiet_at", CONTACTABLE, _quiet, strict=True),
+    ClientRule("next_unanswered_at", CONTACTABLE, _unanswered),
+    ClientRule("next_checkin_at", CONTACTABLE, _checkin),
+    ClientRule("next_at_risk_at", CONTACTABLE, _at_risk),
+    ClientRule("next_advocate_at", CONTACTABLE, _advocate, strict=True),
+    ClientRule("next_winback_at", ("former",), _winback),
+)
 
 
 def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str | None,
@@ -190,23 +226,69 @@ def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str
     return found
 
 
-def plan(session: Session, now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
+def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
-         hours: BusinessHours = Settings.business_hours) -> PlanReport:
-    """One planning pass in the caller's transaction. With dry_run the caller rolls back; nothing is kept."""
-    candidates = [p for rule in RULES for p in rule(session, now)]
-    if digest is not None:
-        candidates += _digests(session, now, tz, default_channel, digest, hours)
-    already = existing_dedup_keys(session, [p.dedup_key for p in candidates])
-    fresh = [p for p in candidates if p.dedup_key not in already]
+         hours: BusinessHours = Settings.business_hours, stop: Callable[[], bool] = lambda: False,
+         batch: int = BATCH) -> PlanReport:
+    """One planning pass, in batches of `batch` due rows, each committed on its own (with `dry_run`, each
+    rolled back: nothing is kept). `stop`: finish the batch in hand and return."""
     report = PlanReport()
-    if not dry_run:
-        rows = [{"workspace_id": p.client.workspace_id if p.client else p.workspace_id,
-                 "client_id": p.client.id if p.client else None,
-                 "referral_id": p.referral.id if p.referral else None, "kind": p.kind, "dedup_key": p.dedup_key,
-                 "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
-                 "created_at": now} for p in fresh]
-        insert_nudges(session, rows)
-    report.nudges = fresh
-    report.planned.update(p.kind for p in fresh)
+    for rule in CLIENT_RULES:
+        after: tuple[datetime, int] | None = None
+        while not stop():
+            with _batch(sessions, dry_run, report) as session:
+                clients = due_clients(session, rule.column, now, rule.statuses, strict=rule.strict, after=after,
+                                      limit=batch)
+                if not clients:
+                    break
+                after = (getattr(clients[-1], rule.column), clients[-1].id)  # before planning moves it on
+                _keep(session, rule.plan(session, clients, now), now, dry_run, report)
+    after = None
+    while not stop():
+        with _batch(sessions, dry_run, report) as session:
+            rows = due_referrals(session, now, after=after, limit=batch)
+            if not rows:
+                break
+            after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _thanks(session, rows, now), now, dry_run, report)
+    if digest is not None and not stop():
+        with _batch(sessions, dry_run, report) as session:
+            _keep(session, _digests(session, now, tz, default_channel, digest, hours), now, dry_run, report)
     return report
+
+
+@contextmanager
+def _batch(sessions: sessionmaker[Session], dry_run: bool, report: PlanReport) -> Iterator[Session]:
+    """One batch's transaction: committed (rolled back in a dry run), retried once more if PostgreSQL picked it
+    as a deadlock victim (another planner's work stands)."""
+    started = clock.perf_counter()
+    session = sessions()
+    try:
+        yield session
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except OperationalError:
+        session.rollback()
+        log.info("a planning batch collided with another sweep; the next pass plans it", exc_info=True)
+    finally:
+        session.close()
+        report.batches += 1
+        report.longest_batch_s = max(report.longest_batch_s, clock.perf_counter() - started)
+
+
+def _keep(session: Session, planned: list[Planned], now: datetime, dry_run: bool, report: PlanReport) -> None:
+    """Write the batch's outbox rows; count only those that are new (a dedup key planned before is skipped)."""
+    if not planned:
+        return
+    if dry_run:
+        already = existing_dedup_keys(session, [p.dedup_key for p in planned])
+        report.planned.update(p.kind for p in planned if p.dedup_key not in already)
+        return
+    rows = [{"workspace_id": p.client.workspace_id if p.client else p.workspace_id,
+             "client_id": p.client.id if p.client else None,
+             "referral_id": p.referral.id if p.referral else None, "kind": p.kind, "dedup_key": p.dedup_key,
+             "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
+             "created_at": now} for p in planned]
+    report.planned.update(insert_nudges(session, rows))

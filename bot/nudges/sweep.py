@@ -16,7 +16,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from sqlalchemy.exc import OperationalError
 
 from bot.database import Database
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
@@ -132,28 +131,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _plan(database: Database, now: datetime, dry_run: bool, settings: Settings | None = None) -> PlanReport:
-    for attempt in range(3):
-        session = database.sessions()
-        try:
-            planned = plan(session, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
-                           default_channel=settings.nudge_channel if settings else None,
-                           digest=settings.digest if settings else None,
-                           hours=settings.business_hours if settings else Settings.business_hours)
-            if dry_run:
-                session.rollback()  # a dry run leaves no trace, not even the schedule's bookkeeping
-            else:
-                session.commit()
-            return planned
-        except OperationalError:
-            session.rollback()
-            # PostgreSQL may pick one of two concurrent planners as a deadlock victim; the other's work stands.
-            if attempt == 2:
-                raise
-            log.info("planning collided with another sweep; trying again", exc_info=True)
-        finally:
-            session.close()
-    raise AssertionError("unreachable")
+def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settings | None = None,
+              stop: threading.Event | None = None) -> PlanReport:
+    """Planning, in batches of short transactions (see bot.nudges.planner)."""
+    return plan(database.sessions, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
+                default_channel=settings.nudge_channel if settings else None,
+                digest=settings.digest if settings else None,
+                hours=settings.business_hours if settings else Settings.business_hours,
+                stop=stop.is_set if stop is not None else lambda: False)
 
 
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
@@ -161,7 +146,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     """One pass. `stop` (a deploy's SIGTERM): choose and claim nothing more, finish the post in flight, return
     what is claimed but unsent to the outbox."""
     stop = stop or threading.Event()
-    planned = _plan(database, now, dry_run, settings)
+    planned = plan_pass(database, now, dry_run, settings, stop)
     with database.sessions() as session:
         workspaces = all_workspaces(session)
         open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
