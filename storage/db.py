@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +48,15 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     # (opened with the READ_ONLY execution option) does not, so in WAL mode it runs beside the writer.
     read_only = conn.get_execution_options().get(READ_ONLY)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads: on SQLite it does not take the write lock (in WAL mode it runs beside the
+    writer), so a sweep reading a large portfolio never holds up a person's command."""
+    with sessions() as session:  # closing ends the transaction and keeps what was read (a rollback would expire it)
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:

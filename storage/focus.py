@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from storage.models import Card, Client, FocusDay, Interaction, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
-ACTION_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,10 @@ def _waiting_clause(workspace_id: int, now: datetime, day: str) -> list[object]:
 
 
 def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, day: str,
-                 client_ids: Sequence[int] | None = None, skip_owners: Iterable[str] = ()) -> Iterator[WaitingRow]:
-    """Streamed in client order, so a caller can group a client's reasons without holding every row."""
+                 client_ids: Sequence[int] | None = None, skip_owners: Iterable[str] = (),
+                 after_client: int = 0, limit: int | None = None) -> Iterator[WaitingRow]:
+    """Streamed in client order, so a caller can group a client's reasons without holding every row; with
+    `limit`, one page of rows after client `after_client`."""
     stmt = (select(Nudge.id, Nudge.client_id, Nudge.kind, Nudge.due_at, Nudge.created_at, Client.value,
                    Client.owner_id, Client.channel_id)
             .join(Client, Client.id == Nudge.client_id)
@@ -59,6 +60,10 @@ def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now:
     skip = list(skip_owners)
     if skip:
         stmt = stmt.where(Client.owner_id.not_in(skip))
+    if after_client:
+        stmt = stmt.where(Nudge.client_id > after_client)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield WaitingRow(*row)
 
@@ -135,21 +140,30 @@ def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:
     return session.scalars(select(Card).where(Card.workspace_id == workspace_id, Card.id == card_id)).one_or_none()
 
 
-def action_rate(session: Session, workspace_id: int, start: datetime, end: datetime,
-                client_ids: Sequence[int] | None = None) -> tuple[int, int]:
-    """(clients carded in [start, end), those of them with a touch logged within 7 days of their first card)."""
+def carded_between(session: Session, workspace_id: int, start: datetime, end: datetime) -> dict[int, datetime]:
+    """Clients carded in [start, end), with the time of their first card then."""
     stmt = (select(Card.client_id, func.min(Card.created_at))
             .where(Card.workspace_id == workspace_id, Card.created_at >= start, Card.created_at < end)
             .group_by(Card.client_id))
-    if client_ids is not None:
-        stmt = stmt.where(Card.client_id.in_(list(client_ids)))
-    first = dict(session.execute(stmt).all())
+    return {client_id: _aware(at) for client_id, at in session.execute(stmt)}
+
+
+def touched_within(session: Session, first: dict[int, datetime], window: timedelta) -> set[int]:
+    """Of these clients, those with a touch logged within `window` of the time given for each."""
     acted: set[int] = set()
     ids = list(first)
+    if not ids:
+        return acted
+    start, end = min(first.values()), max(first.values()) + window
     for offset in range(0, len(ids), 500):
         touches = select(Interaction.client_id, Interaction.created_at).where(
             Interaction.client_id.in_(ids[offset:offset + 500]), Interaction.direction.is_not(None),
-            Interaction.created_at >= start, Interaction.created_at < end + ACTION_WINDOW)
+            Interaction.created_at >= start, Interaction.created_at < end)
         acted.update(client_id for client_id, at in session.execute(touches)
-                     if first[client_id] <= at < first[client_id] + ACTION_WINDOW)
-    return len(first), len(acted)
+                     if first[client_id] <= at < first[client_id] + window)
+    return acted
+
+
+def _aware(moment: datetime) -> datetime:
+    """An aggregate over SQLite's naive timestamp column comes back naive (the column type is not applied)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -402,17 +402,14 @@ def existing_dedup_keys(session: Session, keys: Sequence[str]) -> set[str]:
 
 def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> Counter[str]:
     """Insert, skipping any dedup key already planned (by this process or another): planning is idempotent.
-    Returns how many of each kind were new."""
-    inserted: Counter[str] = Counter()
+    Returns how many of each kind were new. One cached statement executed for many rows (SQLAlchemy's
+    "insertmanyvalues"), not a statement compiled for each batch."""
     if not rows:
-        return inserted
-    dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), 500):
-        stmt = insert_fn(Nudge).values(list(rows[start:start + 500])).on_conflict_do_nothing(
-            index_elements=["dedup_key"]).returning(Nudge.kind)
-        inserted.update(session.scalars(stmt))
-    return inserted
+        return Counter()
+    insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_fn(Nudge.__table__).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(
+        Nudge.__table__.c.kind)
+    return Counter(session.connection().execute(stmt, list(rows)).scalars())
 
 
 def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease_expired: datetime,
@@ -667,3 +664,34 @@ def set_marker(session: Session, name: str, at: datetime) -> None:
     stmt = insert_fn(Marker).values(name=name, at=at)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"at": stmt.excluded.at},
                                                where=Marker.at < stmt.excluded.at))
+
+
+def clients_page(session: Session, workspace_id: int, after_id: int, limit: int) -> list[Client]:
+    """The next `limit` clients of a workspace after `after_id`, by id: for working through all of them in chunks."""
+    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id > after_id)
+            .order_by(Client.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def client_names(session: Session, client_ids: Sequence[int] | set[int]) -> dict[int, str]:
+    ids = list(client_ids)
+    return dict(session.execute(select(Client.id, Client.name).where(Client.id.in_(ids))).all()) if ids else {}
+
+
+def routes_of(session: Session, client_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+    """(channel, owner) of each of these clients: where its nudges go."""
+    found: dict[int, tuple[str | None, str]] = {}
+    ids = list(client_ids)
+    for start in range(0, len(ids), 500):
+        stmt = select(Client.id, Client.channel_id, Client.owner_id).where(Client.id.in_(ids[start:start + 500]))
+        found.update({client_id: (channel, owner) for client_id, channel, owner in session.execute(stmt)})
+    return found
+
+
+def route_targets(session: Session, workspace_id: int) -> tuple[set[str], set[str]]:
+    """The distinct client channels, and the owners of clients without one: where nudges can go."""
+    channels = set(session.scalars(select(Client.channel_id).distinct().where(
+        Client.workspace_id == workspace_id, Client.channel_id.is_not(None))))
+    owners = set(session.scalars(select(Client.owner_id).distinct().where(
+        Client.workspace_id == workspace_id, Client.channel_id.is_(None))))
+    return {c for c in channels if c}, owners

@@ -24,6 +24,7 @@ from bot.nudges.ranking import Candidate, Ranked, Reason, Workweek
 from bot.nudges.relevance import relevance
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
+from storage.db import reading
 from storage.focus import (
     WaitingRow,
     card_history,
@@ -131,17 +132,44 @@ def scale_of(session: Session, workspace: Workspace, default_tz: ZoneInfo, hours
 def ranked_waiting(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
                    ) -> Iterator[Ranked]:
     """Every waiting client (one person's, or the workspace's), ranked one at a time: callers keep top-k."""
-    for ranked, _ in _ranked_rows(session, workspace_id, owner_id, now, scale):
+    for ranked, _ in ranked_rows(session, workspace_id, owner_id, now, scale):
         yield ranked
 
 
-def _ranked_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
+def ranked_rows(session: Session, workspace_id: int, owner_id: str | None, now: datetime, scale: Scale,
                  skip_owners: Iterable[str] = ()) -> Iterator[tuple[Ranked, WaitingRow]]:
     day = day_of(now, scale.tz)
     history = card_history(session, workspace_id, owner_id, now - ranking.NOT_RELEVANT_WINDOW)
     rows = waiting_rows(session, workspace_id, owner_id, now, day, skip_owners=skip_owners)
     for candidate, row in candidates(rows, fatigue_counts(history, day, now)):
         yield ranking.rank(candidate, scale.median, now, scale.week), row
+
+
+PAGE = 5000  # waiting rows per read transaction in a workspace-wide pass
+
+
+def ranked_pages(sessions: sessionmaker[Session], workspace_id: int, now: datetime, scale: Scale,
+                 skip_owners: Iterable[str] = ()) -> Iterator[tuple[Ranked, WaitingRow]]:
+    """Every waiting client of a workspace, ranked, read in pages of short read-only transactions (a page
+    ends at a client boundary, so a client's reasons are never split)."""
+    day = day_of(now, scale.tz)
+    skip = list(skip_owners)
+    with reading(sessions) as session:
+        fatigue = fatigue_counts(card_history(session, workspace_id, None, now - ranking.NOT_RELEVANT_WINDOW),
+                                 day, now)
+    after = 0
+    while True:
+        with reading(sessions) as session:
+            rows = list(waiting_rows(session, workspace_id, None, now, day, skip_owners=skip, after_client=after,
+                                     limit=PAGE))
+        if not rows:
+            return
+        if len(rows) == PAGE and rows[0].client_id != rows[-1].client_id:
+            last = rows[-1].client_id
+            rows = [r for r in rows if r.client_id != last]  # its other rows may be on the next page
+        for candidate, row in candidates(rows, fatigue):
+            yield ranking.rank(candidate, scale.median, now, scale.week), row
+        after = rows[-1].client_id
 
 
 def top(ranked: Iterable[Ranked], k: int) -> tuple[list[Ranked], int]:
@@ -164,14 +192,14 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
     report = FocusReport()
     budget = settings.daily_focus
     for workspace in workspaces:
-        with sessions() as session:
+        with reading(sessions) as session:
             scale = scale_of(session, workspace, settings.tz, settings.business_hours)
             day = day_of(now, scale.tz)
             done = days_spent(session, workspace.id, day, budget)
-            report.waiting += sum(done.values())
-            kept: dict[str, TopK] = {}
-            for ranked, row in _ranked_rows(session, workspace.id, None, now, scale, skip_owners=done):
-                kept.setdefault(row.owner_id, TopK(SLACK * budget + SLACK)).push(ranked)
+        report.waiting += sum(done.values())
+        kept: dict[str, TopK] = {}
+        for ranked, row in ranked_pages(sessions, workspace.id, now, scale, skip_owners=done):
+            kept.setdefault(row.owner_id, TopK(SLACK * budget + SLACK)).push(ranked)
         for owner, best in sorted(kept.items()):
             if stop():
                 return report

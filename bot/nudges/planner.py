@@ -25,14 +25,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges import rules
-from bot.nudges.digest import digest_targets, digest_week, sections_by_target
+from bot.nudges.digest import digest_targets, digest_week, router
+from bot.nudges.digest_sections import sections_by_target
 from bot.nudges.focus import scale_of
 from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
-from storage.models import Client, Referral
+from storage.db import reading
+from storage.models import Client, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
@@ -203,27 +205,34 @@ CLIENT_RULES = (
 )
 
 
-def _digests(session: Session, now: datetime, tz: ZoneInfo, default_channel: str | None,
-             when: tuple[int, time], hours: BusinessHours) -> list[Planned]:
-    """Once a week per destination; the sections are computed only when that week's digest is new."""
-    found = []
-    for workspace in all_workspaces(session):
+def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, default_channel: str | None,
+             when: tuple[int, time], hours: BusinessHours, dry_run: bool, report: PlanReport,
+             stop: Callable[[], bool]) -> None:
+    """Once a week per destination. What each says is worked out in chunks of short read transactions; the
+    week is then claimed and its digests written in one short transaction (a sweep racing this one that got
+    there first wins, and this one's work is dropped)."""
+    with reading(sessions) as session:
+        workspaces = all_workspaces(session)
+    for workspace in workspaces:
         week = digest_week(now, tz_of(workspace, tz), when)  # Monday 09:00 where the workspace is
-        if week is None or workspace.digest_week == week:
+        if stop() or week is None or workspace.digest_week == week:
             continue  # this week's digests are planned: later sweeps this week cost nothing here
-        workspace.digest_week = week
         key = f"digest:{workspace.id}:{{target}}:{week}"
-        targets = digest_targets(session, workspace, default_channel)
-        fresh = set(targets) - {k.split(":")[2] for k in existing_dedup_keys(
-            session, [key.format(target=t) for t in targets])}
-        if not fresh:
-            continue  # nowhere to send one (no clients, no default channel) or all planned by another sweep
-        sections = sections_by_target(session, workspace, now, default_channel,
-                                      scale_of(session, workspace, tz, hours))
-        for target in sorted(fresh):
-            facts = {"target": target, "week": week, **sections.get(target, {"sections": []})}
-            found.append(Planned("digest", None, key.format(target=target), now, facts, workspace_id=workspace.id))
-    return found
+        with reading(sessions) as session:
+            targets = digest_targets(session, workspace, default_channel)
+            planned = {k.split(":")[2] for k in existing_dedup_keys(session, [key.format(target=t) for t in targets])}
+            scale = scale_of(session, workspace, tz, hours)
+        fresh = sorted(set(targets) - planned)
+        sections = sections_by_target(sessions, workspace, now, router(workspace, default_channel), fresh, scale) \
+            if fresh else {}
+        with _batch(sessions, dry_run, report) as session:
+            current = session.get(Workspace, workspace.id)
+            if current is None or current.digest_week == week:
+                continue
+            current.digest_week = week
+            _keep(session, [Planned("digest", None, key.format(target=t), now,
+                                    {"target": t, "week": week, **sections[t]}, workspace_id=workspace.id)
+                            for t in fresh], now, dry_run, report)
 
 
 def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
@@ -251,9 +260,8 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
                 break
             after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
             _keep(session, _thanks(session, rows, now), now, dry_run, report)
-    if digest is not None and not stop():
-        with _batch(sessions, dry_run, report) as session:
-            _keep(session, _digests(session, now, tz, default_channel, digest, hours), now, dry_run, report)
+    if digest is not None:
+        _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop)
     return report
 
 

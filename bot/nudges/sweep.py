@@ -25,6 +25,7 @@ from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
 from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
 from bot.workspaces import tz_of
+from storage.db import reading
 from storage.queries import all_workspaces, set_marker
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     what is claimed but unsent to the outbox."""
     stop = stop or threading.Event()
     planned = plan_pass(database, now, dry_run, settings, stop)
-    with database.sessions() as session:
+    with reading(database.sessions) as session:
         workspaces = all_workspaces(session)
         open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
     hours = bool(open_ids) or not workspaces
