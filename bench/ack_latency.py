@@ -126,6 +126,8 @@ def main() -> int:
     parser.add_argument("--database", help="a database URL (default: a fresh SQLite file)")
     parser.add_argument("--reuse", action="store_true", help="the database is already seeded: skip seed-demo")
     parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--with-scheduler", action="store_true",
+                        help="serve's scheduler plans the seeded backlog (a first sweep) while the load runs")
     args = parser.parse_args()
     url = args.database
     if url is None:
@@ -148,6 +150,12 @@ def main() -> int:
     fake = FakeSlack(users={"UYOU": {"tz": "Europe/London"}})
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": url,
            "SLACK_API_URL": fake.api_url, "RAPPORT_SCHEDULER": "off"}
+    senders_list = SENDERS
+    if args.with_scheduler:  # the first tick at start-up plans the whole backlog, and the digest falls due too
+        today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[datetime.now(UTC).weekday()]
+        env.update(RAPPORT_SCHEDULER="on", RAPPORT_BUSINESS_HOURS="mon-sun 00:00-24:00",
+                   RAPPORT_DIGEST=f"{today} 00:00")
+        senders_list = (10,)
     rng = random.Random(1)
     workloads = {"status": [f"status {n}" for n in names],
                  "log": [f"log {n} {rng.choice(('call', 'email to', 'meeting from'))}" for n in names]}
@@ -168,7 +176,8 @@ def main() -> int:
                               f"http://127.0.0.1:{port}")
         for process, base in servers.values():
             _wait(base, process)
-        for senders in SENDERS:
+        swept_before = _last_sweep(url)
+        for senders in senders_list:
             for name, commands in workloads.items():
                 _load(servers["rapport"][1], fake, commands[:20], senders, team)  # warm up connections and caches
                 mark = {k: _served_count(v) for k, v in logs.items()}
@@ -181,6 +190,7 @@ def main() -> int:
                        "missed": missed, "answer_p50": _pct(answers, 0.50), "answer_p99": _pct(answers, 0.99),
                        "lost": lost, "server_p50": _pct(server_rapport, 0.50), "server_p99": _pct(server_rapport, 0.99),
                        "server_bare_p50": _pct(server_bare, 0.50), "server_bare_p99": _pct(server_bare, 0.99)}
+                row["during_sweep"] = _last_sweep(url) == swept_before  # the first sweep had not finished yet
                 print(row, flush=True)
                 rows.append(row)
                 fake.calls.clear()
@@ -189,13 +199,27 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
         fake.close()
-    _write(rows, sizes, make_url(normalize_url(url)).get_backend_name())
+    _write(rows, sizes, make_url(normalize_url(url)).get_backend_name(), args.with_scheduler)
     return 0
 
 
-def _write(rows: list[dict], sizes, backend: str) -> None:  # type: ignore[no-untyped-def, type-arg]
-    lines = [f"\n## Acknowledgement latency (issue 6) — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}: "
+def _last_sweep(url: str) -> object:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT at FROM markers WHERE name = 'sweep'")).scalar()
+    finally:
+        engine.dispose()
+
+
+def _write(rows: list[dict], sizes, backend: str, with_scheduler: bool) -> None:  # type: ignore[no-untyped-def, type-arg]
+    title = "serve's scheduler planning the first sweep (issue 15)" if with_scheduler else "issue 6"
+    lines = [f"\n## Acknowledgement latency ({title}) — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}: "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, {backend}", "",
+             *(["`python bench/ack_latency.py --with-scheduler`: the database freshly seeded, nothing planned; "
+                "`rapport serve` with its scheduler on plans the whole backlog (and a digest) at start-up while "
+                "the load runs. *During the sweep*: whether that first sweep was still running when the row's "
+                "load ended.", ""] if with_scheduler else []),
              f"{backend}, {sizes[0]:,} clients and {sizes[1]:,} interactions (seed-demo). Both apps under gunicorn "
              "(1 gthread worker, 8 threads) on loopback, signed requests. *Server* is gunicorn's own request time "
              "(access log `%(D)s`: request read to answer written), the budget's measure; *seen* is what the "
@@ -205,14 +229,15 @@ def _write(rows: list[dict], sizes, backend: str) -> None:  # type: ignore[no-un
              "its next command, as a person would.", "",
              "| command | senders | requests | not acked in 3 s | Rapport server p50 | Rapport server p99 "
              "| bare server p50 | bare server p99 | server p99 ratio | Rapport seen p99 | bare seen p99 "
-             "| answer p50 | answer p99 | never answered |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| answer p50 | answer p99 | never answered |" + (" during the sweep |" if with_scheduler else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if with_scheduler else "")]
     for r in rows:
         lines.append(f"| /client {r['command']} | {r['senders']} | {r['n']} | {r['missed']} | "
                      f"{r['server_p50']:.1f} ms | {r['server_p99']:.1f} ms | {r['server_bare_p50']:.1f} ms | "
                      f"{r['server_bare_p99']:.1f} ms | {r['server_p99'] / r['server_bare_p99']:.2f}x | "
                      f"{r['p99']:.1f} ms | {r['bare_p99']:.1f} ms | {r['answer_p50']:.0f} ms | "
-                     f"{r['answer_p99']:.0f} ms | {r['lost']} |")
+                     f"{r['answer_p99']:.0f} ms | {r['lost']} |" + (f" {'yes' if r['during_sweep'] else 'no'} |"
+                                                                     if with_scheduler else ""))
     lines.append("")
     lines.append("Budget (PRODUCT.md §7): p99 ≤ 100 ms and within 1.5× of the bare app's acknowledgement.")
     with (ROOT / "bench" / "RESULTS.md").open("a") as out:
