@@ -15,7 +15,7 @@ from bot.clock import Clock, utcnow
 from bot.settings import Settings
 from bot.slack.installs import bot_token_authorize, mark_installed, oauth_settings
 from bot.slack.people import Directory, SlackDirectory
-from handlers import actions, commands, errors, home, lifecycle, nudges, views
+from handlers import actions, commands, errors, events, home, lifecycle, nudges, shortcuts, views
 
 
 def build_app(
@@ -65,6 +65,8 @@ def build_app(
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
+    events.register(app, session_factory, directory, clock)
+    shortcuts.register(app, session_factory, directory, clock)
     if settings.oauth:
         assert app.installation_store is not None
         lifecycle.register(app, session_factory, app.installation_store, clock)

@@ -17,13 +17,14 @@ from storage.queries import add_audit_event, all_clients, audit_events
 SHOWN_IN_STATUS = 5
 # Actions whose detail is a Slack id to show as a mention; every other detail is plain text.
 USER_DETAIL = frozenset({"owner"})
-CHANNEL_DETAIL = frozenset({"channel", "default_channel"})
+CHANNEL_DETAIL = frozenset({"channel", "default_channel", "linked", "unlinked"})
 WORDS = {
     "created": "added the client", "imported": "imported the client", "renamed": "renamed it",
     "owner": "made the owner", "channel": "set its nudge channel to", "default_channel": "set the default channel to",
     "checkin": "set check-ins", "ended": "ended the relationship", "reactivated": "reactivated it",
     "opted_out": "recorded that they opted out", "forgotten": "forgot the client and all its history",
     "timezone": "set the workspace's timezone", "value": "set its value",
+    "linked": "linked its conversation channel", "unlinked": "unlinked its conversation channel",
 }
 
 

@@ -28,7 +28,8 @@ def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory
     if team_id is None or user_id is None:
         raise BadPayloadError("missing team or user")
     return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
-                  person=lambda: directory.person(client, team_id, user_id))
+                  person=lambda: directory.person(client, team_id, user_id),
+                  channel=lambda channel_id: directory.channel(client, channel_id))
 
 
 def caller_or_none(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller | None:

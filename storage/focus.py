@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Card, Client, FocusDay, Interaction, Nudge, Referral
+from storage.models import Card, Client, FocusDay, Interaction, LinkedChannel, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
 
@@ -121,10 +121,10 @@ def waiting_nudges_of(session: Session, client_id: int) -> list[Nudge]:
     return list(session.scalars(select(Nudge).where(WAITING, Nudge.client_id == client_id).order_by(Nudge.id)))
 
 
-def waiting_for(session: Session, client_ids: Sequence[int]) -> tuple[dict[int, Client], dict[int, list[Nudge]],
-                                                                      dict[int, Referral]]:
-    """For a handful of clients about to be carded: the clients, their waiting nudges and the referrals those
-    are about, in three queries."""
+def waiting_for(session: Session, client_ids: Sequence[int]
+                ) -> tuple[dict[int, Client], dict[int, list[Nudge]], dict[int, Referral], dict[int, LinkedChannel]]:
+    """For a handful of clients about to be carded: the clients, their waiting nudges and the referrals and
+    linked channels those are about, in four queries."""
     ids = list(client_ids)
     clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(ids)))}
     nudges: dict[int, list[Nudge]] = {}
@@ -133,7 +133,10 @@ def waiting_for(session: Session, client_ids: Sequence[int]) -> tuple[dict[int, 
     referral_ids = [n.referral_id for group in nudges.values() for n in group if n.referral_id]
     referrals = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(referral_ids)))} \
         if referral_ids else {}
-    return clients, nudges, referrals
+    link_ids = [n.linked_channel_id for group in nudges.values() for n in group if n.linked_channel_id]
+    links = {c.id: c for c in session.scalars(select(LinkedChannel).where(LinkedChannel.id.in_(link_ids)))} \
+        if link_ids else {}
+    return clients, nudges, referrals, links
 
 
 def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:

@@ -134,6 +134,9 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
         Index("ix_interactions_workspace_kind_occurred", "workspace_id", "kind", "occurred_at"),
+        # a captured message is one touch, however often Slack delivers its event
+        Index("ix_interactions_captured_message", "channel_id", "message_ts", unique=True,
+              sqlite_where=text("source = 'slack'"), postgresql_where=text("source = 'slack'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +151,13 @@ class Interaction(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # the contact the note names, if any: how Rapport knows whether the advocate still talks
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # Where it came from when not typed (PRODUCT.md §4.9): 'slack' for a message captured in a linked channel,
+    # 'shortcut' for one logged with Log to Rapport. Never the message's text (a shortcut's note is what the
+    # person chose to keep).
+    source: Mapped[str | None] = mapped_column(String(16))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(300))
 
 
 class Referral(Base):
@@ -189,6 +199,8 @@ class Nudge(Base):
     # NULL for the weekly digest, which is about a channel, not one client
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    # a client's question waiting for an answer in this channel (the 'reply' kind)
+    linked_channel_id: Mapped[int | None] = mapped_column(ForeignKey("linked_channels.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -280,3 +292,30 @@ class Marker(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)  # 'sweep'
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LinkedChannel(Base):
+    """A Slack channel where a client's own people talk with us (PRODUCT.md §4.9): every person's message in it
+    is a touch, while it has members from another workspace (Slack Connect). It also keeps the client's question
+    waiting for an answer from our side, if there is one."""
+
+    __tablename__ = "linked_channels"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id"),
+        Index("ix_linked_channels_client", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # external members
+    linked_by: Mapped[str] = mapped_column(String(32))
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The client's earliest message no one from our side has answered yet
+    asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    asked_by: Mapped[str | None] = mapped_column(String(32))
+    asked_ts: Mapped[str | None] = mapped_column(String(32))
+    asked_permalink: Mapped[str | None] = mapped_column(String(300))
+    # when the reply rule should look at it again (the calendar bound; business hours are checked then)
+    next_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)

@@ -20,6 +20,7 @@ from storage.models import (
     Contact,
     FocusDay,
     Interaction,
+    LinkedChannel,
     Marker,
     Nudge,
     Referral,
@@ -207,6 +208,7 @@ def delete_client(session: Session, client: Client) -> None:
     # Explicit deletes keep erasure complete even where the database does not enforce cascades.
     session.execute(delete(Nudge).where(Nudge.client_id == client.id))
     session.execute(delete(Card).where(Card.client_id == client.id))
+    session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
     referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
@@ -611,7 +613,7 @@ def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Wo
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
-    for model in (AuditEvent, Nudge, Card, FocusDay, Interaction, Referral, Contact, Client):
+    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

@@ -277,11 +277,15 @@ def buttons(response: Response) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _served(settings: Settings, database: Database, fake_slack: FakeSlack) -> Iterator[RapportServer]:
+def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
+            process_before_response: bool = False) -> Iterator[RapportServer]:
+    """`process_before_response`: Bolt runs event listeners before answering, so a test knows an event was
+    handled when its request returns (the listeners are the same)."""
     clock = Clock()
     # More answer threads than production's one, so commands the tests send at once really run at once.
     workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
-    app = build_app(settings, database.sessions, clock=clock, workers=workers)
+    app = build_app(settings, database.sessions, clock=clock, workers=workers,
+                    process_before_response=process_before_response)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine, metrics), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
@@ -299,6 +303,15 @@ def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Ite
     settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=fake_slack.api_url)
     with _served(settings, database, fake_slack) as server:
+        yield server
+
+
+@pytest.fixture
+def capturing(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
+    """Rapport that has handled each event by the time Slack's request returns (see _served)."""
+    settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake_slack.api_url)
+    with _served(settings, database, fake_slack, process_before_response=True) as server:
         yield server
 
 

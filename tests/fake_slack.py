@@ -48,6 +48,8 @@ class FakeSlack:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    # conversations.info: channel id -> {"is_member": …, "is_ext_shared": …}; any other channel is not found
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -200,6 +202,15 @@ class FakeSlack:
             return {"ok": True, "channel": channel, "ts": message["ts"]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))[1:]}}
+        if method == "conversations.info":
+            channel = self.channels.get(str(params.get("channel")))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {"id": params.get("channel"), **channel}}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", ""))
+            return {"ok": True, "channel": params.get("channel"),
+                    "permalink": f"https://test.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
         if method == "conversations.history":
             history = self.messages.get(str(params.get("channel")), [])
             return {"ok": True, "messages": list(reversed(history)), "has_more": False}

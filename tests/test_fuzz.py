@@ -20,7 +20,8 @@ from tests.conftest import MONDAY, sign
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 SUBCOMMANDS = ["", "help", "add", "log", "referral", "refer", "thanked", "checkin", "status", "list", "snooze",
-               "end", "optout", "reactivate", "owner", "channel", "rename", "forget", "timezone", "nonsense"]
+               "end", "optout", "reactivate", "owner", "channel", "rename", "forget", "timezone", "value", "link",
+               "unlink", "nonsense"]
 # Pieces people (and Slack's escaping) put in command text, to combine with arbitrary unicode.
 PIECES = ["Acme Corp", "acme", "\"Quoted Name\"", "call", "email", "meeting", "from", "to", "yesterday",
           "3d ago", "2026-02-30", "every", "2w", "done", "off", ":", "<@U1|ana>", "<#C1|acme>", "<!channel>",
@@ -162,3 +163,35 @@ def test_malformed_events_never_get_a_500(rapport, event_type, changes):
     body = json.dumps(body_dict)
     reply = rapport.post(body, {**sign(body), "Content-Type": "application/json"})
     assert reply.status < 500, (reply.status, reply.body)
+
+
+MESSAGE_KEYS = ["event", "type", "subtype", "user", "user_team", "team", "ts", "thread_ts", "channel", "bot_id",
+                "deleted_ts", "authorizations", "team_id", "is_ext_shared_channel", "message", "previous_message",
+                "connected_team_id", "is_ext_shared"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURES, database=None)
+@given(event_type=st.sampled_from(["message", "channel_shared", "channel_unshared"]),
+       subtype=st.sampled_from([None, "message_deleted", "message_changed", "bot_message", "thread_broadcast"]),
+       changes=st.lists(st.tuples(st.lists(st.sampled_from(MESSAGE_KEYS), min_size=1, max_size=3),
+                                  st.one_of(st.just(...), json_values)), max_size=5))
+def test_mangled_message_events_in_a_linked_channel_never_fail(capturing, caplog, event_type, subtype, changes):
+    """Handled before Slack's request returns (the capturing app), so a crash in capture would show: as a 500,
+    or as the error handler's 'unhandled error' in the log."""
+    capturing.fake.channels["CSHARED"] = {"is_member": True, "is_ext_shared": True}
+    with capturing.database.sessions() as session:
+        linked = session.scalar(select(func.count()).select_from(Client))
+    if not linked:
+        capturing.command("add Acme Corp")
+        capturing.command("link acme corp <#CSHARED|shared>")
+    event = {"type": event_type, "channel": "CSHARED", "user": "UJANE", "user_team": "TACME", "ts": "1763290800.000100",
+             "text": "hello", **({"subtype": subtype} if subtype else {}),
+             **({"deleted_ts": "1763290800.000100"} if subtype == "message_deleted" else {})}
+    body_dict = _mangle({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
+                         "event_time": 1, "is_ext_shared_channel": True, "event": event,
+                         "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}]}, changes)
+    body = json.dumps(body_dict)
+    caplog.clear()
+    reply = capturing.post(body, {**sign(body), "Content-Type": "application/json"})
+    assert reply.status < 500, (reply.status, reply.body)
+    assert not [r for r in caplog.records if "unhandled error" in r.getMessage()], body

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.capture.shortcut import message_form
 from bot.commands.context import CommandError, Context
+from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
     cmd_channel,
@@ -35,6 +37,7 @@ from bot.nudges.actions import ClickResult, click, open_client
 from bot.nudges.cards import UPDATES, MessageUpdate, message_updates
 from bot.settings import Settings
 from bot.slack import blocks as b
+from bot.slack.channels import ChannelInfo
 from bot.slack.home import card_modal, home, not_relevant_from_home, snooze_from_home
 from bot.slack.log_form import client_options, log_form, submit
 from bot.slack.people import Person
@@ -63,6 +66,8 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "forget": cmd_forget,
     "timezone": cmd_timezone,
     "value": cmd_value,
+    "link": cmd_link,
+    "unlink": cmd_unlink,
 }
 
 MAX_TEXT = 4000
@@ -107,13 +112,14 @@ class Caller:
     enterprise_id: str | None
     user_id: str
     person: Callable[[], Person]
+    channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
 
 
 def _context(session: Session, caller: Caller, now: datetime) -> Context:
     workspace = get_or_create_workspace(session, caller.team_id, caller.enterprise_id, now)
     person = cache(caller.person)
     return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
-                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin)
+                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel)
 
 
 READ_ONLY_COMMANDS = frozenset({"help", "status", "list"})
@@ -145,7 +151,7 @@ def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str
             return None
         person = cache(caller.person)
         ctx = Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
-                      user_tz=lambda: person().tz, is_admin=lambda: person().is_admin)
+                      user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel)
         try:
             return execute(session, ctx, text)
         except CommandError as exc:
@@ -210,6 +216,13 @@ def log_form_for(caller: Caller, now: datetime, client: tuple[int, str] | None =
     return log_form(client, now.astimezone(caller.person().tz).date(), nudge_id, from_home)
 
 
+def message_log_form(session_factory: sessionmaker[Session], caller: Caller, payload: dict[str, Any],
+                     now: datetime) -> dict[str, Any] | None:
+    """Log to Rapport on a message: the log form, prefilled from it (None: the payload names no message)."""
+    with session_factory.begin() as session:
+        return message_form(session, _context(session, caller, now), payload, caller.team_id)
+
+
 def wants_log_form(text: str) -> bool:
     """`/client` alone and `/client log` alone open the form instead of answering."""
     return text.strip().lower() in ("", "log")
@@ -263,6 +276,7 @@ __all__ = [
     "home_snooze",
     "home_view",
     "log_form_for",
+    "message_log_form",
     "run_button",
     "run_click",
     "run_client_command",

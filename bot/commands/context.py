@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.slack.blocks import Reply
+from bot.slack.channels import ChannelInfo
 
 
 class CommandError(Exception):
@@ -26,6 +27,8 @@ class Context:
     now: datetime
     user_tz: Callable[[], ZoneInfo]
     is_admin: Callable[[], bool]
+    # what Slack says of a channel (membership, Slack Connect); None when it could not be asked
+    channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
 
 
 Handler = Callable[..., Reply]

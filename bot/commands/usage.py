@@ -19,6 +19,8 @@ USAGE = {
     "forget": "/client forget <client>",
     "timezone": "/client timezone [<IANA name, like Europe/London>]",
     "value": "/client value <client> <amount>   (250000, 250k, 1.2m; none clears it)",
+    "link": "/client link <client> #channel",
+    "unlink": "/client unlink <client> #channel",
 }
 
 SUMMARY = {
@@ -40,6 +42,8 @@ SUMMARY = {
     "forget": "delete a client and all its history",
     "timezone": "this workspace's timezone for business hours and the digest",
     "value": "what a client is worth a year: ranks what you hear about first",
+    "link": "a channel where the client's people talk with you: its messages count as touches",
+    "unlink": "stop counting a channel's messages",
 }
 
 KINDS_HELP = (

@@ -25,6 +25,7 @@ from bot.relationship.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
 from bot.relationship.trend import Entry, describe, monthly
 from bot.relationship.value import format_value
 from bot.slack import blocks as b
+from storage.capture import links_of
 from storage.models import Client
 from storage.queries import (
     clients_with_warning_signs,
@@ -46,7 +47,8 @@ TREND_HISTORY = timedelta(days=400)  # six months, each judged on the 180 days b
 HEALTH_SORT_LIMIT = 2000  # 'by health' ranks at most this many candidates
 OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
-               "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet"}
+               "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
+               "reply": "a message waiting for an answer"}
 RECENT = 5
 NOTE_PREVIEW = 140
 CURRENT = ("active", "prospect", "paused")
@@ -81,6 +83,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     if contact:
         lines.append(b.line("Primary contact: ", b.text(contact.name, bold=True)))
     lines.append(b.line(_value_line(session, client)))
+    lines += _conversation_lines(session, client)
     if client.last_contact_at and client.last_contact_direction:
         lines.append(b.line("Last contact: ", b.date(client.last_contact_at),
                             f" ({_ago(client.last_contact_at, ctx)}, "
@@ -143,11 +146,31 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
             parts: list[b.Element | str] = [b.date(entry.occurred_at), " · ", b.text(LABELS[entry.kind], bold=True)]
             if entry.direction:
                 parts.append(f" ({DIRECTION_WORDS[entry.direction]})")
+            if entry.source and entry.channel_id:
+                parts += [" · Slack, ", b.channel(entry.channel_id)]
             if entry.note:
                 parts += [" · ", b.text(b.clip(entry.note, NOTE_PREVIEW), italic=True)]
             items.append(b.line(*parts))
         blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
     return blocks + audit.status_section(session, ctx.workspace_id, client.id)
+
+
+def _conversation_lines(session: Session, client: Client) -> list[b.Block]:
+    """Its linked channels, and a question of theirs still waiting there for an answer (PRODUCT.md §4.9)."""
+    links = links_of(session, client.id)
+    if not links:
+        return []
+    parts: list[b.Element | str] = ["Conversation channels: "]
+    for index, link in enumerate(links):
+        parts += [", " if index else "", b.channel(link.channel_id),
+                  " (shared with them)" if link.shared else " (not shared with them yet: not counted)"]
+    lines = [b.line(*parts)]
+    for link in links:
+        if link.asked_at and link.asked_by:
+            asked = b.date(link.asked_at, "{date_short_pretty} at {time}")
+            lines.append(b.line(b.emoji("speech_balloon"), " Waiting for an answer: ", b.user(link.asked_by),
+                                " asked in ", b.channel(link.channel_id), " ", asked, "."))
+    return lines
 
 
 def _value_line(session: Session, client: Client) -> str:

@@ -205,6 +205,19 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
                 _next(SOFT_TOUCHES[(touch - 1) % len(SOFT_TOUCHES)] + ". Nothing to sell."),
             ]
             fallback = f"A soft touch for {name}, a former client."
+    elif view.kind == "reply":
+        where: list[b.Element | str] = [" asked in ", b.channel(f["channel"])]
+        waited = f" {_plural(f['hours'], 'business hour')} ago" if f.get("hours") else ""
+        opened: list[b.Element | str] = [" (", b.link(f["permalink"], "open the message"), ")"] \
+            if f.get("permalink") else []
+        lines = [
+            b.line(b.emoji("speech_balloon"), " ", b.user(f["user"]) if f.get("user") else "Someone", " at ", client,
+                   *where, waited, "; nobody from your side has answered", *opened, "."),
+            _why("a question left waiting tells a client how much they matter; a quick answer is the cheapest "
+                 "trust there is."),
+            _next("answer in the channel or its thread, even if only to say when you will know more."),
+        ]
+        fallback = f"A question from {name} has waited{waited or ' a while'} for an answer."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return lines, fallback

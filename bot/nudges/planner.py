@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,8 +33,9 @@ from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
+from storage.capture import due_replies
 from storage.db import reading
-from storage.models import Client, Referral, Workspace
+from storage.models import Client, LinkedChannel, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
@@ -60,6 +61,7 @@ class Planned:
     facts: dict[str, Any]
     referral: Referral | None = None
     workspace_id: int | None = None
+    linked: LinkedChannel | None = None  # the channel a client's question waits in ('reply')
 
 
 @dataclass
@@ -134,6 +136,27 @@ def _thanks(session: Session, rows: Sequence[tuple[Referral, Client, Client]], n
                              referral))
         referral.thank_nudges = stage
         referral.next_nudge_at = rules.thank_due(referral.created_at, stage, now)
+    return found
+
+
+def _replies(session: Session, rows: Sequence[tuple[LinkedChannel, Client]], now: datetime, tz: ZoneInfo,
+             hours: BusinessHours, reply_hours: int) -> list[Planned]:
+    """A client's message in a linked channel that nobody from our side answered within `reply_hours` business
+    hours (PRODUCT.md §4.9). One not due yet in business hours is looked at again next sweep."""
+    found = []
+    for link, client in rows:
+        if link.asked_at is None or client.status not in CONTACTABLE:
+            link.next_reply_at = None
+            continue
+        workspace = session.get(Workspace, link.workspace_id)
+        zone = tz_of(workspace, tz) if workspace else tz
+        if not rules.reply_due(link.asked_at, now, reply_hours, hours, zone):
+            continue
+        waited = rules.business_time_between(link.asked_at, now, hours, zone)
+        facts = {"user": link.asked_by, "channel": link.channel_id, "asked": _iso(link.asked_at), "ts": link.asked_ts,
+                 "permalink": link.asked_permalink, "hours": int(waited.total_seconds() // 3600)}
+        found.append(Planned("reply", client, f"reply:{link.id}:{link.asked_ts}", now, facts, linked=link))
+        link.next_reply_at = None
     return found
 
 
@@ -238,7 +261,7 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
 def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
          hours: BusinessHours = Settings.business_hours, stop: Callable[[], bool] = lambda: False,
-         batch: int = BATCH) -> PlanReport:
+         batch: int = BATCH, reply_hours: int = Settings.reply_hours) -> PlanReport:
     """One planning pass, in batches of `batch` due rows, each committed on its own (with `dry_run`, each
     rolled back: nothing is kept). `stop`: finish the batch in hand and return."""
     report = PlanReport()
@@ -260,6 +283,14 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
                 break
             after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
             _keep(session, _thanks(session, rows, now), now, dry_run, report)
+    after = None
+    while not stop():
+        with _batch(sessions, dry_run, report) as session:
+            asked = due_replies(session, now - timedelta(hours=reply_hours), after=after, limit=batch)
+            if not asked:
+                break
+            after = (asked[-1][0].next_reply_at, asked[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
     if digest is not None:
         _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop)
     return report
@@ -296,7 +327,8 @@ def _keep(session: Session, planned: list[Planned], now: datetime, dry_run: bool
         return
     rows = [{"workspace_id": p.client.workspace_id if p.client else p.workspace_id,
              "client_id": p.client.id if p.client else None,
-             "referral_id": p.referral.id if p.referral else None, "kind": p.kind, "dedup_key": p.dedup_key,
+             "referral_id": p.referral.id if p.referral else None,
+             "linked_channel_id": p.linked.id if p.linked else None, "kind": p.kind, "dedup_key": p.dedup_key,
              "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
              "created_at": now} for p in planned]
     report.planned.update(insert_nudges(session, rows))

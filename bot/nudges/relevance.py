@@ -7,10 +7,11 @@ import json
 from datetime import datetime
 
 from bot.nudges.rules import CONTACTABLE
-from storage.models import Client, Nudge, Referral
+from storage.models import Client, LinkedChannel, Nudge, Referral
 
 
-def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime) -> str | datetime:
+def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime,
+              linked: LinkedChannel | None = None) -> str | datetime:
     """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
     if client is None:
         return "drop"
@@ -18,6 +19,9 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         return client.snoozed_until
     facts = json.loads(nudge.facts)
     kind = nudge.kind
+    if kind == "reply":  # answered, deleted or unlinked since: nothing is waiting any more
+        still = linked is not None and linked.asked_ts == facts.get("ts") and client.status in CONTACTABLE
+        return "send" if still else "drop"
     if kind == "thank":
         return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
     iso = lambda m: m.isoformat() if m else None  # noqa: E731

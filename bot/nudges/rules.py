@@ -138,5 +138,34 @@ def in_business_hours(now: datetime, hours: BusinessHours, tz: ZoneInfo) -> bool
         else local.weekday() in hours.days and hours.start <= local.time()
 
 
+def business_time_between(start: datetime, end: datetime, hours: BusinessHours, tz: ZoneInfo) -> timedelta:
+    """How much of [start, end) fell inside business hours, in the workspace's timezone (a question asked on
+    Friday at 16:00 has waited two business hours by Monday at 10:00 with 09:00–17:00)."""
+    if end <= start:
+        return timedelta(0)
+    total = timedelta(0)
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() in hours.days:
+            opens = datetime.combine(day, hours.start, tzinfo=tz)
+            closes = datetime.combine(day, hours.end, tzinfo=tz) if hours.end != time.max else \
+                datetime.combine(day + DAY, time(0), tzinfo=tz)
+            overlap = min(end, closes) - max(start, opens)
+            if overlap > timedelta(0):
+                total += overlap
+        day += DAY
+    return total
+
+
+REPLY_WINDOW = timedelta(days=14)  # a client's question older than this, unanswered, is left to the quiet rule
+
+
+def reply_due(asked_at: datetime, now: datetime, reply_hours: int, hours: BusinessHours, tz: ZoneInfo) -> bool:
+    """A client's message nobody from our side answered within `reply_hours` business hours (PRODUCT.md §4.9)."""
+    return now - asked_at <= REPLY_WINDOW and \
+        business_time_between(asked_at, now, hours, tz) >= timedelta(hours=reply_hours)
+
+
 def episode_stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S")

@@ -30,7 +30,8 @@ from storage.queries import all_workspaces, set_marker
 
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
-              "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest"}
+              "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
+              "reply": "reply"}
 
 
 @dataclass
@@ -139,6 +140,7 @@ def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settin
                 default_channel=settings.nudge_channel if settings else None,
                 digest=settings.digest if settings else None,
                 hours=settings.business_hours if settings else Settings.business_hours,
+                reply_hours=settings.reply_hours if settings else Settings.reply_hours,
                 stop=stop.is_set if stop is not None else lambda: False)
 
 

@@ -64,6 +64,11 @@ def date(moment: datetime, fmt: str = "{date_short_pretty}") -> Element:
     }
 
 
+def link(url: str, label: str) -> Element:
+    """A link Rapport itself made (a Slack permalink): never build one from user text."""
+    return {"type": "link", "url": url, "text": label}
+
+
 def emoji(name: str) -> Element:
     return {"type": "emoji", "name": name}
 

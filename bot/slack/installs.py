@@ -34,8 +34,8 @@ from storage.queries import drop_unsent_nudges, erase_workspace, workspaces_for_
 log = logging.getLogger(__name__)
 
 # The manifest's bot scopes (manifest.yml says why each is needed).
-SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read", "channels:history",
-          "groups:history", "im:history"]
+SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read", "channels:read", "groups:read",
+          "channels:history", "groups:history", "im:history"]
 STATE_SECONDS = 600
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
 INSTALL_PATH = "/slack/install"

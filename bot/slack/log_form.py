@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,30 +34,47 @@ def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = 
             "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": block_id}}
 
 
+@dataclass(frozen=True)
+class FromMessage:
+    """A Slack message the form logs (the Log to Rapport shortcut): where it is, when it was written, and what
+    the form starts with (the author's side, its text as an editable note)."""
+
+    channel: str
+    ts: str
+    direction: str  # 'from', 'to' or 'both' when its author's side is unknown
+    note: str
+
+
 def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None,
-             from_home: bool = False) -> dict[str, Any]:
+             from_home: bool = False, message: FromMessage | None = None) -> dict[str, Any]:
     picker: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
                               "placeholder": {"type": "plain_text", "text": "Start typing a client's name"}}
     if client is not None:
         picker["initial_option"] = _option(client[1], str(client[0]))
     kinds = [_option(f"{LABELS[k].capitalize()} ({k})" if LABELS[k] != k else k.capitalize(), k) for k in ALL_KINDS]
     directions = [_option(label, value) for value, label in DIRECTIONS]
+    kind = kinds[ALL_KINDS.index("message")] if message else kinds[0]
+    direction = next(d for d in directions if d["value"] == message.direction) if message else directions[0]
+    note: dict[str, Any] = {"type": "plain_text_input", "multiline": True, "max_length": NOTE_MAX}
+    if message and message.note:
+        note["initial_value"] = message.note[:NOTE_MAX]
+    meta: dict[str, Any] = {"nudge": nudge_id, **({"home": True} if from_home else {})}
+    if message:
+        meta["message"] = {"channel": message.channel, "ts": message.ts}
     return {
         "type": "modal", "callback_id": CALLBACK,
         "title": {"type": "plain_text", "text": "Log a touch"},
         "submit": {"type": "plain_text", "text": "Log it"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"nudge": nudge_id, **({"home": True} if from_home else {})}),
+        "private_metadata": json.dumps(meta),
         "blocks": [
             _input("client", "Client", picker),
-            _input("kind", "What happened", {"type": "static_select", "options": kinds,
-                                             "initial_option": kinds[0]}),
+            _input("kind", "What happened", {"type": "static_select", "options": kinds, "initial_option": kind}),
             _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
-                   {"type": "static_select", "options": directions, "initial_option": directions[0]},
+                   {"type": "static_select", "options": directions, "initial_option": direction},
                    optional=True),
             _input("date", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
-            _input("note", "Note", {"type": "plain_text_input", "multiline": True, "max_length": NOTE_MAX},
-                   optional=True),
+            _input("note", "Note", note, optional=True),
         ],
     }
 
@@ -104,13 +122,34 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
         errors["note"] = "A note needs words."
     if errors or client is None or when is None:
         return errors or {"client": "Pick a client."}, []
-    record_interaction(session, ctx, client, kind, direction_for(kind, override), when, note or None)
     try:
-        nudge_id = json.loads(private_metadata or "{}").get("nudge")
+        meta = json.loads(private_metadata or "{}")
     except ValueError:
-        nudge_id = None
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    logged = message_of(meta)
+    if logged is not None and when.astimezone(ctx.user_tz()).date() == logged[1].astimezone(ctx.user_tz()).date():
+        when = min(logged[1], ctx.now)  # the day the message was written: keep the time it was written too
+    touch = record_interaction(session, ctx, client, kind, direction_for(kind, override), when, note or None)
+    if logged is not None:
+        touch.source, touch.channel_id, touch.message_ts = "shortcut", logged[0], logged[2]
+    nudge_id = meta.get("nudge")
     updates = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind))
     return {}, updates
+
+
+def message_of(meta: dict[str, Any]) -> tuple[str, datetime, str] | None:
+    """(channel, when it was written, ts) of the message a form logs, from its (untrusted) private metadata."""
+    message = meta.get("message")
+    if not isinstance(message, dict):
+        return None
+    channel, ts = message.get("channel"), message.get("ts")
+    if not (isinstance(channel, str) and 0 < len(channel) <= 32 and isinstance(ts, str) and 0 < len(ts) <= 32):
+        return None
+    try:
+        return channel, datetime.fromtimestamp(float(ts), UTC), ts
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def opened_from_home(private_metadata: str) -> bool:

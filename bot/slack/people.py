@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.channels import ChannelInfo, channel_info
+
 log = logging.getLogger(__name__)
 
 
@@ -20,20 +22,27 @@ log = logging.getLogger(__name__)
 class Person:
     tz: ZoneInfo
     is_admin: bool
+    team_id: str | None = None  # the workspace they belong to (Slack Connect: maybe not ours); None if unknown
 
 
 class Directory(Protocol):
     def person(self, client: WebClient, team_id: str, user_id: str) -> Person: ...
 
+    def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None: ...
+
 
 class StaticDirectory:
-    """For the offline shell: everyone is in the workspace timezone and may do everything."""
+    """For the offline shell: everyone is in the workspace timezone and may do everything, and every channel
+    has the bot in it and is shared with the client."""
 
     def __init__(self, tz: ZoneInfo, is_admin: bool = True) -> None:
         self._person = Person(tz, is_admin)
 
     def person(self, client: WebClient, team_id: str, user_id: str) -> Person:
         return self._person
+
+    def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None:
+        return ChannelInfo(is_member=True, shared=True)
 
 
 class SlackDirectory:
@@ -70,7 +79,11 @@ class SlackDirectory:
             tz = ZoneInfo(user.get("tz") or "")
         except (ZoneInfoNotFoundError, ValueError):
             tz = self._fallback
-        person = Person(tz, bool(user.get("is_admin") or user.get("is_owner")))
+        team = user.get("team_id")
+        person = Person(tz, bool(user.get("is_admin") or user.get("is_owner")), team if isinstance(team, str) else None)
         with self._lock:
             self._cache[key] = (now, person)
         return person
+
+    def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None:
+        return channel_info(client, channel_id)

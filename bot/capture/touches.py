@@ -1,0 +1,120 @@
+"""A linked channel's messages as touches, and the client's questions waiting for an answer (PRODUCT.md §4.9).
+
+In a channel shared with the client's workspace (Slack Connect), every person's message is a touch: from a
+member of another workspace `in`, from one of ours `out`, at most one a side a client an hour. A message from
+them opens a question waiting for an answer from our side; any message of ours there answers it. A channel with
+no external members is talk about the client, not with them. Only who, when, where and the message's link are
+kept, never its text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.capture.events import DELETED, SlackMessage
+from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
+from bot.nudges.schedule import refresh
+from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
+from storage.models import Client, Interaction, LinkedChannel
+from storage.queries import find_workspace
+
+TOUCH_SPACING = timedelta(hours=1)  # at most one touch a side a client an hour
+WORDS = {"in": "heard from them in Slack", "out": "talked with them in Slack"}
+
+
+@dataclass
+class Captured:
+    touched: bool = False  # a touch was written or removed
+    link_needed: bool = False  # this message is now a touch or a waiting question: fetch its permalink
+    updates: list[MessageUpdate] = field(default_factory=list)
+
+
+def side_of(message: SlackMessage, author_team: str | None) -> str | None:
+    """'in' for a member of another workspace, 'out' for one of ours, None when nobody can tell."""
+    if author_team is None:
+        return None
+    return "out" if author_team == message.team_id else "in"
+
+
+def record_message(session: Session, message: SlackMessage, author_team: str | None, now: datetime) -> Captured:
+    result = Captured()
+    workspace = find_workspace(session, message.team_id, message.enterprise_id)
+    link = linked_channel(session, workspace.id, message.channel) if workspace else None
+    if workspace is None or link is None:
+        return result  # not a channel linked to a client
+    if message.shared is not None:
+        link.shared = message.shared  # Slack's envelope says whether the channel is shared right now
+    client = session.get(Client, link.client_id)
+    if client is None:
+        return result
+    if message.subtype == DELETED and message.deleted_ts:
+        result.touched = _forget(session, link, client, message.deleted_ts, now)
+        return result
+    side = side_of(message, author_team)
+    if not message.is_person or not link.shared or side is None:
+        return result  # a bot, a join, an edit; internal talk about the client; or an author we cannot place
+    if not touch_near(session, client.id, side, message.at, TOUCH_SPACING) and _write(session, workspace.id, client,
+                                                                                       message, side):
+        refresh(session, client, now)
+        close_open_cards(session, client.id, WORDS[side], message.user or "", now)
+        result.touched = result.link_needed = True
+    if side == "in" and link.asked_at is None:
+        link.asked_at, link.asked_by, link.asked_ts, link.next_reply_at = message.at, message.user, message.ts, \
+            message.at
+        result.link_needed = True
+    elif side == "out" and link.asked_at is not None and message.at >= link.asked_at:
+        _answered(link)
+    if session.info.get(UPDATES):
+        result.updates = message_updates(session, workspace.id)
+    return result
+
+
+def _write(session: Session, workspace_id: int, client: Client, message: SlackMessage, side: str) -> bool:
+    touch = Interaction(workspace_id=workspace_id, client_id=client.id, kind="message", direction=side,
+                        occurred_at=message.at, note=None, logged_by=message.user or "", created_at=message.at,
+                        source=CAPTURED, channel_id=message.channel, message_ts=message.ts)
+    try:
+        with session.begin_nested():
+            session.add(touch)
+    except IntegrityError:  # the same message delivered again: it is already a touch
+        return False
+    return True
+
+
+def _answered(link: LinkedChannel) -> None:
+    link.asked_at = link.asked_by = link.asked_ts = link.asked_permalink = link.next_reply_at = None
+
+
+def _forget(session: Session, link: LinkedChannel, client: Client, ts: str, now: datetime) -> bool:
+    """A deleted message takes its touch (and its waiting question) with it."""
+    if link.asked_ts == ts:
+        _answered(link)
+    touch = captured_touch(session, link.channel_id, ts)
+    if touch is None:
+        return False
+    session.delete(touch)
+    session.flush()
+    refresh(session, client, now)
+    return True
+
+
+def capture(sessions: sessionmaker[Session], message: SlackMessage, author_team: str | None,
+            now: datetime) -> Captured:
+    """One message event, in one short transaction."""
+    with sessions.begin() as session:
+        return record_message(session, message, author_team, now)
+
+
+def remember_permalink(sessions: sessionmaker[Session], channel_id: str, message_ts: str, permalink: str) -> None:
+    with sessions.begin() as session:
+        set_permalink(session, channel_id, message_ts, permalink[:300])
+
+
+def channel_sharing(sessions: sessionmaker[Session], channel_id: str, shared: bool) -> None:
+    """channel_shared / channel_unshared: from now on its messages count as touches, or no longer do."""
+    with sessions.begin() as session:
+        set_shared(session, channel_id, shared)

@@ -1,0 +1,81 @@
+"""Queries for capture from Slack (PRODUCT.md §4.9): linked channels and the touches their messages make.
+
+Each takes the caller's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from storage.models import Client, Interaction, LinkedChannel
+from storage.queries import INSTALLED
+
+CAPTURED = "slack"
+
+
+def linked_channel(session: Session, workspace_id: int, channel_id: str) -> LinkedChannel | None:
+    stmt = select(LinkedChannel).where(LinkedChannel.workspace_id == workspace_id,
+                                       LinkedChannel.channel_id == channel_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def links_of(session: Session, client_id: int) -> list[LinkedChannel]:
+    stmt = select(LinkedChannel).where(LinkedChannel.client_id == client_id).order_by(LinkedChannel.id)
+    return list(session.scalars(stmt))
+
+
+def touch_near(session: Session, client_id: int, direction: str, at: datetime, within: timedelta) -> bool:
+    """Whether a message captured from this side already stands for this client within `within` of `at`."""
+    stmt = select(Interaction.id).where(
+        Interaction.client_id == client_id, Interaction.source == CAPTURED, Interaction.direction == direction,
+        Interaction.occurred_at > at - within, Interaction.occurred_at < at + within)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def captured_touch(session: Session, channel_id: str, message_ts: str) -> Interaction | None:
+    stmt = select(Interaction).where(Interaction.source == CAPTURED, Interaction.channel_id == channel_id,
+                                     Interaction.message_ts == message_ts)
+    return session.scalars(stmt).one_or_none()
+
+
+def set_permalink(session: Session, channel_id: str, message_ts: str, permalink: str) -> None:
+    """Where a captured message (or a question waiting in that channel) can be opened."""
+    session.execute(update(Interaction).where(Interaction.channel_id == channel_id,
+                                              Interaction.message_ts == message_ts,
+                                              Interaction.permalink.is_(None)).values(permalink=permalink))
+    session.execute(update(LinkedChannel).where(LinkedChannel.channel_id == channel_id,
+                                                LinkedChannel.asked_ts == message_ts).values(asked_permalink=permalink))
+
+
+def set_shared(session: Session, channel_id: str, shared: bool) -> int:
+    """Slack says a channel was shared with another workspace or stopped being: in every workspace linking it."""
+    result = session.execute(update(LinkedChannel).where(LinkedChannel.channel_id == channel_id).values(shared=shared))
+    return result.rowcount or 0
+
+
+def due_replies(session: Session, asked_before: datetime, *, after: tuple[datetime, int] | None = None,
+                limit: int | None = None) -> list[tuple[LinkedChannel, Client]]:
+    """Linked channels whose client's question has waited at least since `asked_before` (a calendar bound;
+    the rule checks business hours), with their clients, for planning."""
+    stmt = (select(LinkedChannel, Client).join(Client, Client.id == LinkedChannel.client_id)
+            .where(LinkedChannel.next_reply_at <= asked_before, LinkedChannel.workspace_id.in_(INSTALLED))
+            .order_by(LinkedChannel.next_reply_at, LinkedChannel.id))
+    if after is not None:
+        stmt = stmt.where(tuple_(LinkedChannel.next_reply_at, LinkedChannel.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=LinkedChannel)
+    return [(linked, client) for linked, client in session.execute(stmt)]
+
+
+def linked_by_ids(session: Session, ids: Sequence[int]) -> dict[int, LinkedChannel]:
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(LinkedChannel).where(LinkedChannel.id.in_(list(ids))))}
+
+
+def unlink(session: Session, link: LinkedChannel) -> None:
+    session.execute(delete(LinkedChannel).where(LinkedChannel.id == link.id))
