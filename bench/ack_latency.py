@@ -15,6 +15,7 @@ app. Appends to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -22,6 +23,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -128,6 +130,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--with-scheduler", action="store_true",
                         help="serve's scheduler plans the seeded backlog (a first sweep) while the load runs")
+    parser.add_argument("--with-events", action="store_true",
+                        help="50 message events a second from 20 linked channels while commands are measured")
     args = parser.parse_args()
     url = args.database
     if url is None:
@@ -136,12 +140,14 @@ def main() -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
+    run_env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([RAPPORT, "migrate"], check=True, env=run_env)  # a reused database may predate the schema
     if not args.reuse:
-        run_env = {**os.environ, "DATABASE_URL": url}
-        subprocess.run([RAPPORT, "migrate"], check=True, env=run_env)
         subprocess.run([RAPPORT, "seed-demo", "--clients", str(args.clients), "--team", "TBENCH"], check=True,
                        env=run_env)
     engine = create_engine(normalize_url(url))
+    if args.with_events:
+        _link_channels(engine)
     with engine.connect() as conn:
         team = conn.execute(text("SELECT team_id FROM workspaces ORDER BY id LIMIT 1")).scalar_one()
         names = list(conn.execute(text("SELECT name FROM clients ORDER BY random() LIMIT 500")).scalars())
@@ -151,6 +157,8 @@ def main() -> int:
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": url,
            "SLACK_API_URL": fake.api_url, "RAPPORT_SCHEDULER": "off"}
     senders_list = SENDERS
+    if args.with_events:
+        senders_list = (1, 10)
     if args.with_scheduler:  # the first tick at start-up plans the whole backlog, and the digest falls due too
         today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[datetime.now(UTC).weekday()]
         env.update(RAPPORT_SCHEDULER="on", RAPPORT_BUSINESS_HOURS="mon-sun 00:00-24:00",
@@ -181,8 +189,11 @@ def main() -> int:
             for name, commands in workloads.items():
                 _load(servers["rapport"][1], fake, commands[:20], senders, team)  # warm up connections and caches
                 mark = {k: _served_count(v) for k, v in logs.items()}
-                bare, _, _, _ = _load(servers["bare"][1], None, commands, senders, team)
-                measured, missed, answers, lost = _load(servers["rapport"][1], fake, commands, senders, team)
+                with Events(servers["bare"][1], team, args.with_events) as bare_events:
+                    bare, _, _, _ = _load(servers["bare"][1], None, commands, senders, team)
+                rows_before = _captured(url) if args.with_events else 0
+                with Events(servers["rapport"][1], team, args.with_events) as events:
+                    measured, missed, answers, lost = _load(servers["rapport"][1], fake, commands, senders, team)
                 server_bare = _served_times(logs["bare"], mark["bare"])
                 server_rapport = _served_times(logs["rapport"], mark["rapport"])
                 row = {"command": name, "senders": senders, "p50": _pct(measured, 0.50), "p99": _pct(measured, 0.99),
@@ -191,6 +202,13 @@ def main() -> int:
                        "lost": lost, "server_p50": _pct(server_rapport, 0.50), "server_p99": _pct(server_rapport, 0.99),
                        "server_bare_p50": _pct(server_bare, 0.50), "server_bare_p99": _pct(server_bare, 0.99)}
                 row["during_sweep"] = _last_sweep(url) == swept_before  # the first sweep had not finished yet
+                if args.with_events:
+                    time.sleep(2)  # let the last events' listeners finish writing before counting rows
+                    row.update(events=len(events.acks), events_missed=events.missed,
+                               event_p50=_pct(events.acks, 0.50), event_p99=_pct(events.acks, 0.99),
+                               bare_event_p50=_pct(bare_events.acks, 0.50),
+                               bare_event_p99=_pct(bare_events.acks, 0.99),
+                               rows_per_event=(_captured(url) - rows_before) / max(1, len(events.acks)))
                 print(row, flush=True)
                 rows.append(row)
                 fake.calls.clear()
@@ -199,8 +217,88 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
         fake.close()
-    _write(rows, sizes, make_url(normalize_url(url)).get_backend_name(), args.with_scheduler)
+    _write(rows, sizes, make_url(normalize_url(url)).get_backend_name(), args.with_scheduler, args.with_events)
     return 0
+
+
+CHANNELS = [f"CBENCH{i:02d}" for i in range(20)]
+
+
+def _link_channels(engine) -> None:  # type: ignore[no-untyped-def]
+    """Twenty clients' Slack Connect channels, linked (as /client link would)."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM linked_channels"))
+        conn.execute(text("DELETE FROM interactions WHERE source = 'slack'"))  # a run's touches are its own
+        workspace, owner = conn.execute(text("SELECT workspace_id, owner_id FROM clients ORDER BY id LIMIT 1")).one()
+        ids = list(conn.execute(text("SELECT id FROM clients WHERE status = 'active' ORDER BY id LIMIT 20")).scalars())
+        for client_id, channel in zip(ids, CHANNELS, strict=True):
+            conn.execute(text("INSERT INTO linked_channels (workspace_id, client_id, channel_id, shared, linked_by, "
+                              "linked_at) VALUES (:w, :c, :ch, :s, :o, :at)"),
+                         {"w": workspace, "c": client_id, "ch": channel, "s": True, "o": owner,
+                          "at": datetime.now(UTC).replace(tzinfo=None) if engine.dialect.name == "sqlite"
+                          else datetime.now(UTC)})
+
+
+def _captured(url: str) -> int:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM interactions WHERE source = 'slack'")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+class Events(threading.Thread):
+    """A burst of message events, 50 a second round the 20 linked channels, theirs and ours by turns, for as long
+    as the block runs; each event's acknowledgement time as its sender saw it."""
+
+    RATE = 50
+
+    def __init__(self, base: str, team: str, enabled: bool) -> None:
+        super().__init__(daemon=True)
+        self.base, self.team, self.enabled = base, team, enabled
+        self.stop = threading.Event()
+        self.acks: list[float] = []
+        self.missed = 0
+
+    def __enter__(self) -> Events:
+        if self.enabled:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.enabled:
+            self.join(timeout=30)
+
+    def run(self) -> None:
+        count = 0
+        started = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            while not self.stop.is_set():
+                count += 1
+                pool.submit(self._send, count)
+                # pacing a load generator, not timing a test: one event every 20 ms
+                self.stop.wait(max(0.0, started + count / self.RATE - time.perf_counter()))
+
+    def _send(self, n: int) -> None:
+        theirs = n % 2 == 0
+        body = json.dumps({
+            "type": "event_callback", "team_id": self.team, "api_app_id": "A1", "event_id": f"Ev{uuid.uuid4().hex}",
+            "event_time": int(time.time()), "is_ext_shared_channel": True,
+            "authorizations": [{"team_id": self.team, "user_id": "UBOT", "is_bot": True}],
+            "event": {"type": "message", "channel": CHANNELS[n % len(CHANNELS)], "user": "UJANE" if theirs else "UYOU",
+                      "user_team": "TACME" if theirs else self.team, "ts": f"{time.time():.6f}",
+                      "text": "a message whose words Rapport never keeps"}})
+        request = urllib.request.Request(self.base + "/slack/events", data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **sign(body, secret=SECRET)})
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                reply.read()
+            self.acks.append(time.perf_counter() - start)
+        except (urllib.error.URLError, OSError):
+            self.missed += 1
 
 
 def _last_sweep(url: str) -> object:
@@ -212,8 +310,10 @@ def _last_sweep(url: str) -> object:
         engine.dispose()
 
 
-def _write(rows: list[dict], sizes, backend: str, with_scheduler: bool) -> None:  # type: ignore[no-untyped-def, type-arg]
-    title = "serve's scheduler planning the first sweep (issue 15)" if with_scheduler else "issue 6"
+def _write(rows: list[dict], sizes, backend: str, with_scheduler: bool,  # type: ignore[no-untyped-def, type-arg]
+           with_events: bool = False) -> None:
+    title = "serve's scheduler planning the first sweep (issue 15)" if with_scheduler else \
+        "with 50 message events a second from linked channels (issue 13)" if with_events else "issue 6"
     lines = [f"\n## Acknowledgement latency ({title}) — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}: "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, {backend}", "",
              *(["`python bench/ack_latency.py --with-scheduler`: the database freshly seeded, nothing planned; "
@@ -238,8 +338,21 @@ def _write(rows: list[dict], sizes, backend: str, with_scheduler: bool) -> None:
                      f"{r['p99']:.1f} ms | {r['bare_p99']:.1f} ms | {r['answer_p50']:.0f} ms | "
                      f"{r['answer_p99']:.0f} ms | {r['lost']} |" + (f" {'yes' if r['during_sweep'] else 'no'} |"
                                                                      if with_scheduler else ""))
+    if with_events:
+        lines += ["", "Message events sent meanwhile (`--with-events`): 50 a second round 20 linked Slack Connect "
+                  "channels, theirs and ours by turns; acknowledgement time as the sender saw it, Rapport against "
+                  "the bare app receiving the same burst; rows written: captured touches per event.", "",
+                  "| while | senders | events | not acked | Rapport event ack p50 | p99 | bare p50 | bare p99 | "
+                  "p99 ratio | rows written per event |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| /client {r['command']} | {r['senders']} | {r['events']} | {r['events_missed']} | "
+                         f"{r['event_p50']:.1f} ms | {r['event_p99']:.1f} ms | {r['bare_event_p50']:.1f} ms | "
+                         f"{r['bare_event_p99']:.1f} ms | {r['event_p99'] / r['bare_event_p99']:.2f}x | "
+                         f"{r['rows_per_event']:.3f} |")
     lines.append("")
-    lines.append("Budget (PRODUCT.md §7): p99 ≤ 100 ms and within 1.5× of the bare app's acknowledgement.")
+    lines.append("Budget (PRODUCT.md §7): p99 ≤ 100 ms and within 1.5× of the bare app's acknowledgement; a message "
+                 "event at most one row." if with_events else
+                 "Budget (PRODUCT.md §7): p99 ≤ 100 ms and within 1.5× of the bare app's acknowledgement.")
     with (ROOT / "bench" / "RESULTS.md").open("a") as out:
         out.write("\n".join(lines) + "\n")
 

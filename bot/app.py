@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,6 +19,20 @@ from bot.slack.installs import bot_token_authorize, mark_installed, oauth_settin
 from bot.slack.people import Directory, SlackDirectory
 from handlers import actions, commands, errors, events, home, lifecycle, nudges, shortcuts, views
 
+T = TypeVar("T")
+
+
+class Inline(Executor):
+    """Runs each task as it is submitted: in the shell a command's answer is there when dispatch returns."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
 
 def build_app(
     settings: Settings,
@@ -27,6 +43,7 @@ def build_app(
     verify_requests: bool = True,
     process_before_response: bool = False,
     workers: Executor | None = None,
+    capture_workers: Executor | None = None,
 ) -> App:
     """A Bolt app that talks to `settings.slack_api_url`.
 
@@ -35,7 +52,8 @@ def build_app(
     everything served over HTTP keeps the defaults.
 
     `workers` runs slash commands after their acknowledgement (see handlers/commands.py); the shell passes
-    one that runs them at once, so the answer is there when dispatch returns.
+    one that runs them at once, so the answer is there when dispatch returns. `capture_workers` records the
+    messages of linked channels, one at a time by default (handlers/events.py).
     """
     if settings.oauth:
         app = App(
@@ -65,7 +83,8 @@ def build_app(
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
-    events.register(app, session_factory, directory, clock)
+    capture_workers = capture_workers or ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-capture")
+    events.register(app, session_factory, directory, clock, capture_workers)
     shortcuts.register(app, session_factory, directory, clock)
     if settings.oauth:
         assert app.installation_store is not None

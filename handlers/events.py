@@ -7,6 +7,7 @@ ever holds up the acknowledgement.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App
@@ -23,9 +24,20 @@ from handlers.messages import rewrite
 log = logging.getLogger(__name__)
 
 
-def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
+             workers: Executor) -> None:
     @app.event("message")
     def on_message(body: dict[str, Any], client: WebClient) -> None:
+        # one at a time on capture's own worker: a burst of messages never crowds the threads that acknowledge
+        workers.submit(record, body, client)
+
+    def record(body: dict[str, Any], client: WebClient) -> None:
+        try:
+            handle(body, client)
+        except Exception:  # outside Bolt's listener, so its error handler would never see it
+            log.exception("a message event could not be recorded")
+
+    def handle(body: dict[str, Any], client: WebClient) -> None:
         message = read_event(body)
         if message is None:
             return

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 # slack_sdk honours proxy variables even for loopback addresses
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-from bot.app import build_app
+from bot.app import Inline, build_app
 from bot.database import Database, open_database
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
@@ -285,7 +285,8 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     # More answer threads than production's one, so commands the tests send at once really run at once.
     workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
     app = build_app(settings, database.sessions, clock=clock, workers=workers,
-                    process_before_response=process_before_response)
+                    process_before_response=process_before_response,
+                    capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
     server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine, metrics), server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)

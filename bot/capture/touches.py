@@ -19,6 +19,7 @@ from bot.capture.events import DELETED, SlackMessage
 from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
 from bot.nudges.schedule import refresh
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
+from storage.db import reading
 from storage.models import Client, Interaction, LinkedChannel
 from storage.queries import find_workspace
 
@@ -104,7 +105,11 @@ def _forget(session: Session, link: LinkedChannel, client: Client, ts: str, now:
 
 def capture(sessions: sessionmaker[Session], message: SlackMessage, author_team: str | None,
             now: datetime) -> Captured:
-    """One message event, in one short transaction."""
+    """One message event, in one short transaction; a channel nobody linked costs a read, not a write lock."""
+    with reading(sessions) as session:
+        workspace = find_workspace(session, message.team_id, message.enterprise_id)
+        if workspace is None or linked_channel(session, workspace.id, message.channel) is None:
+            return Captured()
     with sessions.begin() as session:
         return record_message(session, message, author_team, now)
 

@@ -7,16 +7,15 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
 
-from bot.app import build_app
+from bot.app import Inline, build_app
 from bot.cli_time import parse_instant
 from bot.clock import Clock, utcnow
 from bot.database import Database, open_database
@@ -26,25 +25,11 @@ from bot.shell.console_slack import ConsoleSlack
 from bot.shell.render_text import render
 from bot.slack.people import StaticDirectory
 
-T = TypeVar("T")
-
 TEAM = "TSHELL"
 ME = "you"
 HISTORY = Path.home() / ".rapport_history"
 BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). `click N` presses a button, "
           "`sweep [--at 2026-12-01T10:00Z]` runs a nudge pass, `quit` leaves.")
-
-
-class Inline(Executor):
-    """Runs each task as it is submitted: in the shell a command's answer is there when dispatch returns."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
 
 
 def _slack_id(prefix: str, name: str) -> str:
