@@ -80,4 +80,6 @@ def direction_conflict(kind: str, word: str | None) -> str | None:
 
 def touch_words(kind: str) -> str:
     """How a logged touch reads where it closed a card: 'logged a call', 'logged a fee dispute'."""
-    return f"logged a {LABELS[kind]}" if kind in CONTACT_KINDS or kind == "checkin" else f"logged {LABELS[kind]}"
+    if kind in CONTACT_KINDS or kind == "checkin":
+        return f"logged {'an' if LABELS[kind][0] in 'aeiou' else 'a'} {LABELS[kind]}"
+    return f"logged {LABELS[kind]}"
