@@ -78,7 +78,7 @@ def build_app(
     directory = directory or SlackDirectory(settings.tz)
     errors.register(app)
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
-    commands.register(app, session_factory, directory, clock, workers)
+    commands.register(app, session_factory, directory, clock, workers, settings.update_every)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)

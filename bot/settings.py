@@ -46,6 +46,7 @@ class Settings:
     uninstall_grace_days: int = 30
     daily_focus: int = 5  # clients a person is nudged about per workday at most (PRODUCT.md §4.8)
     reply_hours: int = 4  # business hours a client's message may wait for an answer from us (PRODUCT.md §4.9)
+    update_every: int = 2  # business days between status updates owed on an open issue (PRODUCT.md §4.10)
     # Fernet keys, newest first: the first encrypts stored OAuth tokens, any of them decrypts (key rotation)
     secret_keys: tuple[str, ...] = ()
     metrics_token: str | None = None  # enables GET /metrics for requests bearing it
@@ -215,6 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
         daily_focus=_int(env, "RAPPORT_DAILY_FOCUS", 5, 1, 100),
         reply_hours=_int(env, "RAPPORT_REPLY_HOURS", 4, 1, 80),
+        update_every=_int(env, "RAPPORT_UPDATE_EVERY", 2, 1, 20),
         secret_keys=keys,
         metrics_token=_optional(env, "RAPPORT_METRICS_TOKEN"),
     )

@@ -84,3 +84,41 @@ def add_period(start: datetime, count: int, unit: str) -> datetime:
 def describe_period(count: int, unit: str) -> str:
     one, many = UNIT_WORDS[unit]
     return f"{count} {one if count == 1 else many}"
+
+
+FUTURE_FORMS = "today, tomorrow, a weekday like friday, in 3d, 2w, or 2026-12-01"
+_IN = re.compile(r"(?:in\s+)?(\d{1,4})\s*(d|day|days|w|wk|wks|week|weeks|m|mo|mos|month|months)")
+MAX_AHEAD_DAYS = 730
+
+
+def parse_future_day(text: str, now: datetime, tz: ZoneInfo) -> date:
+    """A day from today on, as people promise them: 'tomorrow', 'friday' (the next one, today if it is
+    Friday), 'in 3d', '2w', '2026-12-01'. Read in the user's timezone; a past day is an error."""
+    words = " ".join(text.lower().split())
+    today = now.astimezone(tz).date()
+    day: date | None = None
+    if words == "today":
+        day = today
+    elif words == "tomorrow":
+        day = today + timedelta(days=1)
+    elif words.removeprefix("next ") in WEEKDAYS or words.removeprefix("next ") in (w[:3] for w in WEEKDAYS):
+        name = words.removeprefix("next ")
+        index = next(i for i, w in enumerate(WEEKDAYS) if name in (w, w[:3]))
+        day = today + timedelta(days=(index - today.weekday()) % 7)
+    elif match := _IN.fullmatch(words):
+        count, unit = int(match.group(1)), match.group(2)[0]
+        day = add_period(datetime.combine(today, time(12)), count, unit).date()
+    elif match := _ISO.fullmatch(words):
+        try:
+            day = date(*(int(g) for g in match.groups()))
+        except ValueError:
+            raise WhenError(f"{text} is not a real date") from None
+        if day < today:
+            raise WhenError(f"{text} is in the past: a promise is about what is still to come")
+    if day is None and (words == "yesterday" or _AGO.fullmatch(words)):
+        raise WhenError(f"{text} is in the past: a promise is about what is still to come")
+    if day is None:
+        raise WhenError(f"I can't read {text!r} as a day. Use {FUTURE_FORMS}")
+    if (day - today).days > MAX_AHEAD_DAYS:
+        raise WhenError(f"{text!r} is more than two years away")
+    return day

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import Caller, log_form_for, run_client_command, wants_log_form
+from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.people import Directory
 from handlers.errors import apologise
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
-             workers: Executor) -> None:
+             workers: Executor, update_every: int = Settings.update_every) -> None:
     def answer(caller: Caller, text: str, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
             now = clock()
@@ -44,7 +46,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.command("/client")
     def client_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
-            caller = caller_from(body, client, directory)
+            caller = replace(caller_from(body, client, directory), update_every=update_every)
         except BadPayloadError:
             ack(**b.error("That request from Slack was incomplete, so nothing was done.").as_message())
             return

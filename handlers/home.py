@@ -10,9 +10,18 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import client_for_form, home_card, home_not_relevant, home_snooze, home_view, log_form_for
+from bot.commands import (
+    client_for_form,
+    home_card,
+    home_not_relevant,
+    home_settle,
+    home_snooze,
+    home_view,
+    log_form_for,
+)
 from bot.settings import Settings
 from bot.slack.people import Directory
+from handlers.messages import rewrite
 from handlers.payload import caller_or_none
 
 
@@ -53,6 +62,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("home_page")
     @app.action("home_attention_page")
     @app.action("home_not_relevant")
+    @app.action("home_kept")
+    @app.action("home_resolved")
     def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         caller = caller_or_none(body, client, directory)
@@ -73,6 +84,10 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
         elif kind == "home_not_relevant":
             home_not_relevant(session_factory, caller, value, now)
             publish(client, caller, **_pages(body))
+        elif kind in ("home_kept", "home_resolved"):
+            updates = home_settle(session_factory, caller, value, now)
+            publish(client, caller, **_pages(body))
+            rewrite(client, updates)
         elif kind == "home_attention_page":
             publish(client, caller, _pages(body).get("page", 1), _number(value))
         else:

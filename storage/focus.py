@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Card, Client, FocusDay, Interaction, LinkedChannel, Nudge, Referral
+from storage.models import Card, Client, Commitment, FocusDay, Interaction, LinkedChannel, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
 
@@ -121,22 +121,39 @@ def waiting_nudges_of(session: Session, client_id: int) -> list[Nudge]:
     return list(session.scalars(select(Nudge).where(WAITING, Nudge.client_id == client_id).order_by(Nudge.id)))
 
 
+@dataclass(frozen=True)
+class Subjects:
+    """What a batch of nudges is about, besides their clients: referrals, linked channels, commitments."""
+
+    referrals: dict[int, Referral]
+    links: dict[int, LinkedChannel]
+    commitments: dict[int, Commitment]
+
+
+def subjects_of(session: Session, nudges: Iterable[Nudge]) -> Subjects:
+    nudges = list(nudges)
+    referral_ids = [n.referral_id for n in nudges if n.referral_id]
+    link_ids = [n.linked_channel_id for n in nudges if n.linked_channel_id]
+    commitment_ids = [n.commitment_id for n in nudges if n.commitment_id]
+    return Subjects(
+        {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(referral_ids)))} if referral_ids
+        else {},
+        {c.id: c for c in session.scalars(select(LinkedChannel).where(LinkedChannel.id.in_(link_ids)))} if link_ids
+        else {},
+        {c.id: c for c in session.scalars(select(Commitment).where(Commitment.id.in_(commitment_ids)))}
+        if commitment_ids else {})
+
+
 def waiting_for(session: Session, client_ids: Sequence[int]
-                ) -> tuple[dict[int, Client], dict[int, list[Nudge]], dict[int, Referral], dict[int, LinkedChannel]]:
-    """For a handful of clients about to be carded: the clients, their waiting nudges and the referrals and
-    linked channels those are about, in four queries."""
+                ) -> tuple[dict[int, Client], dict[int, list[Nudge]], Subjects]:
+    """For a handful of clients about to be carded: the clients, their waiting nudges and what those are about,
+    in a few queries."""
     ids = list(client_ids)
     clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(ids)))}
     nudges: dict[int, list[Nudge]] = {}
     for nudge in session.scalars(select(Nudge).where(WAITING, Nudge.client_id.in_(ids)).order_by(Nudge.id)):
         nudges.setdefault(nudge.client_id or 0, []).append(nudge)
-    referral_ids = [n.referral_id for group in nudges.values() for n in group if n.referral_id]
-    referrals = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(referral_ids)))} \
-        if referral_ids else {}
-    link_ids = [n.linked_channel_id for group in nudges.values() for n in group if n.linked_channel_id]
-    links = {c.id: c for c in session.scalars(select(LinkedChannel).where(LinkedChannel.id.in_(link_ids)))} \
-        if link_ids else {}
-    return clients, nudges, referrals, links
+    return clients, nudges, subjects_of(session, (n for group in nudges.values() for n in group))
 
 
 def get_card(session: Session, workspace_id: int, card_id: int) -> Card | None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -201,6 +202,8 @@ class Nudge(Base):
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     # a client's question waiting for an answer in this channel (the 'reply' kind)
     linked_channel_id: Mapped[int | None] = mapped_column(ForeignKey("linked_channels.id", ondelete="CASCADE"))
+    # a promise or an issue of ours (the 'promise', 'issue' and 'eta' kinds)
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -319,3 +322,30 @@ class LinkedChannel(Base):
     asked_permalink: Mapped[str | None] = mapped_column(String(300))
     # when the reply rule should look at it again (the calendar bound; business hours are checked then)
     next_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+
+class Commitment(Base):
+    """What we owe a client (PRODUCT.md §4.10): a promise to deliver something by a day, or an issue they are
+    waiting on us to fix, owed a status update every RAPPORT_UPDATE_EVERY business days until resolved."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (Index("ix_commitments_client_done", "client_id", "done_at"),
+                      Index("ix_commitments_workspace_done", "workspace_id", "done_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # 'promise' | 'issue'
+    what: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date | None] = mapped_column(Date)  # a promise's day; an issue's estimate, if given
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # kept, or resolved
+    done_by: Mapped[str | None] = mapped_column(String(32))
+    done_note: Mapped[str | None] = mapped_column(Text)
+    # The schedule the rules keep: when they look at it next, cards so far, what an issue's updates count from,
+    # and since when it is late (an overdue promise, or an issue two updates behind: a warning sign).
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    update_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    late_since: Mapped[datetime | None] = mapped_column(UtcDateTime())

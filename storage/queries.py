@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from storage.models import (
     AuditEvent,
     Card,
     Client,
+    Commitment,
     Contact,
     FocusDay,
     Interaction,
@@ -180,16 +181,17 @@ def list_clients(
 def clients_with_warning_signs(
     session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
 ) -> dict[int, int]:
-    stmt = (
-        select(Interaction.client_id, func.count())
-        .where(
-            Interaction.workspace_id == workspace_id,
-            Interaction.kind.in_(list(kinds)),
-            Interaction.occurred_at >= since,
-        )
-        .group_by(Interaction.client_id)
-        .having(func.count() >= at_least)
-    )
+    """Clients with at least `at_least` warning signs since `since`: their own (interactions of `kinds`) and ours
+    (a commitment that went late then and is still open, PRODUCT.md §4.10)."""
+    theirs = (select(Interaction.client_id.label("client_id"))
+              .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(list(kinds)),
+                     Interaction.occurred_at >= since))
+    ours = (select(Commitment.client_id.label("client_id"))
+            .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
+                   Commitment.late_since >= since))
+    signs = union_all(theirs, ours).subquery()
+    stmt = (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
+            .having(func.count() >= at_least))
     return {client_id: count for client_id, count in session.execute(stmt)}
 
 
@@ -209,6 +211,7 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Nudge).where(Nudge.client_id == client.id))
     session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
+    session.execute(delete(Commitment).where(Commitment.client_id == client.id))
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
     referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
@@ -613,7 +616,7 @@ def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Wo
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
-    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Interaction, Referral, Contact, Client):
+    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

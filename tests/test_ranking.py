@@ -33,8 +33,21 @@ def test_every_kind_against_every_other_follows_how_strongly_it_predicts_a_loss(
     for higher, lower in permutations(ORDER, 2):
         if ORDER.index(higher) > ORDER.index(lower):
             continue
-        # equal value, equal lateness, the lower-ranked kind given the lower id so a tie would favour it
-        assert _order([_candidate(2, higher), _candidate(1, lower)]) == [2, 1], f"{higher} before {lower}"
+        # equal value, equal lateness, both past their first workday (no lane 1), the lower-ranked kind given the
+        # lower id so a tie would favour it
+        friday = MONDAY - 3 * DAY
+        assert _order([_candidate(2, higher, due=friday, planned=friday),
+                       _candidate(1, lower, due=friday, planned=friday)]) == [2, 1], f"{higher} before {lower}"
+
+
+def test_a_promise_is_said_on_its_first_workday_then_ranks_by_strength():
+    # its card is about tomorrow: on its first workday it comes before stronger signals, as at-risk does
+    assert _order([_candidate(1, "unanswered"), _candidate(2, "promise")]) == [2, 1]
+    assert rank(_candidate(2, "promise"), 100, MONDAY, WEEK).lane == ranking.LANE_URGENT
+    friday = MONDAY - 3 * DAY
+    assert _order([_candidate(1, "unanswered", due=friday, planned=friday),
+                   _candidate(2, "promise", due=friday, planned=friday)]) == [1, 2]
+    assert _order([_candidate(1, "at_risk"), _candidate(2, "promise")]) == [1, 2]
 
 
 def test_value_decides_between_equal_signals_and_unset_counts_as_the_median():

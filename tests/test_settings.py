@@ -83,6 +83,9 @@ def test_a_secret_key_must_be_fernet_keys_and_is_never_echoed():
 
 def test_ranges_are_checked():
     for name, value in (("RAPPORT_UNINSTALL_GRACE_DAYS", "-1"), ("RAPPORT_COMMAND_WORKERS", "0"),
-                        ("RAPPORT_DAILY_FOCUS", "0"), ("RAPPORT_DAILY_FOCUS", "101")):
+                        ("RAPPORT_DAILY_FOCUS", "0"), ("RAPPORT_DAILY_FOCUS", "101"), ("RAPPORT_REPLY_HOURS", "0"),
+                        ("RAPPORT_UPDATE_EVERY", "0"), ("RAPPORT_UPDATE_EVERY", "21"),
+                        ("RAPPORT_UPDATE_EVERY", "two")):
         with pytest.raises(SettingsError, match=rf"^{name}"):
             load_settings({name: value})
+    assert load_settings({"RAPPORT_UPDATE_EVERY": "3"}).update_every == 3

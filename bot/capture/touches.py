@@ -19,6 +19,7 @@ from bot.capture.events import DELETED, SlackMessage
 from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
 from bot.nudges.schedule import refresh
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
+from storage.commitments import refresh_issues
 from storage.db import reading
 from storage.models import Client, Interaction, LinkedChannel
 from storage.queries import find_workspace
@@ -62,6 +63,8 @@ def record_message(session: Session, message: SlackMessage, author_team: str | N
                                                                                        message, side):
         refresh(session, client, now)
         close_open_cards(session, client.id, WORDS[side], message.user or "", now)
+        if side == "out":
+            refresh_issues(session, client.id, message.at, now)
         result.touched = result.link_needed = True
     if side == "in" and link.asked_at is None:
         link.asked_at, link.asked_by, link.asked_ts, link.next_reply_at = message.at, message.user, message.ts, \

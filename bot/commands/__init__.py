@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.shortcut import message_form
+from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
 from bot.commands.context import CommandError, Context
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
@@ -38,7 +39,7 @@ from bot.nudges.cards import UPDATES, MessageUpdate, message_updates
 from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.channels import ChannelInfo
-from bot.slack.home import card_modal, home, not_relevant_from_home, snooze_from_home
+from bot.slack.home import card_modal, home, not_relevant_from_home, settle_from_home, snooze_from_home
 from bot.slack.log_form import client_options, log_form, submit
 from bot.slack.people import Person
 from storage.db import READ_ONLY
@@ -68,6 +69,10 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "value": cmd_value,
     "link": cmd_link,
     "unlink": cmd_unlink,
+    "promise": cmd_promise,
+    "kept": cmd_kept,
+    "issue": cmd_issue,
+    "resolved": cmd_resolved,
 }
 
 MAX_TEXT = 4000
@@ -113,13 +118,15 @@ class Caller:
     user_id: str
     person: Callable[[], Person]
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
+    update_every: int = Settings.update_every
 
 
 def _context(session: Session, caller: Caller, now: datetime) -> Context:
     workspace = get_or_create_workspace(session, caller.team_id, caller.enterprise_id, now)
     person = cache(caller.person)
     return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
-                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel)
+                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
+                   update_every=caller.update_every)
 
 
 READ_ONLY_COMMANDS = frozenset({"help", "status", "list"})
@@ -151,7 +158,8 @@ def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str
             return None
         person = cache(caller.person)
         ctx = Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
-                      user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel)
+                      user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
+                   update_every=caller.update_every)
         try:
             return execute(session, ctx, text)
         except CommandError as exc:
@@ -239,6 +247,15 @@ def home_not_relevant(session_factory: sessionmaker[Session], caller: Caller, va
         not_relevant_from_home(session, _context(session, caller, now), value)
 
 
+def home_settle(session_factory: sessionmaker[Session], caller: Caller, value: str,
+                now: datetime) -> list[MessageUpdate]:
+    """Kept or Resolved on the Home tab; returns the card messages to bring up to date."""
+    with session_factory.begin() as session:
+        ctx = _context(session, caller, now)
+        settle_from_home(session, ctx, value)
+        return message_updates(session, ctx.workspace_id)
+
+
 def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
     with session_factory.begin() as session:
         snooze_from_home(session, _context(session, caller, now), value)
@@ -273,6 +290,7 @@ __all__ = [
     "forget_confirmed",
     "home_card",
     "home_not_relevant",
+    "home_settle",
     "home_snooze",
     "home_view",
     "log_form_for",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.settings import Settings
 from bot.slack.blocks import Reply
 from bot.slack.channels import ChannelInfo
 
@@ -29,6 +30,7 @@ class Context:
     is_admin: Callable[[], bool]
     # what Slack says of a channel (membership, Slack Connect); None when it could not be asked
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
+    update_every: int = Settings.update_every  # RAPPORT_UPDATE_EVERY, as the issue command explains it
 
 
 Handler = Callable[..., Reply]

@@ -28,6 +28,7 @@ from bot.relationship.kinds import (
 )
 from bot.slack import blocks as b
 from bot.when import WhenError, parse_period, parse_when
+from storage.commitments import FROM_US, refresh_issues
 from storage.models import Client, Interaction, Referral
 from storage.queries import (
     clients_by_keys,
@@ -52,6 +53,8 @@ def record_interaction(session: Session, ctx: Context, client: Client, kind: str
     refresh(session, client, ctx.now)
     if direction is not None:  # a touch, not an internal note: the client's open cards are dealt with
         close_open_cards(session, client.id, touch_words(kind), ctx.user_id, ctx.now)
+    if direction in FROM_US:  # and it is news on every open issue of theirs
+        refresh_issues(session, client.id, when_at, ctx.now)
     return interaction
 
 

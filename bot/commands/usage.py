@@ -21,6 +21,10 @@ USAGE = {
     "value": "/client value <client> <amount>   (250000, 250k, 1.2m; none clears it)",
     "link": "/client link <client> #channel",
     "unlink": "/client unlink <client> #channel",
+    "promise": "/client promise <client> <what> by <when>   (tomorrow, friday, in 3d, 2w, 2026-12-01)",
+    "kept": "/client kept <client> [<what>]",
+    "issue": "/client issue <client> <what> [eta <when>]",
+    "resolved": "/client resolved <client> [<what>] [: <note>]",
 }
 
 SUMMARY = {
@@ -44,6 +48,10 @@ SUMMARY = {
     "value": "what a client is worth a year: ranks what you hear about first",
     "link": "a channel where the client's people talk with you: its messages count as touches",
     "unlink": "stop counting a channel's messages",
+    "promise": "something you told them you would deliver, by a day",
+    "kept": "a promise delivered",
+    "issue": "a problem they wait on you to fix: they are owed news until it is",
+    "resolved": "an issue fixed",
 }
 
 KINDS_HELP = (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +11,7 @@ from bot import audit
 from bot.commands.common import find_whole
 from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
+from bot.commitments.ledger import describe as describe_commitment
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
@@ -26,7 +28,8 @@ from bot.relationship.trend import Entry, describe, monthly
 from bot.relationship.value import format_value
 from bot.slack import blocks as b
 from storage.capture import links_of
-from storage.models import Client
+from storage.commitments import late_signs_of, open_commitments
+from storage.models import Client, Commitment
 from storage.queries import (
     clients_with_warning_signs,
     count_warning_signs,
@@ -48,7 +51,8 @@ HEALTH_SORT_LIMIT = 2000  # 'by health' ranks at most this many candidates
 OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
-               "reply": "a message waiting for an answer"}
+               "reply": "a message waiting for an answer", "promise": "a promise due",
+               "issue": "a client waiting for news", "eta": "an estimate passed"}
 RECENT = 5
 NOTE_PREVIEW = 140
 CURRENT = ("active", "prospect", "paused")
@@ -109,9 +113,12 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
     signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
-    if signs:
-        risk = " (at risk)" if signs >= rules.AT_RISK_SIGNS else ""
-        lines.append(b.line(f"Warning signs in the last 30 days: {signs}{risk}."))
+    late = len(late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, []))
+    if signs + late:
+        risk = " (at risk)" if signs + late >= rules.AT_RISK_SIGNS else ""
+        ours = f", {late} of them commitments of ours gone late" if late else ""
+        lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
+    lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
         if client.end_reason:
@@ -153,6 +160,13 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
             items.append(b.line(*parts))
         blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
     return blocks + audit.status_section(session, ctx.workspace_id, client.id)
+
+
+def commitment_lines(commitments: Sequence[Commitment], today: date) -> list[b.Block]:
+    """What we owe them (PRODUCT.md §4.10): each open promise and issue, one line each."""
+    return [b.line(b.emoji("handshake" if c.kind == "promise" else "hammer_and_wrench"),
+                   " Promised: " if c.kind == "promise" else " Open issue: ", *describe_commitment(c, today))
+            for c in commitments]
 
 
 def _conversation_lines(session: Session, client: Client) -> list[b.Block]:

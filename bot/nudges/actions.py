@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
 from bot.commands.views import client_card
+from bot.commitments.ledger import settle
 from bot.nudges.cards import MessageUpdate, close, message_updates, note_message
 from bot.nudges.focus import NOT_RELEVANT
 from bot.slack import blocks as b
 from bot.when import WhenError, add_period, describe_period, parse_period
 from storage.focus import get_card, nudges_on_card
-from storage.models import Card, Client, Nudge, Referral
+from storage.models import Card, Client, Commitment, Nudge, Referral
 from storage.queries import get_client, get_nudge, mark_referrals_thanked, open_referrals_from
 
 
@@ -80,7 +81,7 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     elif action == "nudge_done":
         # closed first, so the check-in recorded below (which closes the client's open cards) reads as done
         close(session, card, reasons, done_words(kinds), ctx.user_id, ctx.now)
-        _done(session, ctx, kinds, client)
+        _done(session, ctx, reasons, client)
     elif action == "nudge_not_relevant":
         close(session, card, reasons, NOT_RELEVANT, ctx.user_id, ctx.now)
         not_relevant(session, client, reasons)
@@ -89,19 +90,31 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     return ClickResult(updates=message_updates(session, ctx.workspace_id))
 
 
+DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),
+              ("issue", "sent them an update"))
+
+
 def done_words(kinds: set[str]) -> str:
-    said = [words for kind, words in (("checkin", "checked in"), ("thank", "thanked them")) if kind in kinds]
+    said = [words for kind, words in DONE_WORDS if kind in kinds]
     return " and ".join(said) or "marked it done"
 
 
-def _done(session: Session, ctx: Context, kinds: set[str], client: Client) -> None:
-    """Done on a card does what each reason asks: a check-in is recorded, a referrer is thanked."""
+def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) -> None:
+    """Done on a card does what each reason asks: a check-in is recorded, a referrer is thanked, a promise is
+    kept, a status update on an issue is recorded as a message to them."""
+    kinds = {n.kind for n in reasons}
     if "checkin" in kinds:
         record_interaction(session, ctx, client, "checkin", "both", ctx.now, None)
     if "thank" in kinds:
         open_ones = open_referrals_from(session, ctx.workspace_id, client.id)
         if open_ones:
             mark_referrals_thanked(session, [r.id for r in open_ones], ctx.user_id, ctx.now)
+    for nudge in reasons:
+        commitment = session.get(Commitment, nudge.commitment_id) if nudge.commitment_id else None
+        if nudge.kind == "promise" and commitment is not None and commitment.done_at is None:
+            settle(session, commitment, ctx.user_id, ctx.now)
+    if "issue" in kinds:
+        record_interaction(session, ctx, client, "message", "out", ctx.now, "status update")
 
 
 def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.nudges.digest import digest_message
 from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
 from bot.nudges.relevance import relevance
-from storage.models import Card, Client, LinkedChannel, Nudge, Referral
+from storage.models import Card, Client, Commitment, LinkedChannel, Nudge, Referral
 from storage.queries import claim_nudges, get_workspace, mark_nudges, release_nudges
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         client = session.get(Client, nudge.client_id)
         referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
         linked = session.get(LinkedChannel, nudge.linked_channel_id) if nudge.linked_channel_id else None
-        verdict = relevance(nudge, client, referral, now, linked)
+        commitment = session.get(Commitment, nudge.commitment_id) if nudge.commitment_id else None
+        verdict = relevance(nudge, client, referral, now, linked, commitment)
         if verdict == "drop":
             nudge.status, nudge.last_error = "dropped", "no longer applies"
             report.dropped += 1

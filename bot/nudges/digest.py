@@ -15,7 +15,9 @@ from storage.models import Workspace
 from storage.queries import route_targets
 
 SECTIONS = ("Gone quiet", "Unanswered", "Check-ins due this week", "Referrers to thank", "At risk",
-            "Former clients due", "Waiting for a card", "Deepest relationships", "Shallowest relationships")
+            "Former clients due", "Promises due this week", "Open issues", "Waiting for a card",
+            "Deepest relationships", "Shallowest relationships")
+COUNTED = 8  # the sections the plain-text fallback counts: everything due or owed
 
 
 def digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9))) -> str | None:
@@ -60,11 +62,13 @@ def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
             lines.append(b.line("None this week."))
         blocks.append(b.rich(*lines))
         if section["items"]:
+            options = {i["id"]: i["name"] for i in section["items"]}  # a client owing two promises: one option
             blocks.append(b.actions({
                 "type": "static_select", "action_id": "digest_open",
                 "placeholder": {"type": "plain_text", "text": "Open a client…"},
-                "options": [{"text": {"type": "plain_text", "text": b.clip(i["name"], 75)}, "value": str(i["id"])}
-                            for i in section["items"]]}, block_id=f"digest-{SECTIONS.index(section['title'])}"))
+                "options": [{"text": {"type": "plain_text", "text": b.clip(name, 75)}, "value": str(client_id)}
+                            for client_id, name in options.items()]},
+                block_id=f"digest-{SECTIONS.index(section['title'])}"))
     rate = facts.get("action_rate")
     if rate:
         nudged, acted = rate
@@ -72,5 +76,5 @@ def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
             f"Action rate last week: {acted} of the {nudged} clients Rapport nudged you about had a touch logged "
             f"within 7 days ({round(100 * acted / nudged)}%)." if nudged else
             "Action rate last week: Rapport nudged you about no clients."))
-    counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:6])
+    counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:COUNTED])
     return b.fallback(f"Weekly digest {facts['week']}: {counts}"), blocks

@@ -10,8 +10,9 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,9 +22,11 @@ from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, silent
 from bot.relationship.health import RANK, Health
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
+from bot.slack import blocks as b
+from storage.commitments import workspace_commitments
 from storage.db import reading
 from storage.focus import carded_between, touched_within
-from storage.models import Client, Workspace
+from storage.models import Client, Commitment, Workspace
 from storage.queries import client_names, clients_page, clients_with_warning_signs, open_referral_counts, routes_of
 
 SHOWN = 10  # names per section; the count is always the full number
@@ -31,6 +34,8 @@ HEALTH_SHOWN = 3  # the deepest and shallowest relationships
 CHUNK = 2000
 CURRENT = ("active", "prospect", "paused")
 ACTION_WINDOW = timedelta(days=7)
+UTC_ZONE = ZoneInfo("UTC")
+WHAT_SHOWN = 80  # of a promise's or an issue's words
 
 
 class _Kept:
@@ -78,6 +83,25 @@ class _Target:
         self.thanks, self.at_risk, self.former = _Kept(), _Kept(), _Kept()
         self.deepest, self.shallowest = _Kept(HEALTH_SHOWN), _Kept(HEALTH_SHOWN, largest=True)
         self.waiting = TopK(SHOWN)
+        self.promises, self.issues = _Kept(), _Kept()
+
+    def owed(self, commitment: Commitment, client: Client, today: date, tz: ZoneInfo) -> None:
+        """An open promise due within the week (or overdue), or an open issue (PRODUCT.md §4.10)."""
+        what = b.clip(commitment.what, WHAT_SHOWN)
+        if commitment.kind == "promise" and commitment.due_on is not None:
+            if commitment.due_on <= today + timedelta(days=7):
+                late = (today - commitment.due_on).days
+                when = f"overdue by {late} day{'s' if late > 1 else ''}" if late > 0 else \
+                    f"due {commitment.due_on:%a %d %b}"
+                self.promises.add((commitment.due_on, commitment.id), _item(client, f"{what} · {when}"))
+        elif commitment.kind == "issue":
+            opened = commitment.created_at.astimezone(tz)
+            since = (commitment.update_since or commitment.created_at).astimezone(tz)
+            news = "no update yet" if since <= opened else f"last update {since:%a %d %b}"
+            detail = f"{what} · open since {opened:%a %d %b}, {news}"
+            if commitment.due_on is not None:
+                detail += f", estimate {commitment.due_on:%a %d %b}" + (" passed" if commitment.due_on < today else "")
+            self.issues.add((since, commitment.id), _item(client, detail))
 
     def add(self, client: Client, health: Health | None, now: datetime, thanks: int, risky: bool) -> None:
         key = (client.name_key,)
@@ -110,6 +134,7 @@ class _Target:
             _section("Gone quiet", self.quiet), _section("Unanswered", self.unanswered),
             _section("Check-ins due this week", self.checkins), _section("Referrers to thank", self.thanks),
             _section("At risk", self.at_risk), _section("Former clients due", self.former),
+            _section("Promises due this week", self.promises), _section("Open issues", self.issues),
             {"title": "Waiting for a card", "count": self.waiting.count, "items": waiting},
             {"title": "Deepest relationships", "count": len(self.deepest.items()), "items": self.deepest.items()},
             {"title": "Shallowest relationships", "count": len(self.shallowest.items()),
@@ -123,7 +148,7 @@ def _section(title: str, kept: _Kept) -> dict[str, Any]:
 
 def sections_by_target(sessions: sessionmaker[Session], workspace: Workspace, now: datetime,
                        route: Callable[[str | None, str], str], targets: list[str],
-                       scale: Scale) -> dict[str, dict[str, Any]]:
+                       scale: Scale, tz: ZoneInfo = UTC_ZONE) -> dict[str, dict[str, Any]]:
     """Each destination's sections, and last week's action rate for the clients routed there. `route` maps a
     client's (channel, owner) to its destination."""
     found: dict[str, _Target] = defaultdict(_Target)
@@ -133,6 +158,10 @@ def sections_by_target(sessions: sessionmaker[Session], workspace: Workspace, no
         risky = clients_with_warning_signs(session, workspace.id, WARNING_SIGNS, warning_window_start(now),
                                            rules.AT_RISK_SIGNS)
         thanks = open_referral_counts(session, workspace.id)
+        today = now.astimezone(tz).date()
+        for commitment, client in workspace_commitments(session, workspace.id):
+            if client.status in CURRENT:
+                found[route(client.channel_id, client.owner_id)].owed(commitment, client, today, tz)
     after = 0
     while True:
         with reading(sessions) as session:

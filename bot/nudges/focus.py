@@ -259,7 +259,7 @@ def _make_cards(session: Session, workspace_id: int, owner: str, day: str, now: 
                 want: int, scale: Scale, report: FocusReport) -> tuple[list[Card], int]:
     """Cards for the first `want` clients in the queue whose reasons still apply, each with every such reason;
     returns them and how many clients had nothing left that applied."""
-    clients, nudges, referrals, links = waiting_for(session, [r.candidate.client_id for r in queue])
+    clients, nudges, about = waiting_for(session, [r.candidate.client_id for r in queue])
     made: list[tuple[Card, list[Nudge]]] = []
     gone = 0
     for ranked in queue:
@@ -268,8 +268,9 @@ def _make_cards(session: Session, workspace_id: int, owner: str, day: str, now: 
         client = clients.get(ranked.candidate.client_id)
         relevant = []
         for nudge in nudges.get(ranked.candidate.client_id, []):
-            verdict = relevance(nudge, client, referrals.get(nudge.referral_id or 0), now,
-                                links.get(nudge.linked_channel_id or 0))
+            verdict = relevance(nudge, client, about.referrals.get(nudge.referral_id or 0), now,
+                                about.links.get(nudge.linked_channel_id or 0),
+                                about.commitments.get(nudge.commitment_id or 0))
             if verdict == "drop":
                 nudge.status, nudge.last_error = "dropped", "no longer applies"
                 report.dropped += 1

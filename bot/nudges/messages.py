@@ -6,7 +6,7 @@ Pure functions from the planned facts to Block Kit; written to read like a thoug
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.slack import blocks as b
@@ -61,7 +61,8 @@ SOFT_TOUCHES = (
     "introduce them to someone in your network who could help them",
     "congratulate them on a recent milestone or piece of news",
 )
-DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked"}
+DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
+               "issue": "Sent an update"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
@@ -94,6 +95,11 @@ def _controls(card: CardView) -> b.Block:
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _day(value: str) -> b.Element:
+    """A calendar day (a promise's, an estimate's), shown as a date at noon UTC so every reader sees that day."""
+    return b.date(datetime.fromisoformat(value).replace(hour=12, tzinfo=UTC))
 
 
 def _plural(count: int, word: str) -> str:
@@ -218,6 +224,48 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
             _next("answer in the channel or its thread, even if only to say when you will know more."),
         ]
         fallback = f"A question from {name} has waited{waited or ' a while'} for an answer."
+    elif view.kind == "promise":
+        due = _day(f["due"])
+        what = b.text(f["what"], italic=True)
+        if f["stage"] == "soon":
+            lines = [
+                b.line(b.emoji("handshake"), " You promised ", client, " ", what, ", due ", due,
+                       ": the next business day."),
+                _why("a promise kept on time is the simplest proof that they can rely on you."),
+                _next("deliver it; or, if it will slip, tell them today, with a new day you can keep. Then ",
+                      b.text(f"/client kept {name}", code=True), "."),
+            ]
+            fallback = f"Your promise to {name} is due the next business day: {f['what']}."
+        else:
+            again = f" (reminder {f['number'] - 1} of {f['of'] - 1})" if f["number"] > 1 else ""
+            lines = [
+                b.line(b.emoji("alarm_clock"), " Your promise to ", client, f" is overdue{again}: ", what,
+                       " was due ", due, f", {_plural(f['days'], 'day')} ago."),
+                _why("trust is lost first where a promise slips without a word."),
+                _next("deliver it, or tell them honestly where it stands and when it will be done. Then ",
+                      b.text(f"/client kept {name}", code=True), "."),
+            ]
+            fallback = f"Your promise to {name} is overdue: {f['what']}."
+    elif view.kind == "issue":
+        since = (["since your last update, "] if f.get("updated") else ["since it was raised, "])
+        lines = [
+            b.line(b.emoji("hammer_and_wrench"), " ", client, " is waiting for news on ",
+                   b.text(f["what"], italic=True), ": nothing from you ", *since, b.date(_when(f["since"])),
+                   f" ({_plural(f['behind'], 'update')} owed, one every {_plural(f['every'], 'business day')})."),
+            _why("the client cares less that you are working on it than about when it will be solved."),
+            _next("send a short status update with an honest estimate; any touch to them counts. When it is "
+                  "fixed: ", b.text(f"/client resolved {name}", code=True), "."),
+        ]
+        fallback = f"{name} is waiting for news on {f['what']}."
+    elif view.kind == "eta":
+        lines = [
+            b.line(b.emoji("calendar"), " The estimate you gave ", client, " for ", b.text(f["what"], italic=True),
+                   ", ", _day(f["eta"]), ", has passed."),
+            _why("a missed estimate that nobody mentions hurts more than the delay itself."),
+            _next("give them a new, honest one: ", b.text(f"/client issue {name} {f['what'][:40]} eta …", code=True),
+                  "."),
+        ]
+        fallback = f"The estimate you gave {name} has passed."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return lines, fallback

@@ -34,8 +34,9 @@ from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
+from storage.commitments import due_commitments, late_signs_of
 from storage.db import reading
-from storage.models import Client, LinkedChannel, Referral, Workspace
+from storage.models import Client, Commitment, LinkedChannel, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
@@ -48,6 +49,7 @@ from storage.queries import (
 )
 
 log = logging.getLogger(__name__)
+LATE_KIND = {"promise": "overdue promise", "issue": "issue without news"}  # commitments as warning signs
 UTC_ZONE = ZoneInfo("UTC")
 BATCH = 500  # due rows per transaction: a few hundred milliseconds of work at most
 
@@ -62,6 +64,7 @@ class Planned:
     referral: Referral | None = None
     workspace_id: int | None = None
     linked: LinkedChannel | None = None  # the channel a client's question waits in ('reply')
+    commitment: Commitment | None = None  # the promise or issue ('promise', 'issue', 'eta')
 
 
 @dataclass
@@ -160,9 +163,59 @@ def _replies(session: Session, rows: Sequence[tuple[LinkedChannel, Client]], now
     return found
 
 
+def _commitments(session: Session, rows: Sequence[tuple[Commitment, Client]], now: datetime, tz: ZoneInfo,
+                 hours: BusinessHours, every: int) -> list[Planned]:
+    """Promises due tomorrow or overdue, issues owed a status update or past their estimate (PRODUCT.md §4.10).
+    An overdue promise, or an issue two updates behind, is a warning sign: the at-risk rule looks again."""
+    found = []
+    for commitment, client in rows:
+        if client.status not in CONTACTABLE:
+            commitment.next_check_at = None
+            continue
+        workspace = session.get(Workspace, commitment.workspace_id)
+        zone = tz_of(workspace, tz) if workspace else tz
+        what = {"what": commitment.what}
+        if commitment.kind == "promise" and commitment.due_on is not None:
+            step = rules.promise_step(commitment.due_on, commitment.created_at, commitment.reminders, now, hours,
+                                      zone)
+            facts = {**what, "due": commitment.due_on.isoformat(), "stage": step.stage, "number": step.number,
+                     "of": rules.PROMISE_LATE_REMINDERS, "days": (now.astimezone(zone).date() - commitment.due_on).days}
+            if step.stage == "soon":
+                found.append(Planned("promise", client, f"promise:{commitment.id}:soon", now, facts,
+                                     commitment=commitment))
+            elif step.stage == "late":
+                found.append(Planned("promise", client, f"promise:{commitment.id}:late:{step.number}", now, facts,
+                                     commitment=commitment))
+                commitment.reminders = step.number
+        else:
+            since = commitment.update_since or commitment.created_at
+            step = rules.issue_step(since, commitment.reminders, now, every, hours, zone)
+            if step.stage == "update":
+                facts = {**what, "since": _iso(since), "opened": _iso(commitment.created_at), "behind": step.number,
+                         "every": every, "updated": since > commitment.created_at}
+                found.append(Planned("issue", client, f"issue:{commitment.id}:{rules.episode_stamp(since)}:"
+                                     f"{step.number}", now, facts, commitment=commitment))
+                commitment.reminders = min(step.number, rules.ISSUE_UPDATE_REMINDERS)
+            if commitment.due_on is not None and now.astimezone(zone).date() > commitment.due_on:
+                found.append(Planned("eta", client, f"eta:{commitment.id}:{commitment.due_on.isoformat()}", now,
+                                     {**what, "eta": commitment.due_on.isoformat()}, commitment=commitment))
+            elif commitment.due_on is not None and step.next_check is not None:
+                step = rules.Step(step.stage, step.number, min(step.next_check, rules.opening(
+                    rules.next_workday(commitment.due_on, hours.days), hours, zone)), step.late_since)
+        commitment.next_check_at = step.next_check
+        if step.late_since is not None and commitment.late_since is None:
+            commitment.late_since = step.late_since
+            client.next_at_risk_at = now  # a new warning sign: the at-risk rule looks again
+    return found
+
+
 def _at_risk(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
-    signs_of = warning_signs_of(session, [c.id for c in clients], WARNING_SIGNS, now - 2 * rules.WARNING_WINDOW)
+    ids = [c.id for c in clients]
+    signs_of = warning_signs_of(session, ids, WARNING_SIGNS, now - 2 * rules.WARNING_WINDOW)
+    for client_id, late in late_signs_of(session, ids, now - 2 * rules.WARNING_WINDOW).items():
+        signs_of[client_id] = sorted([*signs_of.get(client_id, []), *((LATE_KIND[k], at) for k, at in late)],
+                                     key=lambda sign: sign[1])
     for client in clients:
         client.next_at_risk_at = None
         signs = signs_of.get(client.id, [])
@@ -170,7 +223,7 @@ def _at_risk(session: Session, clients: Sequence[Client], now: datetime) -> list
         if episode is None:
             continue
         recent = [(kind, at) for kind, at in signs if at >= episode]
-        facts = {"signs": [{"kind": LABELS[kind], "at": _iso(at)} for kind, at in recent]}
+        facts = {"signs": [{"kind": LABELS.get(kind, kind), "at": _iso(at)} for kind, at in recent]}
         found.append(Planned("at_risk", client, f"at_risk:{client.id}:{rules.episode_stamp(episode)}", now, facts))
     return found
 
@@ -246,8 +299,8 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
             planned = {k.split(":")[2] for k in existing_dedup_keys(session, [key.format(target=t) for t in targets])}
             scale = scale_of(session, workspace, tz, hours)
         fresh = sorted(set(targets) - planned)
-        sections = sections_by_target(sessions, workspace, now, router(workspace, default_channel), fresh, scale) \
-            if fresh else {}
+        sections = sections_by_target(sessions, workspace, now, router(workspace, default_channel), fresh, scale,
+                                     tz_of(workspace, tz)) if fresh else {}
         with _batch(sessions, dry_run, report) as session:
             current = session.get(Workspace, workspace.id)
             if current is None or current.digest_week == week:
@@ -261,10 +314,20 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
 def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
          hours: BusinessHours = Settings.business_hours, stop: Callable[[], bool] = lambda: False,
-         batch: int = BATCH, reply_hours: int = Settings.reply_hours) -> PlanReport:
+         batch: int = BATCH, reply_hours: int = Settings.reply_hours,
+         update_every: int = Settings.update_every) -> PlanReport:
     """One planning pass, in batches of `batch` due rows, each committed on its own (with `dry_run`, each
-    rolled back: nothing is kept). `stop`: finish the batch in hand and return."""
+    rolled back: nothing is kept). `stop`: finish the batch in hand and return. Commitments go first: a promise
+    turning overdue is a warning sign the at-risk rule then sees in the same pass."""
     report = PlanReport()
+    after_commitment: tuple[datetime, int] | None = None
+    while not stop():
+        with _batch(sessions, dry_run, report) as session:
+            owed = due_commitments(session, now, after=after_commitment, limit=batch)
+            if not owed:
+                break
+            after_commitment = (owed[-1][0].next_check_at, owed[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _commitments(session, owed, now, tz, hours, update_every), now, dry_run, report)
     for rule in CLIENT_RULES:
         after: tuple[datetime, int] | None = None
         while not stop():
@@ -328,7 +391,8 @@ def _keep(session: Session, planned: list[Planned], now: datetime, dry_run: bool
     rows = [{"workspace_id": p.client.workspace_id if p.client else p.workspace_id,
              "client_id": p.client.id if p.client else None,
              "referral_id": p.referral.id if p.referral else None,
-             "linked_channel_id": p.linked.id if p.linked else None, "kind": p.kind, "dedup_key": p.dedup_key,
+             "linked_channel_id": p.linked.id if p.linked else None,
+             "commitment_id": p.commitment.id if p.commitment else None, "kind": p.kind, "dedup_key": p.dedup_key,
              "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
              "created_at": now} for p in planned]
     report.planned.update(insert_nudges(session, rows))

@@ -19,8 +19,9 @@ Waiting is counted in workdays from the first workday a reason could have been s
 on a Saturday, or after business hours, could first be shown the next workday).
 
 The day's order, in three lanes:
-1. an at-risk signal on its first workday: that is its deadline (one not shown then, because the budget was
-   full of others, ranks with everything else from the next day, near the top by its strength);
+1. an at-risk signal, or a promise coming due or overdue, on its first workday: that is its deadline (one not
+   shown then, because the budget was full of others, ranks with everything else from the next day, near the
+   top by its strength);
 2. anything that has waited 8 workdays without a card, longest-waiting first: the guarantee that nothing
    waits more than 10 workdays (two days' slack for a day whose budget the first lane fills) or, behind a
    larger backlog, longer than that backlog takes at the budget's pace;
@@ -44,6 +45,7 @@ STRENGTH = {
     "unanswered": 0.7,
     "promise": 0.5,  # a promise of ours overdue (§4.10)
     "issue": 0.5,  # a client waiting on us for news (§4.10)
+    "eta": 0.5,  # an estimate we gave has passed (§4.10)
     "reply": 0.5,  # a client's message nobody answered (§4.9)
     "quiet": 0.4,
     "advocate": 0.4,
@@ -58,7 +60,8 @@ NOT_RELEVANT_WINDOW = timedelta(days=60)
 IGNORED_FACTOR = 0.75
 IGNORED_WINDOW = timedelta(days=30)
 STARVATION_PER_WORKDAY = 0.1
-URGENT_KINDS = frozenset({"at_risk"})  # lane 1: said on their first workday
+# lane 1: said on their first workday (a promise's card is about tomorrow: a day later it is too late)
+URGENT_KINDS = frozenset({"at_risk", "promise"})
 STARVING_AFTER_WORKDAYS = 8  # lane 2
 GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
 
@@ -67,7 +70,8 @@ LANE_URGENT, LANE_STARVING, LANE_RANKED = 1, 2, 3
 # How each reason reads in "chosen today: …" and in App Home's waiting list.
 PHRASES = {
     "at_risk": "at risk", "unanswered": "outreach unanswered", "promise": "a promise due",
-    "issue": "a client waiting for news", "reply": "a message waiting for an answer", "quiet": "gone quiet",
+    "issue": "a client waiting for news", "eta": "an estimate passed",
+    "reply": "a message waiting for an answer", "quiet": "gone quiet",
     "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
     "winback": "a former client to keep warm",
 }

@@ -7,11 +7,11 @@ import json
 from datetime import datetime
 
 from bot.nudges.rules import CONTACTABLE
-from storage.models import Client, LinkedChannel, Nudge, Referral
+from storage.models import Client, Commitment, LinkedChannel, Nudge, Referral
 
 
 def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime,
-              linked: LinkedChannel | None = None) -> str | datetime:
+              linked: LinkedChannel | None = None, commitment: Commitment | None = None) -> str | datetime:
     """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
     if client is None:
         return "drop"
@@ -19,6 +19,13 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         return client.snoozed_until
     facts = json.loads(nudge.facts)
     kind = nudge.kind
+    if kind in ("promise", "issue", "eta"):  # kept, resolved, given news or a new estimate since
+        if commitment is None or commitment.done_at is not None or client.status not in CONTACTABLE:
+            return "drop"
+        changed = {"promise": facts.get("due") != (commitment.due_on.isoformat() if commitment.due_on else None),
+                   "issue": facts.get("since") != (commitment.update_since or commitment.created_at).isoformat(),
+                   "eta": facts.get("eta") != (commitment.due_on.isoformat() if commitment.due_on else None)}[kind]
+        return "drop" if changed else "send"
     if kind == "reply":  # answered, deleted or unlinked since: nothing is waiting any more
         still = linked is not None and linked.asked_ts == facts.get("ts") and client.status in CONTACTABLE
         return "send" if still else "drop"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -165,6 +165,95 @@ def reply_due(asked_at: datetime, now: datetime, reply_hours: int, hours: Busine
     """A client's message nobody from our side answered within `reply_hours` business hours (PRODUCT.md §4.9)."""
     return now - asked_at <= REPLY_WINDOW and \
         business_time_between(asked_at, now, hours, tz) >= timedelta(hours=reply_hours)
+
+
+# --- Commitments (PRODUCT.md §4.10) -----------------------------------------------------------------------
+
+PROMISE_LATE_REMINDERS = 3  # cards about an overdue promise, every PROMISE_LATE_EVERY business days
+PROMISE_LATE_EVERY = 2
+ISSUE_UPDATE_REMINDERS = 3  # cards about one silence on an open issue; after that App Home and the digest
+ISSUE_LATE_UPDATES = 2  # updates behind that make an open issue a warning sign
+
+
+def next_workday(day: date, workdays: frozenset[int]) -> date:
+    """The first workday after `day`."""
+    day += DAY
+    while workdays and day.weekday() not in workdays:
+        day += DAY
+    return day
+
+
+def previous_workday(day: date, workdays: frozenset[int]) -> date:
+    """The last workday before `day`."""
+    day -= DAY
+    while workdays and day.weekday() not in workdays:
+        day -= DAY
+    return day
+
+
+def add_workdays(day: date, count: int, workdays: frozenset[int]) -> date:
+    for _ in range(count):
+        day = next_workday(day, workdays)
+    return day
+
+
+def workdays_after(first: date, last: date, workdays: frozenset[int]) -> int:
+    """Workdays in (first, last]."""
+    count, day = 0, first
+    while day < last:
+        day += DAY
+        count += day.weekday() in workdays
+    return count
+
+
+def opening(day: date, hours: BusinessHours, tz: ZoneInfo) -> datetime:
+    """When business hours begin that day, in UTC."""
+    return datetime.combine(day, hours.start, tzinfo=tz).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a commitment's rule says now: a card to plan (`stage`), and when to look again."""
+
+    stage: str | None  # promise: 'soon' | 'late'; issue: 'update'; None: nothing to say now
+    number: int  # the late card's number, or how many updates behind
+    next_check: datetime | None
+    late_since: datetime | None  # a warning sign since then, or None
+
+
+def promise_step(due_on: date, created_at: datetime, reminders: int, now: datetime, hours: BusinessHours,
+                 tz: ZoneInfo) -> Step:
+    """A card the business day before it is due (unless it was made that late), and once it is overdue, then
+    again every 2 business days, 3 times at most."""
+    today = now.astimezone(tz).date()
+    eve, after = previous_workday(due_on, hours.days), next_workday(due_on, hours.days)
+    if today > due_on:
+        late_since = datetime.combine(due_on + DAY, time(0), tzinfo=tz).astimezone(UTC)
+        number = reminders + 1
+        if number > PROMISE_LATE_REMINDERS:
+            return Step(None, reminders, None, late_since)
+        shown = today if today.weekday() in hours.days else next_workday(today, hours.days)  # first seen then
+        again = opening(add_workdays(shown, PROMISE_LATE_EVERY, hours.days), hours, tz) \
+            if number < PROMISE_LATE_REMINDERS else None
+        return Step("late", number, again, late_since)
+    if today >= eve:
+        made_late = created_at.astimezone(tz).date() >= eve  # promised on the eve or the day: no reminder needed
+        soon = today < due_on and not made_late  # on the day itself a reminder would only be a late one
+        return Step("soon" if soon else None, 0, opening(after, hours, tz), None)
+    return Step(None, 0, opening(eve, hours, tz), None)
+
+
+def issue_step(since: datetime, reminders: int, now: datetime, every: int, hours: BusinessHours,
+               tz: ZoneInfo) -> Step:
+    """A status update owed every `every` business days since the last one (or since it was opened): a card for
+    each one owed, 3 at most for one silence; two behind is a warning sign."""
+    first, today = since.astimezone(tz).date(), now.astimezone(tz).date()
+    behind = workdays_after(first, today, hours.days) // every
+    late_since = opening(add_workdays(first, ISSUE_LATE_UPDATES * every, hours.days), hours, tz) \
+        if behind >= ISSUE_LATE_UPDATES else None
+    next_check = opening(add_workdays(first, (behind + 1) * every, hours.days), hours, tz)
+    owed = behind >= 1 and reminders < min(behind, ISSUE_UPDATE_REMINDERS)
+    return Step("update" if owed else None, behind, next_check, late_since)
 
 
 def episode_stamp(moment: datetime) -> str:

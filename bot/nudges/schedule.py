@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.nudges import rules
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
+from storage.commitments import late_signs_of
 from storage.models import Client, Contact, Referral
 from storage.queries import contact_facts, primary_contact
 
@@ -55,7 +56,8 @@ def refresh(session: Session, client: Client, now: datetime) -> None:
         client.next_quiet_at = rules.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
     client.next_unanswered_at = rules.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
-    episode = rules.at_risk_episode(facts.warning_signs_since, now)
+    late = [at for _, at in late_signs_of(session, [client.id], now - 2 * rules.WARNING_WINDOW).get(client.id, [])]
+    episode = rules.at_risk_episode([*facts.warning_signs_since, *late], now)
     client.next_at_risk_at = now if episode is not None else None
     client.next_advocate_at = rules.advocate_due(facts.last_primary_contact_at, facts.last_their_contact_at,
                                                  threshold)

@@ -31,7 +31,7 @@ from storage.queries import all_workspaces, set_marker
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
               "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
-              "reply": "reply"}
+              "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed"}
 
 
 @dataclass
@@ -141,6 +141,7 @@ def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settin
                 digest=settings.digest if settings else None,
                 hours=settings.business_hours if settings else Settings.business_hours,
                 reply_hours=settings.reply_hours if settings else Settings.reply_hours,
+                update_every=settings.update_every if settings else Settings.update_every,
                 stop=stop.is_set if stop is not None else lambda: False)
 
 

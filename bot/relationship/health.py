@@ -4,11 +4,12 @@ Input: the last 180 days of one client's history, plus recency, silence and unan
 Output: the eight-signal checklist, a label (Deep, Steady, Shallow, At risk) and the facts that decided it.
 
 How the label is decided, in order:
-1. **At risk** if there are 2+ warning signs (cancellation, delay, fee dispute, complaint) in 30 days, or
-   the client has been silent for more than twice its quiet threshold.
+1. **At risk** if there are 2+ warning signs (cancellation, delay, fee dispute, complaint; and, from our side,
+   a promise overdue or an issue two status updates behind, PRODUCT.md §4.10) in 30 days, or the client has
+   been silent for more than twice its quiet threshold.
 2. **Deep** if at least 3 of the six "they do" signals happened (help, acted on advice, referred, forgave,
    involved us in complex matters, involved us early), neither protective signal is broken (no money
-   disputes; no last-minute cancellations or delays), and they are not quiet.
+   disputes; no last-minute cancellations or delays), nothing we owe them is late, and they are not quiet.
 3. **Steady** if we have heard from them and they are not quiet, no outreach is going unanswered, and the
    points below reach 1.
 4. **Shallow** otherwise.
@@ -57,6 +58,7 @@ class HealthInput:
     heard_ever: bool
     quiet_threshold: int
     unanswered: int  # our touches since they last replied
+    late_commitments: int = 0  # ours, late within 30 days: an overdue promise, an issue two updates behind
 
 
 @dataclass(frozen=True)
@@ -87,18 +89,23 @@ def assess(data: HealthInput) -> Health:
                f"heard from them {ago}" if data.heard_ever else
                f"tracked {data.silent_days} days, nothing from them yet")
     unanswered = f"{data.unanswered} touches from us unanswered" if data.unanswered >= 3 else None
+    signs = data.warning_signs_30d + data.late_commitments
+    late = data.late_commitments
+    owed = f"{late} commitment{'s' if late > 1 else ''} of ours late" if late else None
 
-    if data.warning_signs_30d >= AT_RISK_SIGNS:
-        label, facts = "At risk", [f"{data.warning_signs_30d} warning signs in 30 days", silence, met]
+    if signs >= AT_RISK_SIGNS:
+        counted = f" ({late} of them ours)" if late else ""
+        label, facts = "At risk", [f"{signs} warning signs in 30 days{counted}", silence, met]
     elif data.silent_days > SILENCE_FACTOR * data.quiet_threshold:
         label, facts = "At risk", [silence, met, unanswered]
-    elif doing_count >= DEEP_MIN_DOING and not broken and not quiet:
+    elif doing_count >= DEEP_MIN_DOING and not broken and not quiet and not late:
         label, facts = "Deep", [met, silence]
     elif data.heard_ever and not quiet and data.unanswered < 3 and points >= STEADY_MIN_POINTS:
-        label, facts = "Steady", [silence, met]
+        label, facts = "Steady", [owed, silence, met]
     else:
         label = "Shallow"
-        facts = [silence if quiet else met, unanswered, *(f"broken: {text.split(' (')[0].lower()}" for text in broken)]
+        facts = [owed, silence if quiet else met, unanswered,
+                 *(f"broken: {text.split(' (')[0].lower()}" for text in broken)]
         if not quiet:
             facts.append(silence)
     return Health(label, checklist, tuple(f for f in facts if f)[:3])

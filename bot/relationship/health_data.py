@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.relationship.facts import silent_days
 from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import WARNING_SIGNS
+from storage.commitments import late_signs_of
 from storage.models import Client
 from storage.queries import kinds_since, referrals_made_since
 
@@ -19,6 +20,7 @@ def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dic
     kinds = kinds_since(session, ids, now - WINDOW)
     recent_kinds = kinds_since(session, ids, now - timedelta(days=30))
     referrals = referrals_made_since(session, ids, now - WINDOW)
+    late = late_signs_of(session, ids, now - timedelta(days=30))
     result = {}
     for client in clients:
         result[client.id] = assess(HealthInput(
@@ -29,5 +31,6 @@ def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dic
             heard_ever=client.last_their_contact_at is not None,
             quiet_threshold=client.quiet_threshold_days,
             unanswered=client.unanswered_count,
+            late_commitments=len(late.get(client.id, [])),
         ))
     return result

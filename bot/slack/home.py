@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.context import Context
+from bot.commitments.ledger import describe, settle
 from bot.nudges import ranking, rules
 from bot.nudges.actions import not_relevant
 from bot.nudges.focus import NOT_RELEVANT, ranked_waiting, scale_of, top
@@ -19,6 +20,7 @@ from bot.relationship.kinds import WARNING_SIGNS
 from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.when import WhenError, add_period, parse_period
+from storage.commitments import get_commitment, owner_commitments
 from storage.focus import waiting_nudges_of
 from storage.models import Client, Workspace
 from storage.queries import (
@@ -29,8 +31,11 @@ from storage.queries import (
     owned_current_clients,
 )
 
-PAGE_SIZE = 20  # 3 blocks a client and 7 around them: 67 ...
-ATTENTION_PAGE = 8  # ... and 2 a waiting client and 4 around them: 20 more, under Slack's 100 blocks per view
+# Slack allows 100 blocks a view: 4 at the top; 2 a waiting client and 4 around them (20); 2 a commitment and 3
+# around them (19); 3 a client and 2 around them (50): 93.
+PAGE_SIZE = 16
+ATTENTION_PAGE = 8
+COMMITMENTS_SHOWN = 8
 OPEN_WINDOW = timedelta(days=14)
 
 
@@ -76,6 +81,7 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
         b.divider(),
     ]
     blocks += needs_attention(session, ctx, settings, attention_page)
+    blocks += promises_and_issues(session, ctx)
     if not clients:
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
@@ -139,6 +145,42 @@ def needs_attention(session: Session, ctx: Context, settings: Settings, page: in
             nav.append(b.button("Next →", "home_attention_page", str(page + 1)))
         blocks += [b.context(f"Needs attention: page {page} of {pages}"), b.actions(*nav, block_id="attention-pages")]
     return [*blocks, b.divider()]
+
+
+def promises_and_issues(session: Session, ctx: Context) -> list[b.Block]:
+    """What the user owes their clients (PRODUCT.md §4.10): promises soonest due first, then issues, each with
+    the button that marks it done."""
+    owed = owner_commitments(session, ctx.workspace_id, ctx.user_id)
+    if not owed:
+        return []
+    today = ctx.now.astimezone(ctx.user_tz()).date()
+    promises = sum(1 for c, _ in owed if c.kind == "promise")
+    blocks: list[b.Block] = [b.rich(b.line(
+        b.text("Promises and issues", bold=True),
+        f" · {promises} promise{'s' if promises != 1 else ''} and {len(owed) - promises} open "
+        f"issue{'s' if len(owed) - promises != 1 else ''}: what your clients are waiting for."))]
+    for commitment, client in owed[:COMMITMENTS_SHOWN]:
+        done = (b.button("Kept", "home_kept", str(commitment.id), style="primary") if commitment.kind == "promise"
+                else b.button("Resolved", "home_resolved", str(commitment.id), style="primary"))
+        blocks += [
+            b.rich(b.line(b.emoji("handshake" if commitment.kind == "promise" else "hammer_and_wrench"), " ",
+                          b.text(client.name, bold=True), " · ", *describe(commitment, today))),
+            b.actions(done, b.button("Log a touch", "home_log", str(client.id)),
+                      b.button("Open", "home_open", str(client.id)), block_id=f"owed-{commitment.id}"),
+        ]
+    if len(owed) > COMMITMENTS_SHOWN:
+        blocks.append(b.context(f"Showing {COMMITMENTS_SHOWN} of {len(owed)}, soonest due first; each client's "
+                                "card (`/client status`) lists all of theirs."))
+    return [*blocks, b.divider()]
+
+
+def settle_from_home(session: Session, ctx: Context, value: str) -> None:
+    """Kept or Resolved from the Home tab; a foreign, stale or already settled id does nothing."""
+    if not value.isdigit() or len(value) > 18:
+        return
+    commitment = get_commitment(session, ctx.workspace_id, int(value))
+    if commitment is not None and commitment.done_at is None:
+        settle(session, commitment, ctx.user_id, ctx.now)
 
 
 def _snooze(value: str) -> dict[str, object]:

@@ -11,18 +11,21 @@ from sqlalchemy.orm import Session
 
 from bot.commands.context import Context
 from bot.commands.touches import record_interaction
+from bot.commitments.ledger import AlreadyOpenError, clean_what, record
 from bot.nudges.actions import after_logging
 from bot.nudges.cards import MessageUpdate
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
 from bot.slack import blocks as b
 from bot.slack.text import to_plain
-from bot.when import WhenError, parse_when
-from storage.models import NOTE_MAX
+from bot.when import WhenError, parse_future_day, parse_when
+from storage.models import NOTE_MAX, Client
 from storage.queries import clients_with_key_prefix, get_client, name_key
 
 CALLBACK = "log_touch"
 DIRECTIONS = (("both", "Two-way"), ("from", "From them"), ("to", "From us, no reply yet"))
 OPTIONS_LIMIT = 20
+# What we owe them (PRODUCT.md §4.10), offered beside the touches: the note says what, the date is its day.
+COMMITMENTS = (("promise", "A promise we made (promise)"), ("issue", "An issue they wait on us to fix (issue)"))
 
 
 def _option(label: str, value: str) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
     if client is not None:
         picker["initial_option"] = _option(client[1], str(client[0]))
     kinds = [_option(f"{LABELS[k].capitalize()} ({k})" if LABELS[k] != k else k.capitalize(), k) for k in ALL_KINDS]
+    kinds += [_option(label, k) for k, label in COMMITMENTS]
     directions = [_option(label, value) for value, label in DIRECTIONS]
     kind = kinds[ALL_KINDS.index("message")] if message else kinds[0]
     direction = next(d for d in directions if d["value"] == message.direction) if message else directions[0]
@@ -73,8 +77,11 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
             _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
                    {"type": "static_select", "options": directions, "initial_option": direction},
                    optional=True),
-            _input("date", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
-            _input("note", "Note", note, optional=True),
+            {**_input("date", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
+             "hint": {"type": "plain_text", "text": "For a promise: the day it is due. For an issue: your estimate, "
+                                                   "or leave today for none."}},
+            {**_input("note", "Note", note, optional=True),
+             "hint": {"type": "plain_text", "text": "For a promise or an issue: what it is, in a line."}},
         ],
     }
 
@@ -99,6 +106,8 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     if client is None:
         errors["client"] = "Pick a client from the list (it may have been renamed or forgotten)."
     kind = str(_selected(values, "kind") or "")
+    if kind in dict(COMMITMENTS):
+        return _commitment(session, ctx, client, kind, values, errors), []
     if kind not in ALL_KINDS:
         errors["kind"] = "Pick what happened from the list."
     raw_direction = str(_selected(values, "direction") or "both")
@@ -136,6 +145,35 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     nudge_id = meta.get("nudge")
     updates = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind))
     return {}, updates
+
+
+def _commitment(session: Session, ctx: Context, client: Client | None, kind: str, values: dict[str, Any],
+                errors: dict[str, str]) -> dict[str, str]:
+    """A promise or an issue from the form: the note says what, the date is the promise's day or the issue's
+    estimate (today: none). Returns errors by block; nothing is written unless there are none."""
+    note_raw = (values.get("note") or {}).get("note", {}).get("value")
+    what = ""
+    try:
+        what = clean_what(note_raw if isinstance(note_raw, str) else "")
+    except ValueError as exc:
+        errors["note"] = f"Say what you {'promised' if kind == 'promise' else 'are fixing'}, in a line." \
+            if str(exc) == "Say what" else f"{exc}."
+    day = str(_selected(values, "date", "selected_date") or "")
+    due_on = None
+    try:
+        due_on = parse_future_day(day, ctx.now, ctx.user_tz())
+    except WhenError as exc:
+        errors["date"] = str(exc).replace("a promise is", "a promise or an estimate is") if day else \
+            "Pick the day it is due."
+    if kind == "issue" and due_on == ctx.now.astimezone(ctx.user_tz()).date():
+        due_on = None
+    if errors or client is None or (kind == "promise" and due_on is None):
+        return errors or {"client": "Pick a client."}
+    try:
+        record(session, client, kind, what, due_on, ctx.user_id, ctx.now)
+    except AlreadyOpenError:
+        return {"note": f"{client.name} already has this issue open; pick a day to give a new estimate."}
+    return {}
 
 
 def message_of(meta: dict[str, Any]) -> tuple[str, datetime, str] | None:

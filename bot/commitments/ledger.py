@@ -1,0 +1,118 @@
+"""Recording commitments, finding the one a person means, and how each one reads on a card."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy.orm import Session
+
+from bot.nudges.cards import close
+from bot.slack import blocks as b
+from bot.slack.text import to_plain
+from storage.commitments import open_commitments, unhandled_nudges_of
+from storage.focus import nudges_on_card
+from storage.models import Card, Client, Commitment
+
+WHAT_MAX = 300
+
+
+class AlreadyOpenError(ValueError):
+    """The same issue is open already, and no new estimate was given for it."""
+
+
+def clean_what(raw: str) -> str:
+    """What was promised or is being fixed, as plain text on one line; ValueError when empty or too long."""
+    what = " ".join(to_plain(raw).split())
+    if not what:
+        raise ValueError("Say what")
+    if len(what) > WHAT_MAX:
+        raise ValueError(f"That is {len(what)} characters; say it in at most {WHAT_MAX}")
+    return what
+
+
+def record(session: Session, client: Client, kind: str, what: str, due_on: date | None, user_id: str,
+           now: datetime) -> tuple[Commitment, bool]:
+    """A new promise or issue (True); or, for an issue already open with this very text, its new estimate
+    (False; AlreadyOpenError without one)."""
+    existing = same_issue(open_commitments(session, client.id, "issue"), what) if kind == "issue" else None
+    if existing is None:
+        commitment = new_commitment(client, kind, what, due_on, user_id, now)
+        session.add(commitment)
+        return commitment, True
+    if due_on is None:
+        raise AlreadyOpenError(what)
+    existing.due_on, existing.next_check_at = due_on, now  # the rule looks again at once
+    return existing, False
+
+
+def new_commitment(client: Client, kind: str, what: str, due_on: date | None, user_id: str,
+                   now: datetime) -> Commitment:
+    """A promise (due_on: its day) or an issue (due_on: its estimate, if any); the rules look at it at once."""
+    return Commitment(workspace_id=client.workspace_id, client_id=client.id, kind=kind, what=what, due_on=due_on,
+                      created_at=now, created_by=user_id, reminders=0, update_since=now if kind == "issue" else None,
+                      next_check_at=now)
+
+
+def close_commitment(commitment: Commitment, user_id: str, now: datetime, note: str | None) -> None:
+    """Kept, or resolved: nothing more is owed, and no card about it will be shown."""
+    commitment.done_at, commitment.done_by, commitment.done_note = now, user_id, note
+    commitment.next_check_at = None
+    commitment.late_since = None
+
+
+def settle(session: Session, commitment: Commitment, user_id: str, now: datetime, note: str | None = None) -> None:
+    """Kept or resolved, from anywhere: the commitment closes, its waiting nudges are dropped, and its posted
+    cards read as done (a card with other reasons still open stays open for them)."""
+    close_commitment(commitment, user_id, now, note)
+    action = "kept the promise" if commitment.kind == "promise" else "resolved it"
+    for nudge in unhandled_nudges_of(session, commitment.id):
+        if nudge.status == "pending" and nudge.card_id is None:
+            nudge.status, nudge.last_error = "dropped", action
+            continue
+        card = session.get(Card, nudge.card_id) if nudge.card_id else None
+        close(session, None, [nudge], action, user_id, now)
+        if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
+            close(session, card, [], action, user_id, now)
+
+
+def matching(commitments: Sequence[Commitment], words: str) -> list[Commitment]:
+    """The open commitments a person means: all of them without words; else those whose text holds every word
+    typed (or, failing that, that holds the text)."""
+    typed = " ".join(words.casefold().split())
+    if not typed:
+        return list(commitments)
+    exact = [c for c in commitments if " ".join(c.what.casefold().split()) == typed]
+    if exact:
+        return exact
+    return [c for c in commitments if all(word in c.what.casefold() for word in typed.split())]
+
+
+def same_issue(commitments: Sequence[Commitment], what: str) -> Commitment | None:
+    """An open issue with this very text: a new estimate for it rather than a second issue."""
+    typed = " ".join(what.casefold().split())
+    return next((c for c in commitments if c.kind == "issue" and " ".join(c.what.casefold().split()) == typed), None)
+
+
+def day_element(day: date) -> b.Element:
+    """A calendar day, shown at noon UTC so every reader sees that day."""
+    return b.date(datetime.combine(day, time(12), tzinfo=UTC))
+
+
+def describe(commitment: Commitment, today: date) -> list[b.Element | str]:
+    """One line: what, by when, and how it stands."""
+    parts: list[b.Element | str] = [b.text(commitment.what, italic=True)]
+    if commitment.kind == "promise" and commitment.due_on is not None:
+        days = (commitment.due_on - today).days
+        standing = ("due today" if days == 0 else "due tomorrow" if days == 1 else
+                    f"overdue by {-days} day{'s' if days != -1 else ''}" if days < 0 else f"due in {days} days")
+        return [*parts, " · by ", day_element(commitment.due_on), f" ({standing})"]
+    since = commitment.update_since or commitment.created_at
+    parts += [" · open since ", b.date(commitment.created_at)]
+    if commitment.due_on is not None:
+        parts += [" · estimate ", day_element(commitment.due_on), " (passed)" if commitment.due_on < today else ""]
+    if commitment.update_since and commitment.update_since > commitment.created_at:
+        parts += [" · last update ", b.date(since)]
+    else:
+        parts.append(" · no update yet")
+    return parts
