@@ -90,13 +90,8 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
         blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0),
                                  health[client.id].label)
     if pages > 1:
-        nav = []
-        if page > 1:
-            nav.append(b.button("← Previous", "home_page", str(page - 1)))
-        if page < pages:
-            nav.append(b.button("Next →", "home_page", str(page + 1)))
         blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients, most in need of attention first"),
-                   b.actions(*nav, block_id="home-pages")]
+                   _pager(page, pages, "home_page", "home-pages")]
     return {"type": "home", "blocks": blocks,
             "private_metadata": json.dumps({"page": page, "attention": attention_page})}
 
@@ -138,12 +133,8 @@ def needs_attention(session: Session, ctx: Context, settings: Settings, page: in
                       block_id=f"attention-{value}"),
         ]
     if pages > 1:
-        nav = []
-        if page > 1:
-            nav.append(b.button("← Previous", "home_attention_page", str(page - 1)))
-        if page < pages:
-            nav.append(b.button("Next →", "home_attention_page", str(page + 1)))
-        blocks += [b.context(f"Needs attention: page {page} of {pages}"), b.actions(*nav, block_id="attention-pages")]
+        blocks += [b.context(f"Needs attention: page {page} of {pages}"),
+                   _pager(page, pages, "home_attention_page", "attention-pages")]
     return [*blocks, b.divider()]
 
 
@@ -181,6 +172,15 @@ def settle_from_home(session: Session, ctx: Context, value: str) -> None:
     commitment = get_commitment(session, ctx.workspace_id, int(value))
     if commitment is not None and commitment.done_at is None:
         settle(session, commitment, ctx.user_id, ctx.now)
+
+
+def _pager(page: int, pages: int, action_id: str, block_id: str) -> b.Block:
+    nav = []
+    if page > 1:
+        nav.append(b.button("← Previous", action_id, str(page - 1)))
+    if page < pages:
+        nav.append(b.button("Next →", action_id, str(page + 1)))
+    return b.actions(*nav, block_id=block_id)
 
 
 def _snooze(value: str) -> dict[str, object]:
