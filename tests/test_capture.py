@@ -4,12 +4,16 @@ Slack Connect channel's messages as touches, questions waiting for an answer, an
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 
+from bot.capture.events import SlackMessage
+from bot.capture.touches import capture
 from storage.models import Interaction, LinkedChannel, Nudge
 from tests.conftest import Response, sign
 from tests.helpers import client_named, interactions_of
@@ -139,6 +143,27 @@ def test_a_deleted_message_takes_its_touch_and_a_redelivery_is_stored_once(captu
                     "ts": _ts(at + timedelta(minutes=1)), "previous_message": {"user": "UJANE", "ts": _ts(at)}})
     assert captured(rapport) == []
     assert client_named(rapport.database, "Acme Corp").last_their_contact_at is None
+
+
+def test_chat_that_changes_nothing_never_waits_for_a_sweeps_write_lock(capturing, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL writers of other rows never wait")
+    rapport = capturing
+    _setup(rapport)
+    morning = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    message(rapport, "UJANE", morning)  # a touch, and their question now waits
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=1)
+    writer.execute("BEGIN IMMEDIATE")  # a sweep's batch, writing
+    try:
+        later = morning + timedelta(minutes=20)  # the same hour, the same side, a question already waiting
+        chat = SlackMessage(team_id=OURS, enterprise_id=None, channel=SHARED, user="UJANE", user_team=THEIRS,
+                            ts=_ts(later), subtype=None, from_bot=False, deleted_ts=None, shared=True)
+        result = capture(rapport.database.sessions, chat, THEIRS, later)  # before: "database is locked"
+        assert not result.touched and not result.link_needed
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert [t.occurred_at for t in captured(rapport)] == [morning]
 
 
 def test_the_authors_workspace_comes_from_users_info_when_the_event_does_not_say(capturing):

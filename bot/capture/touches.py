@@ -42,35 +42,58 @@ def side_of(message: SlackMessage, author_team: str | None) -> str | None:
     return "out" if author_team == message.team_id else "in"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What one message changes. Worked out twice: first while only reading, so that the many messages that
+    change nothing (a second one within the hour, a question already waiting) never take the write lock."""
+    shared: bool  # whether the channel is shared with the client's workspace, after this message
+    forget: bool = False  # a deleted message: its touch and its waiting question go
+    touch: str | None = None  # the side of a touch to write
+    ask: bool = False  # a question from them now waits for an answer
+    answer: bool = False  # our message answers the question waiting
+
+    def changes(self, link: LinkedChannel) -> bool:
+        return self.shared != link.shared or self.forget or self.touch is not None or self.ask or self.answer
+
+
+def decide(session: Session, link: LinkedChannel, message: SlackMessage, author_team: str | None) -> Decision:
+    shared = link.shared if message.shared is None else message.shared  # Slack's envelope says what it is now
+    if message.subtype == DELETED and message.deleted_ts:
+        return Decision(shared=shared, forget=True)
+    side = side_of(message, author_team)
+    if not message.is_person or not shared or side is None:
+        return Decision(shared=shared)  # a bot, a join, an edit; internal talk; or an author we cannot place
+    touch = None if touch_near(session, link.client_id, side, message.at, TOUCH_SPACING) else side
+    return Decision(shared=shared, touch=touch, ask=side == "in" and link.asked_at is None,
+                    answer=side == "out" and link.asked_at is not None and message.at >= link.asked_at)
+
+
 def record_message(session: Session, message: SlackMessage, author_team: str | None, now: datetime) -> Captured:
     result = Captured()
     workspace = find_workspace(session, message.team_id, message.enterprise_id)
     link = linked_channel(session, workspace.id, message.channel) if workspace else None
     if workspace is None or link is None:
         return result  # not a channel linked to a client
-    if message.shared is not None:
-        link.shared = message.shared  # Slack's envelope says whether the channel is shared right now
     client = session.get(Client, link.client_id)
     if client is None:
         return result
-    if message.subtype == DELETED and message.deleted_ts:
+    decision = decide(session, link, message, author_team)
+    link.shared = decision.shared
+    if decision.forget:
+        assert message.deleted_ts is not None
         result.touched = _forget(session, link, client, message.deleted_ts, now)
         return result
-    side = side_of(message, author_team)
-    if not message.is_person or not link.shared or side is None:
-        return result  # a bot, a join, an edit; internal talk about the client; or an author we cannot place
-    if not touch_near(session, client.id, side, message.at, TOUCH_SPACING) and _write(session, workspace.id, client,
-                                                                                       message, side):
+    if decision.touch is not None and _write(session, workspace.id, client, message, decision.touch):
         refresh(session, client, now)
-        close_open_cards(session, client.id, WORDS[side], message.user or "", now)
-        if side == "out":
+        close_open_cards(session, client.id, WORDS[decision.touch], message.user or "", now)
+        if decision.touch == "out":
             refresh_issues(session, client.id, message.at, now)
         result.touched = result.link_needed = True
-    if side == "in" and link.asked_at is None:
+    if decision.ask:
         link.asked_at, link.asked_by, link.asked_ts, link.next_reply_at = message.at, message.user, message.ts, \
             message.at
         result.link_needed = True
-    elif side == "out" and link.asked_at is not None and message.at >= link.asked_at:
+    elif decision.answer:
         _answered(link)
     if session.info.get(UPDATES):
         result.updates = message_updates(session, workspace.id)
@@ -108,10 +131,12 @@ def _forget(session: Session, link: LinkedChannel, client: Client, ts: str, now:
 
 def capture(sessions: sessionmaker[Session], message: SlackMessage, author_team: str | None,
             now: datetime) -> Captured:
-    """One message event, in one short transaction; a channel nobody linked costs a read, not a write lock."""
+    """One message event, in one short transaction; a message that changes nothing (a channel nobody linked,
+    a second message within the hour) costs a read, not the write lock."""
     with reading(sessions) as session:
         workspace = find_workspace(session, message.team_id, message.enterprise_id)
-        if workspace is None or linked_channel(session, workspace.id, message.channel) is None:
+        link = linked_channel(session, workspace.id, message.channel) if workspace else None
+        if link is None or not decide(session, link, message, author_team).changes(link):
             return Captured()
     with sessions.begin() as session:
         return record_message(session, message, author_team, now)
