@@ -77,14 +77,17 @@ def build_app(
         )
     directory = directory or SlackDirectory(settings.tz)
     errors.register(app)
+    # Bolt tries listeners in the order they are registered, building each one's arguments to match it: the
+    # busiest request, a message in a linked channel, goes first so its acknowledgement does not wait on 20
+    # others (bench/ack_latency.py --with-events).
+    capture_workers = capture_workers or ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-capture")
+    events.register(app, session_factory, directory, clock, capture_workers)
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
     commands.register(app, session_factory, directory, clock, workers, settings.update_every)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
-    capture_workers = capture_workers or ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-capture")
-    events.register(app, session_factory, directory, clock, capture_workers)
     shortcuts.register(app, session_factory, directory, clock)
     if settings.oauth:
         assert app.installation_store is not None
