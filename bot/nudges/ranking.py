@@ -39,6 +39,8 @@ from datetime import date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
+from bot.nudges.rules import workdays_after
+
 # How strongly each reason predicts losing the client.
 STRENGTH = {
     "at_risk": 1.0,
@@ -136,21 +138,12 @@ class Workweek:
 
     def waited(self, since: datetime, now: datetime) -> int:
         """Workdays after the first one it could have been shown on, up to today."""
-        return _workdays_after(self.first_chance(since), now.astimezone(self.tz).date(), self.days)
+        return workdays_after(self.first_chance(since), now.astimezone(self.tz).date(), self.days)
 
 
 def workdays_between(start: datetime, end: datetime, tz: ZoneInfo, workdays: frozenset[int]) -> int:
     """Workdays after `start`'s day, up to and including `end`'s day, in the workspace's timezone."""
-    return _workdays_after(start.astimezone(tz).date(), end.astimezone(tz).date(), workdays)
-
-
-def _workdays_after(first: date, last: date, workdays: frozenset[int]) -> int:
-    if last <= first:
-        return 0
-    weeks, extra = divmod((last - first).days, 7)
-    count = weeks * len(workdays)
-    tail = first + timedelta(days=7 * weeks)
-    return count + sum(1 for i in range(1, extra + 1) if (tail + timedelta(days=i)).weekday() in workdays)
+    return workdays_after(start.astimezone(tz).date(), end.astimezone(tz).date(), workdays)
 
 
 def value_median(values: Sequence[int]) -> float:

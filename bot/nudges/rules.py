@@ -198,12 +198,13 @@ def add_workdays(day: date, count: int, workdays: frozenset[int]) -> date:
 
 
 def workdays_after(first: date, last: date, workdays: frozenset[int]) -> int:
-    """Workdays in (first, last]."""
-    count, day = 0, first
-    while day < last:
-        day += DAY
-        count += day.weekday() in workdays
-    return count
+    """Workdays in (first, last]: whole weeks at once, so a client waiting years costs no more than one waiting
+    days (focus counts this for every waiting client on every sweep)."""
+    if last <= first:
+        return 0
+    weeks, extra = divmod((last - first).days, 7)
+    tail = first + timedelta(days=7 * weeks)
+    return weeks * len(workdays) + sum((tail + timedelta(days=i)).weekday() in workdays for i in range(1, extra + 1))
 
 
 def opening(day: date, hours: BusinessHours, tz: ZoneInfo) -> datetime:
