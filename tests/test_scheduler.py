@@ -9,20 +9,22 @@ from apscheduler.jobstores.memory import MemoryJobStore
 
 from bot.nudges.scheduler import make_scheduler, sweep_job
 from bot.settings import Settings, parse_business_hours
-from tests.cli import run
+from tests.cli import iso, monday_after, run
 
 
 def test_sweep_command_prints_one_line(tmp_path, fake_slack):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     run(["shell"], tmp_path, "/client add Acme Corp channel #acme\n", DATABASE_URL=db)
-    dry = run(["sweep", "--at", "2026-12-28T10:00Z", "--dry-run"], tmp_path, DATABASE_URL=db)
+    monday = monday_after(days=30)  # past the 30-day quiet threshold of a client added today
+    dry = run(["sweep", "--at", iso(monday), "--dry-run"], tmp_path, DATABASE_URL=db)
     assert dry.returncode == 0
-    assert dry.stdout.strip().endswith("dry run, would plan 2 (digest 1, quiet 1); nothing written")  # a Monday
+    assert dry.stdout.strip().endswith("dry run, would plan 2 (digest 1, quiet 1); nothing written")
     assert fake_slack.calls == []
-    real = run(["sweep", "--at", "2026-12-28T10:00"], tmp_path, DATABASE_URL=db, SLACK_BOT_TOKEN="xoxb-test",
-               SLACK_API_URL=fake_slack.api_url)
+    real = run(["sweep", "--at", monday.strftime("%Y-%m-%dT%H:%M")], tmp_path, DATABASE_URL=db,
+               SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake_slack.api_url)
     assert real.stdout.strip().splitlines() == [
-        "sweep at 2026-12-28T10:00+00:00: planned 2 (digest 1, quiet 1); 1 card for 1 person; posted 2 in 2 messages"]
+        f"sweep at {monday:%Y-%m-%dT%H:%M}+00:00: planned 2 (digest 1, quiet 1); 1 card for 1 person; "
+        "posted 2 in 2 messages"]
     assert list(fake_slack.messages) == ["CACME"]
     needs_token = run(["sweep"], tmp_path, DATABASE_URL=db)
     assert needs_token.returncode == 2 and "SLACK_BOT_TOKEN" in needs_token.stderr

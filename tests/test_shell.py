@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli import run
+from tests.cli import iso, monday_after, run
 
 SCRIPT = """\
 /client
@@ -59,15 +59,19 @@ def test_settings_come_from_a_dotenv_file(tmp_path):
 
 
 def test_sweep_in_the_shell_shows_what_slack_would_get(tmp_path):
+    monday = monday_after(days=30)  # the clients are added today; by then they have gone quiet
+    at = iso(monday)
     script = ("/client add Acme Corp channel #acme contact Jane\n/client add Solo\n"
-              "/client referral acme -> Beta\nsweep --at 2026-12-28T10:00Z --dry-run\n"
-              "sweep --at 2026-12-28T10:00Z\nsweep --at 2026-12-28T10:00Z\nsweep --at tomorrow\n")
+              f"/client referral acme -> Beta\nsweep --at {at} --dry-run\n"
+              f"sweep --at {at}\nsweep --at {at}\nsweep --at tomorrow\n")
     out = run(["shell"], tmp_path, script).stdout
     # a Monday: the weekly digest goes to #acme and to the DM as well as the nudges
     assert "dry run, would plan 6 (digest 2, quiet 3, thanks 1); nothing written" in out
     assert "planned 6 (digest 2, quiet 3, thanks 1); 3 cards for 1 person; posted 6 in 4 messages" in out
-    assert "→ #acme\nWeekly relationships digest · 2026-W53" in out and "Gone quiet (1)\n  • Acme Corp" in out
+    year, week, _ = monday.isocalendar()
+    assert f"→ #acme\nWeekly relationships digest · {year}-W{week:02d}" in out
+    assert "Gone quiet (1)\n  • Acme Corp" in out
     assert "→ #acme\n🔔 Acme Corp has gone quiet." in out and "Next: call Jane" in out
     assert "→ DM to @you\n🔔 Solo has gone quiet." in out
-    assert "sweep at 2026-12-28T10:00+00:00: planned 0; posted 0 in 0 messages" in out
+    assert f"sweep at {monday:%Y-%m-%dT%H:%M}+00:00: planned 0; posted 0 in 0 messages" in out
     assert "--at: 'tomorrow' is not an ISO-8601 time" in out
