@@ -36,7 +36,10 @@ from bot.settings import Settings
 from storage.db import normalize_url
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.clock_shift import TODAY, pairs_a_date_with_the_machine_clock, shift_from_environment
 from tests.fake_slack import FakeSlack
+
+CLOCK_OFFSET = shift_from_environment()
 
 # Under CI the generated inputs are the same on every run, so a red CI always names a reproducible case;
 # locally every run explores new ones.
@@ -47,6 +50,18 @@ if os.environ.get("CI") == "true":
 PG_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SIGNING_SECRET = "test-signing-secret"
 MONDAY = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+
+
+def pytest_report_header() -> str | None:
+    if CLOCK_OFFSET is None:
+        return None
+    return f"clock moved: {TODAY}={os.environ[TODAY]} (offset {CLOCK_OFFSET:+.0f} s, this process and its children)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if pairs_a_date_with_the_machine_clock(Path(item.path)):
+            item.add_marker(pytest.mark.machine_clock)
 
 
 def _postgres_reachable() -> str | None:
