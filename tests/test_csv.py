@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.bulk.csv_io import export_rows, import_rows, read_csv
@@ -14,13 +14,15 @@ from tests.helpers import client_named, counts, interactions_of
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
-GOOD_AND_BAD = """name,owner,checkin_every,last_contact,channel,status
+# Epsilon's last contact is in the future both for NOW and for `rapport import`, which reads the machine's clock.
+A_YEAR_ON = (datetime.now(UTC) + timedelta(days=366)).date().isoformat()
+GOOD_AND_BAD = f"""name,owner,checkin_every,last_contact,channel,status
 Acme Corp,U0ANA,2w,2026-11-01,C0ACME,active
 Beta Ltd,<@U0BEN|ben>,,,,prospect
 ,U0ANA,,,,
 Gamma,U0ANA,fortnightly,,,
 Delta,U0ANA,,2026-13-01,,
-Epsilon,U0ANA,,2027-01-01,,
+Epsilon,U0ANA,,{A_YEAR_ON},,
 Zeta,ana,,,,
 Eta,U0ANA,,,#general,
 Theta,U0ANA,,,,sleeping
