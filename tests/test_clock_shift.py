@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,7 +11,9 @@ from tests.clock_shift import OFFSET, SITE, pairs_a_date_with_the_machine_clock
 
 
 def test_a_process_the_suite_starts_lives_on_the_moved_day():
-    offset = datetime(2028, 2, 29, 23, 30, tzinfo=UTC).timestamp() - datetime.now(UTC).timestamp()
+    # the machine's own clock, even when this run has moved ours
+    machine_now = datetime.now(UTC).timestamp() - float(os.environ.get(OFFSET, "0"))
+    offset = datetime(2028, 2, 29, 23, 30, tzinfo=UTC).timestamp() - machine_now
     shown = subprocess.run([sys.executable, "-c", "import datetime; print(datetime.date.today())"],
                            env={OFFSET: repr(offset), "PYTHONPATH": str(SITE)}, capture_output=True, text=True,
                            check=True).stdout
