@@ -126,7 +126,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # Built in the worker, after fork: database connections must not cross a fork.
         database = open_database(self.settings)
         metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
-        wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics)
+        assert self.settings.slack_signing_secret is not None  # require_slack() checked it before start-up
+        wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics,
+                         signing_secret=self.settings.slack_signing_secret)
         # The ~100,000 objects start-up leaves behind live as long as the worker: a full collection walking them
         # holds the GIL for ~25 ms, a stall for every request in flight. Frozen, collections walk only new ones.
         gc.freeze()
