@@ -248,7 +248,7 @@ def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, str]]:
 def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> CsvError:
     """csv's own errors name neither the line nor what to do; a line it cannot parse ends the whole file,
     because what follows it (inside an unclosed quote, say) cannot be trusted to be the rows it looks like."""
-    line = reader.line_num
+    line = reader.line_num + 1  # csv counts a line once it is parsed, and this one never was
     if "field larger than field limit" in str(exc):
         why = f"a cell is longer than {csv.field_size_limit():,} characters (often a quote that is never closed)"
     else:

@@ -29,7 +29,8 @@ from bot.settings import Settings
 from bot.slack.installs import verify_secret_key
 
 log = logging.getLogger(__name__)
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus'
+# The path without its query (%(U)s, not the request line %(r)s): the OAuth redirect's query carries its code and state
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
 STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is killed
 GRACEFUL_SECONDS = 5  # gunicorn: how long a web worker may finish its requests after SIGTERM
 
@@ -115,6 +116,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             # %(D)s: microseconds from reading the request to the last byte of the answer (server-side latency)
             "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
+            "loglevel": (self.settings.log_level or "INFO").lower(),
         }
         for key, value in options.items():
             self.cfg.set(key, value)
