@@ -30,8 +30,9 @@ _SDK_REQUEST = re.compile(r"(Sending a request - url: [^?,\s]*)[\s\S]*")
 _SDK_RESPONSE = re.compile(r"(Received the following response - status: \d+)[\s\S]*")
 # Bolt's lines that end in a request, its body or a response's body ("Responding with status: 200 body: …",
 # "Skipped self event: {…}", "Handling an OAuth callback success (request: {'code': …})", "Invalid request
-# signature detected (… body: …)"); and Bolt's "… with code: …"
-_BODY = re.compile(r"\b(body|event|request)\b\s*[:=(][\s\S]*", re.IGNORECASE)
+# signature detected (… body: …)"), and Socket Mode's "(session id: …, message: {…})" and "payload: …"; and
+# Bolt's "… with code: …"
+_BODY = re.compile(r"\b(body|event|request|message|payload)\b\s*[:=(][\s\S]*", re.IGNORECASE)
 _NAMED_SECRET = re.compile(r"(\b(?:code|state)\s*[:=]\s*)[^\s,&'\")}\]]+")
 # Rapport's own modules: their messages are written here, and say nothing of the above (PRODUCT.md §7).
 # Anything else (Bolt, whatever logger Rapport hands it; slack_sdk; gunicorn) is cleaned as third-party text.

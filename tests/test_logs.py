@@ -130,6 +130,8 @@ def test_redaction_of_what_slack_sdk_and_bolt_log():
                                                             "(body not logged)")
     assert redact('Responding with status: 200 body: "Added Acme Corp." (4 millis)', "slack_bolt.App") == \
         "Responding with status: 200 body not logged"
+    socket_mode = 'Sending a message (session id: s1, message: {"envelope_id": "e", "payload": {"text": "hi"}})'
+    assert redact(socket_mode, "slack_sdk.socket_mode.builtin.client") == "Sending a message not logged"
     assert redact("Failed to fetch oauth.v2.access result with code: 123.abc - error: invalid_code",
                   "slack_bolt.oauth.oauth_flow.OAuthFlow") == ("Failed to fetch oauth.v2.access result with code: "
                                                                "[redacted] - error: invalid_code")
