@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from dotenv import load_dotenv
 
 from bot.cli_time import parse_instant
 from bot.clock import utcnow
+from bot.logs import configure as configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 
@@ -46,14 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # The shell and the CSV commands talk to a person: only warnings belong on their screen.
-    quiet = args.command in ("shell", "import", "export", "audit", "seed-demo")
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter, not news
     load_dotenv(Path.cwd() / ".env")
     try:
         settings = load_settings()
+        # The shell and the CSV commands talk to a person: unless told otherwise, only warnings belong on their screen.
+        quiet = args.command in ("shell", "import", "export", "audit", "seed-demo")
+        configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"))
         return _run(args, settings)
     except SettingsError as exc:
         print(f"rapport: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.logs import parse_level
 from storage.db import DatabaseUrlError, normalize_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -50,6 +51,8 @@ class Settings:
     # Fernet keys, newest first: the first encrypts stored OAuth tokens, any of them decrypts (key rotation)
     secret_keys: tuple[str, ...] = ()
     metrics_token: str | None = None  # enables GET /metrics for requests bearing it
+    # DEBUG, INFO, WARNING or ERROR; None: INFO for servers, WARNING for the commands a person reads (shell, import…)
+    log_level: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -190,6 +193,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
         raise SettingsError(f"{missing} is not set: OAuth mode needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
 
+    level_raw = _optional(env, "RAPPORT_LOG_LEVEL")
+    try:
+        log_level = parse_level(level_raw) if level_raw is not None else None
+    except ValueError as exc:
+        raise SettingsError(f"RAPPORT_LOG_LEVEL: {exc}, not {level_raw!r}") from None
+
     keys = tuple(k.strip() for k in (_optional(env, "RAPPORT_SECRET_KEY") or "").split(",") if k.strip())
     for key in keys:
         if not _is_fernet_key(key):
@@ -219,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         update_every=_int(env, "RAPPORT_UPDATE_EVERY", 2, 1, 20),
         secret_keys=keys,
         metrics_token=_optional(env, "RAPPORT_METRICS_TOKEN"),
+        log_level=log_level,
     )
 
 

@@ -22,12 +22,21 @@ class WhenError(ValueError):
     pass
 
 
+MAX_TEXT = 60  # characters: longer than any date or period people type; a longer one is not echoed back
+
+
+def _bounded(text: str, what: str, forms: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise WhenError(f"That is {len(text):,} characters, too long for {what}. Use {forms}")
+
+
 def _at_local_noon(day: date, tz: ZoneInfo) -> datetime:
     # A past day without a time: noon is the least surprising instant, safely inside the day in any zone.
     return datetime.combine(day, time(12), tzinfo=tz).astimezone(UTC)
 
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    _bounded(text, "a date", WHEN_FORMS)
     words = " ".join(text.lower().split())
     today = now.astimezone(tz).date()
     if words in ("", "now", "today"):
@@ -61,6 +70,7 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
 
 def parse_period(text: str) -> tuple[int, str]:
     """'2w' -> (2, 'w'); 'd', 'w' or 'm' (calendar months)."""
+    _bounded(text, "a period", "a number and d, w or m, like 14d, 2w or 1m")
     match = _PERIOD.fullmatch(" ".join(text.lower().split()))
     if not match:
         raise WhenError(f"I can't read {text!r} as a period. Use a number and d, w or m, like 14d, 2w or 1m")
@@ -94,6 +104,7 @@ MAX_AHEAD_DAYS = 730
 def parse_future_day(text: str, now: datetime, tz: ZoneInfo) -> date:
     """A day from today on, as people promise them: 'tomorrow', 'friday' (the next one, today if it is
     Friday), 'in 3d', '2w', '2026-12-01'. Read in the user's timezone; a past day is an error."""
+    _bounded(text, "a day", FUTURE_FORMS)
     words = " ".join(text.lower().split())
     today = now.astimezone(tz).date()
     day: date | None = None

@@ -61,6 +61,9 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     url = normalize_url(url)
+    # A failed statement's error names its SQL, not its values: those are notes, names and messages people wrote,
+    # and the error goes to the log (PRODUCT.md §7)
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -27,13 +27,10 @@ from storage.models import (
     Referral,
     Workspace,
 )
+from storage.names import name_key as name_key  # where every caller has always found it
 
 # Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
 INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
-
-
-def name_key(name: str) -> str:
-    return " ".join(name.casefold().split())
 
 
 def find_workspace(session: Session, team_id: str, enterprise_id: str | None) -> Workspace | None:

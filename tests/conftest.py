@@ -303,7 +303,8 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
                     process_before_response=process_before_response,
                     capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
-    server = make_server("127.0.0.1", 0, make_wsgi(app, database.engine, metrics), server_class=ThreadingWSGIServer,
+    wsgi = make_wsgi(app, database.engine, metrics, signing_secret=settings.slack_signing_secret or SIGNING_SECRET)
+    server = make_server("127.0.0.1", 0, wsgi, server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

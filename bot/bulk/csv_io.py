@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, TextIO
@@ -22,6 +22,7 @@ from bot.relationship.value import AmountError, parse_value
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.when import WhenError, parse_period
 from storage.models import NAME_MAX, Client, Interaction, Workspace
+from storage.names import normalize_name
 from storage.queries import (
     all_clients,
     all_workspaces,
@@ -83,7 +84,7 @@ def _owner(raw: str) -> str | None:
     raw = raw.strip()
     found = user_id(raw) or (raw if _SLACK_ID.fullmatch(raw) else None)
     if raw and found is None:
-        raise ValueError(f"owner {raw!r} is not a Slack member id like U0123ABCD")
+        raise ValueError(f"owner {_shown(raw)} is not a Slack member id like U0123ABCD")
     return found
 
 
@@ -91,7 +92,7 @@ def _channel(raw: str) -> str | None:
     raw = raw.strip()
     found = channel_id(raw) or (raw if _CHANNEL_ID.fullmatch(raw) else None)
     if raw and found is None:
-        raise ValueError(f"channel {raw!r} is not a channel id like C0123ABCD")
+        raise ValueError(f"channel {_shown(raw)} is not a channel id like C0123ABCD")
     return found
 
 
@@ -99,10 +100,10 @@ def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     raw = raw.strip()
     if not raw:
         return None
-    try:
-        day = date.fromisoformat(raw[:10])
+    try:  # the whole cell: a date, or a date and time (its day counts); nothing may trail it
+        day = (date.fromisoformat(raw) if len(raw) <= 10 else datetime.fromisoformat(raw).date())
     except ValueError:
-        raise ValueError(f"last_contact {raw!r} is not a date like 2026-11-02") from None
+        raise ValueError(f"last_contact {_shown(raw)} is not a date like 2026-11-02") from None
     moment = datetime.combine(day, time(12), tzinfo=tz).astimezone(UTC)
     if day > now.astimezone(tz).date():
         raise ValueError(f"last_contact {raw} is in the future")
@@ -111,11 +112,12 @@ def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
 
 def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], default_owner: str | None,
                tz: ZoneInfo, now: datetime, report: ImportReport) -> None:
-    name = " ".join(to_plain(row.get("name") or "").split())
+    plain = to_plain(row.get("name") or "")
+    name = normalize_name(plain)
     if name[:1] == "'" and name[1:2] in FORMULA_STARTS:
         name = name[1:]  # undo export's spreadsheet guard, so an export re-imports as the same names
     if not name:
-        raise ValueError("name is empty")
+        raise ValueError("name has no visible characters" if plain.strip() else "name is empty")
     if len(name) > NAME_MAX:
         raise ValueError(f"name is {len(name)} characters; the limit is {NAME_MAX}")
     owner = _owner(row.get("owner") or "") or default_owner
@@ -127,7 +129,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     channel = _channel(row.get("channel") or "")
     status = (row.get("status") or "").strip().lower()
     if status and status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        raise ValueError(f"status {_shown(status)} is not one of {', '.join(STATUSES)}")
     last = _last_contact(row.get("last_contact") or "", tz, now)
     value_raw = (row.get("value") or "").strip()
     try:
@@ -194,7 +196,7 @@ def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str,
             continue
         key = name_key(to_plain(row.get("name") or ""))
         if key and key in seen:
-            report.rejected.append((number, f"{row.get('name')!r} appears earlier in the file"))
+            report.rejected.append((number, f"{_shown(row.get('name') or '')} appears earlier in the file"))
             continue
         savepoint = session.begin_nested()
         try:
@@ -208,17 +210,55 @@ def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str,
     return report
 
 
-def read_csv(stream: TextIO) -> csv.DictReader[str]:
+def read_csv(stream: TextIO) -> Iterator[dict[str, str]]:
+    """The file's rows as dicts by column; CsvError (naming the line or column) for a file that cannot be read
+    as a whole: a bad header, or a line the csv module cannot parse. Such an error stops the import before
+    it commits, so nothing of the file is written."""
     reader = csv.DictReader(stream)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise _unreadable(reader, exc) from None
+    header = [h.strip().lower() for h in (fieldnames or [])]
     if "name" not in header:
         raise CsvError(f"the first line must name the columns, including 'name' (columns: "
                            f"{', '.join(IMPORT_COLUMNS)})")
     unknown = [h for h in header if h not in IMPORT_COLUMNS and h not in EXPORT_COLUMNS]
     if unknown:
-        raise CsvError(f"unknown column {unknown[0]!r}; expected {', '.join(IMPORT_COLUMNS)}")
+        raise CsvError(f"unknown column {_shown(unknown[0])}; expected {', '.join(IMPORT_COLUMNS)}")
+    for index, column in enumerate(header):
+        if column in header[:index]:
+            raise CsvError(f"column {column!r} appears twice in the first line (columns {header.index(column) + 1} "
+                           f"and {index + 1}): which one holds the {column}?")
     reader.fieldnames = header
-    return reader
+    return _rows(reader)
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, str]]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _unreadable(reader, exc) from None
+        yield row
+
+
+def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> CsvError:
+    """csv's own errors name neither the line nor what to do; a line it cannot parse ends the whole file,
+    because what follows it (inside an unclosed quote, say) cannot be trusted to be the rows it looks like."""
+    line = reader.line_num + 1  # csv counts a line once it is parsed, and this one never was
+    if "field larger than field limit" in str(exc):
+        why = f"a cell is longer than {csv.field_size_limit():,} characters (often a quote that is never closed)"
+    else:
+        why = f"it cannot be read as CSV ({exc})"
+    return CsvError(f"line {line}: {why}; nothing was imported")
+
+
+def _shown(cell: str) -> str:
+    """A cell quoted in a message, cut short: a cell may be as long as the csv module allows."""
+    return repr(cell if len(cell) <= 40 else cell[:40] + "…")
 
 
 def _day(moment: datetime | None, tz: ZoneInfo) -> str:

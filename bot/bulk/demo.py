@@ -20,6 +20,7 @@ from bot.nudges import rules
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.models import Client, Contact, Interaction, Referral, Workspace
+from storage.names import normalize_name
 from storage.queries import name_key
 
 FIRST = ("Northwind", "Blue Harbor", "Juniper", "Copperline", "Silverleaf", "Atlas", "Brightwater", "Cedar",
@@ -106,7 +107,7 @@ def _schedule(row: dict[str, Any], events: list[tuple[datetime, str, str | None,
 def _names(rng: random.Random) -> Iterator[str]:
     seen: set[str] = set()
     while True:
-        base = f"{rng.choice(FIRST)} {rng.choice(SECOND)}"
+        base = normalize_name(f"{rng.choice(FIRST)} {rng.choice(SECOND)}")  # stored as any typed name is
         name = base
         number = 2
         while name_key(name) in seen:
@@ -137,7 +138,8 @@ def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *,
                       "occurred_at": t, "note": n, "logged_by": row["owner_id"], "created_at": t}
                      for t, k, d, n in events]
             contacts.append({"workspace_id": workspace.id, "client_id": client_id, "is_primary": True,
-                             "name": f"{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}", "created_at": row["created_at"]})
+                             "name": normalize_name(f"{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}"),
+                             "created_at": row["created_at"]})
             if refers:
                 referring.append(client_id)
         session.execute(insert(Interaction), rows)

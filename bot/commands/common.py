@@ -6,6 +6,7 @@ from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, Match, find_client, split_note
 from bot.slack.text import to_plain
 from storage.models import NAME_MAX, NOTE_MAX
+from storage.names import normalize_name
 
 
 def find(session: Session, ctx: Context, args: str, usage: str) -> Match:
@@ -26,8 +27,12 @@ def find_whole(session: Session, ctx: Context, args: str, usage: str) -> Match:
 
 
 def clean_name(raw: str, usage: str) -> str:
-    name = " ".join(to_plain(raw).split())
+    """A client's or contact's name as it is stored (storage.names): visible characters only."""
+    plain = to_plain(raw)
+    name = normalize_name(plain)
     if not name:
+        if plain.strip():
+            raise CommandError("That name has no visible characters; give it one people can read.", usage)
         raise CommandError("The client needs a name.", usage)
     if len(name) > NAME_MAX:
         raise CommandError(f"That name is {len(name)} characters; the limit is {NAME_MAX}.", usage)

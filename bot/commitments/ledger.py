@@ -13,6 +13,7 @@ from bot.slack.text import to_plain
 from storage.commitments import open_commitments, unhandled_nudges_of
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment
+from storage.names import name_key, normalize_name
 
 WHAT_MAX = 300
 
@@ -23,7 +24,7 @@ class AlreadyOpenError(ValueError):
 
 def clean_what(raw: str) -> str:
     """What was promised or is being fixed, as plain text on one line; ValueError when empty or too long."""
-    what = " ".join(to_plain(raw).split())
+    what = normalize_name(to_plain(raw))
     if not what:
         raise ValueError("Say what")
     if len(what) > WHAT_MAX:
@@ -79,19 +80,19 @@ def settle(session: Session, commitment: Commitment, user_id: str, now: datetime
 def matching(commitments: Sequence[Commitment], words: str) -> list[Commitment]:
     """The open commitments a person means: all of them without words; else those whose text holds every word
     typed (or, failing that, that holds the text)."""
-    typed = " ".join(words.casefold().split())
+    typed = name_key(words)
     if not typed:
         return list(commitments)
-    exact = [c for c in commitments if " ".join(c.what.casefold().split()) == typed]
+    exact = [c for c in commitments if name_key(c.what) == typed]
     if exact:
         return exact
-    return [c for c in commitments if all(word in c.what.casefold() for word in typed.split())]
+    return [c for c in commitments if all(word in name_key(c.what) for word in typed.split())]
 
 
 def same_issue(commitments: Sequence[Commitment], what: str) -> Commitment | None:
     """An open issue with this very text: a new estimate for it rather than a second issue."""
-    typed = " ".join(what.casefold().split())
-    return next((c for c in commitments if c.kind == "issue" and " ".join(c.what.casefold().split()) == typed), None)
+    typed = name_key(what)
+    return next((c for c in commitments if c.kind == "issue" and name_key(c.what) == typed), None)
 
 
 def day_element(day: date) -> b.Element:

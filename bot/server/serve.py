@@ -29,7 +29,8 @@ from bot.settings import Settings
 from bot.slack.installs import verify_secret_key
 
 log = logging.getLogger(__name__)
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus'
+# The path without its query (%(U)s, not the request line %(r)s): the OAuth redirect's query carries its code and state
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
 STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is killed
 GRACEFUL_SECONDS = 5  # gunicorn: how long a web worker may finish its requests after SIGTERM
 
@@ -115,6 +116,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             # %(D)s: microseconds from reading the request to the last byte of the answer (server-side latency)
             "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
+            "loglevel": (self.settings.log_level or "INFO").lower(),
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -126,7 +128,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # Built in the worker, after fork: database connections must not cross a fork.
         database = open_database(self.settings)
         metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
-        wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics)
+        assert self.settings.slack_signing_secret is not None  # require_slack() checked it before start-up
+        wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics,
+                         signing_secret=self.settings.slack_signing_secret)
         # The ~100,000 objects start-up leaves behind live as long as the worker: a full collection walking them
         # holds the GIL for ~25 ms, a stall for every request in flight. Frozen, collections walk only new ones.
         gc.freeze()

@@ -1,17 +1,24 @@
-"""The WSGI application gunicorn serves: Slack's endpoint plus a health check."""
+"""The WSGI application gunicorn serves: Slack's endpoint plus a health check.
+
+A POST to Slack's endpoint is checked here before Bolt sees it, cheapest first: its size (over MAX_BODY: 413,
+read no further), its signature and timestamp (401, its body never parsed), then its shape (400). Only a
+request from Slack, recently, of a shape Slack sends, costs more than an HMAC.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
 from sqlalchemy import Engine, text
 
 from bot.server.metrics import CONTENT_TYPE, Metrics
@@ -68,18 +75,69 @@ def malformed(payload: object) -> str | None:
     return None
 
 
-def _payload_of(body: bytes, content_type: str) -> object:
-    if "json" in content_type:
-        return json.loads(body or b"{}")
-    form = parse_qs(body.decode("utf-8"))
-    if "payload" in form:
-        return json.loads(form["payload"][0])
-    return {}  # a slash command: every field a string by construction
+def _payload_of(body: str, content_type: str) -> object:
+    # Bolt's own parser, as Bolt calls it (content type without parameters), so what is checked here is what
+    # Bolt will read: a JSON body sent as a form, or the reverse, cannot slip past.
+    return parse_body(body, content_type.split(";")[0] or None)
 
 
-def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None) -> WsgiApp:
-    """`metrics`: serve GET /metrics to requests bearing its token (401 without); None: /metrics is not there."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+SLACK_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # bytes; Slack's payloads are a few kilobytes, its largest (a big modal) well under this
+SIGNATURE_MAX_AGE = 5 * 60  # seconds either way, as Slack's docs and Bolt allow: older requests may be replays
+
+
+def signature_ok(secret: bytes, environ: dict[str, Any], body: bytes, now: float) -> bool:
+    """Slack's v0 request signature (docs.slack.dev, "Verifying requests from Slack"), over the raw bytes.
+
+    Written out rather than slack_sdk's SignatureVerifier, which raises on a body that is not UTF-8, on a
+    timestamp that is not a number and on a non-ASCII signature: each an unsigned request's way to a 500."""
+    timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "")
+    given = str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
+        return False
+    digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}".encode(), given.encode("latin-1", "replace"))
+
+
+class RefusedError(Exception):
+    def __init__(self, status: str, error: str) -> None:
+        super().__init__(error)
+        self.status, self.error = status, error
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request's body, never more than MAX_BODY bytes of it read. Refused: too large, or an unreadable length."""
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    too_large = RefusedError("413 Content Too Large", f"the body is over {MAX_BODY} bytes")
+    if declared:
+        if not (declared.isascii() and declared.isdigit()):
+            raise RefusedError("400 Bad Request", "malformed request: Content-Length is not a number")
+        if len(declared) > 12 or int(declared) > MAX_BODY:
+            raise too_large
+        return environ["wsgi.input"].read(int(declared)) if int(declared) else b""
+    if "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING") or "").lower():
+        body: bytes = environ["wsgi.input"].read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise too_large
+        return body
+    return b""
+
+
+def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signing_secret: str,
+              clock: Callable[[], float] = time.time) -> WsgiApp:
+    """`metrics`: serve GET /metrics to requests bearing its token (401 without); None: /metrics is not there.
+    `signing_secret`: Slack's, checked against every POST before its body is parsed; `clock`: epoch seconds."""
+    if not signing_secret:
+        raise ValueError("a signing secret is required: without one any request would pass as Slack's")
+    slack = SlackRequestHandler(app, path=SLACK_PATH)
+    secret = signing_secret.encode()
+
+    def refuse(start_response: Callable[..., Any], status: str, error: str) -> Iterable[bytes]:
+        body = json.dumps({"ok": False, "error": error}).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     def bad_request(start_response: Callable[..., Any], reason: str) -> Iterable[bytes]:
         body = json.dumps({"ok": False, "error": f"malformed request: {reason}"}).encode()
@@ -118,16 +176,29 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None) -> WsgiA
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
-            environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again (and verifies the signature over it)
-            try:
-                reason = malformed(_payload_of(body, environ.get("CONTENT_TYPE") or ""))
-            except (ValueError, UnicodeDecodeError):
-                reason = "the body is not valid JSON or form data"
-            if reason:
-                log.info("refused a malformed request: %s", reason)
-                return bad_request(start_response, reason)
+            if environ.get("PATH_INFO") != SLACK_PATH:
+                return plain(start_response, "404 Not Found", b"not found")
+            return checked(environ, start_response)
+        return slack(environ, start_response)
+
+    def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            body = read_body(environ)
+        except RefusedError as refused:
+            log.info("refused a request: %s", refused.error)
+            return refuse(start_response, refused.status, refused.error)
+        if not signature_ok(secret, environ, body, clock()):
+            log.info("refused a request without a valid, recent Slack signature")
+            return refuse(start_response, "401 Unauthorized", "invalid request")
+        environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again (and verifies the signature over it)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        try:
+            reason = malformed(_payload_of(body.decode("utf-8"), str(environ.get("CONTENT_TYPE") or "")))
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            reason = "the body is not valid JSON or form data"
+        if reason:
+            log.info("refused a malformed request: %s", reason)
+            return bad_request(start_response, reason)
         return slack(environ, start_response)
 
     return wsgi

@@ -102,7 +102,9 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     """Validate and log. Returns errors by block (nothing written), or the card messages to bring up to date."""
     errors: dict[str, str] = {}
     client_value = str(_selected(values, "client") or "")
-    client = get_client(session, ctx.workspace_id, int(client_value)) if client_value.isdigit() else None
+    # ASCII digits only, and few: '²' is a digit to isdigit() but not to int(), and a 30-digit id overflows
+    known = client_value.isascii() and client_value.isdigit() and len(client_value) <= 18
+    client = get_client(session, ctx.workspace_id, int(client_value)) if known else None
     if client is None:
         errors["client"] = "Pick a client from the list (it may have been renamed or forgotten)."
     kind = str(_selected(values, "kind") or "")
