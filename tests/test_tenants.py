@@ -379,3 +379,15 @@ def test_migration_0012_keeps_every_touch_and_then_lets_two_workspaces_keep_one_
             conn.execute(text(touch), {"w": 2, "ts": "1.000001"})
     finally:
         engine.dispose()
+
+
+def test_the_authorizations_token_is_an_app_level_token_and_works_beside_oauth():
+    from bot.settings import SettingsError, load_settings
+
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x",
+             "RAPPORT_SECRET_KEY": "V2pIMf18xoqYvqy4C0C60KDVLQwYElQdDqng1H8PvRM="}
+    settings = load_settings({**oauth, "SLACK_AUTHORIZATIONS_TOKEN": "xapp-1-A1-x"})
+    settings.require_slack()  # unlike SLACK_APP_TOKEN, it does not mean Socket Mode
+    assert settings.slack_authorizations_token == "xapp-1-A1-x" and not settings.socket_mode
+    with pytest.raises(SettingsError, match="SLACK_AUTHORIZATIONS_TOKEN must start with 'xapp-'"):
+        load_settings({**oauth, "SLACK_AUTHORIZATIONS_TOKEN": "xoxb-1"})
