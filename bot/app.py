@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utcnow
 from bot.settings import Settings
-from bot.slack.installs import bot_token_authorize, mark_installed, oauth_settings
+from bot.slack.authorizations import authorizations_lister
+from bot.slack.installs import bot_token_authorize, bot_token_finder, mark_installed, oauth_settings
 from bot.slack.people import Directory, SlackDirectory
 from handlers import actions, commands, errors, events, home, lifecycle, nudges, shortcuts, views
 
@@ -81,7 +82,12 @@ def build_app(
     # busiest request, a message in a linked channel, goes first so its acknowledgement does not wait on 20
     # others (bench/ack_latency.py --with-events).
     capture_workers = capture_workers or ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-capture")
-    events.register(app, session_factory, directory, clock, capture_workers)
+    lister = (authorizations_lister(settings.slack_api_url, settings.slack_authorizations_token)
+              if settings.slack_authorizations_token else None)
+    token = settings.slack_bot_token
+    token_for = bot_token_finder(app.installation_store) if app.installation_store is not None else \
+        lambda _enterprise, _team: token  # one bot token for every workspace
+    events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
     commands.register(app, session_factory, directory, clock, workers, settings.update_every)
     actions.register(app, session_factory, directory, clock)
@@ -89,9 +95,9 @@ def build_app(
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
     shortcuts.register(app, session_factory, directory, clock)
-    if settings.oauth:
-        assert app.installation_store is not None
-        lifecycle.register(app, session_factory, app.installation_store, clock)
+    # In every mode: the manifest subscribes these events whichever way the app is installed, and Slack retries
+    # any answer but a 2xx. Single-workspace mode has no installation store (store None).
+    lifecycle.register(app, session_factory, app.installation_store if settings.oauth else None, clock)
     return app
 
 

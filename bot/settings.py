@@ -33,6 +33,8 @@ class Settings:
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
+    # An app-level token with authorizations:read: which installations a Slack Connect event concerns (capture)
+    slack_authorizations_token: str | None = None
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_api_url: str = DEFAULT_API_URL
@@ -211,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
         slack_signing_secret=_optional(env, "SLACK_SIGNING_SECRET"),
         slack_app_token=_token(env, "SLACK_APP_TOKEN", "xapp-"),
+        slack_authorizations_token=_token(env, "SLACK_AUTHORIZATIONS_TOKEN", "xapp-"),
         slack_client_id=client_id,
         slack_client_secret=client_secret,
         slack_api_url=api_url,

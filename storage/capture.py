@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from storage.models import Client, Interaction, LinkedChannel
+from storage.models import Client, Interaction, LinkedChannel, Workspace
 from storage.queries import INSTALLED
 
 CAPTURED = "slack"
@@ -36,25 +36,39 @@ def touch_near(session: Session, client_id: int, direction: str, at: datetime, w
     return session.scalar(stmt.limit(1)) is not None
 
 
-def captured_touch(session: Session, channel_id: str, message_ts: str) -> Interaction | None:
-    stmt = select(Interaction).where(Interaction.source == CAPTURED, Interaction.channel_id == channel_id,
-                                     Interaction.message_ts == message_ts)
+def captured_touch(session: Session, workspace_id: int, channel_id: str, message_ts: str) -> Interaction | None:
+    stmt = select(Interaction).where(Interaction.workspace_id == workspace_id, Interaction.source == CAPTURED,
+                                     Interaction.channel_id == channel_id, Interaction.message_ts == message_ts)
     return session.scalars(stmt).one_or_none()
 
 
-def set_permalink(session: Session, channel_id: str, message_ts: str, permalink: str) -> None:
-    """Where a captured message (or a question waiting in that channel) can be opened."""
-    session.execute(update(Interaction).where(Interaction.channel_id == channel_id,
+def set_permalink(session: Session, workspace_id: int, channel_id: str, message_ts: str, permalink: str) -> None:
+    """Where one workspace's captured message (or a question waiting in that channel) can be opened."""
+    session.execute(update(Interaction).where(Interaction.workspace_id == workspace_id,
+                                              Interaction.channel_id == channel_id,
                                               Interaction.message_ts == message_ts,
                                               Interaction.permalink.is_(None)).values(permalink=permalink))
-    session.execute(update(LinkedChannel).where(LinkedChannel.channel_id == channel_id,
+    session.execute(update(LinkedChannel).where(LinkedChannel.workspace_id == workspace_id,
+                                                LinkedChannel.channel_id == channel_id,
                                                 LinkedChannel.asked_ts == message_ts).values(asked_permalink=permalink))
 
 
-def set_shared(session: Session, channel_id: str, shared: bool) -> int:
-    """Slack says a channel was shared with another workspace or stopped being: in every workspace linking it."""
-    result = session.execute(update(LinkedChannel).where(LinkedChannel.channel_id == channel_id).values(shared=shared))
+def set_shared(session: Session, workspace_ids: Sequence[int], channel_id: str, shared: bool) -> int:
+    """Slack says a channel was shared with another workspace or stopped being, as these workspaces see it."""
+    if not workspace_ids:
+        return 0
+    result = session.execute(update(LinkedChannel).where(LinkedChannel.workspace_id.in_(list(workspace_ids)),
+                                                         LinkedChannel.channel_id == channel_id).values(shared=shared))
     return result.rowcount or 0
+
+
+def linking_workspaces(session: Session, channel_id: str) -> list[Workspace]:
+    """The installed workspaces that linked a channel id to a client. A Slack Connect channel has one id in every
+    organisation, so several may have linked the same one."""
+    stmt = (select(Workspace).join(LinkedChannel, LinkedChannel.workspace_id == Workspace.id)
+            .where(LinkedChannel.channel_id == channel_id, Workspace.uninstalled_at.is_(None))
+            .order_by(Workspace.id))
+    return list(session.scalars(stmt))
 
 
 def due_replies(session: Session, asked_before: datetime, *, after: tuple[datetime, int] | None = None,

@@ -135,8 +135,10 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
         Index("ix_interactions_workspace_kind_occurred", "workspace_id", "kind", "occurred_at"),
-        # a captured message is one touch, however often Slack delivers its event
-        Index("ix_interactions_captured_message", "channel_id", "message_ts", unique=True,
+        # A captured message is one touch per workspace, however often Slack delivers its event. Per workspace:
+        # a Slack Connect channel has one id in every organisation, so two installed workspaces that both link it
+        # each keep their own touch of the same message (PRODUCT.md §5 "Tenants"; migration 0012).
+        Index("ix_interactions_captured_message", "workspace_id", "channel_id", "message_ts", unique=True,
               sqlite_where=text("source = 'slack'"), postgresql_where=text("source = 'slack'")),
     )
 
@@ -306,6 +308,8 @@ class LinkedChannel(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "channel_id"),
         Index("ix_linked_channels_client", "client_id"),
+        # every message event asks which installed workspaces linked its channel (bot/capture/tenants.py)
+        Index("ix_linked_channels_channel", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -610,6 +610,11 @@ def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Wo
     return list(session.scalars(select(Workspace).where(Workspace.uninstalled_at <= cutoff).order_by(Workspace.id)))
 
 
+def uninstalled_count(session: Session) -> int:
+    """Workspaces Slack says uninstalled Rapport or revoked its bot token (for /metrics)."""
+    return session.scalar(select(func.count()).select_from(Workspace).where(Workspace.uninstalled_at.is_not(None))) or 0
+
+
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""

@@ -313,6 +313,9 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     server.shutdown()
     server.server_close()
     workers.shutdown(wait=True)  # answers still being worked out finish before the database goes
+    # and so do the listeners Bolt runs after acknowledging (an uninstall's, a home tab's): otherwise one still
+    # queued runs after this test's fake Slack is gone, and logs its failure into the next test
+    app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture

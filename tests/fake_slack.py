@@ -50,6 +50,8 @@ class FakeSlack:
     revoked: set[str] = field(default_factory=set)
     # conversations.info: channel id -> {"is_member": …, "is_ext_shared": …}; any other channel is not found
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Capture across workspaces (see _capture_answer): event_context -> what apps.event.authorizations.list lists
+    event_authorizations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -178,6 +180,9 @@ class FakeSlack:
         token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
         if token in self.revoked:
             return {"ok": False, "error": "token_revoked"}
+        captured = self._capture_answer(method, params, token)
+        if captured is not None:
+            return captured
         if method == "oauth.v2.access":
             return self._oauth(params)
         if method == "auth.test":
@@ -215,6 +220,26 @@ class FakeSlack:
             history = self.messages.get(str(params.get("channel")), [])
             return {"ok": True, "messages": list(reversed(history)), "has_more": False}
         return {"ok": True}
+
+    # --- Capture across workspaces (issue 20): Slack Connect events seen by several installations -------------
+
+    def _capture_answer(self, method: str, params: dict[str, Any], token: str) -> dict[str, Any] | None:
+        """apps.event.authorizations.list (app-level tokens only, as Slack requires), and permalinks in the
+        domain of the workspace whose token asks; None for everything else."""
+        if method == "apps.event.authorizations.list":
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            listed = self.event_authorizations.get(str(params.get("event_context")))
+            if listed is None:
+                return {"ok": False, "error": "invalid_event_context"}
+            return {"ok": True, "authorizations": listed, "response_metadata": {"next_cursor": ""}}
+        owner = self.tokens.get(token)
+        if method == "chat.getPermalink" and owner is not None:
+            domain = (owner["team_id"] or owner["enterprise_id"]).lower()
+            ts = str(params.get("message_ts", ""))
+            return {"ok": True, "channel": params.get("channel"), "permalink":
+                    f"https://{domain}.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
+        return None
 
     def posted_nudge_ids(self) -> list[int]:
         """Every nudge id carried by any message, once per message that carried it."""

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.capture.events import SlackMessage
+from bot.capture.tenants import Tenant
 from bot.capture.touches import capture
 from storage.models import Interaction, LinkedChannel, Nudge
 from tests.conftest import Response, sign
@@ -152,13 +153,15 @@ def test_chat_that_changes_nothing_never_waits_for_a_sweeps_write_lock(capturing
     _setup(rapport)
     morning = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
     message(rapport, "UJANE", morning)  # a touch, and their question now waits
+    tenant = Tenant(workspace_id=client_named(rapport.database, "Acme Corp").workspace_id, enterprise_id="",
+                    team_id=OURS, delivered=True)
     writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=1)
     writer.execute("BEGIN IMMEDIATE")  # a sweep's batch, writing
     try:
         later = morning + timedelta(minutes=20)  # the same hour, the same side, a question already waiting
         chat = SlackMessage(team_id=OURS, enterprise_id=None, channel=SHARED, user="UJANE", user_team=THEIRS,
                             ts=_ts(later), subtype=None, from_bot=False, deleted_ts=None, shared=True)
-        result = capture(rapport.database.sessions, chat, THEIRS, later)  # before: "database is locked"
+        result = capture(rapport.database.sessions, tenant, chat, THEIRS, later)  # before: "database is locked"
         assert not result.touched and not result.link_needed
     finally:
         writer.execute("ROLLBACK")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.slack.authorizations import Installation, installations_in
+
 # Subtypes that are a person writing; every other one (joins, leaves, topics, edits, bots…) is not a touch.
 PERSON = frozenset({None, "thread_broadcast", "file_share", "me_message"})
 DELETED = "message_deleted"
@@ -17,7 +19,7 @@ DELETED = "message_deleted"
 
 @dataclass(frozen=True)
 class SlackMessage:
-    team_id: str  # ours: the installation the event was delivered for
+    team_id: str  # ours: the installation the event was delivered for (authorizations[0]), never the envelope's
     enterprise_id: str | None
     channel: str
     user: str | None
@@ -27,6 +29,8 @@ class SlackMessage:
     from_bot: bool
     deleted_ts: str | None
     shared: bool | None  # the envelope's is_ext_shared_channel, when present
+    installations: tuple[Installation, ...] = ()  # every installation `authorizations` lists
+    event_context: str | None = None  # for apps.event.authorizations.list
 
     @property
     def at(self) -> datetime:
@@ -52,24 +56,34 @@ def _ts(value: Any) -> str | None:
     return text if 0 < moment < 32503680000 else None  # before year 3000
 
 
+def read_installations(body: dict[str, Any]) -> tuple[Installation, ...]:
+    """The installations an event was delivered for. Ours come from `authorizations`, as Bolt's do: in a Slack
+    Connect channel the envelope's `team_id`/`enterprise_id` may be the author's organisation (on Enterprise Grid
+    its `enterprise_id` always is). Only a body with no `authorizations` at all falls back to the envelope."""
+    if isinstance(body.get("authorizations"), list) and body["authorizations"]:
+        return tuple(installations_in(body["authorizations"]))
+    team = _text(body.get("team_id"))
+    return (Installation(_text(body.get("enterprise_id")), team),) if team else ()
+
+
 def read_event(body: dict[str, Any]) -> SlackMessage | None:
     """A message event's facts, or None when the body is not one Slack would send."""
     event = body.get("event")
     if not isinstance(event, dict) or event.get("type") != "message":
         return None
-    authorizations = body.get("authorizations")
-    first = authorizations[0] if isinstance(authorizations, list) and authorizations and \
-        isinstance(authorizations[0], dict) else {}
-    team = _text(first.get("team_id")) or _text(body.get("team_id"))
+    installations = read_installations(body)
+    first = installations[0] if installations else None
+    team = first.team_id if first else None
     channel = _text(event.get("channel"))
     subtype = event.get("subtype") if event.get("subtype") is None else _text(event.get("subtype"))
     deleted = _ts(event.get("deleted_ts")) if event.get("subtype") == DELETED else None
     ts = _ts(event.get("ts")) or deleted
-    if team is None or channel is None or ts is None or (event.get("subtype") is not None and subtype is None):
+    if first is None or channel is None or ts is None or (event.get("subtype") is not None and subtype is None):
         return None
     shared = body.get("is_ext_shared_channel")
     return SlackMessage(
-        team_id=team, enterprise_id=_text(first.get("enterprise_id")) or _text(body.get("enterprise_id")),
+        team_id=team or "", enterprise_id=first.enterprise_id,
         channel=channel, user=_text(event.get("user")), user_team=_text(event.get("user_team")), ts=ts,
         subtype=subtype, from_bot=bool(event.get("bot_id")) or subtype == "bot_message", deleted_ts=deleted,
-        shared=shared if isinstance(shared, bool) else None)
+        shared=shared if isinstance(shared, bool) else None, installations=installations,
+        event_context=_text(body.get("event_context"), 300))

@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.events import DELETED, SlackMessage
+from bot.capture.tenants import Tenant
 from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
 from bot.nudges.schedule import refresh
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
 from storage.commitments import refresh_issues
 from storage.db import reading
 from storage.models import Client, Interaction, LinkedChannel
-from storage.queries import find_workspace
 
 TOUCH_SPACING = timedelta(hours=1)  # at most one touch a side a client an hour
 WORDS = {"in": "heard from them in Slack", "out": "talked with them in Slack"}
@@ -35,11 +35,11 @@ class Captured:
     updates: list[MessageUpdate] = field(default_factory=list)
 
 
-def side_of(message: SlackMessage, author_team: str | None) -> str | None:
+def side_of(our_team: str, author_team: str | None) -> str | None:
     """'in' for a member of another workspace, 'out' for one of ours, None when nobody can tell."""
     if author_team is None:
         return None
-    return "out" if author_team == message.team_id else "in"
+    return "out" if author_team == our_team else "in"
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,12 @@ class Decision:
         return self.shared != link.shared or self.forget or self.touch is not None or self.ask or self.answer
 
 
-def decide(session: Session, link: LinkedChannel, message: SlackMessage, author_team: str | None) -> Decision:
+def decide(session: Session, tenant: Tenant, link: LinkedChannel, message: SlackMessage,
+           author_team: str | None) -> Decision:
     shared = link.shared if message.shared is None else message.shared  # Slack's envelope says what it is now
     if message.subtype == DELETED and message.deleted_ts:
         return Decision(shared=shared, forget=True)
-    side = side_of(message, author_team)
+    side = side_of(tenant.team_id, author_team)  # whose side is per workspace: ours for one is theirs for another
     if not message.is_person or not shared or side is None:
         return Decision(shared=shared)  # a bot, a join, an edit; internal talk; or an author we cannot place
     touch = None if touch_near(session, link.client_id, side, message.at, TOUCH_SPACING) else side
@@ -68,22 +69,23 @@ def decide(session: Session, link: LinkedChannel, message: SlackMessage, author_
                     answer=side == "out" and link.asked_at is not None and message.at >= link.asked_at)
 
 
-def record_message(session: Session, message: SlackMessage, author_team: str | None, now: datetime) -> Captured:
+def record_message(session: Session, tenant: Tenant, message: SlackMessage, author_team: str | None,
+                   now: datetime) -> Captured:
+    """One message, for one workspace that linked its channel: everything it writes is that workspace's."""
     result = Captured()
-    workspace = find_workspace(session, message.team_id, message.enterprise_id)
-    link = linked_channel(session, workspace.id, message.channel) if workspace else None
-    if workspace is None or link is None:
-        return result  # not a channel linked to a client
+    link = linked_channel(session, tenant.workspace_id, message.channel)
+    if link is None:
+        return result  # not a channel this workspace linked to a client
     client = session.get(Client, link.client_id)
     if client is None:
         return result
-    decision = decide(session, link, message, author_team)
+    decision = decide(session, tenant, link, message, author_team)
     link.shared = decision.shared
     if decision.forget:
         assert message.deleted_ts is not None
         result.touched = _forget(session, link, client, message.deleted_ts, now)
         return result
-    if decision.touch is not None and _write(session, workspace.id, client, message, decision.touch):
+    if decision.touch is not None and _write(session, tenant.workspace_id, client, message, decision.touch):
         refresh(session, client, now)
         close_open_cards(session, client.id, WORDS[decision.touch], message.user or "", now)
         if decision.touch == "out":
@@ -96,7 +98,7 @@ def record_message(session: Session, message: SlackMessage, author_team: str | N
     elif decision.answer:
         _answered(link)
     if session.info.get(UPDATES):
-        result.updates = message_updates(session, workspace.id)
+        result.updates = message_updates(session, tenant.workspace_id)
     return result
 
 
@@ -120,7 +122,7 @@ def _forget(session: Session, link: LinkedChannel, client: Client, ts: str, now:
     """A deleted message takes its touch (and its waiting question) with it."""
     if link.asked_ts == ts:
         _answered(link)
-    touch = captured_touch(session, link.channel_id, ts)
+    touch = captured_touch(session, link.workspace_id, link.channel_id, ts)
     if touch is None:
         return False
     session.delete(touch)
@@ -129,25 +131,26 @@ def _forget(session: Session, link: LinkedChannel, client: Client, ts: str, now:
     return True
 
 
-def capture(sessions: sessionmaker[Session], message: SlackMessage, author_team: str | None,
+def capture(sessions: sessionmaker[Session], tenant: Tenant, message: SlackMessage, author_team: str | None,
             now: datetime) -> Captured:
-    """One message event, in one short transaction; a message that changes nothing (a channel nobody linked,
-    a second message within the hour) costs a read, not the write lock."""
+    """One message event for one workspace, in one short transaction; a message that changes nothing (a second
+    message within the hour) costs a read, not the write lock."""
     with reading(sessions) as session:
-        workspace = find_workspace(session, message.team_id, message.enterprise_id)
-        link = linked_channel(session, workspace.id, message.channel) if workspace else None
-        if link is None or not decide(session, link, message, author_team).changes(link):
+        link = linked_channel(session, tenant.workspace_id, message.channel)
+        if link is None or not decide(session, tenant, link, message, author_team).changes(link):
             return Captured()
     with sessions.begin() as session:
-        return record_message(session, message, author_team, now)
+        return record_message(session, tenant, message, author_team, now)
 
 
-def remember_permalink(sessions: sessionmaker[Session], channel_id: str, message_ts: str, permalink: str) -> None:
+def remember_permalink(sessions: sessionmaker[Session], tenant: Tenant, channel_id: str, message_ts: str,
+                       permalink: str) -> None:
     with sessions.begin() as session:
-        set_permalink(session, channel_id, message_ts, permalink[:300])
+        set_permalink(session, tenant.workspace_id, channel_id, message_ts, permalink[:300])
 
 
-def channel_sharing(sessions: sessionmaker[Session], channel_id: str, shared: bool) -> None:
-    """channel_shared / channel_unshared: from now on its messages count as touches, or no longer do."""
+def channel_sharing(sessions: sessionmaker[Session], tenants: list[Tenant], channel_id: str, shared: bool) -> None:
+    """channel_shared / channel_unshared, for the workspaces Slack told: from now on its messages count as
+    touches there, or no longer do."""
     with sessions.begin() as session:
-        set_shared(session, channel_id, shared)
+        set_shared(session, [t.workspace_id for t in tenants], channel_id, shared)

@@ -123,6 +123,12 @@ class Caller:
 
 def _context(session: Session, caller: Caller, now: datetime) -> Context:
     workspace = get_or_create_workspace(session, caller.team_id, caller.enterprise_id, now)
+    if workspace.uninstalled_at is not None:
+        # Slack delivers a command only to an installed app: it was installed again (single-workspace mode has
+        # no OAuth callback to say so), and nudges are planned and posted there again.
+        workspace.uninstalled_at = None
+        log.warning("workspace %s sent a command after an uninstall: Rapport is installed there again; "
+                    "nudges resume", workspace.team_id)
     person = cache(caller.person)
     return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
                    user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
@@ -154,7 +160,7 @@ def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str
     with session_factory() as session:
         session.connection(execution_options={READ_ONLY: True})
         workspace = find_workspace(session, caller.team_id, caller.enterprise_id)
-        if workspace is None:
+        if workspace is None or workspace.uninstalled_at is not None:  # creating it, or installed again, writes
             return None
         person = cache(caller.person)
         ctx = Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,

@@ -164,6 +164,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:
-            erased = erase_uninstalled(session, now, settings.uninstall_grace_days)
+            # Single-workspace mode: the deployment's data belongs to whoever runs it; an uninstall stops delivery only
+            erased = erase_uninstalled(session, now, settings.uninstall_grace_days) if settings.oauth else 0
             set_marker(session, "sweep", now)  # for /metrics: when a sweep last finished, in any process
     return SweepReport(now, planned, delivery, hours, dry_run, erased, chosen)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from storage.queries import last_marker, outbox_figures
+from storage.queries import last_marker, outbox_figures, uninstalled_count
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = ("waiting", "pending", "sending", "unknown", "sent", "failed", "dropped")
@@ -33,6 +33,7 @@ class OutboxCollector(Collector):
         with Session(self.engine) as session:
             counts, oldest = outbox_figures(session)
             swept = last_marker(session, "sweep")
+            uninstalled = uninstalled_count(session)
         nudges = GaugeMetricFamily("rapport_nudges", "Nudges by status; waiting: due, but not on a card yet (focus)",
                                    labels=["status"])
         for status in STATUSES:
@@ -44,6 +45,10 @@ class OutboxCollector(Collector):
         yield GaugeMetricFamily("rapport_last_sweep_timestamp_seconds",
                                 "When a sweep last finished, in any process (Unix time; 0: never)",
                                 value=swept.timestamp() if swept else 0.0)
+        yield GaugeMetricFamily("rapport_uninstalled_workspaces",
+                                "Workspaces where Slack says Rapport was uninstalled or its bot token revoked: nothing "
+                                "is planned or posted there (single-workspace mode: alert when above 0)",
+                                value=uninstalled)
 
 
 class Metrics:

@@ -20,6 +20,7 @@ from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -143,6 +144,19 @@ class WorkspaceTokens:
                 self.store.save(rotated)
                 installation = rotated
         return installation.bot_token
+
+
+def bot_token_finder(store: InstallationStore) -> Callable[[str | None, str], str | None]:
+    """A workspace's stored bot token (enterprise id or None, team id), for calls about a workspace other than the
+    one a request came from (a Slack Connect message recorded for several workspaces). None when it has none."""
+
+    def token_for(enterprise_id: str | None, team_id: str) -> str | None:
+        bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        if bot is None and enterprise_id:  # an organisation-wide install covers every team in it
+            bot = store.find_bot(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
+        return bot.bot_token if bot is not None else None
+
+    return token_for
 
 
 def mark_uninstalled(session: Session, enterprise_id: str | None, team_id: str | None, now: datetime) -> int:
