@@ -44,15 +44,15 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 from sqlalchemy import select  # noqa: E402
 
 from bot.bulk.demo import seed  # noqa: E402
-from bot.commands.context import Context  # noqa: E402
 from bot.commands.touches import record_interaction  # noqa: E402
 from bot.database import open_database  # noqa: E402
 from bot.nudges import focus  # noqa: E402
 from bot.nudges.delivery import deliver  # noqa: E402
 from bot.nudges.ranking import Workweek  # noqa: E402
-from bot.nudges.schedule import start_referral  # noqa: E402
 from bot.nudges.sweep import _posters, delivery_client, plan_pass, worker_name  # noqa: E402
+from bot.relationship.schedule import start_referral  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.slack.caller import Context  # noqa: E402
 from storage.models import Card, Client, Interaction, Nudge, Referral, Workspace  # noqa: E402
 from storage.queries import mark_referrals_thanked, open_referrals_from  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402

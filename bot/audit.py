@@ -9,8 +9,8 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from bot.bulk.spreadsheet import safe_cell
 from bot.slack import blocks as b
+from bot.spreadsheet import safe_cell
 from storage.models import AuditEvent, Workspace
 from storage.queries import add_audit_event, all_clients, audit_events
 

@@ -21,9 +21,9 @@ from bot.clock import Clock
 from bot.commands import Caller, log_form_for, run_client_command, wants_log_form
 from bot.settings import Settings
 from bot.slack import blocks as b
+from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
 from handlers.errors import apologise
-from handlers.messages import rewrite
 from handlers.payload import BadPayloadError, caller_from
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from bot.capture.tenants import Tenant, tenants_of
 from bot.capture.touches import capture, channel_sharing, remember_permalink
 from bot.clock import Clock
 from bot.slack.authorizations import Lister
+from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
-from handlers.messages import rewrite
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from bot.commands import (
     log_form_for,
 )
 from bot.settings import Settings
+from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
-from handlers.messages import rewrite
 from handlers.payload import caller_or_none
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import digest_card, log_form_for, run_click
+from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
-from handlers.messages import rewrite
 from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.commands import client_choices, home_view, run_log_form
+from bot.log_form.form import CALLBACK, opened_from_home
 from bot.settings import Settings
-from bot.slack.log_form import CALLBACK, opened_from_home
+from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
-from handlers.messages import rewrite
 from handlers.payload import BadPayloadError, caller_from
 
 log = logging.getLogger(__name__)

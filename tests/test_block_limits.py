@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.log_form.form import log_form
 from bot.nudges.messages import CardView, Handled, NudgeView, message
 from bot.slack import blocks as b
-from bot.slack.log_form import log_form
 
 NOW = datetime(2026, 11, 16, 10, tzinfo=UTC)
 LONG = "W" * 100

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.commands.context import CommandError
 from bot.commands.manage import parse_add
 from bot.shell.render_text import render
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError
 from bot.slack.text import to_plain
 from bot.when import WhenError, add_period, parse_period, parse_when
 

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.bulk.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.nudges import rules
-from bot.nudges.schedule import refresh, start_schedule
 from bot.relationship.facts import STATUSES, next_checkin
 from bot.relationship.health_data import health_of
+from bot.relationship.schedule import refresh, start_schedule
 from bot.relationship.value import AmountError, parse_value
 from bot.slack.text import channel_id, to_plain, user_id
+from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
 from storage.models import NAME_MAX, Client, Interaction, Workspace
 from storage.names import normalize_name

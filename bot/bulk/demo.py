@@ -84,7 +84,7 @@ def _history(rng: random.Random, kind: str, start: datetime, now: datetime, per_
 
 def _schedule(row: dict[str, Any], events: list[tuple[datetime, str, str | None, str | None]],
               now: datetime) -> None:
-    """The derived facts bot.nudges.schedule.refresh would compute, from the history we just made."""
+    """The derived facts bot.relationship.schedule.refresh would compute, from the history we just made."""
     theirs = [t for t, _, d, _ in events if d in ("in", "both")]
     contacts = [(t, d) for t, _, d, _ in events if d]
     last_their = max(theirs, default=None)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.capture.events import DELETED, SlackMessage
 from bot.capture.tenants import Tenant
 from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
-from bot.nudges.schedule import refresh
+from bot.relationship.schedule import refresh
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
 from storage.commitments import refresh_issues
 from storage.db import reading

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.capture.shortcut import message_form
+from bot.buttons.clicks import ClickResult, click, open_client
+from bot.card.client import cmd_help, cmd_list, cmd_status
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
-from bot.commands.context import CommandError, Context
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -33,14 +33,14 @@ from bot.commands.manage import (
 )
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
-from bot.commands.views import cmd_help, cmd_list, cmd_status
-from bot.nudges.actions import ClickResult, click, open_client
+from bot.home.tab import card_modal, home, not_relevant_from_home, settle_from_home, snooze_from_home
+from bot.log_form.form import client_options, log_form, submit
+from bot.log_form.shortcut import message_form
 from bot.nudges.cards import UPDATES, MessageUpdate, message_updates
 from bot.settings import Settings
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError, Context
 from bot.slack.channels import ChannelInfo
-from bot.slack.home import card_modal, home, not_relevant_from_home, settle_from_home, snooze_from_home
-from bot.slack.log_form import client_options, log_form, submit
 from bot.slack.people import Person
 from storage.db import READ_ONLY
 from storage.queries import find_workspace, get_client, get_or_create_workspace

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, Match, find_client, split_note
+from bot.slack.caller import CommandError, Context
 from bot.slack.text import to_plain
 from storage.models import NAME_MAX, NOTE_MAX
 from storage.names import normalize_name

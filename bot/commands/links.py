@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import find
-from bot.commands.context import CommandError, Context
 from bot.commands.usage import USAGE
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError, Context
 from bot.slack.text import channel_id
 from storage.capture import linked_channel, unlink
 from storage.models import Client, LinkedChannel

@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
-from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import USAGE
 from bot.nudges import ranking, rules
-from bot.nudges.schedule import refresh, start_schedule
 from bot.relationship.facts import cadence, next_checkin
+from bot.relationship.schedule import refresh, start_schedule
 from bot.relationship.value import AmountError, format_value, parse_value
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError, Context
 from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone

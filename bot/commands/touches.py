@@ -10,11 +10,9 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
-from bot.commands.context import CommandError, Context
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
 from bot.nudges.cards import close_open_cards
-from bot.nudges.schedule import contact_named_in, refresh, start_referral, start_schedule
 from bot.relationship.facts import cadence, next_checkin
 from bot.relationship.kinds import (
     ALL_KINDS,
@@ -26,7 +24,9 @@ from bot.relationship.kinds import (
     normalize_kind,
     touch_words,
 )
+from bot.relationship.schedule import contact_named_in, refresh, start_referral, start_schedule
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_period, parse_when
 from storage.commitments import FROM_US, refresh_issues
 from storage.models import Client, Interaction, Referral

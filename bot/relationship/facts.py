@@ -14,7 +14,7 @@ STATUSES = ("active", "prospect", "paused", "former")
 
 def quiet_threshold(client: Client) -> tuple[int, str]:
     """Days of silence from their side before a client counts as quiet, and how that was decided
-    (kept current by bot.nudges.schedule whenever their history changes)."""
+    (kept current by bot.relationship.schedule whenever their history changes)."""
     how = Threshold(client.quiet_threshold_days, client.quiet_threshold_how).describe()
     return client.quiet_threshold_days, how
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import find_whole
-from bot.commands.context import CommandError, Context
 from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
 from bot.commitments.ledger import describe as describe_commitment
 from bot.nudges import ranking, rules
@@ -27,6 +26,7 @@ from bot.relationship.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
 from bot.relationship.trend import Entry, describe, monthly
 from bot.relationship.value import format_value
 from bot.slack import blocks as b
+from bot.slack.caller import CommandError, Context
 from storage.capture import links_of
 from storage.commitments import late_signs_of, open_commitments
 from storage.models import Client, Commitment

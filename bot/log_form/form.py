@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.commands.context import Context
+from bot.buttons.clicks import after_logging
 from bot.commands.touches import record_interaction
 from bot.commitments.ledger import AlreadyOpenError, clean_what, record
-from bot.nudges.actions import after_logging
 from bot.nudges.cards import MessageUpdate
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
 from bot.slack import blocks as b
+from bot.slack.caller import Context
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_future_day, parse_when
 from storage.models import NOTE_MAX, Client

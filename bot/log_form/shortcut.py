@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.commands.context import Context
-from bot.slack.log_form import FromMessage, log_form
+from bot.log_form.form import FromMessage, log_form
+from bot.slack.caller import Context
 from bot.slack.text import to_plain
 from storage.capture import linked_channel
 from storage.models import NOTE_MAX, Client

@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.commands.context import Context
+from bot.card.client import client_card
 from bot.commands.touches import record_interaction
-from bot.commands.views import client_card
 from bot.commitments.ledger import settle
 from bot.nudges.cards import MessageUpdate, close, message_updates, note_message
 from bot.nudges.focus import NOT_RELEVANT
 from bot.slack import blocks as b
+from bot.slack.caller import Context
 from bot.when import WhenError, add_period, describe_period, parse_period
 from storage.focus import get_card, nudges_on_card
 from storage.models import Card, Client, Commitment, Nudge, Referral
