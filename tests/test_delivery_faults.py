@@ -1,0 +1,88 @@
+"""Delivery when Slack and people get in the way (PRODUCT.md §5): outcomes we cannot see are reconciled nudge by
+nudge against the channel's history, and a client forgotten while its card is in flight is simply skipped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from storage.models import Client, Nudge
+from storage.queries import delete_client
+from tests.test_sweep import DAY, MONDAY, nudges, run_sweep
+
+DUE = MONDAY + 31 * DAY
+LATER = DUE + timedelta(hours=1)  # past any backoff the first pass set
+
+
+def _client_id(database, name: str) -> int:
+    with database.sessions() as session:
+        return session.scalars(select(Client.id).where(Client.name == name)).one()
+
+
+def _nudge_of(database, client_id: int) -> Nudge:
+    with database.sessions() as session:
+        return session.scalars(select(Nudge).where(Nudge.client_id == client_id)).one()
+
+
+def test_an_unknown_outcome_counts_as_sent_only_for_the_nudges_whose_own_ids_are_in_the_channel(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("add Globex channel <#CACME|acme>")
+    # Both posts of the first pass fail with a 5xx before Slack records anything: both outcomes are unknown.
+    rapport.fake.fail_next("chat.postMessage", "5xx", times=2)
+    assert run_sweep(rapport, DUE).delivery.retrying == 2
+    acme, globex = (_nudge_of(rapport.database, _client_id(rapport.database, n)) for n in ("Acme Corp", "Globex"))
+    assert (acme.status, globex.status) == ("unknown", "unknown") and rapport.fake.messages == {}
+    # Meanwhile a message carrying only Acme's nudge is in the channel (an earlier attempt that did land).
+    rapport.fake.messages["CACME"] = [{"ts": "999.000100", "channel": "CACME", "text": "Acme Corp has gone quiet",
+                                       "blocks": [], "metadata": {"event_type": "rapport_nudge",
+                                                                  "event_payload": {"nudge_ids": [acme.id]}}}]
+
+    report = run_sweep(rapport, LATER)
+
+    carriers = rapport.fake.carriers()
+    assert carriers[acme.id] == [("CACME", "999.000100")], "Acme's nudge is not posted again"
+    assert len(carriers.get(globex.id, [])) == 1, "Globex's nudge, whose id no message carried, is posted"
+    rows = {n.id: n for n in nudges(rapport)}
+    assert (rows[acme.id].status, rows[acme.id].message_ts) == ("sent", "999.000100")
+    assert (rows[globex.id].status, rows[globex.id].message_ts) == ("sent", carriers[globex.id][0][1])
+    assert (report.delivery.reconciled, report.delivery.posted) == (1, 1)
+
+
+def test_after_an_unknown_post_only_the_nudges_missing_from_the_channel_are_posted_again(rapport):
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "5xx-after")  # Slack recorded the message, then answered 503
+    report = run_sweep(rapport, DUE)
+    [message] = rapport.fake.messages["CACME"]
+    assert report.delivery.reconciled == 3 and len(rapport.fake.called("chat.postMessage")) == 1
+    assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
+
+
+def test_a_client_forgotten_while_its_card_is_in_flight_is_skipped_and_the_rest_is_recorded(rapport):
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    forgotten = _client_id(rapport.database, "Globex")
+
+    def forget_globex(method: str, _params: dict) -> None:
+        if method == "chat.postMessage":  # `/client forget globex`, confirmed while the card is being posted
+            with rapport.database.sessions.begin() as session:
+                client = session.get(Client, forgotten)
+                if client is not None:
+                    delete_client(session, client)
+
+    rapport.fake.on_call = forget_globex
+    rapport.fake.fail_next("chat.postMessage", "5xx-after")  # recorded, but we cannot know it…
+    rapport.fake.fail_next("conversations.history", "5xx")  # …nor check it yet
+
+    first = run_sweep(rapport, DUE)  # completes: no error on the vanished row
+
+    rapport.fake.on_call = None
+    [message] = rapport.fake.messages["CACME"]
+    left = nudges(rapport)
+    assert len(left) == 2 and all(n.client_id != forgotten for n in left)
+    assert {n.status for n in left} == {"unknown"}, "nothing is left claimed until the lease runs out"
+    assert first.delivery.retrying == 2
+    second = run_sweep(rapport, LATER)
+    assert second.delivery.reconciled == 2 and len(rapport.fake.messages["CACME"]) == 1
+    assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
