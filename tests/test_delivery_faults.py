@@ -1,14 +1,18 @@
 """Delivery when Slack and people get in the way (PRODUCT.md §5): outcomes we cannot see are reconciled nudge by
-nudge against the channel's history, and a client forgotten while its card is in flight is simply skipped."""
+nudge against the channel's history, a client forgotten while its card is in flight is simply skipped, and
+under random schedules of such faults with several sweepers at once every due nudge lands exactly once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from storage.models import Client, Nudge
 from storage.queries import delete_client
+from tests.delivery_schedules import HISTORY_FATES, POST_FATES, Schedule, run
 from tests.test_sweep import DAY, MONDAY, nudges, run_sweep
 
 DUE = MONDAY + 31 * DAY
@@ -86,3 +90,22 @@ def test_a_client_forgotten_while_its_card_is_in_flight_is_skipped_and_the_rest_
     second = run_sweep(rapport, LATER)
     assert second.delivery.reconciled == 2 and len(rapport.fake.messages["CACME"]) == 1
     assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
+
+
+schedules = st.builds(
+    Schedule,
+    sweepers=st.integers(2, 3),
+    posts=st.lists(st.sampled_from(POST_FATES), max_size=10).map(
+        lambda fates: tuple(f if f != "timeout" or i == fates.index("timeout") else "drop"
+                            for i, f in enumerate(fates))),  # one timeout at most: each costs a second
+    histories=st.lists(st.sampled_from(HISTORY_FATES), max_size=4).map(tuple),
+    forgets=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 9)), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=schedules)
+def test_under_any_schedule_of_faults_every_due_nudge_is_in_its_channel_once_and_the_database_agrees(
+        database, schedule):
+    assert run(database, schedule) == []
+

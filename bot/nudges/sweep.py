@@ -146,9 +146,10 @@ def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settin
 
 
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
-          dry_run: bool = False, stop: threading.Event | None = None) -> SweepReport:
+          dry_run: bool = False, stop: threading.Event | None = None, worker: str | None = None) -> SweepReport:
     """One pass. `stop` (a deploy's SIGTERM): choose and claim nothing more, finish the post in flight, return
-    what is claimed but unsent to the outbox."""
+    what is claimed but unsent to the outbox. `worker`: the name claims are held under (this process's, unless
+    several sweeps share a process)."""
     stop = stop or threading.Event()
     planned = plan_pass(database, now, dry_run, settings, stop)
     with reading(database.sessions) as session:
@@ -159,7 +160,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     if hours and not dry_run:
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
                         stop=stop.is_set)
-        delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker_name(),
+        delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
                            default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop)
     erased = 0
     if not dry_run:
