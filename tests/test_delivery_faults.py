@@ -4,12 +4,20 @@ under random schedules of such faults with several sweepers at once every due nu
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.database import Database
+from bot.nudges import delivery
+from bot.nudges.sweep import delivery_client, sweep
+from bot.settings import Settings
 from storage.models import Client, Nudge
 from storage.queries import delete_client
 from tests.delivery_schedules import HISTORY_FATES, POST_FATES, Schedule, run
@@ -90,6 +98,71 @@ def test_a_client_forgotten_while_its_card_is_in_flight_is_skipped_and_the_rest_
     second = run_sweep(rapport, LATER)
     assert second.delivery.reconciled == 2 and len(rapport.fake.messages["CACME"]) == 1
     assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
+
+
+
+class FlakySessions:
+    """A session factory whose database goes away on cue: once armed, each `begin()` meets the next fate in
+    `fates`: "down" (the connection is refused), "lost-commit" (the work commits, then the connection drops
+    before the answer, so the caller cannot know), or "ok"."""
+
+    def __init__(self, sessions: sessionmaker[Session], fates: list[str]) -> None:
+        self.sessions, self.fates, self.armed = sessions, fates, False
+
+    def __call__(self, **kwargs: object) -> Session:
+        return self.sessions(**kwargs)
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        fate = self.fates.pop(0) if self.armed and self.fates else "ok"
+        if fate == "down":
+            raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+        with self.sessions.begin() as session:
+            yield session
+        if fate == "lost-commit":
+            raise OperationalError("COMMIT", {}, ConnectionResetError("server closed the connection"))
+
+
+def _sweep_with_outage(rapport, fates: list[str]):
+    """A sweep whose database goes away as its first post reaches Slack, meeting `fates` from then on."""
+    flaky = FlakySessions(rapport.database.sessions, fates)
+
+    def arm(method: str, _params: dict) -> None:
+        flaky.armed = flaky.armed or method == "chat.postMessage"
+
+    rapport.fake.on_call = arm
+    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=rapport.fake.api_url,
+                        digest=None, daily_focus=20)
+    database = Database(rapport.database.engine, flaky)  # type: ignore[arg-type]
+    report = sweep(database, settings, delivery_client(settings), DUE)
+    assert flaky.fates == [], "the outage happened as scripted"
+    return report
+
+
+def _every_nudge_sent_once_where_its_row_says(rapport) -> None:
+    carriers = rapport.fake.carriers()
+    rows = nudges(rapport)
+    assert rows and all(len(carriers.get(n.id, [])) == 1 for n in rows), "each nudge in exactly one message"
+    assert all((n.status, n.channel_id, n.message_ts) == ("sent", *carriers[n.id][0]) for n in rows)
+
+
+def test_what_slack_said_while_the_database_was_away_is_written_when_it_returns(rapport):
+    for i in range(12):
+        rapport.command(f"add Client {i:02d} channel <#C{i % 2}|c{i % 2}>")
+    # the first post's outcome cannot be written, nor on the next two tries; the third finds the database back
+    report = _sweep_with_outage(rapport, ["down", "down", "down"])
+    assert report.delivery.posted == 12, "delivery carried on in the same pass, without waiting for a lease"
+    _every_nudge_sent_once_where_its_row_says(rapport)
+
+
+def test_a_claim_whose_commit_was_lost_is_handed_back_and_checked_before_posting(rapport, monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH", 1)  # a card a claim: the second claim is the one that is lost
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    report = _sweep_with_outage(rapport, ["ok", "lost-commit", "down"])
+    assert len(rapport.fake.called("conversations.history")) == 1, "the lost claim was checked in the channel"
+    assert report.delivery.posted == 3
+    _every_nudge_sent_once_where_its_row_says(rapport)
 
 
 schedules = st.builds(

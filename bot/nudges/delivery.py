@@ -143,7 +143,7 @@ class DeliveryReport:
     deferred: int = 0
     fell_back: int = 0
     reconciled: int = 0
-    returned: int = 0  # claimed, then handed back unsent because the process was stopping
+    returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
 
 
 @dataclass
@@ -294,13 +294,20 @@ def _brief(exc: BaseException) -> str:
 def _post_batch(sessions: sessionmaker[Session], poster_for: PosterFor, items: list[_Item], now: datetime,
                 worker: str, report: DeliveryReport, stop: threading.Event | None) -> tuple[set[int], list[Settlement]]:
     """Post one claimed batch, recording each outcome as it comes. Returns the ids recorded (all of them, unless
-    asked to stop part-way), and the outcome the database was not there to record (posting stops with it)."""
+    asked to stop part-way, or the database went away), and the outcome the database was not there to record
+    (posting stops with it)."""
     recorded: set[int] = set()
     by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)
     for item in items:
         by_workspace[item.workspace].append(item)
     for key, group in by_workspace.items():
-        poster = poster_for(key)
+        try:
+            poster = poster_for(key)  # in OAuth mode the token is read from the database
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("the database went away mid-delivery (%s); handing back what is not posted", _brief(exc))
+            return recorded, []
         outcomes = _send(poster, group, now, report) if poster is not None else [
             (group, Outcome("retry", error="no bot token for this workspace"), None)]  # uninstalled, or token gone
         for done, outcome, note in outcomes:

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.database import Database
+from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
 from bot.nudges.focus import FocusReport, select
 from bot.nudges.planner import UTC_ZONE, PlanReport, plan
@@ -120,7 +120,9 @@ def _posters(settings: Settings, slack: Slack, stop: threading.Event | None = No
         if key not in found:  # once per sweep: a token rotation is a Web API call
             try:
                 token = slack.bot_token(key[0] or None, key[1])
-            except Exception:  # one workspace's failed rotation must not hold up the others; it retries later
+            except Exception as exc:  # one workspace's failed rotation must not hold up the others; it retries later
+                if is_outage(exc):  # not the token's fault: delivery waits for the database, then asks again
+                    raise
                 log.exception("no bot token for workspace %s/%s this sweep", *key)
                 token = None
             found[key] = SlackPoster(delivery_client(settings, token=token, stop=stop)) if token else None
