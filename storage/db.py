@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -82,10 +83,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
 def is_outage(error: BaseException) -> bool:
     """The database could not be reached, or the connection was lost (a crash, a failover, a full pool): a
     passing condition, worth trying again, and the transaction did not commit (short of the connection being
     lost during COMMIT itself, which no client can tell apart)."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
+    if isinstance(error, exc.OperationalError) and isinstance(error.orig, sqlite3.Error):
+        # SQLite says OperationalError for a missing table too: only these pass
+        return any(word in str(error.orig).lower() for word in SQLITE_PASSING)
     return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from handlers import commands
 from storage.models import Client, Interaction, Nudge, Workspace
 from tests.cli import RAPPORT, clean_env
 from tests.conftest import SIGNING_SECRET
@@ -132,3 +134,14 @@ def test_a_database_outage_mid_delivery_loses_nothing_doubles_nothing_and_heals_
         log.close()
         proxy.close()
         print((tmp_path / "serve.log").read_text()[-5000:])
+
+
+def test_a_command_that_meets_a_lost_connection_is_told_nothing_was_saved(rapport, monkeypatch):
+    rapport.command("add Acme Corp")
+
+    def database_gone(*_args, **_kwargs):
+        raise OperationalError("BEGIN", {}, ConnectionResetError("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(commands, "run_client_command", database_gone)
+    answer = rapport.command("log acme corp call from").text.strip()
+    assert answer == "The database is unavailable right now, so nothing was saved. Please try again in a minute."

@@ -57,6 +57,7 @@ RECONCILE_WINDOW = timedelta(minutes=5)
 HISTORY_PAGES = 10  # of 200 messages: a channel busier than that within the window is checked again later
 # While the database is away: how often to try writing down what Slack said, at first and at most (seconds)
 SETTLE_FIRST_WAIT, SETTLE_MAX_WAIT = 0.25, 2.0
+MAX_LOST_CLAIMS = 20  # claims in a row that fail while the database answers otherwise: not an outage, a fault
 
 
 class HistoryTooLongError(Exception):
@@ -221,18 +222,21 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
     the database answers again (see _settle); then delivery carries on where it was."""
     report = DeliveryReport()
+    lost_claims = 0
     while not (stop is not None and stop.is_set()):
         claimed = DeliveryReport()
         try:
             with sessions.begin() as session:
                 items = _claim(session, now, worker, default_channel, claimed, workspace_ids)
         except Exception as exc:
-            if not is_outage(exc):
+            lost_claims += 1
+            if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
                 raise
             log.warning("the database went away while claiming nudges (%s); waiting for it", _brief(exc))
             if not _settle(sessions, worker, now, [], [], report, stop):
                 return report
             continue
+        lost_claims = 0
         _merge(report, claimed)
         if not items:
             return report
