@@ -96,9 +96,14 @@ def run_worker(settings: Settings, *, parent: int | None = None, clock: Clock = 
             stop.set()
     scheduler.shutdown(wait=False)
     if not job.idle.wait(GRACE_SECONDS):
-        with database.sessions.begin() as session:
-            given_up = abandon_claims(session, worker_name())
-        log.warning("stopped mid-sweep: %d claimed nudges handed back to be checked and posted", given_up)
+        try:
+            with database.sessions.begin() as session:
+                given_up = abandon_claims(session, worker_name())
+            log.warning("stopped mid-sweep: %d claimed nudges handed back to be checked and posted", given_up)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("stopped mid-sweep with the database unavailable: claims are left to their lease")
         logging.shutdown()
         os._exit(0)  # the sweep's thread is still blocked in a network call; nothing of it is needed now
     database.engine.dispose()
