@@ -1,4 +1,5 @@
-"""The one error handler: the user gets a short apology with a reference; the log gets the traceback."""
+"""The one error handler: the user gets a short apology with a reference; the log gets the traceback. The
+database being away is not a bug: the user is told so, that nothing was saved, and to try again."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse, Respond
 
+from bot.database import is_outage
 from bot.slack import blocks as b
+
+UNAVAILABLE = "The database is unavailable right now, so nothing was saved. Please try again in a minute."
 
 
 def apology(logger: logging.Logger, error: BaseException) -> dict[str, Any]:
     """Log the error under a fresh reference and return the message that names it to the user."""
+    if is_outage(error):
+        logger.warning("the database is unavailable: %s", type(error).__name__)
+        return b.error(UNAVAILABLE).as_message()
     ref = uuid.uuid4().hex[:8]
     logger.error("unhandled error, ref %s", ref, exc_info=error)
     return b.error(f"Sorry, something went wrong on our side and nothing was changed. "

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,11 +60,21 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+# A database that has gone away must not hold a person's command past Slack's 3 seconds: connecting gives up
+# after CONNECT_TIMEOUT (libpq's smallest), and waiting for a pooled connection after POOL_TIMEOUT.
+CONNECT_TIMEOUT = 2
+POOL_TIMEOUT = 2.0
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
     url = normalize_url(url)
     # A failed statement's error names its SQL, not its values: those are notes, names and messages people wrote,
     # and the error goes to the log (PRODUCT.md §7)
     kwargs.setdefault("hide_parameters", True)
+    if make_url(url).get_backend_name() == "postgresql":
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}  # type: ignore[dict-item]
     engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -73,3 +84,18 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database could not be reached, or the connection was lost (a crash, a failover, a full pool): a
+    passing condition, worth trying again, and the transaction did not commit (short of the connection being
+    lost during COMMIT itself, which no client can tell apart)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.OperationalError) and isinstance(error.orig, sqlite3.Error):
+        # SQLite says OperationalError for a missing table too: only these pass
+        return any(word in str(error.orig).lower() for word in SQLITE_PASSING)
+    return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)

@@ -465,6 +465,24 @@ def release_nudges(session: Session, ids: Sequence[int], worker: str, status: st
             status=status, claimed_by=None, attempts=Nudge.attempts - 1))
 
 
+def held_attempts(session: Session, ids: Sequence[int], worker: str) -> dict[int, int]:
+    """Of these nudges, those that still exist and this worker still holds, with their attempts so far: a
+    client forgotten mid-post takes its nudges with it, and a lease that ran out handed them to another."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Nudge.id, Nudge.attempts).where(  # type: ignore[arg-type]
+        Nudge.id.in_(list(ids)), Nudge.claimed_by == worker)).all())
+
+
+def release_claimed_at(session: Session, worker: str, claimed_at: datetime) -> int:
+    """Hand back what a claim at `claimed_at` may have taken without its worker ever hearing so (the connection
+    was lost around the commit): as unknown outcomes, so nothing is posted before its channel is checked."""
+    result = session.execute(update(Nudge).where(
+        Nudge.claimed_by == worker, Nudge.claimed_at == claimed_at, Nudge.status == "sending").values(
+        status="unknown", claimed_by=None, attempts=Nudge.attempts - 1))
+    return result.rowcount or 0
+
+
 def abandon_claims(session: Session, worker: str) -> int:
     """A process out of time to stop cleanly gives up whatever it still holds. The outcome of a post it may
     have had in flight is unknown: the next sweep looks for it in the channel's history before posting it."""

@@ -1,7 +1,9 @@
 """A loopback fake of the Slack Web API (and of response_url), for tests. Never talks to Slack.
 
 It answers form and JSON bodies, records every call, and can be told to fail the next calls to a
-method with 429 + Retry-After, a 5xx, or a timeout that happens after the call was recorded.
+method with 429 + Retry-After, a 5xx, or a timeout that happens after the call was recorded; and (the
+delivery fault modes below) with a 5xx or a dropped connection after the call was recorded, with a hook run
+as each call arrives (to change the world while a post is in flight).
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ class Call:
     at: float = field(default_factory=time.perf_counter)  # when it arrived, for benchmarks
 
 
+# ---- Delivery fault modes (issue 20): outcomes a poster cannot see although Slack recorded the call ----
+DROP = -1  # a status of our own: close the connection without answering
+AFTER_RECORDING: dict[str, tuple[int, Any, dict[str, str]]] = {
+    "5xx-after": (503, {"ok": False, "error": "service_unavailable"}, {}),  # recorded, then a 503
+    "drop": (DROP, None, {}),  # recorded, then the connection drops: as a timeout, without the wait
+}
+# ---- end of the delivery fault modes ----
+
+
 @dataclass
 class Failure:
-    mode: str  # "429" | "5xx" | "timeout"
+    mode: str  # "429" | "5xx" | "timeout", or one of AFTER_RECORDING, or "ok" (a placeholder in a schedule)
     retry_after: int = 1
 
 
@@ -52,6 +63,9 @@ class FakeSlack:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Capture across workspaces (see _capture_answer): event_context -> what apps.event.authorizations.list lists
     event_authorizations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Called with (method, params) as each call arrives, before it is recorded: a test's way to act while a
+    # post is in flight (forget its client, say). Runs on the server's thread; the caller waits for it.
+    on_call: Callable[[str, dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -73,6 +87,9 @@ class FakeSlack:
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 status, body, headers = fake._answer(self.path, params, dict(self.headers))
+                if status == DROP:
+                    self.close_connection = True  # recorded, then the connection drops without an answer
+                    return
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 for key, value in {**headers, "Content-Type": "application/json"}.items():
@@ -125,6 +142,8 @@ class FakeSlack:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(max(1, math.ceil(wait)))}
         failures = self._failures.get(method)
         failure = failures.pop(0) if failures else None
+        if self.on_call is not None:
+            self.on_call(method, params)
         if failure and failure.mode == "429":
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)}
         if failure and failure.mode == "5xx":
@@ -137,6 +156,8 @@ class FakeSlack:
             self._changed.notify_all()
         if failure and failure.mode == "timeout":
             self._release.wait(self.hang_seconds)  # the message is recorded; the caller never hears so
+        if failure and failure.mode in AFTER_RECORDING:
+            return AFTER_RECORDING[failure.mode]
         return 200, result, {}
 
     def grant(self, code: str, team_id: str | None, *, enterprise_id: str | None = None, org_wide: bool = False,
@@ -216,9 +237,12 @@ class FakeSlack:
             ts = str(params.get("message_ts", ""))
             return {"ok": True, "channel": params.get("channel"),
                     "permalink": f"https://test.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
-        if method == "conversations.history":
-            history = self.messages.get(str(params.get("channel")), [])
-            return {"ok": True, "messages": list(reversed(history)), "has_more": False}
+        if method == "conversations.history":  # newest first, a page of `limit` at a time
+            history = list(reversed(self.messages.get(str(params.get("channel")), [])))
+            start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+            more = start + limit < len(history)
+            return {"ok": True, "messages": history[start:start + limit], "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         return {"ok": True}
 
     # --- Capture across workspaces (issue 20): Slack Connect events seen by several installations -------------
@@ -245,6 +269,15 @@ class FakeSlack:
         """Every nudge id carried by any message, once per message that carried it."""
         return [nudge_id for history in self.messages.values() for m in history
                 for nudge_id in ((m.get("metadata") or {}).get("event_payload") or {}).get("nudge_ids", [])]
+
+    def carriers(self) -> dict[int, list[tuple[str, str]]]:
+        """For each nudge id posted, the (channel, ts) of every message that carried it."""
+        found: dict[int, list[tuple[str, str]]] = {}
+        for channel, history in self.messages.items():
+            for m in history:
+                for nudge_id in ((m.get("metadata") or {}).get("event_payload") or {}).get("nudge_ids", []):
+                    found.setdefault(nudge_id, []).append((channel, m["ts"]))
+        return found
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -2,9 +2,14 @@
 
 - 429: the Web API client waits Retry-After and retries; if Slack still says no, the nudge waits its turn.
 - A failure known to have happened before sending (connection refused): retried later with backoff.
-- An unknown outcome (timeout, reset, 5xx): the channel's recent history is searched for the nudge id
-  (carried in message metadata) before anything is sent again.
+- An unknown outcome (timeout, reset, 5xx): the channel's recent history is searched for the nudge ids
+  (carried in message metadata) before anything is sent again, nudge by nudge: a nudge counts as sent only
+  when a message carrying its own id is there; the others are posted again.
 - Permanent errors (channel gone, bot not in it, archived): the owner gets it by DM, and the reason is kept.
+- The database gone mid-delivery: posting stops, what Slack said is kept in memory and written as soon as
+  the database is back (sent with its ts; the rest handed back to the outbox), then delivery carries on.
+  Nothing waits for a lease to run out.
+- A nudge whose client was forgotten while its message was in flight is skipped; the rest is recorded.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import json
 import logging
 import socket
 import threading
+import time
 import urllib.error
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.nudges.digest import digest_message
 from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
 from bot.nudges.relevance import relevance
-from storage.models import Card, Client, Commitment, LinkedChannel, Nudge, Referral
-from storage.queries import claim_nudges, get_workspace, mark_nudges, release_nudges
+from storage.db import is_outage
+from storage.models import Card, Client, Commitment, LinkedChannel, Referral
+from storage.queries import claim_nudges, get_workspace, held_attempts, mark_nudges, release_claimed_at, release_nudges
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,14 @@ PosterFor = Callable[[WorkspaceKey], "SlackPoster | None"]
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 RECONCILE_WINDOW = timedelta(minutes=5)
+HISTORY_PAGES = 10  # of 200 messages: a channel busier than that within the window is checked again later
+# While the database is away: how often to try writing down what Slack said, at first and at most (seconds)
+SETTLE_FIRST_WAIT, SETTLE_MAX_WAIT = 0.25, 2.0
+MAX_LOST_CLAIMS = 20  # claims in a row that fail while the database answers otherwise: not an outage, a fault
+
+
+class HistoryTooLongError(Exception):
+    """The channel's history within the window is longer than we read: absence was not seen."""
 
 
 @dataclass(frozen=True)
@@ -84,17 +99,27 @@ class SlackPoster:
             self._dms[user_id] = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         return self._dms[user_id]
 
-    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> str | None:
-        """The ts of a message in `channel` already carrying any of these nudge ids, if there is one."""
-        wanted = set(nudge_ids)
-        reply = self.client.conversations_history(channel=channel, oldest=str(oldest.timestamp()), limit=200,
-                                                  include_all_metadata=True)
-        for msg in reply.get("messages") or []:
-            meta = msg.get("metadata") or {}
-            if meta.get("event_type") == "rapport_nudge" and wanted & set(meta.get("event_payload", {}).get(
-                    "nudge_ids", [])):
-                return str(msg.get("ts"))
-        return None
+    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, str]:
+        """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts."""
+        wanted, found = set(nudge_ids), {}
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = {"cursor": cursor} if cursor else {}
+            reply = self.client.conversations_history(channel=channel, oldest=str(oldest.timestamp()), limit=200,
+                                                      include_all_metadata=True, **page)
+            for msg in reply.get("messages") or []:
+                meta = msg.get("metadata") or {}
+                if meta.get("event_type") != "rapport_nudge":
+                    continue
+                for nudge_id in (meta.get("event_payload") or {}).get("nudge_ids") or []:
+                    if nudge_id in wanted:
+                        found.setdefault(nudge_id, str(msg.get("ts")))
+            cursor = (reply.get("response_metadata") or {}).get("next_cursor")
+            if found.keys() >= wanted or not reply.get("has_more") or not cursor:
+                return found
+        if found.keys() >= wanted:
+            return found
+        raise HistoryTooLongError(f"more than {HISTORY_PAGES * 200} messages in {channel} to look through")
 
 
 def _api_failure(exc: SlackApiError) -> Outcome:
@@ -119,7 +144,7 @@ class DeliveryReport:
     deferred: int = 0
     fell_back: int = 0
     reconciled: int = 0
-    returned: int = 0  # claimed, then handed back unsent because the process was stopping
+    returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
 
 
 @dataclass
@@ -182,6 +207,9 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
+Settlement = tuple[list[_Item], Outcome, str | None]  # nudges, what became of them, a note (reconciled, …)
+
+
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
             default_channel: str | None, workspace_ids: Sequence[int] | None = None,
             stop: threading.Event | None = None) -> DeliveryReport:
@@ -189,49 +217,129 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     only those workspaces' (the ones inside their business hours).
 
     `stop` (a deploy's SIGTERM): nothing more is claimed, the post in flight finishes, and everything claimed
-    but not posted goes back to the outbox at once, for the next process to post."""
+    but not posted goes back to the outbox at once, for the next process to post.
+
+    The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
+    the database answers again (see _settle); then delivery carries on where it was."""
     report = DeliveryReport()
+    lost_claims = 0
     while not (stop is not None and stop.is_set()):
-        with sessions.begin() as session:
-            items = _claim(session, now, worker, default_channel, report, workspace_ids)
+        claimed = DeliveryReport()
+        try:
+            with sessions.begin() as session:
+                items = _claim(session, now, worker, default_channel, claimed, workspace_ids)
+        except Exception as exc:
+            lost_claims += 1
+            if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
+                raise
+            log.warning("the database went away while claiming nudges (%s); waiting for it", _brief(exc))
+            if not _settle(sessions, worker, now, [], [], report, stop):
+                return report
+            continue
+        lost_claims = 0
+        _merge(report, claimed)
         if not items:
             return report
-        recorded = _post_batch(sessions, poster_for, items, now, worker, report, stop)
-        unsent = [i for i in items if i.nudge_id not in recorded]
-        if unsent:  # only when stopping: hand them back, as they were before this claim
-            with sessions.begin() as session:
-                release_nudges(session, [i.nudge_id for i in unsent if not i.was_unknown], worker, "pending")
-                release_nudges(session, [i.nudge_id for i in unsent if i.was_unknown], worker, "unknown")
-            report.returned += len(unsent)
+        recorded, held = _post_batch(sessions, poster_for, items, now, worker, report, stop)
+        done = recorded | {i.nudge_id for settled, _, _ in held for i in settled}
+        unsent = [i for i in items if i.nudge_id not in done]  # stopping, or the database went away
+        if (held or unsent) and not _settle(sessions, worker, now, held, unsent, report, stop):
+            return report
     return report
 
 
+def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: list[Settlement],
+            unsent: list[_Item], report: DeliveryReport, stop: threading.Event | None) -> bool:
+    """Write down what Slack said (`held`: sent with its ts, or to retry), hand back what was claimed but not
+    posted (as it was before the claim), and hand back as unknown anything a claim of this pass may have taken
+    unbeknown to us (the connection lost around its commit). With the database away, try again and again
+    until it answers: nothing waits for a lease to run out. False if it never did (stopping, or a whole lease
+    went by; then the lease hands the rest to the next sweep, which checks the channel before posting)."""
+    deadline = time.monotonic() + LEASE.total_seconds()
+    wait = SETTLE_FIRST_WAIT
+    pause = stop or threading.Event()
+    while True:
+        scratch = DeliveryReport()
+        try:
+            with sessions.begin() as session:
+                for items, outcome, note in held:
+                    _record(session, worker, now, items, outcome, note, report=scratch)
+                release_nudges(session, [i.nudge_id for i in unsent if not i.was_unknown], worker, "pending")
+                release_nudges(session, [i.nudge_id for i in unsent if i.was_unknown], worker, "unknown")
+                release_claimed_at(session, worker, now)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            if pause.is_set() or time.monotonic() + wait > deadline:
+                log.error("the database is still unavailable; %d claimed nudges are left to their lease",
+                          sum(len(i) for i, _, _ in held) + len(unsent))
+                return False
+            pause.wait(wait)
+            wait = min(wait * 2, SETTLE_MAX_WAIT)
+            continue
+        scratch.returned += len(unsent)
+        _merge(report, scratch)
+        if held:
+            log.info("the database is back: %d outcomes from Slack written down",
+                     sum(len(i) for i, _, _ in held))
+        return True
+
+
+def _merge(report: DeliveryReport, more: DeliveryReport) -> None:
+    for f in fields(DeliveryReport):
+        setattr(report, f.name, getattr(report, f.name) + getattr(more, f.name))
+
+
+def _brief(exc: BaseException) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0] if detail else ''}"
+
+
 def _post_batch(sessions: sessionmaker[Session], poster_for: PosterFor, items: list[_Item], now: datetime,
-                worker: str, report: DeliveryReport, stop: threading.Event | None) -> set[int]:
-    """Post one claimed batch, recording each outcome as it comes; returns the ids recorded (all of them, unless
-    asked to stop part-way)."""
+                worker: str, report: DeliveryReport, stop: threading.Event | None) -> tuple[set[int], list[Settlement]]:
+    """Post one claimed batch, recording each outcome as it comes. Returns the ids recorded (all of them, unless
+    asked to stop part-way, or the database went away), and the outcome the database was not there to record
+    (posting stops with it)."""
     recorded: set[int] = set()
     by_workspace: dict[WorkspaceKey, list[_Item]] = defaultdict(list)
     for item in items:
         by_workspace[item.workspace].append(item)
     for key, group in by_workspace.items():
-        poster = poster_for(key)
+        try:
+            poster = poster_for(key)  # in OAuth mode the token is read from the database
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("the database went away mid-delivery (%s); handing back what is not posted", _brief(exc))
+            return recorded, []
         outcomes = _send(poster, group, now, report) if poster is not None else [
             (group, Outcome("retry", error="no bot token for this workspace"), None)]  # uninstalled, or token gone
         for done, outcome, note in outcomes:
-            _record(sessions, worker, now, done, outcome, note, report=report)
+            scratch = DeliveryReport()
+            try:
+                with sessions.begin() as session:
+                    _record(session, worker, now, done, outcome, note, report=scratch)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("the database went away mid-delivery (%s); holding what Slack said", _brief(exc))
+                return recorded, [(done, outcome, note)]
+            _merge(report, scratch)
             recorded.update(i.nudge_id for i in done)
             if stop is not None and stop.is_set():
-                return recorded
-    return recorded
+                return recorded, []
+    return recorded, []
 
 
 def _resolve_target(poster: SlackPoster, target: str) -> str:
     return poster.dm(target) if target.startswith(("U", "W")) else target
 
 
-def _send(poster: SlackPoster, items: list[_Item], now: datetime,
-          report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
+HISTORY_ERRORS = (SlackApiError, urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException,
+                  HistoryTooLongError)
+
+
+def _send(poster: SlackPoster, items: list[_Item], now: datetime, report: DeliveryReport) -> Iterable[Settlement]:
     by_target: dict[str, list[_Item]] = defaultdict(list)
     for item in items:
         by_target[item.target].append(item)
@@ -247,10 +355,9 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
             continue
         unknown = [i for i in group if i.was_unknown]
         if unknown:
-            found = _look_for(poster, channel, unknown, now)
-            if found is not None:
-                yield found
-            group = [i for i in group if found is None or i not in found[0]]
+            oldest = min((i.previous_claim or now) for i in unknown) - RECONCILE_WINDOW
+            missing = yield from _reconcile(poster, channel, unknown, oldest)
+            group = [i for i in group if not i.was_unknown] + missing
         digests = [i for i in group if i.digest]
         cards = _by_card([i for i in group if not i.digest])
         chunks = [[d] for d in digests]  # a digest is a message of its own
@@ -265,35 +372,44 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime,
                 yield from _post_chunk(poster, channel, chunks[round_], now, report)
 
 
-def _look_for(poster: SlackPoster, channel: str, items: list[_Item], now: datetime
-              ) -> tuple[list[_Item], Outcome, str | None] | None:
-    oldest = min((i.previous_claim or now) for i in items) - RECONCILE_WINDOW
+def _reconcile(poster: SlackPoster, channel: str, items: list[_Item], oldest: datetime
+               ) -> Generator[Settlement, None, list[_Item]]:
+    """Nudge by nudge: each one whose own id a message in the channel carries is sent, with that message's ts.
+    Returns the others, whose absence was seen; none if the history could not be read (all stay unknown)."""
     try:
-        ts = poster.find(channel, [i.nudge_id for i in items], oldest)
-    except (SlackApiError, urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        return items, Outcome("unknown", error=f"history: {exc}"), None
-    return (items, Outcome("sent", channel=channel, ts=ts), "reconciled") if ts else None
+        found = poster.find(channel, [i.nudge_id for i in items], oldest)
+    except HISTORY_ERRORS as exc:
+        yield items, Outcome("unknown", channel=channel, error=f"history: {exc}"), None
+        return []
+    by_message: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        if item.nudge_id in found:
+            by_message[found[item.nudge_id]].append(item)
+    for ts, there in by_message.items():
+        yield there, Outcome("sent", channel=channel, ts=ts), "reconciled"
+    return [i for i in items if i.nudge_id not in found]
 
 
 def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: datetime,
-                report: DeliveryReport) -> Iterable[tuple[list[_Item], Outcome, str | None]]:
+                report: DeliveryReport) -> Iterable[Settlement]:
     text, blocks, metadata = _compose(chunk)
     outcome = poster.post(channel, text, blocks, metadata)
     if outcome.status == "unknown":
-        # Not a blind resend: only if the channel shows the message did not land.
-        try:
-            ts = poster.find(channel, [i.nudge_id for i in chunk], now - RECONCILE_WINDOW)
-        except (SlackApiError, urllib.error.URLError, TimeoutError, ConnectionError):
-            yield chunk, outcome, None
+        # Not a blind resend: only the nudges whose absence the channel shows go again.
+        chunk = yield from _reconcile(poster, channel, chunk, now - RECONCILE_WINDOW)
+        if not chunk:
             return
-        if ts:
-            yield chunk, Outcome("sent", channel=channel, ts=ts), "reconciled"
-            return
+        text, blocks, metadata = _compose(chunk)
         outcome = poster.post(channel, text, blocks, metadata)
     if outcome.status == "permanent" and not channel.startswith("D"):
         yield from _fall_back(poster, chunk, outcome.error or "permanent", now, report)
         return
-    yield chunk, outcome, None
+    yield chunk, _where(outcome, channel), None
+
+
+def _where(outcome: Outcome, channel: str) -> Outcome:
+    """An unknown outcome remembers its channel: that is where the next pass looks for it (a DM, say)."""
+    return replace(outcome, channel=channel) if outcome.status == "unknown" else outcome
 
 
 def _by_card(items: list[_Item]) -> list[list[_Item]]:
@@ -335,33 +451,37 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         text, blocks, metadata = _compose(items)
         outcome = poster.post(channel, text, blocks, metadata)
         report.fell_back += len(items) if outcome.status == "sent" else 0
-        yield items, outcome, reason
+        yield items, _where(outcome, channel), reason
 
 
-def _record(sessions: sessionmaker[Session], worker: str, now: datetime, items: list[_Item], outcome: Outcome,
-            note: str | None, *, report: DeliveryReport) -> None:
-    ids = [i.nudge_id for i in items]
-    with sessions.begin() as session:
-        if outcome.status == "sent":
-            values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
-                                      "channel_id": outcome.channel, "next_attempt_at": None}
-            if note and note != "reconciled":
-                values["fallback_reason"] = note[:64]
-            mark_nudges(session, ids, worker, **values)
-            if note == "reconciled":
-                report.reconciled += len(ids)
-            else:
-                report.posted += len(ids)
-                report.messages += 1
-            return
-        attempts = max((session.get(Nudge, i).attempts for i in ids), default=1)  # type: ignore[union-attr]
-        if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:
-            mark_nudges(session, ids, worker, status="failed", last_error=(outcome.error or "")[:200])
-            report.failed += len(ids)
-            log.warning("nudges %s failed for good: %s", ids, outcome.error)
-            return
-        wait = timedelta(seconds=outcome.retry_after) if outcome.retry_after else _backoff(attempts)
-        status = "unknown" if outcome.status == "unknown" else "pending"
-        mark_nudges(session, ids, worker, status=status, next_attempt_at=now + wait,
-                    last_error=(outcome.error or "")[:200])
-        report.retrying += len(ids)
+def _record(session: Session, worker: str, now: datetime, items: list[_Item], outcome: Outcome, note: str | None,
+            *, report: DeliveryReport) -> None:
+    held = held_attempts(session, [i.nudge_id for i in items], worker)
+    ids = [i.nudge_id for i in items if i.nudge_id in held]  # a forgotten client's nudges are gone: skipped
+    if not ids:
+        return
+    if outcome.status == "sent":
+        values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
+                                  "channel_id": outcome.channel, "next_attempt_at": None}
+        if note and note != "reconciled":
+            values["fallback_reason"] = note[:64]
+        mark_nudges(session, ids, worker, **values)
+        if note == "reconciled":
+            report.reconciled += len(ids)
+        else:
+            report.posted += len(ids)
+            report.messages += 1
+        return
+    attempts = max(held.values())
+    if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:
+        mark_nudges(session, ids, worker, status="failed", last_error=(outcome.error or "")[:200])
+        report.failed += len(ids)
+        log.warning("nudges %s failed for good: %s", ids, outcome.error)
+        return
+    wait = timedelta(seconds=outcome.retry_after) if outcome.retry_after else _backoff(attempts)
+    values = {"status": "unknown" if outcome.status == "unknown" else "pending", "next_attempt_at": now + wait,
+              "last_error": (outcome.error or "")[:200]}
+    if outcome.status == "unknown" and outcome.channel:
+        values["channel_id"] = outcome.channel
+    mark_nudges(session, ids, worker, **values)
+    report.retrying += len(ids)

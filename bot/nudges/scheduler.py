@@ -23,7 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
-from bot.database import Database, open_database
+from bot.database import Database, is_outage, open_database, wait_for_database
 from bot.nudges.sweep import slack_for, sweep, worker_name
 from bot.settings import Settings
 from storage.queries import abandon_claims
@@ -47,7 +47,18 @@ class SweepJob:
             return
         self.idle.clear()
         try:
-            log.info(sweep(self.database, self.settings, self.slack, self.clock(), stop=self.stop).summary())
+            while not self.stop.is_set():
+                try:
+                    log.info(sweep(self.database, self.settings, self.slack, self.clock(), stop=self.stop).summary())
+                    return
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    # Not a tick later (minutes): the moment the database is back, sweep again (PRODUCT.md §5).
+                    log.warning("sweep interrupted: the database is unavailable (%s); sweeping again when it "
+                                "is back", type(exc).__name__)
+                    if not wait_for_database(self.database.engine, self.stop, self.settings.sweep_minutes * 60):
+                        return
         except Exception:  # the next tick tries again; nothing is lost, the outbox keeps it
             log.exception("sweep failed")
         finally:
@@ -85,9 +96,14 @@ def run_worker(settings: Settings, *, parent: int | None = None, clock: Clock = 
             stop.set()
     scheduler.shutdown(wait=False)
     if not job.idle.wait(GRACE_SECONDS):
-        with database.sessions.begin() as session:
-            given_up = abandon_claims(session, worker_name())
-        log.warning("stopped mid-sweep: %d claimed nudges handed back to be checked and posted", given_up)
+        try:
+            with database.sessions.begin() as session:
+                given_up = abandon_claims(session, worker_name())
+            log.warning("stopped mid-sweep: %d claimed nudges handed back to be checked and posted", given_up)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("stopped mid-sweep with the database unavailable: claims are left to their lease")
         logging.shutdown()
         os._exit(0)  # the sweep's thread is still blocked in a network call; nothing of it is needed now
     database.engine.dispose()

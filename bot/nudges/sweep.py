@@ -17,7 +17,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.database import Database
+from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
 from bot.nudges.focus import FocusReport, select
 from bot.nudges.planner import UTC_ZONE, PlanReport, plan
@@ -120,7 +120,9 @@ def _posters(settings: Settings, slack: Slack, stop: threading.Event | None = No
         if key not in found:  # once per sweep: a token rotation is a Web API call
             try:
                 token = slack.bot_token(key[0] or None, key[1])
-            except Exception:  # one workspace's failed rotation must not hold up the others; it retries later
+            except Exception as exc:  # one workspace's failed rotation must not hold up the others; it retries later
+                if is_outage(exc):  # not the token's fault: delivery waits for the database, then asks again
+                    raise
                 log.exception("no bot token for workspace %s/%s this sweep", *key)
                 token = None
             found[key] = SlackPoster(delivery_client(settings, token=token, stop=stop)) if token else None
@@ -146,9 +148,10 @@ def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settin
 
 
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
-          dry_run: bool = False, stop: threading.Event | None = None) -> SweepReport:
+          dry_run: bool = False, stop: threading.Event | None = None, worker: str | None = None) -> SweepReport:
     """One pass. `stop` (a deploy's SIGTERM): choose and claim nothing more, finish the post in flight, return
-    what is claimed but unsent to the outbox."""
+    what is claimed but unsent to the outbox. `worker`: the name claims are held under (this process's, unless
+    several sweeps share a process)."""
     stop = stop or threading.Event()
     planned = plan_pass(database, now, dry_run, settings, stop)
     with reading(database.sessions) as session:
@@ -159,7 +162,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     if hours and not dry_run:
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
                         stop=stop.is_set)
-        delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker_name(),
+        delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
                            default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop)
     erased = 0
     if not dry_run:

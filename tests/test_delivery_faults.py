@@ -1,0 +1,184 @@
+"""Delivery when Slack and people get in the way (PRODUCT.md §5): outcomes we cannot see are reconciled nudge by
+nudge against the channel's history, a client forgotten while its card is in flight is simply skipped, and
+under random schedules of such faults with several sweepers at once every due nudge lands exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.database import Database
+from bot.nudges import delivery
+from bot.nudges.sweep import delivery_client, sweep
+from bot.settings import Settings
+from storage.models import Client, Nudge
+from storage.queries import delete_client
+from tests.delivery_schedules import HISTORY_FATES, POST_FATES, Schedule, run
+from tests.test_sweep import DAY, MONDAY, nudges, run_sweep
+
+DUE = MONDAY + 31 * DAY
+LATER = DUE + timedelta(hours=1)  # past any backoff the first pass set
+
+
+def _client_id(database, name: str) -> int:
+    with database.sessions() as session:
+        return session.scalars(select(Client.id).where(Client.name == name)).one()
+
+
+def _nudge_of(database, client_id: int) -> Nudge:
+    with database.sessions() as session:
+        return session.scalars(select(Nudge).where(Nudge.client_id == client_id)).one()
+
+
+def test_an_unknown_outcome_counts_as_sent_only_for_the_nudges_whose_own_ids_are_in_the_channel(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("add Globex channel <#CACME|acme>")
+    # Both posts of the first pass fail with a 5xx before Slack records anything: both outcomes are unknown.
+    rapport.fake.fail_next("chat.postMessage", "5xx", times=2)
+    assert run_sweep(rapport, DUE).delivery.retrying == 2
+    acme, globex = (_nudge_of(rapport.database, _client_id(rapport.database, n)) for n in ("Acme Corp", "Globex"))
+    assert (acme.status, globex.status) == ("unknown", "unknown") and rapport.fake.messages == {}
+    # Meanwhile a message carrying only Acme's nudge is in the channel (an earlier attempt that did land).
+    rapport.fake.messages["CACME"] = [{"ts": "999.000100", "channel": "CACME", "text": "Acme Corp has gone quiet",
+                                       "blocks": [], "metadata": {"event_type": "rapport_nudge",
+                                                                  "event_payload": {"nudge_ids": [acme.id]}}}]
+
+    report = run_sweep(rapport, LATER)
+
+    carriers = rapport.fake.carriers()
+    assert carriers[acme.id] == [("CACME", "999.000100")], "Acme's nudge is not posted again"
+    assert len(carriers.get(globex.id, [])) == 1, "Globex's nudge, whose id no message carried, is posted"
+    rows = {n.id: n for n in nudges(rapport)}
+    assert (rows[acme.id].status, rows[acme.id].message_ts) == ("sent", "999.000100")
+    assert (rows[globex.id].status, rows[globex.id].message_ts) == ("sent", carriers[globex.id][0][1])
+    assert (report.delivery.reconciled, report.delivery.posted) == (1, 1)
+
+
+def test_after_an_unknown_post_only_the_nudges_missing_from_the_channel_are_posted_again(rapport):
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "5xx-after")  # Slack recorded the message, then answered 503
+    report = run_sweep(rapport, DUE)
+    [message] = rapport.fake.messages["CACME"]
+    assert report.delivery.reconciled == 3 and len(rapport.fake.called("chat.postMessage")) == 1
+    assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
+
+
+def test_a_client_forgotten_while_its_card_is_in_flight_is_skipped_and_the_rest_is_recorded(rapport):
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    forgotten = _client_id(rapport.database, "Globex")
+
+    def forget_globex(method: str, _params: dict) -> None:
+        if method == "chat.postMessage":  # `/client forget globex`, confirmed while the card is being posted
+            with rapport.database.sessions.begin() as session:
+                client = session.get(Client, forgotten)
+                if client is not None:
+                    delete_client(session, client)
+
+    rapport.fake.on_call = forget_globex
+    rapport.fake.fail_next("chat.postMessage", "5xx-after")  # recorded, but we cannot know it…
+    rapport.fake.fail_next("conversations.history", "5xx")  # …nor check it yet
+
+    first = run_sweep(rapport, DUE)  # completes: no error on the vanished row
+
+    rapport.fake.on_call = None
+    [message] = rapport.fake.messages["CACME"]
+    left = nudges(rapport)
+    assert len(left) == 2 and all(n.client_id != forgotten for n in left)
+    assert {n.status for n in left} == {"unknown"}, "nothing is left claimed until the lease runs out"
+    assert first.delivery.retrying == 2
+    second = run_sweep(rapport, LATER)
+    assert second.delivery.reconciled == 2 and len(rapport.fake.messages["CACME"]) == 1
+    assert {(n.status, n.message_ts) for n in nudges(rapport)} == {("sent", message["ts"])}
+
+
+
+class FlakySessions:
+    """A session factory whose database goes away on cue: once armed, each `begin()` meets the next fate in
+    `fates`: "down" (the connection is refused), "lost-commit" (the work commits, then the connection drops
+    before the answer, so the caller cannot know), or "ok"."""
+
+    def __init__(self, sessions: sessionmaker[Session], fates: list[str]) -> None:
+        self.sessions, self.fates, self.armed = sessions, fates, False
+
+    def __call__(self, **kwargs: object) -> Session:
+        return self.sessions(**kwargs)
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        fate = self.fates.pop(0) if self.armed and self.fates else "ok"
+        if fate == "down":
+            raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+        with self.sessions.begin() as session:
+            yield session
+        if fate == "lost-commit":
+            raise OperationalError("COMMIT", {}, ConnectionResetError("server closed the connection"))
+
+
+def _sweep_with_outage(rapport, fates: list[str]):
+    """A sweep whose database goes away as its first post reaches Slack, meeting `fates` from then on."""
+    flaky = FlakySessions(rapport.database.sessions, fates)
+
+    def arm(method: str, _params: dict) -> None:
+        flaky.armed = flaky.armed or method == "chat.postMessage"
+
+    rapport.fake.on_call = arm
+    settings = Settings(database_url="sqlite://", slack_bot_token="xoxb-test", slack_api_url=rapport.fake.api_url,
+                        digest=None, daily_focus=20)
+    database = Database(rapport.database.engine, flaky)  # type: ignore[arg-type]
+    report = sweep(database, settings, delivery_client(settings), DUE)
+    assert flaky.fates == [], "the outage happened as scripted"
+    return report
+
+
+def _every_nudge_sent_once_where_its_row_says(rapport) -> None:
+    carriers = rapport.fake.carriers()
+    rows = nudges(rapport)
+    assert rows and all(len(carriers.get(n.id, [])) == 1 for n in rows), "each nudge in exactly one message"
+    assert all((n.status, n.channel_id, n.message_ts) == ("sent", *carriers[n.id][0]) for n in rows)
+
+
+def test_what_slack_said_while_the_database_was_away_is_written_when_it_returns(rapport):
+    for i in range(12):
+        rapport.command(f"add Client {i:02d} channel <#C{i % 2}|c{i % 2}>")
+    # the first post's outcome cannot be written, nor on the next two tries; the third finds the database back
+    report = _sweep_with_outage(rapport, ["down", "down", "down"])
+    assert report.delivery.posted == 12, "delivery carried on in the same pass, without waiting for a lease"
+    _every_nudge_sent_once_where_its_row_says(rapport)
+
+
+def test_a_claim_whose_commit_was_lost_is_handed_back_and_checked_before_posting(rapport, monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH", 1)  # a card a claim: the second claim is the one that is lost
+    for name in ("Acme Corp", "Globex", "Initech"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    report = _sweep_with_outage(rapport, ["ok", "lost-commit", "down"])
+    assert len(rapport.fake.called("conversations.history")) == 1, "the lost claim was checked in the channel"
+    assert report.delivery.posted == 3
+    _every_nudge_sent_once_where_its_row_says(rapport)
+
+
+schedules = st.builds(
+    Schedule,
+    sweepers=st.integers(2, 3),
+    posts=st.lists(st.sampled_from(POST_FATES), max_size=10).map(
+        lambda fates: tuple(f if f != "timeout" or i == fates.index("timeout") else "drop"
+                            for i, f in enumerate(fates))),  # one timeout at most: each costs a second
+    histories=st.lists(st.sampled_from(HISTORY_FATES), max_size=4).map(tuple),
+    forgets=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 9)), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=schedules)
+def test_under_any_schedule_of_faults_every_due_nudge_is_in_its_channel_once_and_the_database_agrees(
+        database, schedule):
+    assert run(database, schedule) == []
+
