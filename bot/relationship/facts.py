@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.nudges import rules
-from bot.nudges.rules import Threshold
+from bot.relationship import thresholds
+from bot.relationship.thresholds import Threshold
 from bot.when import add_period, describe_period
 from storage.models import Client
 
@@ -34,8 +34,8 @@ def is_quiet(client: Client, now: datetime) -> bool:
 
 def is_unanswered(client: Client, now: datetime) -> bool:
     """3+ touches from us since they last replied, the first at least a week ago (rule 4.2)."""
-    return client.unanswered_count >= rules.UNANSWERED_MIN and client.unanswered_since is not None and \
-        now - client.unanswered_since >= rules.UNANSWERED_AFTER
+    return client.unanswered_count >= thresholds.UNANSWERED_MIN and client.unanswered_since is not None and \
+        now - client.unanswered_since >= thresholds.UNANSWERED_AFTER
 
 
 def cadence(client: Client) -> str | None:
@@ -53,7 +53,7 @@ def next_checkin(client: Client) -> datetime | None:
 
 
 def warning_window_start(now: datetime) -> datetime:
-    return now - rules.WARNING_WINDOW
+    return now - thresholds.WARNING_WINDOW
 
 
 def is_snoozed(client: Client, now: datetime) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.nudges.rules import AT_RISK_SIGNS
+from bot.relationship.thresholds import AT_RISK_SIGNS
 
 WINDOW = timedelta(days=180)
 LABELS = ("Deep", "Steady", "Shallow", "At risk")

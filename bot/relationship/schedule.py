@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.nudges import rules
+from bot.relationship import thresholds
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.commitments import late_signs_of
@@ -35,7 +35,7 @@ def refresh(session: Session, client: Client, now: datetime) -> None:
     primary = primary_contact(session, client.id)
     facts = contact_facts(
         session, client.id,
-        contacts_since=now - rules.RHYTHM_WINDOW, warnings_since=now - 2 * rules.WARNING_WINDOW,
+        contacts_since=now - thresholds.RHYTHM_WINDOW, warnings_since=now - 2 * thresholds.WARNING_WINDOW,
         warning_kinds=WARNING_SIGNS, primary_contact_id=primary.id if primary else None,
     )
     spell_changed = facts.last_their_contact_at != client.last_their_contact_at
@@ -48,32 +48,32 @@ def refresh(session: Session, client: Client, now: datetime) -> None:
     client.last_primary_contact_at = facts.last_primary_contact_at
     client.last_warning_at = max(facts.warning_signs_since, default=None)
 
-    threshold = rules.quiet_threshold(client.quiet_after_days, facts.their_contacts_since, now)
+    threshold = thresholds.quiet_threshold(client.quiet_after_days, facts.their_contacts_since, now)
     threshold_changed = (threshold.days, threshold.how) != (client.quiet_threshold_days, client.quiet_threshold_how)
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     if spell_changed or (threshold_changed and not client.quiet_nudges):
         client.quiet_nudges = 0
-        client.next_quiet_at = rules.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
-    client.next_unanswered_at = rules.unanswered_due(facts.unanswered)
+        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
+    client.next_unanswered_at = thresholds.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
-    late = [at for _, at in late_signs_of(session, [client.id], now - 2 * rules.WARNING_WINDOW).get(client.id, [])]
-    episode = rules.at_risk_episode([*facts.warning_signs_since, *late], now)
+    late = [at for _, at in late_signs_of(session, [client.id], now - 2 * thresholds.WARNING_WINDOW).get(client.id, [])]
+    episode = thresholds.at_risk_episode([*facts.warning_signs_since, *late], now)
     client.next_at_risk_at = now if episode is not None else None
-    client.next_advocate_at = rules.advocate_due(facts.last_primary_contact_at, facts.last_their_contact_at,
+    client.next_advocate_at = thresholds.advocate_due(facts.last_primary_contact_at, facts.last_their_contact_at,
                                                  threshold)
 
 
 def start_schedule(client: Client) -> None:
     """A new client: its first quiet spell starts now, with the default threshold."""
-    threshold = rules.Threshold(client.quiet_after_days or rules.QUIET_DEFAULT_DAYS,
+    threshold = thresholds.Threshold(client.quiet_after_days or thresholds.QUIET_DEFAULT_DAYS,
                                 "own" if client.quiet_after_days else "default")
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     client.quiet_nudges = 0
-    client.next_quiet_at = rules.first_quiet_due(client.created_at, threshold)
+    client.next_quiet_at = thresholds.first_quiet_due(client.created_at, threshold)
     client.next_checkin_at = next_checkin(client)
 
 
 def start_referral(referral: Referral) -> None:
     referral.thank_nudges = 0
-    referral.next_nudge_at = rules.thank_due(referral.created_at, 0)
+    referral.next_nudge_at = thresholds.thank_due(referral.created_at, 0)
 
