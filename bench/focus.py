@@ -44,12 +44,12 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 from sqlalchemy import select  # noqa: E402
 
 from bot.bulk.demo import seed  # noqa: E402
-from bot.commands.touches import record_interaction  # noqa: E402
 from bot.database import open_database  # noqa: E402
 from bot.nudges import focus  # noqa: E402
 from bot.nudges.delivery import deliver  # noqa: E402
 from bot.nudges.ranking import Workweek  # noqa: E402
 from bot.nudges.sweep import _posters, delivery_client, plan_pass, worker_name  # noqa: E402
+from bot.relationship.record import record_interaction  # noqa: E402
 from bot.relationship.schedule import start_referral  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.caller import Context  # noqa: E402
@@ -102,13 +102,13 @@ def _signals(session, workspace_id: int, rng: random.Random, now: datetime) -> N
                                                        Client.status == "active")))
     ctx = Context(workspace_id, "USIM", now - timedelta(hours=2), lambda: UTC_ZONE, lambda: False)
     for client in rng.sample(active, int(len(active) * 0.008)):
-        record_interaction(session, ctx, client, rng.choice(("call", "email", "meeting")), "in",
-                           ctx.now - timedelta(hours=1), None)
+        record_interaction(session, client, rng.choice(("call", "email", "meeting")), "in",
+                           ctx.now - timedelta(hours=1), None, ctx.user_id, ctx.now)
     for client in rng.sample(active, int(len(active) * 0.004)):
-        record_interaction(session, ctx, client, "email", "out", ctx.now - timedelta(hours=1), None)
+        record_interaction(session, client, "email", "out", ctx.now - timedelta(hours=1), None, ctx.user_id, ctx.now)
     for client in rng.sample(active, 2):
-        record_interaction(session, ctx, client, "cancel", "in", ctx.now - timedelta(hours=3), None)
-        record_interaction(session, ctx, client, "complaint", "in", ctx.now - timedelta(hours=2), None)
+        record_interaction(session, client, "cancel", "in", ctx.now - timedelta(hours=3), None, ctx.user_id, ctx.now)
+        record_interaction(session, client, "complaint", "in", ctx.now - timedelta(hours=2), None, ctx.user_id, ctx.now)
     referrer, referred = rng.sample(active, 2)
     referral = Referral(workspace_id=workspace_id, referrer_id=referrer.id, referred_id=referred.id,
                         logged_by="USIM", created_at=ctx.now)
@@ -137,7 +137,7 @@ def _act(session, workspace_id: int, person: Person, rng: random.Random, now: da
                 thanks = open_referrals_from(session, workspace_id, client.id)
                 mark_referrals_thanked(session, [r.id for r in thanks], "USIM", ctx.now)
             kind = "checkin" if "checkin" in kinds else "meeting" if "at_risk" in kinds else "call"
-            record_interaction(session, ctx, client, kind, "both", ctx.now, None)
+            record_interaction(session, client, kind, "both", ctx.now, None, ctx.user_id, ctx.now)
 
 
 def run(policy: str, person: Person, days: int, seed_value: int = 7) -> Outcome:

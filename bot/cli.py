@@ -124,7 +124,7 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.relationship.scheduler import run_worker
+    from bot.nudges.scheduler import run_worker
 
     settings.require_slack(need_signing_secret=False)
     return run_worker(settings, parent=args.parent)

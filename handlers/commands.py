@@ -18,9 +18,11 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import Caller, log_form_for, run_client_command, wants_log_form
+from bot.commands import run_client_command, wants_log_form
+from bot.log_form import log_form_for
 from bot.settings import Settings
 from bot.slack import blocks as b
+from bot.slack.caller import Caller
 from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
 from handlers.errors import apologise

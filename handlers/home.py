@@ -10,15 +10,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import (
-    client_for_form,
-    home_card,
-    home_not_relevant,
-    home_settle,
-    home_snooze,
-    home_view,
-    log_form_for,
-)
+from bot.home import client_for_form, home_card, home_not_relevant, home_settle, home_snooze, home_view
+from bot.log_form import log_form_for
 from bot.settings import Settings
 from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory

@@ -9,8 +9,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.buttons import digest_card, run_click
 from bot.clock import Clock
-from bot.commands import digest_card, log_form_for, run_click
+from bot.log_form import log_form_for
 from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
 from handlers.payload import caller_or_none

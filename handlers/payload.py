@@ -5,7 +5,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.commands import Caller
+from bot.slack.caller import Caller
 from bot.slack.people import Directory
 
 

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import message_log_form
+from bot.log_form import message_log_form
 from bot.slack import blocks as b
 from bot.slack.people import Directory
 from handlers.payload import caller_or_none

@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import client_choices, home_view, run_log_form
+from bot.home import home_view
+from bot.log_form import client_choices, run_log_form
 from bot.log_form.form import CALLBACK, opened_from_home
 from bot.settings import Settings
 from bot.slack.message_updates import rewrite

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from bot.relationship.scheduler import make_scheduler, sweep_job
 
+from bot.nudges.scheduler import make_scheduler, sweep_job
 from bot.settings import Settings, parse_business_hours
 from tests.cli import iso, monday_after, run
 

@@ -12,15 +12,17 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.card.client import client_card
-from bot.commands.touches import record_interaction
 from bot.commitments.ledger import settle
-from bot.nudges.cards import MessageUpdate, close, message_updates, note_message
+from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
+from bot.relationship.cards import card_of, close, note_message
+from bot.relationship.record import record_interaction
+from bot.relationship.schedule import not_relevant
 from bot.slack import blocks as b
 from bot.slack.caller import Context
+from bot.slack.message_updates import MessageUpdate
 from bot.when import WhenError, add_period, describe_period, parse_period
-from storage.focus import get_card, nudges_on_card
-from storage.models import Card, Client, Commitment, Nudge, Referral
+from storage.models import Client, Commitment, Nudge
 from storage.queries import get_client, get_nudge, mark_referrals_thanked, open_referrals_from
 
 
@@ -42,12 +44,6 @@ def _already(nudge: Nudge) -> b.Reply:
     return b.reply("Already handled.", b.paragraph(
         "Already handled: ", b.user(nudge.handled_by or ""), f" {nudge.handled_action} ",
         b.date(nudge.handled_at or datetime.now()), ". Nothing more to do."))
-
-
-def card_of(session: Session, workspace_id: int, nudge: Nudge) -> tuple[Card | None, list[Nudge]]:
-    """The card a nudge is on and every reason on it."""
-    card = get_card(session, workspace_id, nudge.card_id) if nudge.card_id else None
-    return card, (nudges_on_card(session, card.id) if card else [nudge])
 
 
 def click(session: Session, ctx: Context, action: str, value: str) -> ClickResult:
@@ -104,7 +100,7 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
     kept, a status update on an issue is recorded as a message to them."""
     kinds = {n.kind for n in reasons}
     if "checkin" in kinds:
-        record_interaction(session, ctx, client, "checkin", "both", ctx.now, None)
+        record_interaction(session, client, "checkin", "both", ctx.now, None, ctx.user_id, ctx.now)
     if "thank" in kinds:
         open_ones = open_referrals_from(session, ctx.workspace_id, client.id)
         if open_ones:
@@ -114,33 +110,8 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
         if nudge.kind == "promise" and commitment is not None and commitment.done_at is None:
             settle(session, commitment, ctx.user_id, ctx.now)
     if "issue" in kinds:
-        record_interaction(session, ctx, client, "message", "out", ctx.now, "status update")
-
-
-def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None:
-    """Not relevant closes the episode each reason belongs to: nothing more is asked about it (§4.8). A new
-    episode (a new quiet spell, new warning signs, the next referral) is nudged as usual."""
-    for nudge in reasons:
-        if nudge.kind == "quiet":
-            client.next_quiet_at = None  # no reminders this spell; the next contact from them starts a new one
-        elif nudge.kind == "advocate":
-            client.next_advocate_at = None
-        elif nudge.kind == "winback":
-            client.next_winback_at = None  # the series ends here
-        elif nudge.kind == "thank" and nudge.referral_id:
-            referral = session.get(Referral, nudge.referral_id)
-            if referral is not None:
-                referral.next_nudge_at = None  # no reminder; it stays open for /client thanked
-
-
-def after_logging(session: Session, ctx: Context, nudge_id: int | None, what: str) -> list[MessageUpdate]:
-    """A touch logged from a card's form closes that card (any open card of the client closes with it)."""
-    if nudge_id is not None:
-        nudge = get_nudge(session, ctx.workspace_id, nudge_id)
-        if nudge is not None and nudge.handled_at is None:
-            card, reasons = card_of(session, ctx.workspace_id, nudge)
-            close(session, card, reasons, what, ctx.user_id, ctx.now)
-    return message_updates(session, ctx.workspace_id)
+        record_interaction(session, client, "message", "out", ctx.now, "status update", ctx.user_id,
+                           ctx.now)
 
 
 def open_client(session: Session, ctx: Context, value: str) -> b.Reply:

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.events import DELETED, SlackMessage
 from bot.capture.tenants import Tenant
-from bot.nudges.cards import UPDATES, MessageUpdate, close_open_cards, message_updates
+from bot.nudges.cards import message_updates
+from bot.relationship.cards import UPDATES
+from bot.relationship.record import touched
 from bot.relationship.schedule import refresh
+from bot.slack.message_updates import MessageUpdate
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
-from storage.commitments import refresh_issues
 from storage.db import reading
 from storage.models import Client, Interaction, LinkedChannel
 
@@ -86,10 +88,7 @@ def record_message(session: Session, tenant: Tenant, message: SlackMessage, auth
         result.touched = _forget(session, link, client, message.deleted_ts, now)
         return result
     if decision.touch is not None and _write(session, tenant.workspace_id, client, message, decision.touch):
-        refresh(session, client, now)
-        close_open_cards(session, client.id, WORDS[decision.touch], message.user or "", now)
-        if decision.touch == "out":
-            refresh_issues(session, client.id, message.at, now)
+        touched(session, client, decision.touch, message.at, WORDS[decision.touch], message.user or "", now)
         result.touched = result.link_needed = True
     if decision.ask:
         link.asked_at, link.asked_by, link.asked_ts, link.next_reply_at = message.at, message.user, message.ts, \

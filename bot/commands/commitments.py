@@ -6,9 +6,10 @@ import re
 
 from sqlalchemy.orm import Session
 
+from bot.card.commitments import day_element
 from bot.commands.common import clean_note, find, split_note
 from bot.commands.usage import USAGE
-from bot.commitments.ledger import AlreadyOpenError, clean_what, day_element, matching, record, settle
+from bot.commitments.ledger import AlreadyOpenError, clean_what, matching, record, settle
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_future_day

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +11,6 @@ from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
-from bot.nudges.cards import close_open_cards
 from bot.relationship.facts import cadence, next_checkin
 from bot.relationship.kinds import (
     ALL_KINDS,
@@ -22,40 +20,21 @@ from bot.relationship.kinds import (
     direction_conflict,
     direction_for,
     normalize_kind,
-    touch_words,
 )
-from bot.relationship.schedule import contact_named_in, refresh, start_referral, start_schedule
+from bot.relationship.record import record_interaction
+from bot.relationship.schedule import start_referral, start_schedule
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_period, parse_when
-from storage.commitments import FROM_US, refresh_issues
-from storage.models import Client, Interaction, Referral
+from storage.models import Client, Referral
 from storage.queries import (
     clients_by_keys,
-    contacts_of,
     get_referral,
     mark_referrals_thanked,
     name_key,
     open_referrals_from,
     primary_contact,
 )
-
-
-def record_interaction(session: Session, ctx: Context, client: Client, kind: str, direction: str | None,
-            when_at: datetime, note: str | None) -> Interaction:
-    named = contact_named_in(note, contacts_of(session, client.id))
-    interaction = Interaction(
-        workspace_id=ctx.workspace_id, client_id=client.id, kind=kind, direction=direction,
-        occurred_at=when_at, note=note, logged_by=ctx.user_id, created_at=ctx.now,
-        contact_id=named.id if named else None,
-    )
-    session.add(interaction)
-    refresh(session, client, ctx.now)
-    if direction is not None:  # a touch, not an internal note: the client's open cards are dealt with
-        close_open_cards(session, client.id, touch_words(kind), ctx.user_id, ctx.now)
-    if direction in FROM_US:  # and it is news on every open issue of theirs
-        refresh_issues(session, client.id, when_at, ctx.now)
-    return interaction
 
 
 def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
@@ -89,7 +68,7 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     if kind == "note" and not note:
         raise CommandError(f"A note needs words: /client log {client.name} note : what you want to remember", usage)
     direction = direction_for(kind, override)
-    record_interaction(session, ctx, client, kind, direction, when_at, note)
+    record_interaction(session, client, kind, direction, when_at, note, ctx.user_id, ctx.now)
     said: list[b.Element | str] = [b.emoji("memo"), " Logged ", b.text(LABELS[kind], bold=True)]
     if direction:
         said.append(f" ({DIRECTION_WORDS[direction]})")
@@ -110,7 +89,7 @@ def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:
     rest = match.rest
     if re.fullmatch(r"done", rest, flags=re.I):
         note = clean_note(raw_note, usage)
-        record_interaction(session, ctx, client, "checkin", "both", ctx.now, note)
+        record_interaction(session, client, "checkin", "both", ctx.now, note, ctx.user_id, ctx.now)
         lines = [b.line(b.emoji("white_check_mark"), " Check-in with ", b.text(client.name, bold=True), " logged.")]
         if note:
             lines.append(b.line("How they feel: ", b.text(note, italic=True)))

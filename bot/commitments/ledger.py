@@ -1,14 +1,14 @@
-"""Recording commitments, finding the one a person means, and how each one reads on a card."""
+"""The rules of promises and issues (PRODUCT.md §4.10): recording them, settling them, finding the one a person
+means. How one reads on a card is bot/card/commitments.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.nudges.cards import close
-from bot.slack import blocks as b
+from bot.relationship.cards import close
 from bot.slack.text import to_plain
 from storage.commitments import open_commitments, unhandled_nudges_of
 from storage.focus import nudges_on_card
@@ -93,27 +93,3 @@ def same_issue(commitments: Sequence[Commitment], what: str) -> Commitment | Non
     """An open issue with this very text: a new estimate for it rather than a second issue."""
     typed = name_key(what)
     return next((c for c in commitments if c.kind == "issue" and name_key(c.what) == typed), None)
-
-
-def day_element(day: date) -> b.Element:
-    """A calendar day, shown at noon UTC so every reader sees that day."""
-    return b.date(datetime.combine(day, time(12), tzinfo=UTC))
-
-
-def describe(commitment: Commitment, today: date) -> list[b.Element | str]:
-    """One line: what, by when, and how it stands."""
-    parts: list[b.Element | str] = [b.text(commitment.what, italic=True)]
-    if commitment.kind == "promise" and commitment.due_on is not None:
-        days = (commitment.due_on - today).days
-        standing = ("due today" if days == 0 else "due tomorrow" if days == 1 else
-                    f"overdue by {-days} day{'s' if days != -1 else ''}" if days < 0 else f"due in {days} days")
-        return [*parts, " · by ", day_element(commitment.due_on), f" ({standing})"]
-    since = commitment.update_since or commitment.created_at
-    parts += [" · open since ", b.date(commitment.created_at)]
-    if commitment.due_on is not None:
-        parts += [" · estimate ", day_element(commitment.due_on), " (passed)" if commitment.due_on < today else ""]
-    if commitment.update_since and commitment.update_since > commitment.created_at:
-        parts += [" · last update ", b.date(since)]
-    else:
-        parts.append(" · no update yet")
-    return parts

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.buttons.clicks import not_relevant
-from bot.commitments.ledger import describe, settle
+from bot.card.client import client_card
+from bot.card.commitments import describe
+from bot.commitments.ledger import settle
 from bot.nudges import ranking, rules
 from bot.nudges.focus import NOT_RELEVANT, ranked_waiting, scale_of, top
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
+from bot.relationship.schedule import not_relevant
 from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.caller import Context
@@ -249,8 +251,6 @@ def snooze_from_home(session: Session, ctx: Context, value: str) -> None:
 
 def card_modal(session: Session, ctx: Context, value: str) -> dict[str, object]:
     """The client card in a modal: App Home has no thread to answer in."""
-    from bot.card.client import client_card  # the card is a command's; imported late to avoid a cycle
-
     client = get_client(session, ctx.workspace_id, int(value)) if value.isdigit() and len(value) <= 18 else None
     blocks = client_card(session, ctx, client) if client else [
         b.paragraph("That client no longer exists (it may have been forgotten).")]

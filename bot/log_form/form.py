@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.buttons.clicks import after_logging
-from bot.commands.touches import record_interaction
 from bot.commitments.ledger import AlreadyOpenError, clean_what, record
-from bot.nudges.cards import MessageUpdate
+from bot.nudges.cards import message_updates
+from bot.relationship.cards import close_card_of
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
+from bot.relationship.record import record_interaction
 from bot.slack import blocks as b
 from bot.slack.caller import Context
+from bot.slack.message_updates import MessageUpdate
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_future_day, parse_when
 from storage.models import NOTE_MAX, Client
@@ -141,11 +142,14 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     logged = message_of(meta)
     if logged is not None and when.astimezone(ctx.user_tz()).date() == logged[1].astimezone(ctx.user_tz()).date():
         when = min(logged[1], ctx.now)  # the day the message was written: keep the time it was written too
-    touch = record_interaction(session, ctx, client, kind, direction_for(kind, override), when, note or None)
+    touch = record_interaction(session, client, kind, direction_for(kind, override), when, note or None,
+                               ctx.user_id, ctx.now)
     if logged is not None:
         touch.source, touch.channel_id, touch.message_ts = "shortcut", logged[0], logged[2]
     nudge_id = meta.get("nudge")
-    updates = after_logging(session, ctx, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind))
+    close_card_of(session, ctx.workspace_id, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind),
+                  ctx.user_id, ctx.now)
+    updates = message_updates(session, ctx.workspace_id)
     return {}, updates
 
 

@@ -1,47 +1,17 @@
-"""Cards after they are posted: closing them (a click on one, or any touch logged with the client) and how
-their message reads afterwards.
-
-Whatever closes a card notes the message it sits in on the session (`session.info`), so whoever owns the
-transaction can bring every such message up to date in Slack once it has committed.
-"""
+"""How a posted card's message reads after it changed: closing cards (bot.relationship.cards) notes their
+messages on the session, and whoever owns the transaction rebuilds them here once it has flushed."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.nudges.messages import CardView, Handled, NudgeView, message
-from storage.focus import nudges_on_card, open_cards
+from bot.relationship.cards import UPDATES
+from bot.slack.message_updates import MessageUpdate
 from storage.models import Card, Client, Nudge
 from storage.queries import nudges_in_message
-
-UPDATES = "rapport_message_updates"
-MessageUpdate = tuple[str, str, str, list[dict[str, object]]]  # channel, ts, fallback text, blocks
-
-
-def close(session: Session, card: Card | None, nudges: list[Nudge], action: str, user_id: str,
-          now: datetime) -> None:
-    """Someone dealt with it: the card and every reason on it are handled, and its message will say so."""
-    for nudge in nudges:
-        if nudge.handled_at is None:
-            nudge.handled_action, nudge.handled_by, nudge.handled_at = action, user_id, now
-        note_message(session, nudge)
-    if card is not None and card.closed_at is None:
-        card.closed_action, card.closed_by, card.closed_at = action, user_id, now
-
-
-def note_message(session: Session, nudge: Nudge) -> None:
-    """The message this nudge was posted in should be brought up to date after the commit."""
-    if nudge.channel_id and nudge.message_ts:
-        session.info.setdefault(UPDATES, set()).add((nudge.channel_id, nudge.message_ts))
-
-
-def close_open_cards(session: Session, client_id: int, action: str, user_id: str, now: datetime) -> None:
-    """Any touch logged with a client closes its open cards (PRODUCT.md §4.8)."""
-    for card in open_cards(session, client_id):
-        close(session, card, nudges_on_card(session, card.id), action, user_id, now)
 
 
 def message_updates(session: Session, workspace_id: int) -> list[MessageUpdate]:

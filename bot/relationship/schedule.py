@@ -15,7 +15,7 @@ from bot.relationship import thresholds
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.commitments import late_signs_of
-from storage.models import Client, Contact, Referral
+from storage.models import Client, Contact, Nudge, Referral
 from storage.queries import contact_facts, primary_contact
 
 
@@ -77,3 +77,18 @@ def start_referral(referral: Referral) -> None:
     referral.thank_nudges = 0
     referral.next_nudge_at = thresholds.thank_due(referral.created_at, 0)
 
+
+def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None:
+    """Not relevant closes the episode each reason belongs to: nothing more is asked about it (§4.8). A new
+    episode (a new quiet spell, new warning signs, the next referral) is nudged as usual."""
+    for nudge in reasons:
+        if nudge.kind == "quiet":
+            client.next_quiet_at = None  # no reminders this spell; the next contact from them starts a new one
+        elif nudge.kind == "advocate":
+            client.next_advocate_at = None
+        elif nudge.kind == "winback":
+            client.next_winback_at = None  # the series ends here
+        elif nudge.kind == "thank" and nudge.referral_id:
+            referral = session.get(Referral, nudge.referral_id)
+            if referral is not None:
+                referral.next_nudge_at = None  # no reminder; it stays open for /client thanked

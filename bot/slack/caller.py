@@ -1,13 +1,27 @@
+"""Who is asking, from a verified Slack request (workspace, user, their timezone, whether they are an admin), and
+one request as one transaction: what every surface (commands, App Home, the log form, card buttons) starts from.
+"""
+
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.settings import Settings
-from bot.slack.blocks import Reply
+from bot.slack import blocks as b
 from bot.slack.channels import ChannelInfo
+from bot.slack.people import Person
+from storage.models import Workspace
+from storage.queries import get_or_create_workspace
+
+log = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
@@ -33,4 +47,51 @@ class Context:
     update_every: int = Settings.update_every  # RAPPORT_UPDATE_EVERY, as the issue command explains it
 
 
-Handler = Callable[..., Reply]
+Handler = Callable[..., b.Reply]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, from the verified Slack payload. `person` is looked up only if a command needs it."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+    person: Callable[[], Person]
+    channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
+    update_every: int = Settings.update_every
+
+
+def context_for(session: Session, caller: Caller, now: datetime) -> Context:
+    """The caller's workspace (made on its first request) and who they are, for a request that may write."""
+    workspace = get_or_create_workspace(session, caller.team_id, caller.enterprise_id, now)
+    if workspace.uninstalled_at is not None:
+        # Slack delivers a command only to an installed app: it was installed again (single-workspace mode has
+        # no OAuth callback to say so), and nudges are planned and posted there again.
+        workspace.uninstalled_at = None
+        log.warning("workspace %s sent a command after an uninstall: Rapport is installed there again; "
+                    "nudges resume", workspace.team_id)
+    return reading_context(workspace, caller, now)
+
+
+def reading_context(workspace: Workspace, caller: Caller, now: datetime) -> Context:
+    """Who is asking, in a workspace that already exists. The person is looked up at most once, if at all."""
+    person = cache(caller.person)
+    return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
+                   user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
+                   update_every=caller.update_every)
+
+
+def run_in_transaction(
+    session_factory: sessionmaker[Session], work: Callable[[Session], b.Reply]
+) -> b.Reply:
+    """One command, one transaction: a CommandError rolls everything back and becomes the reply."""
+    try:
+        with session_factory.begin() as session:
+            return work(session)
+    except CommandError as exc:
+        return b.error(exc.message, exc.usage)
+    except IntegrityError:
+        # the database's constraints caught a change made at the same moment (the same new name, say)
+        log.info("command lost a race on a unique constraint", exc_info=True)
+        return b.error("Someone changed the same thing at the same moment, so nothing was saved. Try again.")

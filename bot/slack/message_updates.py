@@ -12,7 +12,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 log = logging.getLogger(__name__)
 
 
-def rewrite(client: WebClient, updates: Iterable[tuple[str, str, str, list[dict[str, Any]]]]) -> None:
+MessageUpdate = tuple[str, str, str, list[dict[str, Any]]]  # channel, ts, fallback text, blocks
+
+
+def rewrite(client: WebClient, updates: Iterable[MessageUpdate]) -> None:
     """Best effort: the change is saved either way; a deleted message or a Slack hiccup leaves the old copy,
     whose buttons then answer that it was already handled."""
     for channel, ts, text, blocks in updates:

@@ -1,0 +1,40 @@
+"""Recording a touch, and everything a touch changes: the one place `/client log`, the card buttons, the log
+form, a linked channel's messages and (for the schedule) bulk import all go through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.relationship.cards import close_open_cards
+from bot.relationship.kinds import touch_words
+from bot.relationship.schedule import contact_named_in, refresh
+from storage.commitments import FROM_US, refresh_issues
+from storage.models import Client, Interaction
+from storage.queries import contacts_of
+
+
+def record_interaction(session: Session, client: Client, kind: str, direction: str | None, when_at: datetime,
+                       note: str | None, user_id: str, now: datetime) -> Interaction:
+    """A touch (or, without a direction, an internal note) someone logged with a client."""
+    named = contact_named_in(note, contacts_of(session, client.id))
+    interaction = Interaction(
+        workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
+        occurred_at=when_at, note=note, logged_by=user_id, created_at=now,
+        contact_id=named.id if named else None,
+    )
+    session.add(interaction)
+    touched(session, client, direction, when_at, touch_words(kind), user_id, now)
+    return interaction
+
+
+def touched(session: Session, client: Client, direction: str | None, when_at: datetime, words: str, user_id: str,
+            now: datetime) -> None:
+    """What a touch written at `when_at` changes besides its own row: the client's facts and schedule; its open
+    cards, closed with `words` (a touch, not an internal note); and, from us, news on every open issue."""
+    refresh(session, client, now)
+    if direction is not None:
+        close_open_cards(session, client.id, words, user_id, now)
+    if direction in FROM_US:
+        refresh_issues(session, client.id, when_at, now)
