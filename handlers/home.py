@@ -20,7 +20,7 @@ from handlers.payload import caller_or_none
 
 def _pages(body: dict[str, Any]) -> dict[str, int]:
     """Which page of each list the Home tab showed (kept in its private metadata)."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    view = raw if isinstance(raw := body.get("view"), dict) else {}
     try:
         meta = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:

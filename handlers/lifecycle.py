@@ -48,8 +48,8 @@ def register(app: App, session_factory: sessionmaker[Session], store: Installati
 
     @app.event("tokens_revoked")
     def on_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
-        tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
-        users = tokens.get("oauth") if isinstance(tokens.get("oauth"), list) else []
+        tokens = raw if isinstance(raw := event.get("tokens"), dict) else {}
+        users = raw if isinstance(raw := tokens.get("oauth"), list) else []
         if store is not None:
             for user_id in users:
                 if isinstance(user_id, str):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Client, Interaction, LinkedChannel, Workspace
 from storage.queries import INSTALLED
+from storage.types import rows_changed
 
 CAPTURED = "slack"
 
@@ -59,7 +60,7 @@ def set_shared(session: Session, workspace_ids: Sequence[int], channel_id: str, 
         return 0
     result = session.execute(update(LinkedChannel).where(LinkedChannel.workspace_id.in_(list(workspace_ids)),
                                                          LinkedChannel.channel_id == channel_id).values(shared=shared))
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def linking_workspaces(session: Session, channel_id: str) -> list[Workspace]:

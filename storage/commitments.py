@@ -64,6 +64,7 @@ def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
                    Commitment.late_since >= since)
             .order_by(Commitment.client_id, Commitment.late_since))
     for client_id, kind, at in session.execute(stmt):
+        assert at is not None  # selected for being late since `since`
         found.setdefault(client_id, []).append((kind, at))
     return found
 

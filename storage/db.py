@@ -74,8 +74,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     if make_url(url).get_backend_name() == "postgresql":
         if "poolclass" not in kwargs:
             kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
-        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}  # type: ignore[dict-item]
-    engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+        connect_args = kwargs.get("connect_args", {})
+        assert isinstance(connect_args, dict)
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT, **connect_args}
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

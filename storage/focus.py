@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ class WaitingRow:
     channel_id: str | None
 
 
-def _waiting_clause(workspace_id: int, now: datetime, day: str) -> list[object]:
+def _waiting_clause(workspace_id: int, now: datetime, day: str) -> list[ColumnElement[bool]]:
     """Waiting nudges of clients that may be nudged now and have no card today."""
     return [
         WAITING,
@@ -48,7 +48,8 @@ def waiting_rows(session: Session, workspace_id: int, owner_id: str | None, now:
                  after_client: int = 0, limit: int | None = None) -> Iterator[WaitingRow]:
     """Streamed in client order, so a caller can group a client's reasons without holding every row; with
     `limit`, one page of rows after client `after_client`."""
-    stmt = (select(Nudge.id, Nudge.client_id, Nudge.kind, Nudge.due_at, Nudge.created_at, Client.value,
+    # Client.id is the nudge's client_id, known to be there once joined
+    stmt = (select(Nudge.id, Client.id, Nudge.kind, Nudge.due_at, Nudge.created_at, Client.value,
                    Client.owner_id, Client.channel_id)
             .join(Client, Client.id == Nudge.client_id)
             .where(*_waiting_clause(workspace_id, now, day))
@@ -106,7 +107,7 @@ def days_spent(session: Session, workspace_id: int, day: str, budget: int) -> di
     """People whose budget for the day is spent, with how many were still waiting for them."""
     stmt = select(FocusDay.owner_id, FocusDay.waiting).where(
         FocusDay.workspace_id == workspace_id, FocusDay.day == day, FocusDay.shown >= budget)
-    return dict(session.execute(stmt).all())  # type: ignore[arg-type]
+    return dict(session.execute(stmt).all())
 
 
 def open_cards(session: Session, client_id: int) -> list[Card]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import Table, delete, func, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from storage.models import (
     Workspace,
 )
 from storage.names import name_key as name_key  # where every caller has always found it
+from storage.types import rows_changed
 
 # Workspaces whose app is installed: an uninstalled one gets no nudges while it waits to be erased.
 INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
@@ -402,15 +403,16 @@ def existing_dedup_keys(session: Session, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def insert_nudges(session: Session, rows: Sequence[dict[str, object]]) -> Counter[str]:
+def insert_nudges(session: Session, rows: Sequence[Mapping[str, object]]) -> Counter[str]:
     """Insert, skipping any dedup key already planned (by this process or another): planning is idempotent.
     Returns how many of each kind were new. One cached statement executed for many rows (SQLAlchemy's
     "insertmanyvalues"), not a statement compiled for each batch."""
     if not rows:
         return Counter()
     insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert_fn(Nudge.__table__).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(
-        Nudge.__table__.c.kind)
+    table = Nudge.__table__
+    assert isinstance(table, Table)  # declarative mapping gives every model a Table; typed only as a FromClause
+    stmt = insert_fn(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.kind)
     return Counter(session.connection().execute(stmt, list(rows)).scalars())
 
 
@@ -470,7 +472,7 @@ def held_attempts(session: Session, ids: Sequence[int], worker: str) -> dict[int
     client forgotten mid-post takes its nudges with it, and a lease that ran out handed them to another."""
     if not ids:
         return {}
-    return dict(session.execute(select(Nudge.id, Nudge.attempts).where(  # type: ignore[arg-type]
+    return dict(session.execute(select(Nudge.id, Nudge.attempts).where(
         Nudge.id.in_(list(ids)), Nudge.claimed_by == worker)).all())
 
 
@@ -480,7 +482,7 @@ def release_claimed_at(session: Session, worker: str, claimed_at: datetime) -> i
     result = session.execute(update(Nudge).where(
         Nudge.claimed_by == worker, Nudge.claimed_at == claimed_at, Nudge.status == "sending").values(
         status="unknown", claimed_by=None, attempts=Nudge.attempts - 1))
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def abandon_claims(session: Session, worker: str) -> int:
@@ -488,7 +490,7 @@ def abandon_claims(session: Session, worker: str) -> int:
     have had in flight is unknown: the next sweep looks for it in the channel's history before posting it."""
     result = session.execute(update(Nudge).where(Nudge.claimed_by == worker, Nudge.status == "sending").values(
         status="unknown", claimed_by=None, next_attempt_at=None))
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def get_workspace(session: Session, workspace_id: int) -> Workspace | None:
@@ -621,7 +623,7 @@ def drop_unsent_nudges(session: Session, workspace_id: int, reason: str) -> int:
         .where(Nudge.workspace_id == workspace_id, Nudge.status.in_(["pending", "unknown"]))
         .values(status="dropped", last_error=reason)
     )
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def workspaces_uninstalled_before(session: Session, cutoff: datetime) -> list[Workspace]:
@@ -657,7 +659,7 @@ def value_median(session: Session, workspace_id: int) -> float | None:
     if not total:
         return None
     middle = select(Client.value).where(*valued).order_by(Client.value)
-    values = list(session.scalars(middle.offset((total - 1) // 2).limit(2 - total % 2)))
+    values = [v for v in session.scalars(middle.offset((total - 1) // 2).limit(2 - total % 2)) if v is not None]
     return sum(values) / len(values)
 
 

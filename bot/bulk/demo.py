@@ -61,7 +61,7 @@ def _archetype(rng: random.Random) -> str:
 def _history(rng: random.Random, kind: str, start: datetime, now: datetime, per_client: int
              ) -> list[tuple[datetime, str, str | None, str | None]]:
     """(when, kind, direction, note) for one client's year, shaped by its archetype."""
-    events = []
+    events: list[tuple[datetime, str, str | None, str | None]] = []
     span = (now - start).days
     last_day = span - {"quiet": rng.randint(45, 120), "former": rng.randint(100, 200),
                        "unanswered": rng.randint(20, 40)}.get(kind, rng.randint(0, 10))
@@ -117,7 +117,7 @@ def _names(rng: random.Random) -> Iterator[str]:
 
 
 def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *, owners: list[str],
-         per_client: int = 10, seed_value: int = 42, progress: Callable[[int], None] = lambda _: None) -> SeedReport:
+         per_client: int = 10, seed_value: int = 42, progress: Callable[[int], object] = lambda _: None) -> SeedReport:
     rng = random.Random(seed_value)
     names = _names(rng)
     taken = set(session.scalars(select(Client.name_key).where(Client.workspace_id == workspace.id)))

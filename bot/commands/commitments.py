@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -75,11 +76,15 @@ def cmd_issue(session: Session, ctx: Context, args: str) -> b.Reply:
             b.emoji("calendar"), " New estimate for ", b.text(client.name, bold=True), "'s ", b.text(what, italic=True),
             ": ", day_element(due_on), ". Tell them too."))
     lines = [b.line(b.emoji("hammer_and_wrench"), " Open issue for ", b.text(client.name, bold=True), ": ",
-                    b.text(what, italic=True), *([", estimate ", day_element(due_on)] if due_on else []), ".")]
+                    b.text(what, italic=True), *(_estimate(due_on) if due_on else []), ".")]
     lines.append(b.line(f"They are owed a status update every {ctx.update_every} business days until it is "
                         "resolved; any touch to them counts. When it is fixed: ",
                         b.text(f"/client resolved {client.name}", code=True)))
     return b.reply(f"Open issue for {client.name}: {what}.", b.rich(*lines))
+
+
+def _estimate(due_on: date) -> list[b.Element | str]:
+    return [", estimate ", day_element(due_on)]
 
 
 def _pick(client: Client, open_ones: list[Commitment], words: str, kind: str, usage: str) -> Commitment:

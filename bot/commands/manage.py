@@ -101,7 +101,7 @@ def parse_add(args: str) -> AddRequest:
 
 
 def _replace(request: AddRequest, **changes: object) -> AddRequest:
-    return AddRequest(**{**request.__dict__, **changes})  # type: ignore[arg-type]
+    return AddRequest(**{**request.__dict__, **changes})
 
 
 def _ensure_name_free(session: Session, ctx: Context, name: str, usage: str, allow: Client | None = None) -> None:

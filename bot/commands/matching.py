@@ -110,11 +110,11 @@ def find_client(session: Session, workspace_id: int, args: str) -> Match:
     if not spans:
         raise ClientLookupError("Which client? Put the client's name first.")
     prefixes = [(name_key(to_plain(args[:end])), args[end:].strip()) for _, end in spans]
-    exact = {c.name_key: c for c in clients_by_keys(session, workspace_id, [p for p, _ in prefixes])}
+    named = {c.name_key: c for c in clients_by_keys(session, workspace_id, [p for p, _ in prefixes])}
     for words, (key, rest) in reversed(list(enumerate(prefixes, start=1))):
-        if key in exact:
+        if key in named:
             _not_misspelt(session, workspace_id, args, spans, words, key)
-            return Match(exact[key], rest)
+            return Match(named[key], rest)
     for words, (key, rest) in reversed(list(enumerate(prefixes, start=1))):
         found = clients_with_key_prefix(session, workspace_id, key, 6)
         if len(found) == 1:

@@ -22,8 +22,8 @@ def _text(value: Any, limit: int = 64) -> str | None:
 
 def message_form(session: Session, ctx: Context, payload: dict[str, Any], our_team: str) -> dict[str, Any] | None:
     """The form for a message_action payload, or None when the payload names no message."""
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    channel = raw if isinstance(raw := payload.get("channel"), dict) else {}
+    message = raw if isinstance(raw := payload.get("message"), dict) else {}
     channel_id, ts = _text(channel.get("id")), _text(message.get("ts"), 32)
     try:
         written = datetime.fromtimestamp(float(ts), UTC) if ts else None
@@ -37,7 +37,7 @@ def message_form(session: Session, ctx: Context, payload: dict[str, Any], our_te
     # a bot's message, or one whose author's side Slack does not say, starts as two-way
     unknown = bool(message.get("bot_id")) or author_team is None
     direction = "both" if unknown else "to" if author_team == our_team else "from"
-    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    text = raw if isinstance(raw := message.get("text"), str) else ""
     note = to_plain(text).strip()[:NOTE_MAX]
     day = min(written, ctx.now).astimezone(ctx.user_tz()).date()
     return log_form((client.id, client.name) if client else None, day,

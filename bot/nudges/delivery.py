@@ -101,10 +101,10 @@ class SlackPoster:
 
     def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, str]:
         """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts."""
-        wanted, found = set(nudge_ids), {}
+        wanted, found = set(nudge_ids), dict[int, str]()
         cursor = None
         for _ in range(HISTORY_PAGES):
-            page = {"cursor": cursor} if cursor else {}
+            page: dict[str, Any] = {"cursor": cursor} if cursor else {}
             reply = self.client.conversations_history(channel=channel, oldest=str(oldest.timestamp()), limit=200,
                                                       include_all_metadata=True, **page)
             for msg in reply.get("messages") or []:

@@ -31,7 +31,6 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         return "send" if still else "drop"
     if kind == "thank":
         return "drop" if referral is None or referral.thanked_at is not None or client.status == "paused" else "send"
-    iso = lambda m: m.isoformat() if m else None  # noqa: E731
     if kind == "winback":
         still = client.status == "former" and not client.opted_out and not client.no_winback \
             and facts.get("ended") == iso(client.ended_at)
@@ -45,3 +44,7 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
     }.get(kind, False)
     return "drop" if changed else "send"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from bot.relationship import thresholds
 from bot.relationship.thresholds import Threshold
@@ -44,7 +45,22 @@ def cadence(client: Client) -> str | None:
     return None
 
 
-def next_checkin(client: Client) -> datetime | None:
+class Checkins(Protocol):
+    """What next_checkin reads: a Client, or a row about to become one (bulk/demo seeding)."""
+
+    @property
+    def checkin_count(self) -> int | None: ...
+    @property
+    def checkin_unit(self) -> str | None: ...
+    @property
+    def last_checkin_at(self) -> datetime | None: ...
+    @property
+    def checkin_set_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def next_checkin(client: Checkins) -> datetime | None:
     if not (client.checkin_count and client.checkin_unit):
         return None
     # the later of the last check-in and the moment the rhythm was (re)set

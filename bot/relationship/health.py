@@ -93,6 +93,7 @@ def assess(data: HealthInput) -> Health:
     late = data.late_commitments
     owed = f"{late} commitment{'s' if late > 1 else ''} of ours late" if late else None
 
+    facts: list[str | None]
     if signs >= AT_RISK_SIGNS:
         counted = f" ({late} of them ours)" if late else ""
         label, facts = "At risk", [f"{signs} warning signs in 30 days{counted}", silence, met]

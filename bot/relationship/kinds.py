@@ -60,7 +60,7 @@ WORD_DIRECTIONS = {"from": "in", "to": "out"}
 def direction_for(kind: str, override: str | None) -> str | None:
     """'from' means they reached us, 'to' that we reached them; contact kinds default to two-way."""
     if kind in CONTACT_KINDS:
-        return {**WORD_DIRECTIONS, None: "both"}[override]
+        return WORD_DIRECTIONS[override] if override is not None else "both"
     return FIXED_DIRECTION[kind]
 
 

@@ -175,7 +175,8 @@ def _socket_mode(settings: Settings) -> int:
     try:
         if scheduler is not None:
             scheduler.start()
-        SocketModeHandler(build_app(settings, database.sessions), settings.slack_app_token).start()
+        handler = SocketModeHandler(build_app(settings, database.sessions), settings.slack_app_token)
+        handler.start()  # type: ignore[no-untyped-call]  # slack_bolt leaves SocketModeHandler.start unannotated
     finally:
         if scheduler is not None:
             scheduler.wait(time.monotonic() + STOP_SECONDS)

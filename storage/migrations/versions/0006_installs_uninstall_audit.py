@@ -8,7 +8,7 @@ The slack_* tables are written out here as slack_sdk 3.x's SQLAlchemyInstallatio
 SQLAlchemyOAuthStateStore define them (a migration must not change when the library does); the OAuth tests
 run those stores against a database migrated by this file.
 """
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ NO_UPDATE_POSTGRESQL = (
 )
 
 
-def _bot_columns(*, enterprise_url: bool) -> list[sa.Column]:
+def _bot_columns(*, enterprise_url: bool) -> list[sa.Column[Any]]:
     return [
         sa.Column('id', sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column('client_id', sa.String(32), nullable=False),
