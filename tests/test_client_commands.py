@@ -235,7 +235,7 @@ def test_referral_creates_the_prospect_and_asks_for_thanks(rapport):
     done = rapport.click(mark)
     assert done["replace_original"] is True and "thanked Acme Corp" in done.text
     again = rapport.click(mark)
-    assert "already thanked" in again.text
+    assert "Already handled by @UANA: thanked Acme Corp for this one" in again.text
     assert "Thank them" not in rapport.command("status acme").text
 
 

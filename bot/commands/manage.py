@@ -25,7 +25,7 @@ from storage.queries import (
     clients_by_keys,
     count_history,
     delete_client,
-    get_client,
+    lock_client,
     name_key,
     value_median,
     value_standing,
@@ -338,7 +338,7 @@ def require_admin(ctx: Context, doing: str) -> None:
 
 
 def forget_confirmed(session: Session, ctx: Context, client_id: int) -> b.Reply:
-    client = get_client(session, ctx.workspace_id, client_id)
+    client = lock_client(session, ctx.workspace_id, client_id)  # of two confirmations at once, one forgets
     if client is None:
         return b.reply("Already forgotten.", b.paragraph("That client has already been forgotten."))
     require_owner_or_admin(ctx, client, "forget")
