@@ -728,3 +728,10 @@ def last_handled_nudge(session: Session, client_id: int) -> Nudge | None:
     stmt = (select(Nudge).where(Nudge.client_id == client_id, Nudge.handled_at.is_not(None))
             .order_by(Nudge.handled_at.desc(), Nudge.id.desc()).limit(1))
     return session.scalars(stmt).first()
+
+
+def forgotten_event(session: Session, workspace_id: int, client_id: int) -> AuditEvent | None:
+    """Who forgot a client, and when: the one entry forgetting leaves behind."""
+    stmt = (select(AuditEvent).where(AuditEvent.workspace_id == workspace_id, AuditEvent.client_id == client_id,
+                                     AuditEvent.action == "forgotten").order_by(AuditEvent.id.desc()).limit(1))
+    return session.scalars(stmt).first()

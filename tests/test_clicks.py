@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
+import bot.commands.manage
 import bot.commands.touches
 import bot.nudges.actions
 import bot.slack.home
@@ -132,7 +133,7 @@ class Race:
 ENTRIES = ((handlers.nudges, "run_click"), (handlers.home, "home_settle"), (handlers.home, "home_not_relevant"),
            (handlers.actions, "run_button"))
 APPLIES = ((bot.nudges.actions, "close"), (bot.slack.home, "settle"), (bot.slack.home, "not_relevant"),
-           (bot.commands.touches, "mark_referrals_thanked"))
+           (bot.commands.touches, "mark_referrals_thanked"), (bot.commands.manage, "delete_client"))
 
 
 def _entered(race: Race, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -411,6 +412,20 @@ def test_mark_thanked_twice_on_the_referral_prompt_thanks_once(rapport, race):
     texts = [first.text, second.text]
     assert sum(already(t, winner) for t in texts) == 1, texts
     assert sum("thanked Acme Corp for introducing Beta Ltd" in t for t in texts) == 1, texts
+
+
+def test_forget_confirmed_twice_at_once_forgets_once_and_says_who_did(rapport, race):
+    rapport.command("add Acme Corp")
+    rapport.command("log acme corp call from")
+    forget = next(b for b in buttons(rapport.command("forget acme corp")) if b["action_id"] == "forget_confirm")
+    first, second = at_once(race, [lambda: rapport.click(forget, user="UANA"),
+                                   lambda: rapport.click(forget, user="UADMIN")])
+    texts = [first.text, second.text]
+    winner = "UANA" if "Forgot Acme Corp" in first.text else "UADMIN"
+    assert sum("Forgot Acme Corp and all its history" in t for t in texts) == 1, texts
+    assert sum(already(t, winner) and "forgot the client" in t for t in texts) == 1, texts
+    with rapport.database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Client)) == 0
 
 
 def _owed(rapport, kind: str) -> str:
