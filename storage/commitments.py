@@ -103,3 +103,10 @@ def unhandled_nudges_of(session: Session, commitment_id: int) -> list[Nudge]:
     stmt = select(Nudge).where(Nudge.commitment_id == commitment_id, Nudge.handled_at.is_(None),
                                Nudge.status.in_(("pending", "sent", "sending")))
     return list(session.scalars(stmt.order_by(Nudge.id)))
+
+
+def client_id_of_commitment(session: Session, workspace_id: int, commitment_id: int) -> int | None:
+    """Whose a commitment is, read without loading it, so that it is first loaded under the client's lock
+    (storage.queries.lock_client)."""
+    return session.scalar(select(Commitment.client_id).where(Commitment.workspace_id == workspace_id,
+                                                             Commitment.id == commitment_id))
