@@ -157,8 +157,10 @@ def write(results: list[dict[str, object]], plan_only: bool) -> None:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         n = int(r["processes"])  # type: ignore[call-overload]
-        eff = (f"{r['plan_rate'] / (n * one['plan_rate']):.2f} / {r['post_rate'] / (n * one['post_rate']):.2f}"
-               if one else "—")
+        eff = "—"
+        if one:
+            eff = f"{r['plan_rate'] / (n * one['plan_rate']):.2f} / " + (  # type: ignore[operator]
+                f"{r['post_rate'] / (n * one['post_rate']):.2f}" if one["post_rate"] else "—")  # type: ignore[operator]
         lines.append(f"| {n} | {r['planned']:,} | {r['plan_s']:.1f} s | {r['plan_rate']:,.0f} | {r['posted']:,} | "
                      f"{r['total_s']:.1f} s | {r['post_rate']:,.0f} | {eff} | {r['repeated']} | {r['doubled']} | "
                      f"{', '.join(f'{p:,}' for p in r['by_process'])} | "  # type: ignore[attr-defined]
