@@ -311,9 +311,11 @@ def open_referral_counts(session: Session, workspace_id: int) -> dict[int, int]:
 
 
 def due_clients(session: Session, column: str, now: datetime, statuses: Sequence[str], *, strict: bool = False,
-                after: tuple[datetime, int] | None = None, limit: int | None = None) -> list[Client]:
+                after: tuple[datetime, int] | None = None, limit: int | None = None,
+                workspace_id: int | None = None) -> list[Client]:
     """The next clients whose nudge of one kind is due, in (due time, id) order after `after`: a range on that
     kind's index, so the cost is what is due. `strict`: due only once the moment has passed, not at it.
+    `workspace_id`: only that workspace's (a range on its (workspace, due time) index).
     On PostgreSQL rows another planner holds are skipped, so planners racing take different batches."""
     due_at = getattr(Client, column)
     stmt = select(Client).where(
@@ -322,6 +324,8 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
         Client.workspace_id.in_(INSTALLED),
         or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
     ).order_by(due_at, Client.id)
+    if workspace_id is not None:
+        stmt = stmt.where(Client.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(due_at, Client.id) > tuple_(*after))
     if limit is not None:
@@ -330,7 +334,7 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
 
 
 def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
-                  limit: int | None = None) -> list[tuple[Referral, Client, Client]]:
+                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Referral, Client, Client]]:
     referrer, referred = aliased(Client), aliased(Client)
     stmt = (
         select(Referral, referrer, referred)
@@ -345,6 +349,8 @@ def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int
         )
         .order_by(Referral.next_nudge_at, Referral.id)
     )
+    if workspace_id is not None:
+        stmt = stmt.where(Referral.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(Referral.next_nudge_at, Referral.id) > tuple_(*after))
     if limit is not None:
