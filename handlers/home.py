@@ -36,9 +36,9 @@ def _number(value: str) -> int:
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
              settings: Settings) -> None:
-    def publish(client: WebClient, caller: Any, page: int = 1, attention: int = 1) -> None:
+    def publish(client: WebClient, caller: Any, page: int = 1, attention: int = 1, notice: Any = None) -> None:
         client.views_publish(user_id=caller.user_id,
-                             view=home_view(session_factory, caller, clock(), settings, page, attention))
+                             view=home_view(session_factory, caller, clock(), settings, page, attention, notice))
 
     @app.event("app_home_opened")
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
@@ -75,11 +75,11 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             home_snooze(session_factory, caller, value, now)
             publish(client, caller, **_pages(body))
         elif kind == "home_not_relevant":
-            home_not_relevant(session_factory, caller, value, now)
-            publish(client, caller, **_pages(body))
+            notice = home_not_relevant(session_factory, caller, value, now)
+            publish(client, caller, **_pages(body), notice=notice)
         elif kind in ("home_kept", "home_resolved"):
-            updates = home_settle(session_factory, caller, value, now)
-            publish(client, caller, **_pages(body))
+            updates, notice = home_settle(session_factory, caller, value, now)
+            publish(client, caller, **_pages(body), notice=notice)
             rewrite(client, updates)
         elif kind == "home_attention_page":
             publish(client, caller, _pages(body).get("page", 1), _number(value))

@@ -23,8 +23,11 @@ def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory
     user = body.get("user")
     team_id = _text(body.get("team_id")) or (_text(team.get("id")) if isinstance(team, dict) else None)
     user_id = _text(body.get("user_id")) or (_text(user.get("id")) if isinstance(user, dict) else None)
+    # As Bolt finds it: an interaction may name its org only inside `team` (Enterprise Grid)
     enterprise = body.get("enterprise_id") or body.get("enterprise")
     enterprise_id = _text(enterprise.get("id")) if isinstance(enterprise, dict) else _text(enterprise)
+    if enterprise_id is None and isinstance(team, dict):
+        enterprise_id = _text(team.get("enterprise_id"))
     if team_id is None or user_id is None:
         raise BadPayloadError("missing team or user")
     return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,

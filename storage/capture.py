@@ -73,12 +73,14 @@ def linking_workspaces(session: Session, channel_id: str) -> list[Workspace]:
 
 
 def due_replies(session: Session, asked_before: datetime, *, after: tuple[datetime, int] | None = None,
-                limit: int | None = None) -> list[tuple[LinkedChannel, Client]]:
+                limit: int | None = None, workspace_id: int | None = None) -> list[tuple[LinkedChannel, Client]]:
     """Linked channels whose client's question has waited at least since `asked_before` (a calendar bound;
     the rule checks business hours), with their clients, for planning."""
     stmt = (select(LinkedChannel, Client).join(Client, Client.id == LinkedChannel.client_id)
             .where(LinkedChannel.next_reply_at <= asked_before, LinkedChannel.workspace_id.in_(INSTALLED))
             .order_by(LinkedChannel.next_reply_at, LinkedChannel.id))
+    if workspace_id is not None:
+        stmt = stmt.where(LinkedChannel.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(LinkedChannel.next_reply_at, LinkedChannel.id) > tuple_(*after))
     if limit is not None:

@@ -28,13 +28,15 @@ def get_commitment(session: Session, workspace_id: int, commitment_id: int) -> C
 
 
 def due_commitments(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
-                    limit: int | None = None) -> list[tuple[Commitment, Client]]:
+                    limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Commitment, Client]]:
     """Open commitments whose rule is due a look, with their clients, in (next check, id) order; on PostgreSQL
     rows another planner holds are skipped."""
     stmt = (select(Commitment, Client).join(Client, Client.id == Commitment.client_id)
             .where(Commitment.next_check_at <= now, Commitment.done_at.is_(None),
                    Commitment.workspace_id.in_(INSTALLED))
             .order_by(Commitment.next_check_at, Commitment.id))
+    if workspace_id is not None:
+        stmt = stmt.where(Commitment.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(Commitment.next_check_at, Commitment.id) > tuple_(*after))
     if limit is not None:
@@ -104,3 +106,10 @@ def unhandled_nudges_of(session: Session, commitment_id: int) -> list[Nudge]:
     stmt = select(Nudge).where(Nudge.commitment_id == commitment_id, Nudge.handled_at.is_(None),
                                Nudge.status.in_(("pending", "sent", "sending")))
     return list(session.scalars(stmt.order_by(Nudge.id)))
+
+
+def client_id_of_commitment(session: Session, workspace_id: int, commitment_id: int) -> int | None:
+    """Whose a commitment is, read without loading it, so that it is first loaded under the client's lock
+    (storage.queries.lock_client)."""
+    return session.scalar(select(Commitment.client_id).where(Commitment.workspace_id == workspace_id,
+                                                             Commitment.id == commitment_id))

@@ -29,6 +29,8 @@ NAMING_CONVENTION = {
 }
 
 NAME_MAX = 100
+DUE_COLUMNS = ("next_quiet_at", "next_unanswered_at", "next_checkin_at", "next_at_risk_at", "next_advocate_at",
+               "next_winback_at")
 NOTE_MAX = 2000
 
 
@@ -62,6 +64,8 @@ class Client(Base):
         Index("ix_clients_workspace_owner", "workspace_id", "owner_id"),
         Index("ix_clients_workspace_status", "workspace_id", "status"),
         Index("ix_clients_workspace_value", "workspace_id", "value"),
+        # planning one workspace at a time (storage/leases.py): a range on (workspace, due time) per rule
+        *(Index(f"ix_clients_workspace_{column}", "workspace_id", column, "id") for column in DUE_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +172,7 @@ class Referral(Base):
     __table_args__ = (
         Index("ix_referrals_referrer_thanked", "referrer_id", "thanked_at"),
         Index("ix_referrals_referred", "referred_id"),
+        Index("ix_referrals_workspace_next_nudge_at", "workspace_id", "next_nudge_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -310,6 +315,7 @@ class LinkedChannel(Base):
         Index("ix_linked_channels_client", "client_id"),
         # every message event asks which installed workspaces linked its channel (bot/capture/tenants.py)
         Index("ix_linked_channels_channel", "channel_id"),
+        Index("ix_linked_channels_workspace_next_reply_at", "workspace_id", "next_reply_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -334,7 +340,8 @@ class Commitment(Base):
 
     __tablename__ = "commitments"
     __table_args__ = (Index("ix_commitments_client_done", "client_id", "done_at"),
-                      Index("ix_commitments_workspace_done", "workspace_id", "done_at"))
+                      Index("ix_commitments_workspace_done", "workspace_id", "done_at"),
+                      Index("ix_commitments_workspace_next_check_at", "workspace_id", "next_check_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -353,3 +360,18 @@ class Commitment(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     update_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     late_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PlanningLease(Base):
+    """Who plans a workspace in this pass (PRODUCT.md §7 scale-out): taken atomically by one process, given back
+    when it is done, and expiring on its own if that process dies. `pass_at` and `plans` record which pass last
+    planned it and how many times: more than once is work repeated, which must never happen."""
+
+    __tablename__ = "planning_leases"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))  # host:pid:pass token, while it is being planned
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    pass_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the pass (sweep interval) last planned in
+    planned_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process that planned it
+    plans: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # in that pass

@@ -312,9 +312,11 @@ def open_referral_counts(session: Session, workspace_id: int) -> dict[int, int]:
 
 
 def due_clients(session: Session, column: str, now: datetime, statuses: Sequence[str], *, strict: bool = False,
-                after: tuple[datetime, int] | None = None, limit: int | None = None) -> list[Client]:
+                after: tuple[datetime, int] | None = None, limit: int | None = None,
+                workspace_id: int | None = None) -> list[Client]:
     """The next clients whose nudge of one kind is due, in (due time, id) order after `after`: a range on that
     kind's index, so the cost is what is due. `strict`: due only once the moment has passed, not at it.
+    `workspace_id`: only that workspace's (a range on its (workspace, due time) index).
     On PostgreSQL rows another planner holds are skipped, so planners racing take different batches."""
     due_at = getattr(Client, column)
     stmt = select(Client).where(
@@ -323,6 +325,8 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
         Client.workspace_id.in_(INSTALLED),
         or_(Client.snoozed_until.is_(None), Client.snoozed_until <= now),
     ).order_by(due_at, Client.id)
+    if workspace_id is not None:
+        stmt = stmt.where(Client.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(due_at, Client.id) > tuple_(*after))
     if limit is not None:
@@ -331,7 +335,7 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
 
 
 def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
-                  limit: int | None = None) -> list[tuple[Referral, Client, Client]]:
+                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Referral, Client, Client]]:
     referrer, referred = aliased(Client), aliased(Client)
     stmt = (
         select(Referral, referrer, referred)
@@ -346,6 +350,8 @@ def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int
         )
         .order_by(Referral.next_nudge_at, Referral.id)
     )
+    if workspace_id is not None:
+        stmt = stmt.where(Referral.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(tuple_(Referral.next_nudge_at, Referral.id) > tuple_(*after))
     if limit is not None:
@@ -722,3 +728,38 @@ def route_targets(session: Session, workspace_id: int) -> tuple[set[str], set[st
     owners = set(session.scalars(select(Client.owner_id).distinct().where(
         Client.workspace_id == workspace_id, Client.channel_id.is_(None))))
     return {c for c in channels if c}, owners
+
+
+def lock_client(session: Session, workspace_id: int, client_id: int) -> Client | None:
+    """The client read afresh, its row locked until the transaction ends. Whatever a click changes belongs to
+    one client, so every click takes this one lock before it reads what it acts on: of two clicks at once the
+    second waits, then sees what the first did (PostgreSQL FOR UPDATE; SQLite's write transaction began with
+    BEGIN IMMEDIATE, which already lets one writer in at a time)."""
+    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id == client_id)
+            .with_for_update().execution_options(populate_existing=True))
+    return session.scalars(stmt).one_or_none()
+
+
+def client_id_of_nudge(session: Session, workspace_id: int, nudge_id: int) -> int | None:
+    """Whose a nudge is, read without loading it, so that it is first loaded after the client's lock."""
+    return session.scalar(select(Nudge.client_id).where(Nudge.workspace_id == workspace_id, Nudge.id == nudge_id))
+
+
+def referrer_id_of(session: Session, workspace_id: int, referral_id: int) -> int | None:
+    """Who made a referral, read without loading it (see client_id_of_nudge)."""
+    return session.scalar(select(Referral.referrer_id).where(Referral.workspace_id == workspace_id,
+                                                             Referral.id == referral_id))
+
+
+def last_handled_nudge(session: Session, client_id: int) -> Nudge | None:
+    """The client's nudge someone acted on most recently."""
+    stmt = (select(Nudge).where(Nudge.client_id == client_id, Nudge.handled_at.is_not(None))
+            .order_by(Nudge.handled_at.desc(), Nudge.id.desc()).limit(1))
+    return session.scalars(stmt).first()
+
+
+def forgotten_event(session: Session, workspace_id: int, client_id: int) -> AuditEvent | None:
+    """Who forgot a client, and when: the one entry forgetting leaves behind."""
+    stmt = (select(AuditEvent).where(AuditEvent.workspace_id == workspace_id, AuditEvent.client_id == client_id,
+                                     AuditEvent.action == "forgotten").order_by(AuditEvent.id.desc()).limit(1))
+    return session.scalars(stmt).first()

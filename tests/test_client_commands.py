@@ -235,7 +235,7 @@ def test_referral_creates_the_prospect_and_asks_for_thanks(rapport):
     done = rapport.click(mark)
     assert done["replace_original"] is True and "thanked Acme Corp" in done.text
     again = rapport.click(mark)
-    assert "already thanked" in again.text
+    assert "Already handled by @UANA: thanked Acme Corp for this one" in again.text
     assert "Thank them" not in rapport.command("status acme").text
 
 
@@ -360,7 +360,7 @@ def test_forget_asks_first_and_is_for_owner_or_admin(rapport):
     assert "Only Acme Corp's owner" in stolen.text and counts(rapport.database) == (1, 1, 0)
     done = rapport.click(forget, user="UANA")
     assert "Forgot Acme Corp" in done.text and counts(rapport.database) == (0, 0, 0)
-    assert "already been forgotten" in rapport.click(forget, user="UANA").text
+    assert "Already handled by @UANA: forgot the client" in rapport.click(forget, user="UANA").text
 
 
 def test_admin_may_forget_someone_elses_client(rapport):

@@ -10,38 +10,25 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from handlers import commands
-from storage.models import Client, Interaction, Nudge, Workspace
+from storage.models import Interaction, Nudge
 from tests.cli import RAPPORT, clean_env
 from tests.conftest import SIGNING_SECRET
 from tests.tcp_proxy import TcpProxy
 from tests.test_serve import _free_port, signed_command
+from tests.test_stop import seed_due_now
 
 CLIENTS, CHANNELS, OWNERS = 300, 3, 6
 OUTAGE_SECONDS = 20
 ANSWER_WITHIN = 3.0
 BOUND_AFTER_RETURN = 180.0
-
-
-def _seed(database) -> None:
-    now = datetime.now(UTC)
-    with database.sessions.begin() as session:
-        workspace = Workspace(team_id="T1", enterprise_id="", created_at=now - timedelta(days=90))
-        session.add(workspace)
-        session.flush()
-        session.execute(insert(Client), [
-            {"workspace_id": workspace.id, "name": f"Client {i:03d}", "name_key": f"client {i:03d}",
-             "owner_id": f"U{i % OWNERS}", "channel_id": f"C{i % CHANNELS}", "status": "active",
-             "created_at": now - timedelta(days=60), "created_by": "UANA", "next_quiet_at": now - timedelta(days=1)}
-            for i in range(CLIENTS)])
 
 
 def _descendants(pid: int) -> set[int]:
@@ -67,7 +54,7 @@ def _posted(fake_slack) -> int:
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_database_outage_mid_delivery_loses_nothing_doubles_nothing_and_heals_without_restarts(
         database, database_url, fake_slack, tmp_path):
-    _seed(database)
+    seed_due_now(database, CLIENTS, CHANNELS, OWNERS)
     upstream = make_url(database_url)
     proxy = TcpProxy(upstream.host or "127.0.0.1", upstream.port or 5432)
     fake_slack.per_channel_interval = 1.0  # about ten seconds of posting: time to cut it in the middle

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -12,6 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.server.serve import web_concurrency
+from bot.settings import SettingsError
 from tests.cli import RAPPORT, clean_env, run
 from tests.conftest import SECRET_KEY, SIGNING_SECRET, sign
 
@@ -138,7 +141,7 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
 
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and "schema version 0012" in result.stdout
+    assert result.returncode == 0 and "schema version 0013" in result.stdout
     assert (tmp_path / "fresh.db").exists()
 
 
@@ -164,3 +167,12 @@ def test_serve_and_worker_run_the_scheduler(command, tmp_path, fake_slack):
         process.terminate()
         process.wait(timeout=30)
     assert len(fake_slack.posted_nudge_ids()) == 1000
+
+
+def test_serve_answers_from_as_many_processes_as_the_machine_has_cores_unless_told():
+    # PRODUCT.md §7: an answer's Python holds one interpreter, so one web process per core by default
+    assert web_concurrency({}) == (os.cpu_count() or 1)
+    assert web_concurrency({"WEB_CONCURRENCY": " 3 "}) == 3
+    for bad in ("0", "two", "-1", "1000"):
+        with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+            web_concurrency({"WEB_CONCURRENCY": bad})

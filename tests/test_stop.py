@@ -21,7 +21,8 @@ from tests.test_serve import _free_port
 CLIENTS, CHANNELS, OWNERS = 100, 2, 4
 
 
-def _seed_due_now(database) -> None:
+def seed_due_now(database, clients: int = CLIENTS, channels: int = CHANNELS, owners: int = OWNERS) -> None:
+    """A workspace whose clients have all just gone quiet, spread over channels and owners."""
     now = datetime.now(UTC)
     with database.sessions.begin() as session:
         workspace = Workspace(team_id="T1", enterprise_id="", created_at=now - timedelta(days=90))
@@ -29,9 +30,9 @@ def _seed_due_now(database) -> None:
         session.flush()
         session.execute(insert(Client), [
             {"workspace_id": workspace.id, "name": f"Client {i:03d}", "name_key": f"client {i:03d}",
-             "owner_id": f"U{i % OWNERS}", "channel_id": f"C{i % CHANNELS}", "status": "active",
+             "owner_id": f"U{i % owners}", "channel_id": f"C{i % channels}", "status": "active",
              "created_at": now - timedelta(days=60), "created_by": "UANA", "next_quiet_at": now - timedelta(days=1)}
-            for i in range(CLIENTS)])
+            for i in range(clients)])
 
 
 def _group_gone(pgid: int) -> bool:
@@ -45,7 +46,7 @@ def _group_gone(pgid: int) -> bool:
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_sigterm_mid_delivery_stops_within_ten_seconds_and_nothing_is_lost_or_doubled(
         command, database, database_url, fake_slack, tmp_path):
-    _seed_due_now(database)
+    seed_due_now(database)
     fake_slack.per_channel_interval = 1.0
     env = clean_env(tmp_path, DATABASE_URL=database_url, SLACK_BOT_TOKEN="xoxb-test",
                     SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url, PORT=str(_free_port()),

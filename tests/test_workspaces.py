@@ -10,12 +10,16 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
+from slack_sdk import WebClient
 from sqlalchemy import func, select, text
 
 from bot.nudges.sweep import slack_for, sweep
 from bot.settings import Settings
+from bot.slack.people import StaticDirectory
 from bot.slack.tokens import TokenCipher
+from handlers.payload import caller_from
 from storage.models import AuditEvent, Client, Interaction, Nudge, Workspace
 from tests.conftest import OAUTH_CLIENT_ID, SECRET_KEY, RapportServer, oauth_settings, sign
 from tests.helpers import client_named
@@ -325,3 +329,13 @@ def test_each_workspace_is_nudged_in_its_own_business_hours_and_timezone(rapport
     with rapport.database.sessions() as session:
         audit_rows = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "timezone")).all()
     assert audit_rows == ["Asia/Tokyo"]
+
+
+def test_a_click_that_names_its_grid_org_only_inside_team_belongs_to_that_org():
+    # bolt-python's captured block_actions body (tests/scenario_tests/test_block_actions.py) names the org
+    # only as team.enterprise_id; Bolt reads it there, and so must the workspace a click is answered for
+    body = {"type": "block_actions", "user": {"id": "W111", "team_id": "T111"},
+            "team": {"id": "T111", "domain": "workspace-domain", "enterprise_id": "E111",
+                     "enterprise_name": "Sandbox Org"}}
+    caller = caller_from(body, WebClient(), StaticDirectory(ZoneInfo("UTC")))
+    assert (caller.enterprise_id, caller.team_id, caller.user_id) == ("E111", "T111", "W111")

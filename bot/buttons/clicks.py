@@ -2,12 +2,15 @@
 
 A button's value is the id of the first nudge on its card (cards posted before focus carry one nudge), so
 every button ever posted still finds what it was about.
+
+Clicks are serialised (PRODUCT.md §5): a click that changes anything first locks the client's row
+(storage.queries.lock_client), then reads the card. Of two clicks at once on one card (Done and Done, Done and
+Snooze, …) the first applies and the second, reading after it, is answered "Already handled by …".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,10 +23,18 @@ from bot.relationship.record import record_interaction
 from bot.relationship.schedule import not_relevant
 from bot.slack import blocks as b
 from bot.slack.caller import Context
+from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
 from bot.when import WhenError, add_period, describe_period, parse_period
-from storage.models import Client, Commitment, Nudge
-from storage.queries import get_client, get_nudge, mark_referrals_thanked, open_referrals_from
+from storage.models import Card, Client, Commitment, Nudge
+from storage.queries import (
+    client_id_of_nudge,
+    get_client,
+    get_nudge,
+    lock_client,
+    mark_referrals_thanked,
+    open_referrals_from,
+)
 
 
 @dataclass
@@ -40,10 +51,10 @@ def _gone() -> ClickResult:
         "That nudge no longer exists: its client was forgotten. Nothing to do.")))
 
 
-def _already(nudge: Nudge) -> b.Reply:
-    return b.reply("Already handled.", b.paragraph(
-        "Already handled: ", b.user(nudge.handled_by or ""), f" {nudge.handled_action} ",
-        b.date(nudge.handled_at or datetime.now()), ". Nothing more to do."))
+def _already(card: Card | None, nudge: Nudge) -> b.Reply:
+    if card is not None and card.closed_at is not None:
+        return already_handled(card.closed_action, card.closed_by, card.closed_at)
+    return already_handled(nudge.handled_action, nudge.handled_by, nudge.handled_at)
 
 
 def click(session: Session, ctx: Context, action: str, value: str) -> ClickResult:
@@ -51,39 +62,50 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     nudge_part, _, period = value.partition(":")
     if not nudge_part.isdigit() or len(nudge_part) > 18:
         return ClickResult(ephemeral=b.error("That button is out of date."))
-    nudge = get_nudge(session, ctx.workspace_id, int(nudge_part))
-    if nudge is None or nudge.client_id is None:
+    if action in ("nudge_open", "nudge_log"):
+        return _look(session, ctx, action, int(nudge_part))
+    if action not in ("nudge_snooze", "nudge_done", "nudge_not_relevant"):
+        return ClickResult(ephemeral=b.error("That button is out of date."))
+    client_id = client_id_of_nudge(session, ctx.workspace_id, int(nudge_part))
+    client = lock_client(session, ctx.workspace_id, client_id) if client_id is not None else None
+    # everything below is read under the client's lock, so it includes whatever a click before this one did
+    nudge = get_nudge(session, ctx.workspace_id, int(nudge_part)) if client is not None else None
+    if client is None or nudge is None or nudge.client_id != client.id:
         return _gone()
-    client = get_client(session, ctx.workspace_id, nudge.client_id)
-    if client is None:
-        return _gone()
-    if action == "nudge_open":
-        return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=client_card(session, ctx, client)))
-    if action == "nudge_log":
-        return ClickResult(log_form_for=(client.id, client.name, nudge.id))
     card, reasons = card_of(session, ctx.workspace_id, nudge)
-    if nudge.handled_at is not None:
+    # a card stays open while any reason on it is (a promise kept elsewhere closes only its own reason)
+    still_open = [n for n in reasons if n.handled_at is None] if card is None or card.closed_at is None else []
+    if not still_open:
         note_message(session, nudge)  # a stale copy: show it as it now reads
-        return ClickResult(ephemeral=_already(nudge), updates=message_updates(session, ctx.workspace_id))
-    kinds = {n.kind for n in reasons}
+        return ClickResult(ephemeral=_already(card, nudge), updates=message_updates(session, ctx.workspace_id))
+    kinds = {n.kind for n in still_open}
     if action == "nudge_snooze":
         try:
             count, unit = parse_period(period)
         except WhenError:
             return ClickResult(ephemeral=b.error("That snooze option is out of date."))
-        close(session, card, reasons, f"snoozed {client.name} for {describe_period(count, unit)}", ctx.user_id,
+        close(session, card, still_open, f"snoozed {client.name} for {describe_period(count, unit)}", ctx.user_id,
               ctx.now)
         client.snoozed_until = add_period(ctx.now, count, unit)
     elif action == "nudge_done":
         # closed first, so the check-in recorded below (which closes the client's open cards) reads as done
-        close(session, card, reasons, done_words(kinds), ctx.user_id, ctx.now)
-        _done(session, ctx, reasons, client)
-    elif action == "nudge_not_relevant":
-        close(session, card, reasons, NOT_RELEVANT, ctx.user_id, ctx.now)
-        not_relevant(session, client, reasons)
+        close(session, card, still_open, done_words(kinds), ctx.user_id, ctx.now)
+        _done(session, ctx, still_open, client)
     else:
-        return ClickResult(ephemeral=b.error("That button is out of date."))
+        close(session, card, still_open, NOT_RELEVANT, ctx.user_id, ctx.now)
+        not_relevant(session, client, still_open)
     return ClickResult(updates=message_updates(session, ctx.workspace_id))
+
+
+def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickResult:
+    """Open and Log a touch change nothing by themselves (the form's submission is a touch like any other)."""
+    nudge = get_nudge(session, ctx.workspace_id, nudge_id)
+    client = get_client(session, ctx.workspace_id, nudge.client_id) if nudge and nudge.client_id else None
+    if nudge is None or client is None:
+        return _gone()
+    if action == "nudge_open":
+        return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=client_card(session, ctx, client)))
+    return ClickResult(log_form_for=(client.id, client.name, nudge.id))
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),

@@ -16,6 +16,7 @@ from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_future_day
 from storage.commitments import open_commitments
 from storage.models import Client, Commitment
+from storage.queries import lock_client
 
 
 def _what(raw: str, usage: str, example: str) -> str:
@@ -105,6 +106,7 @@ def cmd_kept(session: Session, ctx: Context, args: str) -> b.Reply:
     usage = USAGE["kept"]
     match = find(session, ctx, args, usage)
     client = match.client
+    lock_client(session, ctx.workspace_id, client.id)  # serialised with Kept clicks: read what they did
     promise = _pick(client, open_commitments(session, client.id, "promise"), match.rest, "promise", usage)
     settle(session, promise, ctx.user_id, ctx.now)
     return b.reply(f"Kept: {promise.what}.", b.paragraph(
@@ -118,6 +120,7 @@ def cmd_resolved(session: Session, ctx: Context, args: str) -> b.Reply:
     note = clean_note(raw_note, usage)
     match = find(session, ctx, head, usage)
     client = match.client
+    lock_client(session, ctx.workspace_id, client.id)  # serialised with Resolved clicks: read what they did
     issue = _pick(client, open_commitments(session, client.id, "issue"), match.rest, "issue", usage)
     settle(session, issue, ctx.user_id, ctx.now, note)
     lines = [b.line(b.emoji("white_check_mark"), " Resolved for ", b.text(client.name, bold=True), ": ",

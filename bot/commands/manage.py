@@ -17,6 +17,7 @@ from bot.relationship.schedule import refresh, start_schedule
 from bot.relationship.value import AmountError, format_value, parse_value
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
+from bot.slack.handled import already_handled
 from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone
@@ -25,7 +26,8 @@ from storage.queries import (
     clients_by_keys,
     count_history,
     delete_client,
-    get_client,
+    forgotten_event,
+    lock_client,
     name_key,
     value_median,
     value_standing,
@@ -338,8 +340,11 @@ def require_admin(ctx: Context, doing: str) -> None:
 
 
 def forget_confirmed(session: Session, ctx: Context, client_id: int) -> b.Reply:
-    client = get_client(session, ctx.workspace_id, client_id)
+    client = lock_client(session, ctx.workspace_id, client_id)  # of two confirmations at once, one forgets
     if client is None:
+        forgotten = forgotten_event(session, ctx.workspace_id, client_id)
+        if forgotten is not None:
+            return already_handled("forgot the client", forgotten.actor_id, forgotten.at)
         return b.reply("Already forgotten.", b.paragraph("That client has already been forgotten."))
     require_owner_or_admin(ctx, client, "forget")
     name = client.name

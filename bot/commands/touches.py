@@ -25,15 +25,18 @@ from bot.relationship.record import record_interaction
 from bot.relationship.schedule import start_referral, start_schedule
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
+from bot.slack.handled import already_handled
 from bot.when import WhenError, parse_period, parse_when
 from storage.models import Client, Referral
 from storage.queries import (
     clients_by_keys,
     get_referral,
+    lock_client,
     mark_referrals_thanked,
     name_key,
     open_referrals_from,
     primary_contact,
+    referrer_id_of,
 )
 
 
@@ -198,6 +201,7 @@ def cmd_thanked(session: Session, ctx: Context, args: str) -> b.Reply:
 
 
 def _thank(session: Session, ctx: Context, referrer: Client, usage: str | None) -> b.Reply:
+    lock_client(session, ctx.workspace_id, referrer.id)  # of two at once, the second finds nothing left to thank
     open_ones = open_referrals_from(session, ctx.workspace_id, referrer.id)
     if not open_ones:
         raise CommandError(f"No referrals from {referrer.name} are waiting for thanks.", usage)
@@ -210,12 +214,14 @@ def _thank(session: Session, ctx: Context, referrer: Client, usage: str | None) 
 
 
 def thanked_from_button(session: Session, ctx: Context, referral_id: int) -> b.Reply:
-    referral = get_referral(session, ctx.workspace_id, referral_id)
-    if referral is None:
+    """Mark thanked on the referral prompt; of two clicks at once the second is answered "Already handled by …"
+    (the referrer's lock is taken before the referral is read)."""
+    referrer_id = referrer_id_of(session, ctx.workspace_id, referral_id)
+    referrer = lock_client(session, ctx.workspace_id, referrer_id) if referrer_id is not None else None
+    referral = get_referral(session, ctx.workspace_id, referral_id) if referrer is not None else None
+    if referrer is None or referral is None:
         return b.reply("That referral is gone.", b.paragraph("That referral no longer exists "
                                                               "(the client may have been forgotten)."))
     if referral.thanked_at is not None:
-        return b.reply("Already thanked.", b.paragraph(
-            b.emoji("white_check_mark"), " ", b.user(referral.thanked_by or ""), " already thanked ",
-            b.text(referral.referrer.name, bold=True), " for this one (", b.date(referral.thanked_at), ")."))
-    return _thank(session, ctx, referral.referrer, None)
+        return already_handled(f"thanked {referrer.name} for this one", referral.thanked_by, referral.thanked_at)
+    return _thank(session, ctx, referrer, None)

@@ -10,29 +10,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.home.tab import card_modal, home, not_relevant_from_home, settle_from_home, snooze_from_home
 from bot.nudges.cards import message_updates
 from bot.settings import Settings
+from bot.slack import blocks as b
 from bot.slack.caller import Caller, context_for
 from bot.slack.message_updates import MessageUpdate
 from storage.queries import get_client
 
 
 def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime, settings: Settings,
-              page: int = 1, attention_page: int = 1) -> dict[str, Any]:
+              page: int = 1, attention_page: int = 1, notice: b.Reply | None = None) -> dict[str, Any]:
     with session_factory.begin() as session:
-        return home(session, context_for(session, caller, now), settings, page, attention_page)
+        return home(session, context_for(session, caller, now), settings, page, attention_page, notice)
 
 
-def home_not_relevant(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
+def home_not_relevant(session_factory: sessionmaker[Session], caller: Caller, value: str,
+                      now: datetime) -> b.Reply | None:
+    """None when done; else what to tell the clicker (someone dealt with it first)."""
     with session_factory.begin() as session:
-        not_relevant_from_home(session, context_for(session, caller, now), value)
+        return not_relevant_from_home(session, context_for(session, caller, now), value)
 
 
 def home_settle(session_factory: sessionmaker[Session], caller: Caller, value: str,
-                now: datetime) -> list[MessageUpdate]:
-    """Kept or Resolved on the Home tab; returns the card messages to bring up to date."""
+                now: datetime) -> tuple[list[MessageUpdate], b.Reply | None]:
+    """Kept or Resolved on the Home tab: the card messages to bring up to date, and what to tell the clicker
+    when someone settled it first."""
     with session_factory.begin() as session:
         ctx = context_for(session, caller, now)
-        settle_from_home(session, ctx, value)
-        return message_updates(session, ctx.workspace_id)
+        notice = settle_from_home(session, ctx, value)
+        return message_updates(session, ctx.workspace_id), notice
 
 
 def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:

@@ -21,14 +21,17 @@ from bot.relationship.schedule import not_relevant
 from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.caller import Context
+from bot.slack.handled import already_handled
 from bot.when import WhenError, add_period, parse_period
-from storage.commitments import get_commitment, owner_commitments
+from storage.commitments import client_id_of_commitment, get_commitment, owner_commitments
 from storage.focus import waiting_nudges_of
 from storage.models import Client, Workspace
 from storage.queries import (
     clients_with_open_nudges,
     clients_with_warning_signs,
     get_client,
+    last_handled_nudge,
+    lock_client,
     open_referral_counts,
     owned_current_clients,
 )
@@ -54,8 +57,10 @@ class Counts:
                 f"{self.checkins_this_week} · Referrers to thank {self.to_thank} · At risk {self.at_risk}")
 
 
-def home(session: Session, ctx: Context, settings: Settings, page: int = 1, attention_page: int = 1
-         ) -> dict[str, object]:
+def home(session: Session, ctx: Context, settings: Settings, page: int = 1, attention_page: int = 1,
+         notice: b.Reply | None = None) -> dict[str, object]:
+    """`notice`: what became of the user's last click, when it did not do what they asked (the Home tab has no
+    thread to answer in), shown at the top."""
     now = ctx.now
     clients = owned_current_clients(session, ctx.workspace_id, ctx.user_id)
     ids = [c.id for c in clients]
@@ -82,6 +87,8 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
         b.actions(b.button("Log a touch", "home_log", "0", style="primary"), block_id="home-top"),
         b.divider(),
     ]
+    if notice is not None:
+        blocks[1:1] = notice.blocks[:1]
     blocks += needs_attention(session, ctx, settings, attention_page)
     blocks += promises_and_issues(session, ctx)
     if not clients:
@@ -167,13 +174,22 @@ def promises_and_issues(session: Session, ctx: Context) -> list[b.Block]:
     return [*blocks, b.divider()]
 
 
-def settle_from_home(session: Session, ctx: Context, value: str) -> None:
-    """Kept or Resolved from the Home tab; a foreign, stale or already settled id does nothing."""
+def settle_from_home(session: Session, ctx: Context, value: str) -> b.Reply | None:
+    """Kept or Resolved from the Home tab; a foreign or stale id does nothing. Serialised with every other click
+    about the client: one settled first is answered "Already handled by …" (returned, for the tab to show)."""
     if not value.isdigit() or len(value) > 18:
-        return
-    commitment = get_commitment(session, ctx.workspace_id, int(value))
-    if commitment is not None and commitment.done_at is None:
-        settle(session, commitment, ctx.user_id, ctx.now)
+        return None
+    client_id = client_id_of_commitment(session, ctx.workspace_id, int(value))
+    if client_id is None or lock_client(session, ctx.workspace_id, client_id) is None:
+        return None
+    commitment = get_commitment(session, ctx.workspace_id, int(value))  # read under the lock
+    if commitment is None:
+        return None
+    if commitment.done_at is not None:
+        done = "kept the promise" if commitment.kind == "promise" else "resolved it"
+        return already_handled(done, commitment.done_by, commitment.done_at)
+    settle(session, commitment, ctx.user_id, ctx.now)
+    return None
 
 
 def _pager(page: int, pages: int, action_id: str, block_id: str) -> b.Block:
@@ -192,18 +208,25 @@ def _snooze(value: str) -> dict[str, object]:
                         for period, label in (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))]}
 
 
-def not_relevant_from_home(session: Session, ctx: Context, value: str) -> None:
-    """Not relevant on a waiting client: its waiting reasons close, as on a card, and nothing more is asked."""
+def not_relevant_from_home(session: Session, ctx: Context, value: str) -> b.Reply | None:
+    """Not relevant on a waiting client: its waiting reasons close, as on a card, and nothing more is asked.
+    When nothing is waiting any more, the answer says who dealt with it."""
     if not value.isdigit() or len(value) > 18:
-        return
-    client = get_client(session, ctx.workspace_id, int(value))
+        return None
+    client = lock_client(session, ctx.workspace_id, int(value))
     if client is None:
-        return
-    reasons = waiting_nudges_of(session, client.id)
+        return None
+    reasons = waiting_nudges_of(session, client.id)  # read under the lock
+    if not reasons:
+        last = last_handled_nudge(session, client.id)
+        recent = last is not None and last.handled_at is not None and last.handled_at >= ctx.now - OPEN_WINDOW
+        return (already_handled(last.handled_action, last.handled_by, last.handled_at) if recent and last else
+                b.reply("Nothing waiting.", b.paragraph(f"Nothing about {client.name} is waiting any more.")))
     not_relevant(session, client, reasons)
     for nudge in reasons:
         nudge.status, nudge.last_error = "dropped", "closed before a card"
         nudge.handled_action, nudge.handled_by, nudge.handled_at = NOT_RELEVANT, ctx.user_id, ctx.now
+    return None
 
 
 def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int,
@@ -240,11 +263,11 @@ def snooze_from_home(session: Session, ctx: Context, value: str) -> None:
     client_part, _, period = value.partition(":")
     if not client_part.isdigit() or len(client_part) > 18:
         return
-    client = get_client(session, ctx.workspace_id, int(client_part))
     try:
         count, unit = parse_period(period)
     except WhenError:
         return
+    client = lock_client(session, ctx.workspace_id, int(client_part))  # the later of two snoozes stands
     if client is not None:
         client.snoozed_until = add_period(ctx.now, count, unit)
 

@@ -36,12 +36,14 @@ from bot.workspaces import tz_of
 from storage.capture import due_replies
 from storage.commitments import due_commitments, late_signs_of
 from storage.db import reading
+from storage.leases import due_workspace_ids
 from storage.models import Client, Commitment, LinkedChannel, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
     due_referrals,
     existing_dedup_keys,
+    get_workspace,
     insert_nudges,
     primary_contacts,
     unsent_kind,
@@ -283,12 +285,13 @@ CLIENT_RULES = (
 
 def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, default_channel: str | None,
              when: tuple[int, time], hours: BusinessHours, dry_run: bool, report: PlanReport,
-             stop: Callable[[], bool]) -> None:
+             stop: Callable[[], bool], workspace_id: int | None = None) -> None:
     """Once a week per destination. What each says is worked out in chunks of short read transactions; the
     week is then claimed and its digests written in one short transaction (a sweep racing this one that got
     there first wins, and this one's work is dropped)."""
     with reading(sessions) as session:
-        workspaces = all_workspaces(session)
+        workspaces = all_workspaces(session) if workspace_id is None else \
+            [w for w in [get_workspace(session, workspace_id)] if w is not None and w.uninstalled_at is None]
     for workspace in workspaces:
         week = digest_week(now, tz_of(workspace, tz), when)  # Monday 09:00 where the workspace is
         if stop() or week is None or workspace.digest_week == week:
@@ -315,15 +318,16 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
          hours: BusinessHours = Settings.business_hours, stop: Callable[[], bool] = lambda: False,
          batch: int = BATCH, reply_hours: int = Settings.reply_hours,
-         update_every: int = Settings.update_every) -> PlanReport:
+         update_every: int = Settings.update_every, workspace_id: int | None = None) -> PlanReport:
     """One planning pass, in batches of `batch` due rows, each committed on its own (with `dry_run`, each
-    rolled back: nothing is kept). `stop`: finish the batch in hand and return. Commitments go first: a promise
+    rolled back: nothing is kept). `stop`: finish the batch in hand and return. `workspace_id`: plan only that
+    workspace (the one this process holds the lease of, bot/nudges/leases.py). Commitments go first: a promise
     turning overdue is a warning sign the at-risk rule then sees in the same pass."""
     report = PlanReport()
     after_commitment: tuple[datetime, int] | None = None
     while not stop():
         with _batch(sessions, dry_run, report) as session:
-            owed = due_commitments(session, now, after=after_commitment, limit=batch)
+            owed = due_commitments(session, now, after=after_commitment, limit=batch, workspace_id=workspace_id)
             if not owed:
                 break
             after_commitment = (owed[-1][0].next_check_at, owed[-1][0].id)  # type: ignore[assignment]
@@ -333,7 +337,7 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
         while not stop():
             with _batch(sessions, dry_run, report) as session:
                 clients = due_clients(session, rule.column, now, rule.statuses, strict=rule.strict, after=after,
-                                      limit=batch)
+                                      limit=batch, workspace_id=workspace_id)
                 if not clients:
                     break
                 after = (getattr(clients[-1], rule.column), clients[-1].id)  # before planning moves it on
@@ -341,7 +345,7 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
     after = None
     while not stop():
         with _batch(sessions, dry_run, report) as session:
-            rows = due_referrals(session, now, after=after, limit=batch)
+            rows = due_referrals(session, now, after=after, limit=batch, workspace_id=workspace_id)
             if not rows:
                 break
             after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
@@ -349,14 +353,28 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
     after = None
     while not stop():
         with _batch(sessions, dry_run, report) as session:
-            asked = due_replies(session, now - timedelta(hours=reply_hours), after=after, limit=batch)
+            asked = due_replies(session, now - timedelta(hours=reply_hours), after=after, limit=batch,
+                                workspace_id=workspace_id)
             if not asked:
                 break
             after = (asked[-1][0].next_reply_at, asked[-1][0].id)  # type: ignore[assignment]
             _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
     if digest is not None:
-        _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop)
+        _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
     return report
+
+
+def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
+                   digest: tuple[int, time] | None = None, reply_hours: int = Settings.reply_hours) -> list[int]:
+    """The installed workspaces a pass has anything to plan for, in id order: a rule due a look, or this week's
+    digests not yet planned."""
+    due = due_workspace_ids(session, now, now - timedelta(hours=reply_hours))
+    if digest is not None:
+        for workspace in all_workspaces(session):
+            week = digest_week(now, tz_of(workspace, tz), digest)
+            if week is not None and workspace.digest_week != week:
+                due.add(workspace.id)
+    return sorted(due)
 
 
 @contextmanager

@@ -8,8 +8,10 @@ import os
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -20,7 +22,8 @@ from slack_sdk.http_retry.state import RetryState
 from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
 from bot.nudges.focus import FocusReport, select
-from bot.nudges.planner import UTC_ZONE, PlanReport, plan
+from bot.nudges.leases import plan_shared
+from bot.nudges.planner import UTC_ZONE, PlanReport, due_workspaces, plan
 from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
 from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
@@ -137,14 +140,32 @@ def worker_name() -> str:
 
 def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settings | None = None,
               stop: threading.Event | None = None) -> PlanReport:
-    """Planning, in batches of short transactions (see bot.nudges.planner)."""
-    return plan(database.sessions, now, dry_run=dry_run, tz=settings.tz if settings else UTC_ZONE,
-                default_channel=settings.nudge_channel if settings else None,
-                digest=settings.digest if settings else None,
-                hours=settings.business_hours if settings else Settings.business_hours,
-                reply_hours=settings.reply_hours if settings else Settings.reply_hours,
-                update_every=settings.update_every if settings else Settings.update_every,
-                stop=stop.is_set if stop is not None else lambda: False)
+    """Planning every workspace in this process, in batches of short transactions (see bot.nudges.planner)."""
+    return plan(database.sessions, now, dry_run=dry_run, stop=stop.is_set if stop is not None else lambda: False,
+                **_rules(settings))
+
+
+def plan_shared_pass(database: Database, now: datetime, settings: Settings, stop: threading.Event | None = None,
+                     on_lease: Callable[[int], None] = lambda _id: None) -> PlanReport:
+    """Planning shared with every other process sweeping this pass: each workspace with anything due is planned by
+    the one that takes its lease (bot/nudges/leases.py)."""
+    with reading(database.sessions) as session:
+        due = due_workspaces(session, now, tz=settings.tz, digest=settings.digest, reply_hours=settings.reply_hours)
+    rules = _rules(settings)
+    return plan_shared(database.sessions, due,
+                       lambda workspace_id, halt: plan(database.sessions, now, stop=halt, workspace_id=workspace_id,
+                                                       **rules),
+                       now, minutes=settings.sweep_minutes, process=worker_name(),
+                       stop=stop.is_set if stop is not None else lambda: False, on_lease=on_lease)
+
+
+def _rules(settings: Settings | None) -> dict[str, Any]:
+    return {"tz": settings.tz if settings else UTC_ZONE,
+            "default_channel": settings.nudge_channel if settings else None,
+            "digest": settings.digest if settings else None,
+            "hours": settings.business_hours if settings else Settings.business_hours,
+            "reply_hours": settings.reply_hours if settings else Settings.reply_hours,
+            "update_every": settings.update_every if settings else Settings.update_every}
 
 
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
@@ -153,7 +174,8 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     what is claimed but unsent to the outbox. `worker`: the name claims are held under (this process's, unless
     several sweeps share a process)."""
     stop = stop or threading.Event()
-    planned = plan_pass(database, now, dry_run, settings, stop)
+    planned = plan_pass(database, now, dry_run, settings, stop) if dry_run else \
+        plan_shared_pass(database, now, settings, stop)
     with reading(database.sessions) as session:
         workspaces = all_workspaces(session)
         open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]

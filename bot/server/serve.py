@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -25,7 +26,7 @@ from bot.clock import utcnow
 from bot.database import open_database
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.installs import verify_secret_key
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,16 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
             self.scheduler.signal_stop()
 
 
+def web_concurrency(env: Mapping[str, str] = os.environ) -> int:
+    """WEB_CONCURRENCY web processes, or as many as the machine has cores."""
+    raw = env.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise SettingsError(f"WEB_CONCURRENCY: expected a number of web processes from 1 to 256, got {raw!r}")
+    return int(raw)
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -106,9 +117,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         options: dict[str, Any] = {
             "bind": f"0.0.0.0:{self.settings.port}",
-            # threads, not processes: one process keeps SQLite simple and Bolt runs listeners on a pool anyway
+            # One process per core by default (gunicorn's WEB_CONCURRENCY convention): an answer's Python holds one
+            # interpreter's GIL, so with one process every answer queues behind the others' (PRODUCT.md §7 answers).
+            # Threads within each, as Bolt runs listeners on a pool anyway.
             "worker_class": "gthread",
-            "workers": int(os.environ.get("WEB_CONCURRENCY", "1")),
+            "workers": web_concurrency(),
             "threads": 8,
             "timeout": 30,
             "graceful_timeout": GRACEFUL_SECONDS,
@@ -149,6 +162,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(settings: Settings) -> int:
     settings.require_slack()
+    web_concurrency()  # a bad WEB_CONCURRENCY is refused here, before anything starts
     if not settings.scheduler:
         log.info("RAPPORT_SCHEDULER=off: this process serves Slack only")
     database = open_database(settings)  # fail fast, before anything starts, on a bad database, schema or key
