@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import bot.nudges.actions
-import bot.slack.home
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
+import bot.buttons.clicks
 import bot.commands.manage
 import bot.commands.touches
+import bot.home.tab
 import handlers.actions
 import handlers.home
 import handlers.nudges
@@ -132,7 +132,7 @@ class Race:
 # Where the clicks enter (a request is a click of the race from then on) and where each applies what it read.
 ENTRIES = ((handlers.nudges, "run_click"), (handlers.home, "home_settle"), (handlers.home, "home_not_relevant"),
            (handlers.actions, "run_button"))
-APPLIES = ((bot.nudges.actions, "close"), (bot.slack.home, "settle"), (bot.slack.home, "not_relevant"),
+APPLIES = ((bot.buttons.clicks, "close"), (bot.home.tab, "settle"), (bot.home.tab, "not_relevant"),
            (bot.commands.touches, "mark_referrals_thanked"), (bot.commands.manage, "delete_client"))
 
 
