@@ -464,6 +464,12 @@ def mark_nudges(session: Session, ids: Sequence[int], worker: str, **values: obj
         session.execute(update(Nudge).where(Nudge.id.in_(list(ids)), Nudge.claimed_by == worker).values(**values))
 
 
+def mark_unknown(session: Session, ids: Sequence[int], worker: str, posted_at: datetime, **values: object) -> None:
+    """A post whose outcome is unknown: keep the first moment it may have reached Slack (in `sent_at`, which
+    counts as the time sent only once the status says so), however many passes it then stays unknown."""
+    mark_nudges(session, ids, worker, status="unknown", sent_at=func.coalesce(Nudge.sent_at, posted_at), **values)
+
+
 def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:
     """Hand claimed, unsent nudges back to the outbox: claimable again at once, the attempt not counted."""
     if ids:
