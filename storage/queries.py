@@ -205,6 +205,9 @@ def all_clients(session: Session, workspace_id: int) -> list[Client]:
 
 def delete_client(session: Session, client: Client) -> None:
     # Explicit deletes keep erasure complete even where the database does not enforce cascades.
+    # The client's cards are locked before its nudges, in the order a sweeper's claim takes them, so a forget
+    # during a claim waits for it instead of deadlocking with it.
+    session.execute(select(Card.id).where(Card.client_id == client.id).with_for_update())
     session.execute(delete(Nudge).where(Nudge.client_id == client.id))
     session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
