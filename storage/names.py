@@ -17,6 +17,9 @@ _IGNORABLE = (
     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
 )
 
+# Drawn as a space though not whitespace to Unicode (the Hangul fillers are already default-ignorable)
+_BLANK_GLYPHS = frozenset("\u2800")
+
 
 def _invisible(char: str) -> bool:
     if unicodedata.category(char) in _DROPPED_CATEGORIES:
@@ -34,8 +37,10 @@ def normalize_name(text: str) -> str:
             return " ".join(text.split())
         return " ".join("".join(c if c.isprintable() or c.isspace() else "" for c in text).split())
     folded = unicodedata.normalize("NFKC", text)
-    kept = "".join(" " if c.isspace() else "" if _invisible(c) else c for c in folded)
-    return " ".join(unicodedata.normalize("NFKC", kept).split())
+    kept = "".join(" " if c.isspace() or c in _BLANK_GLYPHS else "" if _invisible(c) else c for c in folded)
+    name = " ".join(unicodedata.normalize("NFKC", kept).split())
+    # marks with nothing to mark show as nothing: no name at all
+    return name if any(unicodedata.category(c)[0] not in "MZ" for c in name) else ""
 
 
 def name_key(name: str) -> str:

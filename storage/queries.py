@@ -206,6 +206,9 @@ def all_clients(session: Session, workspace_id: int) -> list[Client]:
 
 def delete_client(session: Session, client: Client) -> None:
     # Explicit deletes keep erasure complete even where the database does not enforce cascades.
+    # The client's cards are locked before its nudges, in the order a sweeper's claim takes them, so a forget
+    # during a claim waits for it instead of deadlocking with it.
+    session.execute(select(Card.id).where(Card.client_id == client.id).with_for_update())
     session.execute(delete(Nudge).where(Nudge.client_id == client.id))
     session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
@@ -464,6 +467,12 @@ def mark_nudges(session: Session, ids: Sequence[int], worker: str, **values: obj
     """Record an outcome, but only for rows this worker still holds."""
     if ids:
         session.execute(update(Nudge).where(Nudge.id.in_(list(ids)), Nudge.claimed_by == worker).values(**values))
+
+
+def mark_unknown(session: Session, ids: Sequence[int], worker: str, posted_at: datetime, **values: object) -> None:
+    """A post whose outcome is unknown: keep the first moment it may have reached Slack (in `sent_at`, which
+    counts as the time sent only once the status says so), however many passes it then stays unknown."""
+    mark_nudges(session, ids, worker, status="unknown", sent_at=func.coalesce(Nudge.sent_at, posted_at), **values)
 
 
 def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -66,6 +67,9 @@ class FakeSlack:
     # Called with (method, params) as each call arrives, before it is recorded: a test's way to act while a
     # post is in flight (forget its client, say). Runs on the server's thread; the caller waits for it.
     on_call: Callable[[str, dict[str, Any]], None] | None = None
+    # Slack's clock, for a test whose sweeps run at injected times: a message's ts is then that time, and
+    # conversations.history honours `oldest` as Slack does. Unset, ts are a counter and `oldest` is ignored.
+    clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -222,7 +226,9 @@ class FakeSlack:
             channel = str(params.get("channel"))
             if channel in self.channel_errors:
                 return {"ok": False, "error": self.channel_errors[channel]}
-            message = {"ts": f"{next(self._ts)}.000100", "channel": channel, "text": params.get("text"),
+            n = next(self._ts)
+            ts = f"{int(self.clock().timestamp())}.{n:06d}" if self.clock else f"{n}.000100"
+            message = {"ts": ts, "channel": channel, "text": params.get("text"),
                        "blocks": params.get("blocks"), "metadata": params.get("metadata")}
             self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": message["ts"]}
@@ -239,6 +245,8 @@ class FakeSlack:
                     "permalink": f"https://test.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
         if method == "conversations.history":  # newest first, a page of `limit` at a time
             history = list(reversed(self.messages.get(str(params.get("channel")), [])))
+            if self.clock and params.get("oldest"):
+                history = [m for m in history if float(m["ts"]) >= float(params["oldest"])]
             start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
             more = start + limit < len(history)
             return {"ok": True, "messages": history[start:start + limit], "has_more": more,

@@ -182,3 +182,27 @@ def test_under_any_schedule_of_faults_every_due_nudge_is_in_its_channel_once_and
         database, schedule):
     assert run(database, schedule) == []
 
+
+
+def test_a_post_unknown_for_several_passes_is_looked_for_from_its_first_attempt(rapport):
+    at = {"now": DUE}
+    rapport.fake.clock = lambda: at["now"]  # message ts follow the sweeps' clock; history honours `oldest`
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    # The first post lands but its answer is lost, and the channel's history cannot be read for two passes.
+    rapport.fake.fail_next("chat.postMessage", "drop")
+    rapport.fake.fail_next("conversations.history", "5xx", times=20)
+    run_sweep(rapport, DUE)
+    at["now"] = LATER
+    run_sweep(rapport, LATER)
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and len(rapport.fake.messages["CACME"]) == 1
+    rapport.fake._failures.pop("conversations.history", None)  # Slack answers again
+    at["now"] = LATER + timedelta(minutes=30)  # past the backoff, still in business hours
+
+    report = run_sweep(rapport, at["now"])
+
+    [message] = rapport.fake.messages["CACME"]
+    assert report.delivery.reconciled == 1 and report.delivery.posted == 0, "the first post is found, not repeated"
+    [acme] = nudges(rapport)
+    assert (acme.status, acme.message_ts) == ("sent", message["ts"])
+

@@ -7,11 +7,14 @@ import csv
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.when import parse_future_day, parse_period, parse_when
+from storage.db import make_engine
+from storage.migrate import upgrade
 from storage.models import Client, Commitment, Contact
 from storage.names import name_key, normalize_name
+from tests import test_storage
 from tests.cli import run
 from tests.conftest import MONDAY
 from tests.helpers import client_named, counts
@@ -26,7 +29,8 @@ def _names(database) -> list[str]:
         return sorted(session.scalars(select(Client.name)))
 
 
-@pytest.mark.parametrize("name", [ZWSP, ZWSP * 5 + BOM, f"{RLO}{LRI}{PDI}", "\u2060\u200d\u200c", "\u3164"])
+@pytest.mark.parametrize("name", [ZWSP, ZWSP * 5 + BOM, f"{RLO}{LRI}{PDI}", "\u2060\u200d\u200c", "\u3164",
+                                  "\u2800", "\u0301\u0301"])  # a braille blank; accents on nothing
 def test_a_name_of_invisible_characters_is_refused(rapport, name):
     before = _rows(rapport.database)
     reply = rapport.command(f'add "{name}"')
@@ -191,3 +195,37 @@ def test_names_are_nfkc_with_format_characters_and_bidi_controls_removed():
     assert normalize_name("\ud800Acme") == "Acme"  # a lone surrogate (JSON allows one) cannot be stored
     assert name_key(f"ACME{ZWSP} corp") == name_key("acme corp") == "acme corp"
     assert json.dumps(normalize_name("Zoë 😀 Ltd")) == json.dumps("Zoë 😀 Ltd")  # visible text is untouched
+
+
+# --- names stored before normalisation (migration 0014) --------------------------------------------------------
+
+unmigrated_url = test_storage.empty_database_url  # an empty database, SQLite and PostgreSQL
+
+
+def test_names_stored_before_normalisation_are_found_by_what_people_type_after_migrating(unmigrated_url):
+    upgrade(unmigrated_url, "0013")
+    engine = make_engine(unmigrated_url)
+    add = text("INSERT INTO clients (workspace_id, name, name_key, owner_id, created_at, created_by) "
+               "VALUES (1, :name, :key, 'U1', CURRENT_TIMESTAMP, 'U1')")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO workspaces (enterprise_id, team_id, created_at) "
+                              "VALUES ('', 'T1', CURRENT_TIMESTAMP)"))
+            for name in ("Ａｃｍｅ Corp", "Beta\u200bWorks", "BetaWorks", "Gamma\u202eLtd"):
+                conn.execute(add, {"name": name, "key": name.lower()})  # as stored before issue 20
+        upgrade(unmigrated_url)
+        with engine.begin() as conn:
+            rows = dict(conn.execute(text("SELECT name, name_key FROM clients ORDER BY id")).all())
+    finally:
+        engine.dispose()
+    assert rows["Acme Corp"] == "acme corp" and rows["GammaLtd"] == "gammaltd"
+    # two clients that now spell the same: the one whose new spelling is taken keeps its old one, for a person
+    # to rename or forget
+    assert rows["BetaWorks"] == "betaworks" and rows["Beta\u200bWorks"] == "beta\u200bworks"
+
+
+def test_a_blank_glyph_between_words_is_a_space(rapport):
+    rapport.command("add Acme Corp")
+    before = _rows(rapport.database)
+    assert "There is already a client called Acme Corp" in rapport.command('add "Acme\u2800Corp"').text
+    assert _rows(rapport.database) == before

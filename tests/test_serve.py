@@ -141,7 +141,7 @@ def test_serve_without_slack_settings_says_which_is_missing(tmp_path):
 
 def test_migrate_brings_a_new_database_to_the_newest_schema(tmp_path):
     result = run(["migrate"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and "schema version 0013" in result.stdout
+    assert result.returncode == 0 and "schema version 0014" in result.stdout
     assert (tmp_path / "fresh.db").exists()
 
 

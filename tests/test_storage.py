@@ -102,7 +102,7 @@ def test_migrations_build_exactly_the_models_schema(empty_database_url):
     try:
         assert not is_current(engine)
         upgrade(empty_database_url)
-        assert is_current(engine) and current_revision(engine) == head_revision() == "0013"
+        assert is_current(engine) and current_revision(engine) == head_revision() == "0014"
         upgrade(empty_database_url)  # running it again is harmless
         with engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn, opts={"include_object": is_ours}),

@@ -10,6 +10,8 @@ import io
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -136,3 +138,16 @@ def test_random_bodies_signed_or_not_never_get_a_500(rapport, body, content_type
     assert status < 500, (status, text)
     if not signed:
         assert status == 401
+
+
+@pytest.mark.parametrize("body", [b"{" + BRACKETS.encode(), b"\xff\xfe", b"{"])
+def test_a_body_sent_to_the_install_pages_is_never_read(oauth_rapport, caplog, body):
+    request = urllib.request.Request(oauth_rapport.base + "/slack/install", data=body, method="GET",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as page:
+            status = page.status
+    except urllib.error.HTTPError as refused:
+        status = refused.code
+    assert status < 500
+    assert not _problems(caplog)

@@ -36,7 +36,15 @@ from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, me
 from bot.nudges.relevance import relevance
 from storage.db import is_outage
 from storage.models import Card, Client, Commitment, LinkedChannel, Referral
-from storage.queries import claim_nudges, get_workspace, held_attempts, mark_nudges, release_claimed_at, release_nudges
+from storage.queries import (
+    claim_nudges,
+    get_workspace,
+    held_attempts,
+    mark_nudges,
+    mark_unknown,
+    release_claimed_at,
+    release_nudges,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +162,13 @@ class _Item:
     view: NudgeView | None  # None for a digest
     target: str  # a channel id, or a user id for a DM
     was_unknown: bool
-    previous_claim: datetime | None
+    # The earliest a post of it may have reached Slack (its first unknown outcome, else the claim it was lost
+    # under): a channel's history is searched from there, however many passes the outcome stayed unknown.
+    posted_at: datetime | None
     errors: list[str] = field(default_factory=list)
     digest: dict[str, Any] | None = None
     card: Card | None = None  # the client's card for the day (focus); every reason on it shares one section
+    seen_missing: bool = False  # its channel's history was read this pass and does not carry it
 
 
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
@@ -173,8 +184,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         if nudge.kind == "digest":
             unknown = nudge.status == "unknown"
             nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
-            items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown, previous_claim if unknown else None,
-                               digest=json.loads(nudge.facts)))
+            items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
+                               (nudge.sent_at or previous_claim) if unknown else None, digest=json.loads(nudge.facts)))
             nudge.status = "sending"
             continue
         client = session.get(Client, nudge.client_id)
@@ -187,7 +198,9 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             report.dropped += 1
             continue
         if isinstance(verdict, datetime):
-            nudge.status, nudge.next_attempt_at, nudge.attempts = "pending", verdict, nudge.attempts - 1
+            # put off (snoozed, say): an outcome still unknown stays so, to be checked before it is ever posted
+            nudge.status = "unknown" if nudge.status == "unknown" else "pending"
+            nudge.next_attempt_at, nudge.attempts = verdict, nudge.attempts - 1
             report.deferred += 1
             continue
         assert client is not None
@@ -197,8 +210,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         nudge.channel_id = nudge.channel_id if unknown and nudge.channel_id else target
         view = NudgeView(nudge.id, nudge.kind, client.name, client.owner_id, json.loads(nudge.facts))
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
-        items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown, previous_claim if unknown else None,
-                           card=card))
+        items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
+                           (nudge.sent_at or previous_claim) if unknown else None, card=card))
         nudge.status = "sending"
     return items
 
@@ -223,7 +236,11 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     the database answers again (see _settle); then delivery carries on where it was."""
     report = DeliveryReport()
     lost_claims = 0
+    started, pass_now = time.monotonic(), now
     while not (stop is not None and stop.is_set()):
+        # A claim's lease runs from when it was taken, not from when the pass began: a pass that has been
+        # posting for longer than a lease must not claim rows that look expired to every other sweeper.
+        now = pass_now + timedelta(seconds=time.monotonic() - started)
         claimed = DeliveryReport()
         try:
             with sessions.begin() as session:
@@ -350,12 +367,12 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime, report: Delive
         except SlackApiError as exc:
             yield group, _api_failure(exc), None
             continue
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
             yield group, Outcome("retry", error=f"conversations.open: {exc}"), None
             continue
         unknown = [i for i in group if i.was_unknown]
         if unknown:
-            oldest = min((i.previous_claim or now) for i in unknown) - RECONCILE_WINDOW
+            oldest = min((i.posted_at or now) for i in unknown) - RECONCILE_WINDOW
             missing = yield from _reconcile(poster, channel, unknown, oldest)
             group = [i for i in group if not i.was_unknown] + missing
         digests = [i for i in group if i.digest]
@@ -387,7 +404,10 @@ def _reconcile(poster: SlackPoster, channel: str, items: list[_Item], oldest: da
             by_message[found[item.nudge_id]].append(item)
     for ts, there in by_message.items():
         yield there, Outcome("sent", channel=channel, ts=ts), "reconciled"
-    return [i for i in items if i.nudge_id not in found]
+    missing = [i for i in items if i.nudge_id not in found]
+    for item in missing:
+        item.seen_missing = True
+    return missing
 
 
 def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: datetime,
@@ -448,6 +468,9 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         except SlackApiError as exc:
             yield items, _api_failure(exc), reason
             continue
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            yield items, Outcome("retry", error=f"conversations.open: {exc}"), reason
+            continue
         text, blocks, metadata = _compose(items)
         outcome = poster.post(channel, text, blocks, metadata)
         report.fell_back += len(items) if outcome.status == "sent" else 0
@@ -479,9 +502,15 @@ def _record(session: Session, worker: str, now: datetime, items: list[_Item], ou
         log.warning("nudges %s failed for good: %s", ids, outcome.error)
         return
     wait = timedelta(seconds=outcome.retry_after) if outcome.retry_after else _backoff(attempts)
-    values = {"status": "unknown" if outcome.status == "unknown" else "pending", "next_attempt_at": now + wait,
-              "last_error": (outcome.error or "")[:200]}
-    if outcome.status == "unknown" and outcome.channel:
-        values["channel_id"] = outcome.channel
-    mark_nudges(session, ids, worker, **values)
+    values = {"next_attempt_at": now + wait, "last_error": (outcome.error or "")[:200]}
+    if outcome.status == "unknown":
+        if outcome.channel:
+            values["channel_id"] = outcome.channel
+        mark_unknown(session, ids, worker, now, **values)
+    else:
+        # Only a nudge whose absence was seen may be posted without looking first; one whose earlier post is
+        # still unaccounted for (no token now, the DM would not open, …) stays unknown until it is looked for.
+        unseen = {i.nudge_id for i in items if i.was_unknown and not i.seen_missing}
+        mark_nudges(session, [i for i in ids if i in unseen], worker, status="unknown", **values)  # as they were
+        mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", **values)
     report.retrying += len(ids)

@@ -140,9 +140,7 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signi
         return [body]
 
     def bad_request(start_response: Callable[..., Any], reason: str) -> Iterable[bytes]:
-        body = json.dumps({"ok": False, "error": f"malformed request: {reason}"}).encode()
-        start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        return refuse(start_response, "400 Bad Request", f"malformed request: {reason}")
 
     def plain(start_response: Callable[..., Any], status: str, body: bytes, *headers: tuple[str, str]
               ) -> Iterable[bytes]:
@@ -179,6 +177,9 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signi
             if environ.get("PATH_INFO") != SLACK_PATH:
                 return plain(start_response, "404 Not Found", b"not found")
             return checked(environ, start_response)
+        # Only POSTs carry a body Slack signed; the rest (the OAuth install pages) are served without one, so an
+        # unsigned body is never read, let alone parsed, whatever its size
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(b""), "0"
         return slack(environ, start_response)
 
     def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
