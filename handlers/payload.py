@@ -7,27 +7,24 @@ from slack_sdk import WebClient
 
 from bot.slack.caller import Caller
 from bot.slack.people import Directory
+from bot.slack.text import payload_text
 
 
 class BadPayloadError(Exception):
     pass
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
-
-
 def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller:
     """Slash commands carry team_id/user_id at the top; interactions nest them in team/user objects."""
     team = body.get("team")
     user = body.get("user")
-    team_id = _text(body.get("team_id")) or (_text(team.get("id")) if isinstance(team, dict) else None)
-    user_id = _text(body.get("user_id")) or (_text(user.get("id")) if isinstance(user, dict) else None)
+    team_id = payload_text(body.get("team_id")) or (payload_text(team.get("id")) if isinstance(team, dict) else None)
+    user_id = payload_text(body.get("user_id")) or (payload_text(user.get("id")) if isinstance(user, dict) else None)
     # As Bolt finds it: an interaction may name its org only inside `team` (Enterprise Grid)
     enterprise = body.get("enterprise_id") or body.get("enterprise")
-    enterprise_id = _text(enterprise.get("id")) if isinstance(enterprise, dict) else _text(enterprise)
+    enterprise_id = payload_text(enterprise.get("id")) if isinstance(enterprise, dict) else payload_text(enterprise)
     if enterprise_id is None and isinstance(team, dict):
-        enterprise_id = _text(team.get("enterprise_id"))
+        enterprise_id = payload_text(team.get("enterprise_id"))
     if team_id is None or user_id is None:
         raise BadPayloadError("missing team or user")
     return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,

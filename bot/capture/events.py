@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.slack.authorizations import Installation, installations_in
+from bot.slack.text import payload_text
 
 # Subtypes that are a person writing; every other one (joins, leaves, topics, edits, bots…) is not a touch.
 PERSON = frozenset({None, "thread_broadcast", "file_share", "me_message"})
@@ -41,12 +42,8 @@ class SlackMessage:
         return self.subtype in PERSON and not self.from_bot and self.user is not None
 
 
-def _text(value: Any, limit: int = 64) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
-
-
 def _ts(value: Any) -> str | None:
-    text = _text(value, 32)
+    text = payload_text(value, 32)
     if text is None:
         return None
     try:
@@ -62,8 +59,8 @@ def read_installations(body: dict[str, Any]) -> tuple[Installation, ...]:
     its `enterprise_id` always is). Only a body with no `authorizations` at all falls back to the envelope."""
     if isinstance(body.get("authorizations"), list) and body["authorizations"]:
         return tuple(installations_in(body["authorizations"]))
-    team = _text(body.get("team_id"))
-    return (Installation(_text(body.get("enterprise_id")), team),) if team else ()
+    team = payload_text(body.get("team_id"))
+    return (Installation(payload_text(body.get("enterprise_id")), team),) if team else ()
 
 
 def read_event(body: dict[str, Any]) -> SlackMessage | None:
@@ -74,8 +71,8 @@ def read_event(body: dict[str, Any]) -> SlackMessage | None:
     installations = read_installations(body)
     first = installations[0] if installations else None
     team = first.team_id if first else None
-    channel = _text(event.get("channel"))
-    subtype = event.get("subtype") if event.get("subtype") is None else _text(event.get("subtype"))
+    channel = payload_text(event.get("channel"))
+    subtype = event.get("subtype") if event.get("subtype") is None else payload_text(event.get("subtype"))
     deleted = _ts(event.get("deleted_ts")) if event.get("subtype") == DELETED else None
     ts = _ts(event.get("ts")) or deleted
     if first is None or channel is None or ts is None or (event.get("subtype") is not None and subtype is None):
@@ -83,7 +80,7 @@ def read_event(body: dict[str, Any]) -> SlackMessage | None:
     shared = body.get("is_ext_shared_channel")
     return SlackMessage(
         team_id=team or "", enterprise_id=first.enterprise_id,
-        channel=channel, user=_text(event.get("user")), user_team=_text(event.get("user_team")), ts=ts,
+        channel=channel, user=payload_text(event.get("user")), user_team=payload_text(event.get("user_team")), ts=ts,
         subtype=subtype, from_bot=bool(event.get("bot_id")) or subtype == "bot_message", deleted_ts=deleted,
         shared=shared if isinstance(shared, bool) else None, installations=installations,
-        event_context=_text(body.get("event_context"), 300))
+        event_context=payload_text(body.get("event_context"), 300))

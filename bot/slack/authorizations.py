@@ -16,6 +16,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.text import payload_text
+
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 10  # an event visible to more than a thousand installations is not one Rapport needs
@@ -36,15 +38,11 @@ class Installation:
         return bool(self.enterprise_id) and self.enterprise_id == enterprise_id
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
-
-
 def installations_in(entries: Any) -> list[Installation]:
     """Installations from an `authorizations` list (an event's, or apps.event.authorizations.list's)."""
     if not isinstance(entries, list):
         return []
-    found = (Installation(_text(e.get("enterprise_id")), _text(e.get("team_id"))) for e in entries[:1000]
+    found = (Installation(payload_text(e.get("enterprise_id")), payload_text(e.get("team_id"))) for e in entries[:1000]
              if isinstance(e, dict))
     return [i for i in found if i.team_id or i.enterprise_id]
 

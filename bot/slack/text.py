@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 USER_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 CHANNEL_RE = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -49,3 +50,9 @@ def user_id(token: str) -> str | None:
 def channel_id(token: str) -> str | None:
     match = CHANNEL_RE.fullmatch(token.strip())
     return match.group(1) if match else None
+
+
+def payload_text(value: Any, limit: int = 64) -> str | None:
+    """A string field of a Slack payload as given, or None: missing, not a string, empty, or longer than an id
+    (or `limit`) could be — what every reader of an untrusted payload checks before using a value."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
