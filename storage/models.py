@@ -211,6 +211,8 @@ class Nudge(Base):
     linked_channel_id: Mapped[int | None] = mapped_column(ForeignKey("linked_channels.id", ondelete="CASCADE"))
     # a promise or an issue of ours (the 'promise', 'issue' and 'eta' kinds)
     commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
+    # a goal agreed with the client (the weekly confidence check, at risk, met or missed: PRODUCT.md §4.11)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -360,6 +362,53 @@ class Commitment(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     update_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     late_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Goal(Base):
+    """What success looks like for a client, agreed up front (PRODUCT.md §4.11): by when, the odds we stated then
+    (90, 70, 50 or 30 percent) and up to three barriers we named. The owner is whose goal it is: the client's
+    owner when it was agreed, moved by a handoff while it is open, kept once closed (calibration is per owner)."""
+
+    __tablename__ = "goals"
+    __table_args__ = (Index("ix_goals_client_status", "client_id", "status"),
+                      Index("ix_goals_workspace_owner_status", "workspace_id", "owner_id", "status"),
+                      Index("ix_goals_workspace_next_check_at", "workspace_id", "next_check_at", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    what: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date] = mapped_column(Date)
+    odds: Mapped[int] = mapped_column(Integer, default=70, server_default=text("70"))  # percent, as stated
+    barriers: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))  # JSON list, at most 3
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default=text("'open'"))  # open|met|missed
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_note: Mapped[str | None] = mapped_column(Text)
+    # kept current by every check, so cards, App Home and reviews never rescan the history
+    confidence: Mapped[int | None] = mapped_column(Integer)  # the latest, 1-10
+    confidence_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    at_risk_since: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a warning sign while set
+    # the schedule the rules keep: the next weekly check, or the met-or-missed question once past its date
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class GoalCheck(Base):
+    """One answer to "how confident are you now, 1-10?": the trend and the drop rule read these."""
+
+    __tablename__ = "goal_checks"
+    __table_args__ = (Index("ix_goal_checks_goal_at", "goal_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"))
+    confidence: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str] = mapped_column(String(32))
 
 
 class PlanningLease(Base):
