@@ -1,0 +1,166 @@
+"""Goals (PRODUCT.md §4.11): what success looks like, agreed with honest odds. The grammar and every bad input;
+the weekly check, at risk and met-or-missed at their edges as pure functions of `now`; then end to end through
+signed commands, sweeps and card buttons, on SQLite and PostgreSQL; and calibration's arithmetic."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.goals.calibration import CalibrationLine, calibrate, line_text
+from bot.goals.risk import is_at_risk
+from bot.goals.schedule import GoalStep, first_workday_of_week, goal_step, week_of
+from bot.settings import BusinessHours, Settings, parse_business_hours
+from storage.models import AuditEvent, Goal, GoalCheck, Nudge
+
+HOURS = Settings.business_hours  # Monday to Friday, 09:00-17:00
+UTC_ZONE = ZoneInfo("UTC")
+MON, TUE, WED, THU, FRI, SAT, SUN = (date(2026, 11, 16) + timedelta(days=i) for i in range(7))  # the fixture's week
+NEXT_MON = date(2026, 11, 23)
+
+
+def at(day: date, hour: int = 10, tz: ZoneInfo = UTC_ZONE) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+def _goals(rapport) -> list[Goal]:
+    with rapport.database.sessions() as session:
+        return list(session.scalars(select(Goal).order_by(Goal.id)))
+
+
+def _checks(rapport) -> list[GoalCheck]:
+    with rapport.database.sessions() as session:
+        return list(session.scalars(select(GoalCheck).order_by(GoalCheck.id)))
+
+
+# --- the rules, at their edges ----------------------------------------------------------------------------
+
+
+def test_at_risk_by_level_and_by_a_drop_within_14_days():
+    assert is_at_risk(3, []) and is_at_risk(1, [])
+    assert not is_at_risk(4, [])
+    assert is_at_risk(6, [8]) and is_at_risk(6, [8, 7, 6])  # a drop of 2 from the highest, in small steps
+    assert not is_at_risk(7, [8]) and not is_at_risk(9, [5])  # a drop of 1; a rise
+    assert not is_at_risk(6, [6])
+
+
+def test_the_weekly_check_falls_on_the_first_workday_after_a_weekend():
+    agreed = at(WED)
+    # nothing the rest of the week it was agreed, nor at the weekend; Monday when business hours open
+    assert goal_step(date(2027, 3, 31), agreed, None, at(FRI), HOURS, UTC_ZONE) == GoalStep(None, at(NEXT_MON, 9))
+    assert goal_step(date(2027, 3, 31), agreed, None, at(SUN, 23), HOURS, UTC_ZONE).stage is None
+    monday = goal_step(date(2027, 3, 31), agreed, None, at(NEXT_MON, 9), HOURS, UTC_ZONE)
+    assert monday == GoalStep("check", at(NEXT_MON + timedelta(days=7), 9))
+    # answered on Monday: the next question is the Monday after
+    answered = goal_step(date(2027, 3, 31), agreed, at(NEXT_MON, 11), at(NEXT_MON, 12), HOURS, UTC_ZONE)
+    assert answered == GoalStep(None, at(NEXT_MON + timedelta(days=7), 9))
+    assert week_of(at(NEXT_MON), UTC_ZONE) == "2026-W48"
+
+
+def test_under_custom_hours_a_monday_is_not_a_workday_and_the_check_waits_for_tuesday():
+    hours = parse_business_hours("tue-sat 09:00-17:00")
+    assert first_workday_of_week(NEXT_MON, hours.days) == NEXT_MON + timedelta(days=1)
+    agreed = at(WED)
+    assert goal_step(date(2027, 3, 31), agreed, None, at(NEXT_MON, 10), hours, UTC_ZONE).stage is None
+    tuesday = goal_step(date(2027, 3, 31), agreed, None, at(NEXT_MON + timedelta(days=1), 9), hours, UTC_ZONE)
+    assert tuesday.stage == "check" and tuesday.next_check == at(NEXT_MON + timedelta(days=8), 9)
+    # and where the workspace is: 09:00 in Los Angeles is 17:00 UTC
+    la = ZoneInfo("America/Los_Angeles")
+    assert goal_step(date(2027, 3, 31), agreed, None, at(NEXT_MON + timedelta(days=1), 9), hours, la).stage is None
+
+
+def test_past_its_date_a_goal_asks_met_or_missed_once():
+    agreed = at(MON)
+    # due Friday: the weekly check would be Monday, but Monday asks met or missed instead
+    assert goal_step(FRI, agreed, None, at(THU), HOURS, UTC_ZONE) == GoalStep(None, at(NEXT_MON, 9))
+    assert goal_step(FRI, agreed, None, at(FRI, 16), HOURS, UTC_ZONE).stage is None  # its day is not past yet
+    assert goal_step(FRI, agreed, None, at(SAT, 1), HOURS, UTC_ZONE) == GoalStep("due", None)
+
+
+def test_calibration_counts_each_stated_odds_after_five_closed_goals():
+    assert calibrate([(90, "met")] * 4) is None
+    outcomes = [(90, "met")] * 6 + [(90, "missed")] * 4 + [(50, "met"), (50, "missed"), (30, "missed")]
+    lines = calibrate(outcomes)
+    assert lines == [CalibrationLine(90, 6, 10), CalibrationLine(50, 1, 2), CalibrationLine(30, 0, 1)]
+    assert line_text(lines[0]) == "said 90%: met 6 of 10"
+    assert calibrate([(70, "missed")] * 5) == [CalibrationLine(70, 0, 5)]
+
+
+# --- the command ------------------------------------------------------------------------------------------
+
+
+def test_a_goal_is_agreed_with_odds_and_barriers(rapport):
+    rapport.command("add Acme Corp")
+    reply = rapport.command("goal acme corp renew with 20 more seats by 2027-03-31 odds 50 : budget freeze; "
+                            "a new CFO; <!channel> procurement").text
+    assert "Goal agreed with Acme Corp: renew with 20 more seats, by" in reply and "odds 50%" in reply
+    assert "Barriers named: budget freeze; a new CFO; @channel procurement" in reply
+    [goal] = _goals(rapport)
+    assert (goal.what, goal.due_on, goal.odds, goal.owner_id, goal.status) == (
+        "renew with 20 more seats", date(2027, 3, 31), 50, "UANA", "open")
+    assert json.loads(goal.barriers) == ["budget freeze", "a new CFO", "@channel procurement"]
+    rapport.command("goal acme corp launch the pilot by friday")  # odds default to 70, no barriers
+    assert [(g.odds, json.loads(g.barriers)) for g in _goals(rapport)][1] == (70, [])
+    status = rapport.command("status acme corp").text
+    assert "Goal: renew with 20 more seats · by" in status and "odds 50% · no confidence given yet" in status
+    assert "barriers: budget freeze; a new CFO; @channel procurement" in status
+    with rapport.database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "goal")) == 2
+
+
+def test_bad_input_gets_a_clear_answer_and_writes_nothing(rapport):
+    rapport.command("add Acme Corp")
+    cases = {
+        "goal acme corp renew": "Say by when, like /client goal Acme Corp",
+        "goal acme corp renew by 2026-11-01": "2026-11-01 is in the past: a goal is about what is still to come",
+        "goal acme corp renew by yesterday": "yesterday is in the past",
+        "goal acme corp renew by someday": "I can't read 'someday' as a day",
+        "goal acme corp by friday": "Say what",
+        "goal acme corp renew by friday odds 80": "Odds are 90, 70, 50 or 30 (percent), not '80'",
+        "goal acme corp renew by friday odds": "Say the odds you give it: 90, 70, 50 or 30",
+        "goal acme corp renew by friday : one; two; three; four": "That is 4 barriers; name at most 3",
+        "goal globex renew by friday": "No client matches",
+        "goal acme corp confidence 7": "Acme Corp has no open goal",
+        "goal acme corp met": "Acme Corp has no open goal",
+    }
+    for text, expected in cases.items():
+        assert expected in rapport.command(text).text, text
+    assert _goals(rapport) == []
+    rapport.command("goal acme corp renew the contract by 2027-03-31")
+    rapport.command("goal acme corp renew the workshop series by 2027-01-31")
+    cases = {
+        "goal acme corp renew the contract confidence 11": "Confidence is a whole number from 1 to 10, not '11'",
+        "goal acme corp confidence 0": "Confidence is a whole number from 1 to 10, not '0'",
+        "goal acme corp confidence high": "not 'high'",
+        "goal acme corp confidence": "Confidence is a whole number from 1 to 10, like",
+        "goal acme corp confidence 7": "Acme Corp has 2 open goals: renew the workshop series; renew the contract",
+        "goal acme corp renew confidence 7": "Acme Corp has 2 open goals matching 'renew'",
+        "goal acme corp hiring confidence 7": "No open goal of Acme Corp matches 'hiring'",
+        "goal acme corp met": "Say which",
+        "goal acme corp renew the contract by 2027-05-01": "already has this goal open",
+    }
+    for text, expected in cases.items():
+        assert expected in rapport.command(text).text, text
+    assert _checks(rapport) == [] and all(g.status == "open" for g in _goals(rapport)) and len(_goals(rapport)) == 2
+
+
+def test_confidence_by_command_keeps_the_summary_and_a_drop_puts_it_at_risk(rapport):
+    rapport.command("add Acme Corp")
+    rapport.command("goal acme corp renew the contract by 2027-03-31 odds 90")
+    reply = rapport.command("goal acme corp confidence 8 : good call with their CFO").text
+    assert "Confidence in renew the contract for Acme Corp: 8/10." in reply and "risk" not in reply
+    rapport.clock.now += timedelta(days=7)
+    reply = rapport.command("goal acme corp contract confidence 6").text
+    assert "6/10 (was 8/10)" in reply and "At risk (a drop of 2 or more within 14 days)" in reply
+    assert "Have the awkward conversation now" in reply
+    [goal] = _goals(rapport)
+    assert (goal.confidence, goal.confidence_at, goal.at_risk_since) == (6, rapport.clock.now, rapport.clock.now)
+    assert [(c.confidence, c.note) for c in _checks(rapport)] == [(8, "good call with their CFO"), (6, None)]
+    rapport.clock.now += timedelta(days=7)
+    rapport.command("goal acme corp confidence 7")  # 1 under the 8 of 14 days ago: no longer at risk
+    [goal] = _goals(rapport)
+    assert goal.at_risk_since is None and goal.confidence == 7
+    assert "At risk (3 or less)" in rapport.command("goal acme corp confidence 3").text
