@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from bot.goals.calibration import CalibrationLine, calibrate, line_text
 from bot.goals.risk import is_at_risk
 from bot.goals.schedule import GoalStep, first_workday_of_week, goal_step, week_of
-from bot.settings import BusinessHours, Settings, parse_business_hours
-from storage.models import AuditEvent, Goal, GoalCheck, Nudge
+from bot.settings import Settings, parse_business_hours
+from storage.models import AuditEvent, Goal, GoalCheck
 
 HOURS = Settings.business_hours  # Monday to Friday, 09:00-17:00
 UTC_ZONE = ZoneInfo("UTC")

@@ -48,7 +48,8 @@ NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "chec
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
                "reply": "a message waiting for an answer", "promise": "a promise due",
                "issue": "a client waiting for news", "eta": "an estimate passed",
-               "goal_check": "how confident in a goal", "goal_risk": "a goal at risk", "goal_due": "a goal met or missed"}
+               "goal_check": "how confident in a goal", "goal_risk": "a goal at risk",
+               "goal_due": "a goal met or missed"}
 RECENT = 5
 NOTE_PREVIEW = 140
 

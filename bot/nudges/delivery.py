@@ -35,7 +35,7 @@ from bot.nudges.digest import digest_message
 from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
 from bot.nudges.relevance import relevance
 from storage.db import is_outage
-from storage.models import Card, Client, Commitment, LinkedChannel, Referral
+from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.queries import (
     claim_nudges,
     get_workspace,
@@ -192,7 +192,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
         linked = session.get(LinkedChannel, nudge.linked_channel_id) if nudge.linked_channel_id else None
         commitment = session.get(Commitment, nudge.commitment_id) if nudge.commitment_id else None
-        verdict = relevance(nudge, client, referral, now, linked, commitment)
+        goal = session.get(Goal, nudge.goal_id) if nudge.goal_id else None
+        verdict = relevance(nudge, client, referral, now, linked, commitment, goal)
         if verdict == "drop":
             nudge.status, nudge.last_error = "dropped", "no longer applies"
             report.dropped += 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.nudges.goal_messages import GOAL_KINDS, goal_controls, goal_reason
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
 
@@ -118,6 +119,8 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
     """Rich-text lines for one reason, and its one-line plain-text fallback."""
     f, name = view.facts, view.client_name
     client = b.text(name, bold=True)
+    if view.kind in GOAL_KINDS:
+        return goal_reason(view.kind, f, name)
     if view.kind == "quiet":
         how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
                "default": "the default"}[f["how"]]
@@ -275,6 +278,8 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
     """Blocks for one client's card, and its plain-text fallback."""
     lines: list[b.Block] = []
     fallbacks = []
+    answers = [] if card.handled is not None else \
+        [block for view in card.reasons if view.handled is None and (block := goal_controls(view.kind, view.nudge_id))]
     for index, view in enumerate(card.reasons):
         reason_lines, fallback = _reason(view)
         if index:
@@ -285,7 +290,7 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
     if card.note and card.handled is None:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
-    return [b.rich(*lines), context, _controls(card)], "; ".join(fallbacks)
+    return [b.rich(*lines), *answers, context, _controls(card)], "; ".join(fallbacks)
 
 
 def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:
