@@ -15,6 +15,9 @@ from bot.goals.risk import is_at_risk
 from bot.goals.schedule import GoalStep, first_workday_of_week, goal_step, week_of
 from bot.settings import Settings, parse_business_hours
 from storage.models import AuditEvent, Goal, GoalCheck
+from tests.conftest import _words
+from tests.test_interactive import _latest_update, _press
+from tests.test_sweep import posts, run_sweep, words
 
 HOURS = Settings.business_hours  # Monday to Friday, 09:00-17:00
 UTC_ZONE = ZoneInfo("UTC")
@@ -164,3 +167,97 @@ def test_confidence_by_command_keeps_the_summary_and_a_drop_puts_it_at_risk(rapp
     [goal] = _goals(rapport)
     assert goal.at_risk_since is None and goal.confidence == 7
     assert "At risk (3 or less)" in rapport.command("goal acme corp confidence 3").text
+
+
+# --- end to end: the weekly card, its buttons, at risk, met or missed ------------------------------------------
+
+
+def _said(rapport, channel="CACME") -> list[str]:
+    return [words(p) for p in posts(rapport, channel)]
+
+
+def _answers(message) -> list[str]:
+    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions" and b["block_id"].startswith("goal-")
+            for e in b["elements"]]
+
+
+def test_the_weekly_check_is_answered_with_one_click_and_a_drop_puts_the_goal_at_risk(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("goal acme corp renew with 20 more seats by 2027-03-31 odds 90")  # Monday 16th
+    for moment in (at(TUE), at(FRI), at(SUN, 23)):
+        assert run_sweep(rapport, moment).planned.planned == {}
+    run_sweep(rapport, at(NEXT_MON, 9))  # the first workday of the next week, as business hours open
+    [card] = posts(rapport, "CACME")
+    said = words(card)
+    assert "How confident are you now that Acme Corp will reach renew with 20 more seats by" in said
+    assert "You gave it 90% when you agreed it" in said and "chosen today: how confident in a goal" in said
+    assert _answers(card) == [f"goal_confidence_{n}" for n in range(1, 11)]
+    rapport.clock.now = at(NEXT_MON, 11)
+    _press(rapport, card, "goal_confidence_8")
+    update = _latest_update(rapport)
+    assert "<@UANA> answered 8/10" in json.dumps(update["blocks"]) and not _answers(update)
+    [goal] = _goals(rapport)
+    assert (goal.confidence, goal.confidence_at, goal.at_risk_since) == (8, at(NEXT_MON, 11), None)
+    again = _press(rapport, card, "goal_confidence_3", user="UBEN")  # a stale copy: the first click stands
+    [reply] = rapport.fake.wait_for(again)
+    assert "Already handled by" in _words(reply.params) and "answered 8/10" in _words(reply.params)
+    assert [c.confidence for c in _checks(rapport)] == [8]
+    assert run_sweep(rapport, at(NEXT_MON + timedelta(days=1))).planned.planned == {}  # asked once a week
+
+    monday = NEXT_MON + timedelta(days=7)
+    run_sweep(rapport, at(monday))
+    second = posts(rapport, "CACME")[1]
+    assert "Last time you said 8/10" in words(second)
+    rapport.clock.now = at(monday, 11)
+    warned = _press(rapport, second, "goal_confidence_6")  # a drop of 2 within 14 days
+    assert "is now at risk" in _words(rapport.fake.wait_for(warned)[0].params)
+    [goal] = _goals(rapport)
+    assert goal.at_risk_since == at(monday, 11)
+    status = rapport.command("status acme corp").text
+    assert "confidence 6/10" in status and "at risk" in status and "Warning signs in the last 30 days: 1" in status
+    run_sweep(rapport, at(monday + timedelta(days=1)))  # one card a client a day: the risk card comes Tuesday
+    risk = words(posts(rapport, "CACME")[2])
+    assert "is at risk: your confidence is 6/10, down from 8/10 within 14 days" in risk
+    assert "have the awkward conversation now" in risk and "chosen today: a goal at risk" in risk
+    assert run_sweep(rapport, at(monday + timedelta(days=2))).planned.planned == {}  # once per spell of risk
+
+
+def test_a_goal_past_its_date_asks_met_or_missed_on_the_same_card_as_another_goals_question(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("goal acme corp renew the contract by 2027-03-31 odds 70")
+    rapport.command("goal acme corp launch the pilot by friday odds 50")
+    run_sweep(rapport, at(NEXT_MON))
+    [card] = posts(rapport, "CACME")
+    said = words(card)
+    assert "How confident are you now that Acme Corp will reach renew the contract" in said
+    assert "The goal agreed with Acme Corp, launch the pilot, was due" in said and "Was it met?" in said
+    assert _answers(card) == [*(f"goal_confidence_{n}" for n in range(1, 11)), "goal_met", "goal_missed"]
+    rapport.clock.now = at(NEXT_MON, 11)
+    _press(rapport, card, "goal_met")
+    update = _latest_update(rapport)
+    assert _answers(update) == [f"goal_confidence_{n}" for n in range(1, 11)]  # the other question still stands
+    contract, pilot = _goals(rapport)
+    assert (pilot.status, pilot.closed_by, pilot.closed_at, contract.status) == ("met", "UANA", at(NEXT_MON, 11),
+                                                                                 "open")
+    again = _press(rapport, card, "goal_missed", user="UBEN")
+    assert "Already handled by" in _words(rapport.fake.wait_for(again)[0].params)
+    assert _goals(rapport)[1].status == "met"
+    assert "launch the pilot" not in rapport.command("status acme corp").text.split("Changes")[0]
+    reply = rapport.command("goal acme corp contract missed : budget went to the merger").text
+    assert "Missed: renew the contract for Acme Corp (you said 70%)" in reply
+    contract = _goals(rapport)[0]
+    assert (contract.status, contract.closed_note) == ("missed", "budget went to the merger")
+    with rapport.database.sessions() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("goal%"))))
+    assert actions == {"goal", "goal_met", "goal_missed"}
+    assert run_sweep(rapport, at(NEXT_MON + timedelta(days=7))).planned.planned == {}
+
+
+def test_under_custom_hours_the_weekly_check_comes_on_tuesday(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("goal acme corp renew the contract by 2027-03-31")
+    hours = parse_business_hours("tue-sat 09:00-17:00")
+    assert run_sweep(rapport, at(NEXT_MON), business_hours=hours).planned.planned == {}
+    assert run_sweep(rapport, at(NEXT_MON + timedelta(days=1)), business_hours=hours).planned.planned == {
+        "goal_check": 1}
+    assert "How confident are you now" in _said(rapport)[0]
