@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.goals.calibration import CalibrationLine, calibrate, line_text
+from bot.goals.calibration import CalibrationLine, calibrate, calibration_for, line_text
 from bot.goals.risk import is_at_risk
 from bot.goals.schedule import GoalStep, first_workday_of_week, goal_step, week_of
+from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.settings import Settings, parse_business_hours
 from storage.models import AuditEvent, Goal, GoalCheck
 from tests.conftest import _words
+from tests.test_home import _open_home
 from tests.test_interactive import _latest_update, _press
 from tests.test_sweep import posts, run_sweep, words
 
@@ -261,3 +263,37 @@ def test_under_custom_hours_the_weekly_check_comes_on_tuesday(rapport):
     assert run_sweep(rapport, at(NEXT_MON + timedelta(days=1)), business_hours=hours).planned.planned == {
         "goal_check": 1}
     assert "How confident are you now" in _said(rapport)[0]
+
+
+def test_app_home_shows_open_goals_with_their_confidence_and_calibration_after_five_closed(rapport):
+    rapport.command("add Acme Corp")
+    rapport.command("add Globex")
+    rapport.command("goal acme corp renew the contract by 2027-03-31 odds 90")
+    rapport.command("goal acme corp renew the contract confidence 3")
+    view = json.dumps(_open_home(rapport), ensure_ascii=False)
+    assert "Goals" in view and "1 open, 1 at risk, soonest due first" in view
+    assert "renew the contract" in view and "confidence 3/10" in view and "at risk" in view
+    assert "after 5 closed goals, your stated odds are compared with what happened (0 so far)" in view
+    rapport.command("goal acme corp renew the contract met")
+    for number, (odds, outcome) in enumerate([(90, "met"), (90, "missed"), (50, "met"), (50, "missed")]):
+        rapport.command(f"goal globex milestone {number} by 2027-01-31 odds {odds}")
+        rapport.command(f"goal globex milestone {number} {outcome}")
+    view = json.dumps(_open_home(rapport, count=2), ensure_ascii=False)
+    assert "0 open" in view
+    assert "(5 closed goals): said 90%: met 2 of 3; said 50%: met 1 of 2." in view
+    workspace_id = _goals(rapport)[0].workspace_id
+    with rapport.database.sessions() as session:
+        assert calibration_for(session, workspace_id=workspace_id, owner_id="UANA") == [
+            CalibrationLine(90, 2, 3), CalibrationLine(50, 1, 2)]
+        assert calibration_for(session, workspace_id=workspace_id, owner_id="UBEN") is None
+
+
+def test_a_message_of_goal_cards_stays_within_slacks_block_limit():
+    facts = {"what": "renew", "due": "2027-03-31", "odds": 70, "confidence": None, "confidence_at": None}
+    cards = [CardView((NudgeView(2 * i, "goal_check", f"Client {i}", "UANA", facts),
+                       NudgeView(2 * i + 1, "goal_due", f"Client {i}", "UANA", facts))) for i in range(10)]
+    packed = pack(cards, lambda card: [r.kind for r in card.reasons])
+    assert [len(p) for p in packed] == [8, 2]
+    for group in packed:
+        _, blocks, _ = message(group)
+        assert len(blocks) <= 50

@@ -5,15 +5,19 @@ Pure functions from the planned facts to Block Kit; written to read like a thoug
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.nudges.goal_messages import GOAL_KINDS, goal_controls, goal_reason
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
 
 MAX_CLIENTS_PER_MESSAGE = 10
+MAX_BLOCKS = 50  # Slack's limit for a message
+ANSWERS_PER_CARD = 5  # goal questions answered by buttons on one card; more are answered with the command
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,8 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
     lines: list[b.Block] = []
     fallbacks = []
     answers = [] if card.handled is not None else \
-        [block for view in card.reasons if view.handled is None and (block := goal_controls(view.kind, view.nudge_id))]
+        [block for view in card.reasons if view.handled is None and (block := goal_controls(view.kind, view.nudge_id))
+         ][:ANSWERS_PER_CARD]
     for index, view in enumerate(card.reasons):
         reason_lines, fallback = _reason(view)
         if index:
@@ -291,6 +296,25 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
     return [b.rich(*lines), *answers, context, _controls(card)], "; ".join(fallbacks)
+
+
+def card_size(kinds: Sequence[str]) -> int:
+    """Blocks one card takes in a message, its divider included: three, and a row of answers per goal question."""
+    return 4 + min(ANSWERS_PER_CARD, sum(1 for kind in kinds if goal_controls(kind, 0) is not None))
+
+
+def pack(cards: Sequence[T], kinds_of: Callable[[T], Sequence[str]]) -> list[list[T]]:
+    """Cards in messages, in order: at most ten clients and MAX_BLOCKS blocks a message."""
+    messages: list[list[T]] = []
+    size = 0
+    for card in cards:
+        need = card_size(kinds_of(card))
+        if not messages or len(messages[-1]) >= MAX_CLIENTS_PER_MESSAGE or size + need > MAX_BLOCKS + 1:
+            messages.append([])
+            size = 0
+        messages[-1].append(card)
+        size += need
+    return messages
 
 
 def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:
