@@ -17,8 +17,9 @@ from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.settings import Settings, parse_business_hours
 from storage.models import AuditEvent, Goal, GoalCheck
 from tests.conftest import _words
-from tests.test_home import _open_home
-from tests.test_interactive import _latest_update, _press
+from tests.helpers import client_named
+from tests.test_home import _open_home, _view
+from tests.test_interactive import _latest_update, _press, _submit
 from tests.test_sweep import posts, run_sweep, words
 
 HOURS = Settings.business_hours  # Monday to Friday, 09:00-17:00
@@ -297,3 +298,21 @@ def test_a_message_of_goal_cards_stays_within_slacks_block_limit():
     for group in packed:
         _, blocks, _ = message(group)
         assert len(blocks) <= 50
+
+
+def test_the_log_form_records_a_goal(rapport):
+    rapport.command("add Acme Corp")
+    client_id = client_named(rapport.database, "Acme Corp").id
+    rapport.command("", answered=False)
+    view = _view(rapport.fake.wait_for("views.open")[0])
+    assert "goal" in {o["value"] for b in view["blocks"] if b["block_id"] == "kind" for o in b["element"]["options"]}
+    errors = json.loads(_submit(rapport, view, client_id=client_id, kind="goal", day="2026-11-10",
+                                note="renew").body)["errors"]
+    assert "is in the past: a goal is about what is still to come" in errors["date"]
+    errors = json.loads(_submit(rapport, view, client_id=client_id, kind="goal", day="2027-03-31").body)["errors"]
+    assert errors == {"note": "Say what success looks like for them, in a line."}
+    assert _goals(rapport) == []
+    assert _submit(rapport, view, client_id=client_id, kind="goal", day="2027-03-31", note="renew the contract"
+                   ).body == ""
+    [goal] = _goals(rapport)
+    assert (goal.what, goal.due_on, goal.odds, goal.owner_id) == ("renew the contract", date(2027, 3, 31), 70, "UANA")
