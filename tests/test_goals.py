@@ -217,7 +217,7 @@ def test_the_weekly_check_is_answered_with_one_click_and_a_drop_puts_the_goal_at
     [goal] = _goals(rapport)
     assert goal.at_risk_since == at(monday, 11)
     status = rapport.command("status acme corp").text
-    assert "confidence 6/10" in status and "at risk" in status and "Warning signs in the last 30 days: 1" in status
+    assert "confidence 6/10" in status and "Warning signs in the last 30 days: 1, 1 of them goals at risk." in status
     run_sweep(rapport, at(monday + timedelta(days=1)))  # one card a client a day: the risk card comes Tuesday
     risk = words(posts(rapport, "CACME")[2])
     assert "is at risk: your confidence is 6/10, down from 8/10 within 14 days" in risk
@@ -316,3 +316,22 @@ def test_the_log_form_records_a_goal(rapport):
                    ).body == ""
     [goal] = _goals(rapport)
     assert (goal.what, goal.due_on, goal.odds, goal.owner_id) == ("renew the contract", date(2027, 3, 31), 70, "UANA")
+
+
+def test_a_goal_at_risk_and_a_complaint_put_the_client_at_risk(rapport):
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("goal acme corp renew the contract by 2027-03-31")
+    rapport.command("log acme corp complaint : the reports are late again")
+    assert "Health: At risk" not in rapport.command("status acme corp").text
+    rapport.command("goal acme corp confidence 2")
+    status = rapport.command("status acme corp").text
+    assert "Health: At risk" in status and "Warning signs in the last 30 days: 2, 1 of them goals at risk (at risk)" \
+        in status
+    assert "Acme Corp" in rapport.command("list at-risk").text
+    run_sweep(rapport, at(TUE))
+    said = " ".join(_said(rapport))
+    assert "shows 2 warning signs within 30 days: last-minute" not in said
+    assert "complaint" in said and "goal at risk" in said and "The goal agreed with Acme Corp" in said
+    rapport.clock.now = at(TUE, 11)
+    rapport.command("goal acme corp met")
+    assert "Health: At risk" not in rapport.command("status acme corp").text

@@ -99,10 +99,12 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
     signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
-    late = len(late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, []))
+    late_signs = late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, [])
+    late, goals = len(late_signs), sum(1 for kind, _ in late_signs if kind == "goal")
     if signs + late:
         risk = " (at risk)" if signs + late >= rules.AT_RISK_SIGNS else ""
-        ours = f", {late} of them commitments of ours gone late" if late else ""
+        ours = f", {late - goals} of them commitments of ours gone late" if late - goals else ""
+        ours += f", {goals} of them goals at risk" if goals else ""
         lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
     lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
     lines += goal_lines(open_goals(session, client.id), now.astimezone(ctx.user_tz()).date())
