@@ -141,6 +141,8 @@ def test_bad_input_gets_a_clear_answer_and_writes_nothing(rapport):
         "goal acme corp renew the contract confidence 11": "Confidence is a whole number from 1 to 10, not '11'",
         "goal acme corp confidence 0": "Confidence is a whole number from 1 to 10, not '0'",
         "goal acme corp confidence high": "not 'high'",
+        "goal acme corp confidence ²": "not '²'",
+        "goal acme corp renew the contract by 2027-05-01 odds ⁹⁰": "Odds are 90, 70, 50 or 30 (percent), not '⁹⁰'",
         "goal acme corp confidence": "Confidence is a whole number from 1 to 10, like",
         "goal acme corp confidence 7": "Acme Corp has 2 open goals: renew the workshop series; renew the contract",
         "goal acme corp renew confidence 7": "Acme Corp has 2 open goals matching 'renew'",

@@ -101,7 +101,7 @@ def _odds(raw: str | None, usage: str) -> int:
     if raw is None:
         raise CommandError(f"Say the odds you give it: {ODDS_WORDS} (percent), like odds 70.", usage)
     digits = raw.rstrip("%")
-    if not digits.isdigit() or int(digits) not in ODDS:
+    if not (digits.isascii() and digits.isdigit()) or int(digits) not in ODDS:
         raise CommandError(f"Odds are {ODDS_WORDS} (percent), not {raw!r}: say how likely you think it is, "
                            "honestly.", usage)
     return int(digits)
@@ -136,7 +136,7 @@ def _pick(client: Client, open_ones: list[Goal], words: str, example: str, usage
 
 def _confidence(session: Session, ctx: Context, client: Client, words: str, raw: str | None, note: str | None,
                 usage: str) -> b.Reply:
-    if raw is None or not raw.isdigit() or int(raw) not in CONFIDENCE:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or int(raw) not in CONFIDENCE:
         shown = f", not {raw!r}" if raw is not None else ""
         raise CommandError(f"Confidence is a whole number from 1 to 10{shown}, like /client goal {client.name} "
                            "confidence 7.", usage)
