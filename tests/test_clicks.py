@@ -543,7 +543,7 @@ def test_a_click_on_a_card_a_touch_has_closed_says_who_logged_what(rapport):
 CARD_BUTTONS = (("nudge_done", ""), ("nudge_snooze", "1w"), ("nudge_snooze", "2w"), ("nudge_snooze", "1m"),
                 ("nudge_not_relevant", ""))
 DONE = {"checkin": "checked in", "thank": "thanked them", "promise": "kept the promise",
-        "issue": "sent them an update"}
+        "issue": "sent them an update", "goal": "marked it done"}
 SNOOZED = {"1w": "1 week", "2w": "2 weeks", "1m": "1 month"}
 
 
