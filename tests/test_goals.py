@@ -296,7 +296,7 @@ def test_a_message_of_goal_cards_stays_within_slacks_block_limit():
     cards = [CardView((NudgeView(2 * i, "goal_check", f"Client {i}", "UANA", facts),
                        NudgeView(2 * i + 1, "goal_due", f"Client {i}", "UANA", facts))) for i in range(10)]
     packed = pack(cards, lambda card: [r.kind for r in card.reasons])
-    assert [len(p) for p in packed] == [8, 2]
+    assert [len(p) for p in packed] == [6, 4]
     for group in packed:
         _, blocks, _ = message(group)
         assert len(blocks) <= 50

@@ -282,25 +282,30 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
     """Blocks for one client's card, and its plain-text fallback."""
     lines: list[b.Block] = []
     fallbacks = []
-    answers = [] if card.handled is not None else \
-        [block for view in card.reasons if view.handled is None and (block := goal_controls(view.kind, view.nudge_id))
-         ][:ANSWERS_PER_CARD]
+    blocks: list[b.Block] = []  # a goal's question is followed by its own row of answers, then the text goes on
     for index, view in enumerate(card.reasons):
         reason_lines, fallback = _reason(view)
-        if index:
+        if index and lines:
             lines.append(b.line("\n"))
         lines += reason_lines
         fallbacks.append(fallback)
+        answers = goal_controls(view.kind, view.nudge_id) if card.handled is None and view.handled is None else None
+        if answers is not None and len(blocks) < 2 * ANSWERS_PER_CARD:
+            blocks += [b.rich(*lines), answers]
+            lines = []
+    if lines:
+        blocks.append(b.rich(*lines))
     about = [f"For <@{card.first.owner_id}>" + (f" · {escape_mrkdwn(card.why)}" if card.why else "")]
     if card.note and card.handled is None:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
-    return [b.rich(*lines), *answers, context, _controls(card)], "; ".join(fallbacks)
+    return [*blocks, context, _controls(card)], "; ".join(fallbacks)
 
 
 def card_size(kinds: Sequence[str]) -> int:
-    """Blocks one card takes in a message, its divider included: three, and a row of answers per goal question."""
-    return 4 + min(ANSWERS_PER_CARD, sum(1 for kind in kinds if goal_controls(kind, 0) is not None))
+    """Blocks one card takes in a message at most, its divider included: four, and for each goal question a row of
+    answers and the text after it."""
+    return 4 + 2 * min(ANSWERS_PER_CARD, sum(1 for kind in kinds if goal_controls(kind, 0) is not None))
 
 
 def pack(cards: Sequence[T], kinds_of: Callable[[T], Sequence[str]]) -> list[list[T]]:
