@@ -241,6 +241,7 @@ def test_a_goal_past_its_date_asks_met_or_missed_on_the_same_card_as_another_goa
     _press(rapport, card, "goal_met")
     update = _latest_update(rapport)
     assert _answers(update) == [f"goal_confidence_{n}" for n in range(1, 11)]  # the other question still stands
+    assert "@UANA marked it met." in _words({"blocks": update["blocks"]})
     contract, pilot = _goals(rapport)
     assert (pilot.status, pilot.closed_by, pilot.closed_at, contract.status) == ("met", "UANA", at(NEXT_MON, 11),
                                                                                  "open")

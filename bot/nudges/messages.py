@@ -124,7 +124,11 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
     f, name = view.facts, view.client_name
     client = b.text(name, bold=True)
     if view.kind in GOAL_KINDS:
-        return goal_reason(view.kind, f, name)
+        lines, fallback = goal_reason(view.kind, f, name)
+        if view.handled is not None:  # answered on its own while the card stays open for its other reasons
+            lines.append(b.line(b.emoji("white_check_mark"), " ", b.user(view.handled.user_id),
+                                f" {view.handled.action}."))
+        return lines, fallback
     if view.kind == "quiet":
         how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
                "default": "the default"}[f["how"]]
