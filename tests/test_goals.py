@@ -338,3 +338,10 @@ def test_a_goal_at_risk_and_a_complaint_put_the_client_at_risk(rapport):
     rapport.clock.now = at(TUE, 11)
     rapport.command("goal acme corp met")
     assert "Health: At risk" not in rapport.command("status acme corp").text
+
+
+def test_a_goal_word_after_a_short_name_is_not_read_as_a_misspelt_longer_one(rapport):
+    rapport.command("add Acme")
+    rapport.command("add Acme Metrics")
+    rapport.command("goal acme renew the contract by 2027-03-31")
+    assert "Met: renew the contract for Acme (you said 70%)" in rapport.command("goal acme met").text
