@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -18,6 +19,7 @@ from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)
 ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open")
+GOAL_ACTIONS = re.compile(r"^goal_(?:confidence_(?:10|[1-9])|met|missed)$")  # a goal card's one-click answers
 
 
 def _value(action: dict[str, Any]) -> str:
@@ -31,6 +33,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action({"action_id": "nudge_done"})
     @app.action({"action_id": "nudge_not_relevant"})
     @app.action({"action_id": "nudge_open"})
+    @app.action({"action_id": GOAL_ACTIONS})
     def on_nudge_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
         ack()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from storage.goals import goals_at_risk_of
 from storage.models import Client, Commitment, Interaction, Nudge
 from storage.queries import INSTALLED
 
@@ -56,9 +57,9 @@ def last_touch_from_us(session: Session, client_ids: Sequence[int]) -> dict[int,
 
 def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
                   ) -> dict[int, list[tuple[str, datetime]]]:
-    """Warning signs from commitments (an open promise overdue, an open issue two updates behind): (kind, since
-    when) per client, late since `since` or later."""
-    found: dict[int, list[tuple[str, datetime]]] = {}
+    """Warning signs from what we owe (an open promise overdue, an open issue two updates behind, an open goal at
+    risk: kind 'goal'): (kind, since when) per client, late since `since` or later."""
+    found = goals_at_risk_of(session, client_ids, since)
     if not client_ids:
         return found
     stmt = (select(Commitment.client_id, Commitment.kind, Commitment.late_since)
@@ -68,6 +69,8 @@ def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
     for client_id, kind, at in session.execute(stmt):
         assert at is not None  # selected for being late since `since`
         found.setdefault(client_id, []).append((kind, at))
+    for signs in found.values():
+        signs.sort(key=lambda sign: sign[1])
     return found
 
 

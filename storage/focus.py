@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Card, Client, Commitment, FocusDay, Interaction, LinkedChannel, Nudge, Referral
+from storage.models import Card, Client, Commitment, FocusDay, Goal, Interaction, LinkedChannel, Nudge, Referral
 
 WAITING = and_(Nudge.status == "pending", Nudge.card_id.is_(None), Nudge.client_id.is_not(None))
 
@@ -129,6 +129,7 @@ class Subjects:
     referrals: dict[int, Referral]
     links: dict[int, LinkedChannel]
     commitments: dict[int, Commitment]
+    goals: dict[int, Goal]
 
 
 def subjects_of(session: Session, nudges: Iterable[Nudge]) -> Subjects:
@@ -136,13 +137,15 @@ def subjects_of(session: Session, nudges: Iterable[Nudge]) -> Subjects:
     referral_ids = [n.referral_id for n in nudges if n.referral_id]
     link_ids = [n.linked_channel_id for n in nudges if n.linked_channel_id]
     commitment_ids = [n.commitment_id for n in nudges if n.commitment_id]
+    goal_ids = [n.goal_id for n in nudges if n.goal_id]
     return Subjects(
         {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(referral_ids)))} if referral_ids
         else {},
         {c.id: c for c in session.scalars(select(LinkedChannel).where(LinkedChannel.id.in_(link_ids)))} if link_ids
         else {},
         {c.id: c for c in session.scalars(select(Commitment).where(Commitment.id.in_(commitment_ids)))}
-        if commitment_ids else {})
+        if commitment_ids else {},
+        {g.id: g for g in session.scalars(select(Goal).where(Goal.id.in_(goal_ids)))} if goal_ids else {})
 
 
 def waiting_for(session: Session, client_ids: Sequence[int]

@@ -20,6 +20,7 @@ from storage.models import (
     Commitment,
     Contact,
     FocusDay,
+    Goal,
     Interaction,
     LinkedChannel,
     Marker,
@@ -180,14 +181,16 @@ def clients_with_warning_signs(
     session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
 ) -> dict[int, int]:
     """Clients with at least `at_least` warning signs since `since`: their own (interactions of `kinds`) and ours
-    (a commitment that went late then and is still open, PRODUCT.md §4.10)."""
+    (a commitment that went late then and is still open, PRODUCT.md §4.10; an open goal at risk since then, §4.11)."""
     theirs = (select(Interaction.client_id.label("client_id"))
               .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(list(kinds)),
                      Interaction.occurred_at >= since))
     ours = (select(Commitment.client_id.label("client_id"))
             .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
                    Commitment.late_since >= since))
-    signs = union_all(theirs, ours).subquery()
+    goals = (select(Goal.client_id.label("client_id"))
+             .where(Goal.workspace_id == workspace_id, Goal.status == "open", Goal.at_risk_since >= since))
+    signs = union_all(theirs, ours, goals).subquery()
     stmt = (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
             .having(func.count() >= at_least))
     return {client_id: count for client_id, count in session.execute(stmt)}

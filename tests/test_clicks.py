@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
 import bot.buttons.clicks
+import bot.buttons.goals
 import bot.commands.manage
 import bot.commands.touches
 import bot.home.tab
@@ -32,7 +33,18 @@ import handlers.actions
 import handlers.home
 import handlers.nudges
 from storage.db import normalize_url
-from storage.models import Card, Client, Commitment, Interaction, Nudge, Referral, Workspace
+from storage.models import (
+    AuditEvent,
+    Card,
+    Client,
+    Commitment,
+    Goal,
+    GoalCheck,
+    Interaction,
+    Nudge,
+    Referral,
+    Workspace,
+)
 from tests.conftest import _words, buttons
 from tests.test_commitments import TUE, WED, at
 from tests.test_home import _view
@@ -133,7 +145,8 @@ class Race:
 ENTRIES = ((handlers.nudges, "run_click"), (handlers.home, "home_settle"), (handlers.home, "home_not_relevant"),
            (handlers.actions, "run_button"))
 APPLIES = ((bot.buttons.clicks, "close"), (bot.home.tab, "settle"), (bot.home.tab, "not_relevant"),
-           (bot.commands.touches, "mark_referrals_thanked"), (bot.commands.manage, "delete_client"))
+           (bot.commands.touches, "mark_referrals_thanked"), (bot.commands.manage, "delete_client"),
+           (bot.buttons.goals, "check"), (bot.buttons.goals, "close_goal"))
 
 
 def _entered(race: Race, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -314,6 +327,8 @@ SETUPS: dict[str, tuple[tuple[str, ...], datetime]] = {
     "thank": (("add {name} channel <#{channel}|c>", "referral {name} -> Beta Ltd"), MONDAY + 2 * DAY),
     "promise": (("add {name} channel <#{channel}|c>", "promise {name} the deck by wednesday"), at(TUE)),
     "issue": (("add {name} channel <#{channel}|c>", "issue {name} sso is broken"), at(WED)),
+    # a goal agreed on Monday asks how confident its owner is on the next Monday
+    "goal": (("add {name} channel <#{channel}|c>", "goal {name} renew the contract by 2027-03-31"), MONDAY + 7 * DAY),
 }
 
 
@@ -370,6 +385,36 @@ def test_done_and_done_log_one_check_in_and_the_second_hears_who_did(rapport, ra
     [answer] = said.values()
     assert already(answer, closed.closed_by) and "checked in" in answer
     assert checkins(rapport)[0].logged_by == closed.closed_by
+
+
+def test_two_answers_to_a_goals_weekly_question_at_once_record_one(rapport, race):
+    card = post_card(rapport, "goal")
+    paths = at_once(race, [press(rapport, card, "goal_confidence_8", "UANA"),
+                           press(rapport, card, "goal_confidence_7", "UBEN")])
+    with rapport.database.sessions() as session:
+        checks = list(session.scalars(select(GoalCheck)))
+        goal = session.scalars(select(Goal)).one()
+    assert len(checks) == 1 and goal.confidence == checks[0].confidence
+    said = answers(rapport, paths, 1)
+    assert len(said) == 1, f"the click that came second is answered, the first is not: {said}"
+    [answer] = said.values()
+    assert already(answer, checks[0].by) and f"answered {checks[0].confidence}/10" in answer
+
+
+def test_met_and_missed_at_once_close_the_goal_once(rapport, race):
+    rapport.clock.now = MONDAY
+    rapport.command("add Acme Corp channel <#CT1|c>")
+    rapport.command("goal acme corp renew the contract by friday")
+    run_sweep(rapport, MONDAY + 7 * DAY)
+    [message] = posts(rapport, "CT1")
+    card = PostedCard(message, "T1")
+    paths = at_once(race, [press(rapport, card, "goal_met", "UANA"), press(rapport, card, "goal_missed", "UBEN")])
+    with rapport.database.sessions() as session:
+        goal = session.scalars(select(Goal)).one()
+        closing = list(session.scalars(select(AuditEvent).where(AuditEvent.action.in_(("goal_met", "goal_missed")))))
+    assert goal.status in ("met", "missed") and len(closing) == 1 and closing[0].actor_id == goal.closed_by
+    [answer] = answers(rapport, paths, 1).values()
+    assert already(answer, goal.closed_by or "") and f"marked it {goal.status}" in answer
 
 
 def test_done_and_snooze_at_once_only_one_applies(rapport, race):
@@ -498,7 +543,7 @@ def test_a_click_on_a_card_a_touch_has_closed_says_who_logged_what(rapport):
 CARD_BUTTONS = (("nudge_done", ""), ("nudge_snooze", "1w"), ("nudge_snooze", "2w"), ("nudge_snooze", "1m"),
                 ("nudge_not_relevant", ""))
 DONE = {"checkin": "checked in", "thank": "thanked them", "promise": "kept the promise",
-        "issue": "sent them an update"}
+        "issue": "sent them an update", "goal": "marked it done"}
 SNOOZED = {"1w": "1 week", "2w": "2 weeks", "1m": "1 month"}
 
 

@@ -21,12 +21,13 @@ from tests.conftest import MONDAY, sign
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 SUBCOMMANDS = ["", "help", "add", "log", "referral", "refer", "thanked", "checkin", "status", "list", "snooze",
                "end", "optout", "reactivate", "owner", "channel", "rename", "forget", "timezone", "value", "link",
-               "unlink", "nonsense"]
+               "unlink", "goal", "nonsense"]
 # Pieces people (and Slack's escaping) put in command text, to combine with arbitrary unicode.
 PIECES = ["Acme Corp", "acme", "\"Quoted Name\"", "call", "email", "meeting", "from", "to", "yesterday",
           "3d ago", "2026-02-30", "every", "2w", "done", "off", ":", "<@U1|ana>", "<#C1|acme>", "<!channel>",
           "<!here>", "<https://x.example|link>", "*bold*", "`code`", "&lt;", "&gt;", "\u202e", "\x00", "\n",
-          "\t", "😀", "Z\u0351\u0360", "x" * 3000, "-1", "9" * 40, "no-winback", "default", "none"]
+          "\t", "😀", "Z\u0351\u0360", "x" * 3000, "-1", "9" * 40, "no-winback", "default", "none",
+          "by", "odds", "90", "confidence", "11", "met", "missed", ";"]
 texts = st.one_of(
     st.text(max_size=300),
     st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=20)), max_size=12).map(" ".join),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot.buttons.goals import goal_click, is_goal_action
 from bot.card.client import client_card
 from bot.commitments.ledger import settle
 from bot.nudges.cards import message_updates
@@ -64,6 +65,9 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
         return ClickResult(ephemeral=b.error("That button is out of date."))
     if action in ("nudge_open", "nudge_log"):
         return _look(session, ctx, action, int(nudge_part))
+    if is_goal_action(action):
+        reply, updates = goal_click(session, ctx, action, int(nudge_part))
+        return ClickResult(ephemeral=reply, updates=updates)
     if action not in ("nudge_snooze", "nudge_done", "nudge_not_relevant"):
         return ClickResult(ephemeral=b.error("That button is out of date."))
     client_id = client_id_of_nudge(session, ctx.workspace_id, int(nudge_part))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.card.commitments import describe as describe_commitment
+from bot.card.goals import goal_lines
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
@@ -27,6 +28,7 @@ from bot.slack import blocks as b
 from bot.slack.caller import Context
 from storage.capture import links_of
 from storage.commitments import late_signs_of, open_commitments
+from storage.goals import open_goals
 from storage.models import Client, Commitment
 from storage.queries import (
     count_warning_signs,
@@ -45,7 +47,9 @@ OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
                "reply": "a message waiting for an answer", "promise": "a promise due",
-               "issue": "a client waiting for news", "eta": "an estimate passed"}
+               "issue": "a client waiting for news", "eta": "an estimate passed",
+               "goal_check": "how confident in a goal", "goal_risk": "a goal at risk",
+               "goal_due": "a goal met or missed"}
 RECENT = 5
 NOTE_PREVIEW = 140
 
@@ -95,12 +99,15 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
     signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
-    late = len(late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, []))
+    late_signs = late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, [])
+    late, goals = len(late_signs), sum(1 for kind, _ in late_signs if kind == "goal")
     if signs + late:
         risk = " (at risk)" if signs + late >= rules.AT_RISK_SIGNS else ""
-        ours = f", {late} of them commitments of ours gone late" if late else ""
+        ours = f", {late - goals} of them commitments of ours gone late" if late - goals else ""
+        ours += f", {goals} of them goals at risk" if goals else ""
         lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
     lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
+    lines += goal_lines(open_goals(session, client.id), now.astimezone(ctx.user_tz()).date())
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
         if client.end_reason:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
+from bot.commands.goals import cmd_goal
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -65,6 +66,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "kept": cmd_kept,
     "issue": cmd_issue,
     "resolved": cmd_resolved,
+    "goal": cmd_goal,
 }
 
 MAX_TEXT = 4000

@@ -128,7 +128,7 @@ def find_client(session: Session, workspace_id: int, args: str) -> Match:
 MISSPELT = 0.7  # how alike the words typed after a match must be to the rest of a longer name
 # Words that follow a client's name in some command: never read as part of a misspelt name.
 COMMAND_WORDS = frozenset({"from", "to", "every", "done", "off", "none", "owner", "channel", "contact", "no-winback",
-                           "today", "yesterday", "default"})
+                           "today", "yesterday", "default", "confidence", "met", "missed"})
 
 
 def _not_misspelt(session: Session, workspace_id: int, args: str, spans: list[tuple[int, int]], words: int, key: str,

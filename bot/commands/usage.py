@@ -25,6 +25,9 @@ USAGE = {
     "kept": "/client kept <client> [<what>]",
     "issue": "/client issue <client> <what> [eta <when>]",
     "resolved": "/client resolved <client> [<what>] [: <note>]",
+    "goal": "/client goal <client> <what> by <when> [odds 90|70|50|30] [: <barrier>; <barrier>; <barrier>]   |   "
+            "/client goal <client> [<what>] confidence <1-10> [: <note>]   |   "
+            "/client goal <client> [<what>] met|missed [: <note>]",
 }
 
 SUMMARY = {
@@ -52,6 +55,7 @@ SUMMARY = {
     "kept": "a promise delivered",
     "issue": "a problem they wait on you to fix: they are owed news until it is",
     "resolved": "an issue fixed",
+    "goal": "what success looks like for them, by when, with honest odds; how confident you are now; met or missed",
 }
 
 KINDS_HELP = (

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.commitments.ledger import AlreadyOpenError, clean_what, record
+from bot.log_form.goals import GOAL_OPTION, goal_from_form, note_of
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import close_card_of
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
@@ -56,7 +57,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
     if client is not None:
         picker["initial_option"] = _option(client[1], str(client[0]))
     kinds = [_option(f"{LABELS[k].capitalize()} ({k})" if LABELS[k] != k else k.capitalize(), k) for k in ALL_KINDS]
-    kinds += [_option(label, k) for k, label in COMMITMENTS]
+    kinds += [_option(label, k) for k, label in (*COMMITMENTS, GOAL_OPTION)]
     directions = [_option(label, value) for value, label in DIRECTIONS]
     kind = kinds[ALL_KINDS.index("message")] if message else kinds[0]
     direction = next(d for d in directions if d["value"] == message.direction) if message else directions[0]
@@ -79,10 +80,10 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
                    {"type": "static_select", "options": directions, "initial_option": direction},
                    optional=True),
             {**_input("date", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
-             "hint": {"type": "plain_text", "text": "For a promise: the day it is due. For an issue: your estimate, "
-                                                   "or leave today for none."}},
+             "hint": {"type": "plain_text", "text": "For a promise or a goal: the day it is due. For an issue: your "
+                                                   "estimate, or leave today for none."}},
             {**_input("note", "Note", note, optional=True),
-             "hint": {"type": "plain_text", "text": "For a promise or an issue: what it is, in a line."}},
+             "hint": {"type": "plain_text", "text": "For a promise, an issue or a goal: what it is, in a line."}},
         ],
     }
 
@@ -111,6 +112,9 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     kind = str(_selected(values, "kind") or "")
     if kind in dict(COMMITMENTS):
         return _commitment(session, ctx, client, kind, values, errors), []
+    if kind == GOAL_OPTION[0]:
+        day = str(_selected(values, "date", "selected_date") or "")
+        return goal_from_form(session, ctx, client, note_of(values), day, errors), []
     if kind not in ALL_KINDS:
         errors["kind"] = "Pick what happened from the list."
     raw_direction = str(_selected(values, "direction") or "both")

@@ -33,12 +33,20 @@ def rebuilt(session: Session, workspace_id: int, channel: str, ts: str) -> Messa
         if client is None:
             continue
         card = session.get(Card, group[0].card_id) if group[0].card_id else None
-        views = tuple(NudgeView(n.id, n.kind, client.name, client.owner_id, json.loads(n.facts)) for n in group)
+        views = tuple(NudgeView(n.id, n.kind, client.name, client.owner_id, json.loads(n.facts), _own(n))
+                      for n in group)
         cards.append(CardView(views, card.why if card else None, card.note if card else None, _handled(card, group)))
     if not cards:
         return None
     text, blocks, _ = message(cards)
     return channel, ts, text, blocks
+
+
+def _own(nudge: Nudge) -> Handled | None:
+    """One reason answered on its own (a goal's confidence), while the card stays open for the others."""
+    if nudge.handled_action and nudge.handled_at:
+        return Handled(nudge.handled_action, nudge.handled_by or "", nudge.handled_at)
+    return None
 
 
 def _handled(card: Card | None, nudges: list[Nudge]) -> Handled | None:

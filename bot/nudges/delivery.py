@@ -32,10 +32,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges.digest import digest_message
-from bot.nudges.messages import MAX_CLIENTS_PER_MESSAGE, CardView, NudgeView, message
+from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.nudges.relevance import relevance
 from storage.db import is_outage
-from storage.models import Card, Client, Commitment, LinkedChannel, Referral
+from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.queries import (
     claim_nudges,
     get_workspace,
@@ -192,7 +192,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         referral = session.get(Referral, nudge.referral_id) if nudge.referral_id else None
         linked = session.get(LinkedChannel, nudge.linked_channel_id) if nudge.linked_channel_id else None
         commitment = session.get(Commitment, nudge.commitment_id) if nudge.commitment_id else None
-        verdict = relevance(nudge, client, referral, now, linked, commitment)
+        goal = session.get(Goal, nudge.goal_id) if nudge.goal_id else None
+        verdict = relevance(nudge, client, referral, now, linked, commitment, goal)
         if verdict == "drop":
             nudge.status, nudge.last_error = "dropped", "no longer applies"
             report.dropped += 1
@@ -378,8 +379,8 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime, report: Delive
         digests = [i for i in group if i.digest]
         cards = _by_card([i for i in group if not i.digest])
         chunks = [[d] for d in digests]  # a digest is a message of its own
-        chunks += [[i for card in cards[s:s + MAX_CLIENTS_PER_MESSAGE] for i in card]
-                   for s in range(0, len(cards), MAX_CLIENTS_PER_MESSAGE)]
+        chunks += [[i for card in packed for i in card]
+                   for packed in pack(cards, lambda card: [i.view.kind for i in card if i.view is not None])]
         queues.append((channel, chunks))
     # Round-robin across channels: Slack allows about one message per second per channel, so a channel's
     # second message waits while the others post, instead of every message waiting its turn.

@@ -270,7 +270,7 @@ def _make_cards(session: Session, workspace_id: int, owner: str, day: str, now: 
         for nudge in nudges.get(ranked.candidate.client_id, []):
             verdict = relevance(nudge, client, about.referrals.get(nudge.referral_id or 0), now,
                                 about.links.get(nudge.linked_channel_id or 0),
-                                about.commitments.get(nudge.commitment_id or 0))
+                                about.commitments.get(nudge.commitment_id or 0), about.goals.get(nudge.goal_id or 0))
             if verdict == "drop":
                 nudge.status, nudge.last_error = "dropped", "no longer applies"
                 report.dropped += 1

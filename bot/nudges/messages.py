@@ -5,14 +5,19 @@ Pure functions from the planned facts to Block Kit; written to read like a thoug
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from bot.nudges.goal_messages import GOAL_KINDS, goal_controls, goal_reason
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
 
 MAX_CLIENTS_PER_MESSAGE = 10
+MAX_BLOCKS = 50  # Slack's limit for a message
+ANSWERS_PER_CARD = 5  # goal questions answered by buttons on one card; more are answered with the command
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,12 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
     """Rich-text lines for one reason, and its one-line plain-text fallback."""
     f, name = view.facts, view.client_name
     client = b.text(name, bold=True)
+    if view.kind in GOAL_KINDS:
+        lines, fallback = goal_reason(view.kind, f, name)
+        if view.handled is not None:  # answered on its own while the card stays open for its other reasons
+            lines.append(b.line(b.emoji("white_check_mark"), " ", b.user(view.handled.user_id),
+                                f" {view.handled.action}."))
+        return lines, fallback
     if view.kind == "quiet":
         how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
                "default": "the default"}[f["how"]]
@@ -275,17 +286,44 @@ def _card(card: CardView) -> tuple[list[b.Block], str]:
     """Blocks for one client's card, and its plain-text fallback."""
     lines: list[b.Block] = []
     fallbacks = []
+    blocks: list[b.Block] = []  # a goal's question is followed by its own row of answers, then the text goes on
     for index, view in enumerate(card.reasons):
         reason_lines, fallback = _reason(view)
-        if index:
+        if index and lines:
             lines.append(b.line("\n"))
         lines += reason_lines
         fallbacks.append(fallback)
+        answers = goal_controls(view.kind, view.nudge_id) if card.handled is None and view.handled is None else None
+        if answers is not None and len(blocks) < 2 * ANSWERS_PER_CARD:
+            blocks += [b.rich(*lines), answers]
+            lines = []
+    if lines:
+        blocks.append(b.rich(*lines))
     about = [f"For <@{card.first.owner_id}>" + (f" · {escape_mrkdwn(card.why)}" if card.why else "")]
     if card.note and card.handled is None:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
-    return [b.rich(*lines), context, _controls(card)], "; ".join(fallbacks)
+    return [*blocks, context, _controls(card)], "; ".join(fallbacks)
+
+
+def card_size(kinds: Sequence[str]) -> int:
+    """Blocks one card takes in a message at most, its divider included: four, and for each goal question a row of
+    answers and the text after it."""
+    return 4 + 2 * min(ANSWERS_PER_CARD, sum(1 for kind in kinds if goal_controls(kind, 0) is not None))
+
+
+def pack(cards: Sequence[T], kinds_of: Callable[[T], Sequence[str]]) -> list[list[T]]:
+    """Cards in messages, in order: at most ten clients and MAX_BLOCKS blocks a message."""
+    messages: list[list[T]] = []
+    size = 0
+    for card in cards:
+        need = card_size(kinds_of(card))
+        if not messages or len(messages[-1]) >= MAX_CLIENTS_PER_MESSAGE or size + need > MAX_BLOCKS + 1:
+            messages.append([])
+            size = 0
+        messages[-1].append(card)
+        size += need
+    return messages
 
 
 def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.goals.risk import RISK_WINDOW
+from bot.goals.schedule import goal_step, week_of
 from bot.nudges import rules
 from bot.nudges.digest import digest_targets, digest_week, router
 from bot.nudges.digest_sections import sections_by_target
@@ -36,8 +38,9 @@ from bot.workspaces import tz_of
 from storage.capture import due_replies
 from storage.commitments import due_commitments, late_signs_of
 from storage.db import reading
+from storage.goals import confidences_since, due_goals, unhandled_nudges_of_goal
 from storage.leases import due_workspace_ids
-from storage.models import Client, Commitment, LinkedChannel, Referral, Workspace
+from storage.models import Client, Commitment, Goal, LinkedChannel, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
@@ -51,7 +54,7 @@ from storage.queries import (
 )
 
 log = logging.getLogger(__name__)
-LATE_KIND = {"promise": "overdue promise", "issue": "issue without news"}  # commitments as warning signs
+LATE_KIND = {"promise": "overdue promise", "issue": "issue without news", "goal": "goal at risk"}  # as warning signs
 UTC_ZONE = ZoneInfo("UTC")
 BATCH = 500  # due rows per transaction: a few hundred milliseconds of work at most
 
@@ -67,6 +70,7 @@ class Planned:
     workspace_id: int | None = None
     linked: LinkedChannel | None = None  # the channel a client's question waits in ('reply')
     commitment: Commitment | None = None  # the promise or issue ('promise', 'issue', 'eta')
+    goal: Goal | None = None  # the goal ('goal_check', 'goal_risk', 'goal_due')
 
 
 @dataclass
@@ -211,6 +215,38 @@ def _commitments(session: Session, rows: Sequence[tuple[Commitment, Client]], no
     return found
 
 
+def _goals(session: Session, rows: Sequence[tuple[Goal, Client]], now: datetime, tz: ZoneInfo,
+           hours: BusinessHours) -> list[Planned]:
+    """A goal's weekly confidence question on the first workday of each week, its at-risk card once per spell of
+    risk, and "met or missed?" once its date has passed (PRODUCT.md §4.11; the rule is bot/goals/schedule.py)."""
+    found = []
+    for goal, client in rows:
+        if client.status not in CONTACTABLE:
+            goal.next_check_at = now + rules.QUIET_REMIND_EVERY  # paused: look again next week
+            continue
+        workspace = session.get(Workspace, goal.workspace_id)
+        zone = tz_of(workspace, tz) if workspace else tz
+        step = goal_step(goal.due_on, goal.created_at, goal.confidence_at, now, hours, zone)
+        facts = {"what": goal.what, "due": goal.due_on.isoformat(), "odds": goal.odds, "confidence": goal.confidence,
+                 "confidence_at": _iso(goal.confidence_at)}
+        if goal.at_risk_since is not None and step.stage != "due":
+            since = goal.confidence_at or goal.at_risk_since
+            highest = max(confidences_since(session, goal.id, since - RISK_WINDOW), default=None)
+            found.append(Planned("goal_risk", client, f"goal_risk:{goal.id}:{rules.episode_stamp(goal.at_risk_since)}",
+                                 now, {**facts, "since": _iso(goal.at_risk_since), "highest": highest}, goal=goal))
+        if step.stage == "check":
+            week = week_of(now, zone)
+            for stale in unhandled_nudges_of_goal(session, goal.id):  # last week's question, never shown
+                if stale.kind == "goal_check" and stale.status == "pending" and stale.card_id is None:
+                    stale.status, stale.last_error = "dropped", "a new week's question"
+            found.append(Planned("goal_check", client, f"goal_check:{goal.id}:{week}", now, {**facts, "week": week},
+                                 goal=goal))
+        elif step.stage == "due":
+            found.append(Planned("goal_due", client, f"goal_due:{goal.id}", now, facts, goal=goal))
+        goal.next_check_at = step.next_check
+    return found
+
+
 def _at_risk(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
     ids = [c.id for c in clients]
@@ -332,6 +368,14 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
                 break
             after_commitment = (owed[-1][0].next_check_at, owed[-1][0].id)  # type: ignore[assignment]
             _keep(session, _commitments(session, owed, now, tz, hours, update_every), now, dry_run, report)
+    after_goal: tuple[datetime, int] | None = None
+    while not stop():
+        with _batch(sessions, dry_run, report) as session:
+            goals = due_goals(session, now, after=after_goal, limit=batch, workspace_id=workspace_id)
+            if not goals:
+                break
+            after_goal = (goals[-1][0].next_check_at, goals[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _goals(session, goals, now, tz, hours), now, dry_run, report)
     for rule in CLIENT_RULES:
         after: tuple[datetime, int] | None = None
         while not stop():
@@ -410,7 +454,8 @@ def _keep(session: Session, planned: list[Planned], now: datetime, dry_run: bool
              "client_id": p.client.id if p.client else None,
              "referral_id": p.referral.id if p.referral else None,
              "linked_channel_id": p.linked.id if p.linked else None,
-             "commitment_id": p.commitment.id if p.commitment else None, "kind": p.kind, "dedup_key": p.dedup_key,
+             "commitment_id": p.commitment.id if p.commitment else None, "goal_id": p.goal.id if p.goal else None,
+             "kind": p.kind, "dedup_key": p.dedup_key,
              "due_at": p.due_at, "facts": json.dumps(p.facts), "status": "pending", "attempts": 0,
              "created_at": now} for p in planned]
     report.planned.update(insert_nudges(session, rows))

@@ -54,6 +54,9 @@ STRENGTH = {
     "checkin": 0.25,
     "thank": 0.15,
     "winback": 0.05,
+    "goal_risk": 1.0,  # a goal at risk (§4.11): the trust a client loses first, like warning signs
+    "goal_due": 0.5,  # a goal past its date: met or missed?
+    "goal_check": 0.25,  # the weekly confidence question
 }
 OVERDUE_MAX = 2.0
 OVERDUE_FULL = timedelta(days=60)  # overdue this long reaches OVERDUE_MAX
@@ -63,7 +66,8 @@ IGNORED_FACTOR = 0.75
 IGNORED_WINDOW = timedelta(days=30)
 STARVATION_PER_WORKDAY = 0.1
 # lane 1: said on their first workday (a promise's card is about tomorrow: a day later it is too late)
-URGENT_KINDS = frozenset({"at_risk", "promise"})
+# and a goal's weekly question on its first workday, when it is asked
+URGENT_KINDS = frozenset({"at_risk", "promise", "goal_risk", "goal_check"})
 STARVING_AFTER_WORKDAYS = 8  # lane 2
 GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
 
@@ -76,6 +80,7 @@ PHRASES = {
     "reply": "a message waiting for an answer", "quiet": "gone quiet",
     "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
     "winback": "a former client to keep warm",
+    "goal_risk": "a goal at risk", "goal_due": "a goal met or missed?", "goal_check": "how confident in a goal",
 }
 
 

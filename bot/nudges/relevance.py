@@ -7,11 +7,12 @@ import json
 from datetime import datetime
 
 from bot.nudges.rules import CONTACTABLE
-from storage.models import Client, Commitment, LinkedChannel, Nudge, Referral
+from storage.models import Client, Commitment, Goal, LinkedChannel, Nudge, Referral
 
 
 def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, now: datetime,
-              linked: LinkedChannel | None = None, commitment: Commitment | None = None) -> str | datetime:
+              linked: LinkedChannel | None = None, commitment: Commitment | None = None,
+              goal: Goal | None = None) -> str | datetime:
     """'send', 'drop' (the situation changed since planning), or a time to wait until (snoozed)."""
     if client is None:
         return "drop"
@@ -26,6 +27,8 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
                    "issue": facts.get("since") != (commitment.update_since or commitment.created_at).isoformat(),
                    "eta": facts.get("eta") != (commitment.due_on.isoformat() if commitment.due_on else None)}[kind]
         return "drop" if changed else "send"
+    if kind.startswith("goal_"):
+        return goal_relevance(nudge, client, goal, facts)
     if kind == "reply":  # answered, deleted or unlinked since: nothing is waiting any more
         still = linked is not None and linked.asked_ts == facts.get("ts") and client.status in CONTACTABLE
         return "send" if still else "drop"
@@ -44,6 +47,18 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
     }.get(kind, False)
     return "drop" if changed else "send"
+
+
+def goal_relevance(nudge: Nudge, client: Client, goal: Goal | None, facts: dict[str, object]) -> str:
+    """A goal's question still stands while the goal is open and nobody has answered it since it was planned;
+    its at-risk card while this very spell of risk goes on."""
+    if goal is None or goal.status != "open" or client.status not in CONTACTABLE:
+        return "drop"
+    if nudge.kind == "goal_check":
+        return "drop" if goal.confidence_at is not None and goal.confidence_at >= nudge.created_at else "send"
+    if nudge.kind == "goal_risk":
+        return "send" if facts.get("since") == iso(goal.at_risk_since) else "drop"
+    return "send"
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -1,0 +1,96 @@
+"""Queries for goals (PRODUCT.md §4.11): goals agreed with a client and each weekly confidence answer. Each takes
+the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from storage.models import Client, Goal, GoalCheck, Nudge
+from storage.queries import INSTALLED
+
+OPEN = "open"
+CLOSED = ("met", "missed")
+
+
+def open_goals(session: Session, client_id: int) -> list[Goal]:
+    """A client's open goals, soonest due first."""
+    stmt = select(Goal).where(Goal.client_id == client_id, Goal.status == OPEN)
+    return list(session.scalars(stmt.order_by(Goal.due_on, Goal.id)))
+
+
+def get_goal(session: Session, workspace_id: int, goal_id: int) -> Goal | None:
+    return session.scalars(select(Goal).where(Goal.workspace_id == workspace_id, Goal.id == goal_id)).one_or_none()
+
+
+def due_goals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
+              limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Goal, Client]]:
+    """Open goals whose rule is due a look, with their clients, in (next check, id) order; on PostgreSQL rows
+    another planner holds are skipped."""
+    stmt = (select(Goal, Client).join(Client, Client.id == Goal.client_id)
+            .where(Goal.next_check_at <= now, Goal.status == OPEN, Goal.workspace_id.in_(INSTALLED))
+            .order_by(Goal.next_check_at, Goal.id))
+    if workspace_id is not None:
+        stmt = stmt.where(Goal.workspace_id == workspace_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(Goal.next_check_at, Goal.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Goal)
+    return [(goal, client) for goal, client in session.execute(stmt)]
+
+
+def confidences_since(session: Session, goal_id: int, since: datetime) -> list[int]:
+    """The answers given since then, oldest first: the drop rule reads them."""
+    stmt = select(GoalCheck.confidence).where(GoalCheck.goal_id == goal_id, GoalCheck.at >= since)
+    return list(session.scalars(stmt.order_by(GoalCheck.at, GoalCheck.id)))
+
+
+def checks_of(session: Session, goal_id: int) -> list[GoalCheck]:
+    """Every answer to a goal's weekly question, oldest first."""
+    return list(session.scalars(select(GoalCheck).where(GoalCheck.goal_id == goal_id)
+                                .order_by(GoalCheck.at, GoalCheck.id)))
+
+
+def goals_at_risk_of(session: Session, client_ids: Sequence[int], since: datetime
+                     ) -> dict[int, list[tuple[str, datetime]]]:
+    """Open goals at risk since `since` or later, as warning signs ('goal', since when) per client."""
+    found: dict[int, list[tuple[str, datetime]]] = {}
+    if not client_ids:
+        return found
+    stmt = (select(Goal.client_id, Goal.at_risk_since)
+            .where(Goal.client_id.in_(list(client_ids)), Goal.status == OPEN, Goal.at_risk_since >= since)
+            .order_by(Goal.client_id, Goal.at_risk_since))
+    for client_id, at in session.execute(stmt):
+        assert at is not None  # selected for being at risk since `since`
+        found.setdefault(client_id, []).append(("goal", at))
+    return found
+
+
+def owner_goals(session: Session, workspace_id: int, owner_id: str) -> list[tuple[Goal, Client]]:
+    """A person's open goals, soonest due first."""
+    stmt = (select(Goal, Client).join(Client, Client.id == Goal.client_id)
+            .where(Goal.workspace_id == workspace_id, Goal.owner_id == owner_id, Goal.status == OPEN)
+            .order_by(Goal.due_on, Goal.id))
+    return [(goal, client) for goal, client in session.execute(stmt)]
+
+
+def closed_goal_outcomes(session: Session, workspace_id: int, owner_id: str) -> list[tuple[int, str]]:
+    """(stated odds, 'met' or 'missed') of every goal a person has closed: what calibration compares."""
+    stmt = select(Goal.odds, Goal.status).where(Goal.workspace_id == workspace_id, Goal.owner_id == owner_id,
+                                                Goal.status.in_(CLOSED))
+    return [(odds, status) for odds, status in session.execute(stmt)]
+
+
+def unhandled_nudges_of_goal(session: Session, goal_id: int) -> list[Nudge]:
+    """Its nudges nobody has acted on: waiting, about to be posted, or on a card still open."""
+    stmt = select(Nudge).where(Nudge.goal_id == goal_id, Nudge.handled_at.is_(None),
+                               Nudge.status.in_(("pending", "sent", "sending")))
+    return list(session.scalars(stmt.order_by(Nudge.id)))
+
+
+def client_id_of_goal(session: Session, workspace_id: int, goal_id: int) -> int | None:
+    """Whose a goal is, read without loading it, so that it is first loaded under the client's lock."""
+    return session.scalar(select(Goal.client_id).where(Goal.workspace_id == workspace_id, Goal.id == goal_id))
