@@ -29,7 +29,8 @@ class BusinessHours:
 
 def business_time_between(start: datetime, end: datetime, hours: BusinessHours, tz: ZoneInfo) -> timedelta:
     """How much of [start, end) fell inside business hours, in the workspace's timezone: the reply rule and the
-    monthly review's answer times (a question asked on Friday at 16:00 has waited two business hours by Monday at 10:00 with 09:00–17:00)."""
+    monthly review's answer times (a question asked on Friday at 16:00 has waited two business hours by Monday at
+    10:00 with 09:00–17:00)."""
     if end <= start:
         return timedelta(0)
     total = timedelta(0)
