@@ -31,6 +31,10 @@ from bot.nudges.focus import scale_of
 from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
+from bot.reviews.figures import Rules
+from bot.reviews.freeze import freeze_page, month_to_freeze
+from bot.reviews.months import month_of
+from bot.reviews.owners import owner_facts
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
@@ -49,6 +53,7 @@ from storage.queries import (
     unsent_kind,
     warning_signs_of,
 )
+from storage.reviews import freeze_states, owners_of_month
 
 log = logging.getLogger(__name__)
 LATE_KIND = {"promise": "overdue promise", "issue": "issue without news"}  # commitments as warning signs
@@ -361,7 +366,47 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
             _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
     if digest is not None:
         _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
+    if not dry_run:
+        _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), report, stop, workspace_id)
     return report
+
+
+def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, report: PlanReport,
+             stop: Callable[[], bool], workspace_id: int | None = None) -> None:
+    """Month end (PRODUCT.md §4.12): freeze each workspace's month just ended, a page of clients per short
+    transaction, then plan each owner's first-workday message listing their reviews."""
+    with reading(sessions) as session:
+        workspaces = all_workspaces(session) if workspace_id is None else \
+            [w for w in [get_workspace(session, workspace_id)] if w is not None and w.uninstalled_at is None]
+        states = freeze_states(session)
+    for workspace in workspaces:
+        review_rules = Rules(tz_of(workspace, defaults.tz), defaults.hours, defaults.reply_hours,
+                             defaults.update_every)
+        key = month_to_freeze(states.get(workspace.id), now, review_rules)
+        more = key is not None
+        while more and not stop():
+            assert key is not None
+            more = False  # a batch that failed (a deadlock) leaves the rest to the next pass
+            with _batch(sessions, False, report) as session:
+                more = freeze_page(session, workspace.id, key, now, review_rules)
+                if not more:
+                    _keep(session, _owner_messages(session, workspace.id, key, now, review_rules), now, False,
+                          report)
+
+
+def _owner_messages(session: Session, workspace_id: int, key: str, now: datetime, review_rules: Rules
+                    ) -> list[Planned]:
+    """One message per owner on the new month's first workday; a month frozen after that day (a new install, a
+    long outage) lists nothing: the reviews are there to open with /client review."""
+    first = month_of(key, review_rules.tz).last_day + timedelta(days=1)
+    workday = first if first.weekday() in review_rules.hours.days else rules.next_workday(first,
+                                                                                          review_rules.hours.days)
+    if now.astimezone(review_rules.tz).date() > workday:
+        return []
+    due = rules.opening(workday, review_rules.hours, review_rules.tz)
+    return [Planned("reviews", None, f"reviews:{workspace_id}:{owner}:{key}", due, owner_facts(owner, key, clients),
+                    workspace_id=workspace_id)
+            for owner, clients in owners_of_month(session, workspace_id, key).items()]
 
 
 def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
@@ -369,6 +414,10 @@ def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
     """The installed workspaces a pass has anything to plan for, in id order: a rule due a look, or this week's
     digests not yet planned."""
     due = due_workspace_ids(session, now, now - timedelta(hours=reply_hours))
+    frozen = freeze_states(session)
+    for workspace in all_workspaces(session):  # a month to freeze (bot/reviews/freeze.py)
+        if month_to_freeze(frozen.get(workspace.id), now, Rules(tz_of(workspace, tz))) is not None:
+            due.add(workspace.id)
     if digest is not None:
         for workspace in all_workspaces(session):
             week = digest_week(now, tz_of(workspace, tz), digest)
