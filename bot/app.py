@@ -89,7 +89,7 @@ def build_app(
         lambda _enterprise, _team: token  # one bot token for every workspace
     events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
-    commands.register(app, session_factory, directory, clock, workers, settings.update_every)
+    commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)

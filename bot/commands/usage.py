@@ -25,6 +25,7 @@ USAGE = {
     "kept": "/client kept <client> [<what>]",
     "issue": "/client issue <client> <what> [eta <when>]",
     "resolved": "/client resolved <client> [<what>] [: <note>]",
+    "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
 }
 
 SUMMARY = {
@@ -52,6 +53,7 @@ SUMMARY = {
     "kept": "a promise delivered",
     "issue": "a problem they wait on you to fix: they are owed news until it is",
     "resolved": "an issue fixed",
+    "review": "a client's month: contact, commitments, goals, health, what went wrong, next",
 }
 
 KINDS_HELP = (
