@@ -1,0 +1,181 @@
+"""Monthly reviews (PRODUCT.md §4.12): a scripted month end to end through signed commands, captured Slack events
+and sweeps; freezing at the month's end; the owners' first-workday message; the CSV; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.reviews.figures import Rules, compute
+from bot.reviews.render import SECTIONS
+from storage.models import Client, Goal, GoalCheck, ReviewMonth
+from tests.conftest import buttons
+from tests.helpers import client_named
+from tests.test_capture import SHARED, _setup, message
+from tests.test_sweep import posts, run_sweep, words
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def at(day: int, hour: int = 10, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+def _goal(rapport, name: str, confidences: list[tuple[datetime, int]]) -> None:
+    """The goals commands are built in parallel: a goal and its weekly answers, written as they would be."""
+    client = client_named(rapport.database, name)
+    assert client is not None
+    with rapport.database.sessions.begin() as session:
+        goal = Goal(workspace_id=client.workspace_id, client_id=client.id, owner_id=client.owner_id,
+                    what="cut onboarding to a week", due_on=date(2027, 1, 29), odds=70, created_at=at(2),
+                    created_by="UANA", confidence=confidences[-1][1], confidence_at=confidences[-1][0])
+        session.add(goal)
+        session.flush()
+        session.add_all(GoalCheck(workspace_id=client.workspace_id, goal_id=goal.id, confidence=c, at=when, by="UANA")
+                        for when, c in confidences)
+
+
+def _section(text: str, title: str) -> list[str]:
+    """The bullet lines under one section heading of a review, as a person reads them."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    following = [i for i, line in enumerate(lines) if i >= start and line in SECTIONS]
+    end = following[0] if following else len(lines)
+    return [line for line in lines[start:end] if line and not line.startswith("Frozen") and
+            not line.startswith("Counted") and not line.startswith("Worked")]
+
+
+def _script_november(rapport) -> None:
+    rapport.clock.now = at(2, 9)
+    _setup(rapport)  # Acme Corp, linked to a Slack Connect channel and an internal one
+    rapport.command("add Globex")  # a client with a quiet month
+    # a question answered in 3 business hours, and one never answered
+    message(rapport, "UJANE", at(2, 10))
+    message(rapport, "UANA", at(2, 13))
+    message(rapport, "UJANE", at(10, 11))
+    # a promise kept late and one missed; an issue opened and resolved
+    assert "Promised" in rapport.command("promise acme corp the revised deck by 2026-11-06").text
+    assert "Promised" in rapport.command("promise acme corp the quarterly report by 2026-11-20").text
+    rapport.clock.now = at(3)
+    assert "Open issue" in rapport.command("issue acme corp invoices show the wrong VAT").text
+    rapport.clock.now = at(5)
+    # touches typed from both sides (ours while the issue was open: a status update)
+    assert "Logged call" in rapport.command("log acme corp call from 2026-11-04").text
+    assert "Logged email" in rapport.command("log acme corp email to 2026-11-04").text
+    assert "resolved" in rapport.command("resolved acme corp").text.lower()
+    run_sweep(rapport, at(9, 8))  # the deck is overdue: a warning sign the sweep records
+    rapport.clock.now = at(9, 11)
+    assert "kept" in rapport.command("kept acme corp the revised deck").text.lower()
+    # a goal whose confidence falls from 8 to 5 within two weeks: at risk
+    _goal(rapport, "Acme Corp", [(at(4), 8), (at(11), 5)])
+    run_sweep(rapport, at(23, 10))
+
+
+def test_a_scripted_month_shows_every_figure_in_order_and_what_went_wrong(capturing):
+    rapport = capturing
+    _script_november(rapport)
+    rapport.clock.now = at(1, 10, month=12)  # Tuesday 1 December, the month's first workday
+    run_sweep(rapport, rapport.clock.now)
+    review = rapport.command("review acme corp 2026-11").text
+    heads = [line for line in review.splitlines() if line in SECTIONS]
+    assert heads == list(SECTIONS)
+    assert "Monthly review · Acme Corp · November 2026" in review
+    contact = _section(review, "Contact")
+    # captured: 2 from them, 1 from us; typed: a call from them, an email from us
+    assert contact[0].startswith("Touches from them: 3 (last month 0, 3-month average 0)")
+    assert contact[1].startswith("Touches from us: 2 (last month 0, 3-month average 0)")
+    assert "3 business hours (1 answer)" in contact[2]
+    assert contact[3] == "Questions left unanswered: 1"
+    assert _section(review, "Commitments") == [
+        "Promises due: 0 kept on time, 1 kept late, 1 missed",
+        "Issues: 1 opened, 1 resolved, 0 open longer than 7 days",
+        "Status updates: 1 owed, 1 given",
+    ]
+    goals = _section(review, "Goals")
+    assert goals[0] == "Met this month: 0 · missed: 0 · at risk: 1"
+    assert "cut onboarding to a week" in goals[1] and "stated odds 70%" in goals[1] and "confidence 5/10" in goals[1]
+    assert "falling (8 → 5), at risk" in goals[1]
+    health = _section(review, "Health")
+    assert health[0].startswith("This month: ") and health[1].startswith("Six months: — → — → — → — → — → ")
+    assert len(health) == 2 + 8  # the eight signals, against last month
+    assert _section(review, "What went wrong") == [
+        "Promise kept late: the revised deck (due Fri 06 Nov 2026, kept Mon 09 Nov 2026)",
+        "Promise missed: the quarterly report (due Fri 20 Nov 2026)",
+        "Question left unanswered: asked Tue 10 Nov 2026",
+        "Goal at risk: cut onboarding to a week",
+    ]
+    assert _section(review, "Next") == ["Promise: the quarterly report (due Fri 20 Nov 2026)",
+                                        "Next check-in: none set"]
+    assert "Frozen when the month ended" in review
+
+    quiet = rapport.command("review globex 2026-11").text
+    assert [line for line in quiet.splitlines() if line in SECTIONS] == list(SECTIONS)
+    assert _section(quiet, "Contact")[:2] == ["Touches from them: 0 (last month 0, 3-month average 0)",
+                                             "Touches from us: 0 (last month 0, 3-month average 0)"]
+    assert _section(quiet, "Commitments")[0] == "Promises due: 0 kept on time, 0 kept late, 0 missed"
+    assert _section(quiet, "What went wrong") == ["nothing"]
+
+    # the owner's first-workday message: one, listing both reviews, each with Open and Share
+    sent = [m for m in posts(rapport) if "Your monthly reviews" in words(m)]
+    assert len(sent) == 1
+    labels = [(e["text"]["text"], e["value"]) for block in sent[0]["blocks"] if block["type"] == "actions"
+              for e in block["elements"]]
+    assert [label for label, _ in labels] == ["Open", "Share with the client"] * 2
+
+
+def test_a_frozen_month_does_not_move_when_the_data_changes(capturing):
+    rapport = capturing
+    _script_november(rapport)
+    run_sweep(rapport, at(1, 10, month=12))
+    rapport.clock.now = at(2, 10, month=12)
+    before = rapport.command("review acme corp 2026-11").text
+    # history rewritten after the month ended: a complaint dated in November, the missed promise kept
+    rapport.command("log acme corp complaint 2026-11-25")
+    rapport.command("kept acme corp the quarterly report")
+    after = rapport.command("review acme corp 2026-11").text
+    assert after == before
+    client = client_named(rapport.database, "Acme Corp")
+    with rapport.database.sessions() as session:
+        live = compute(session, [session.get(Client, client.id)], "2026-11", at(1, month=12), Rules(UTC_ZONE))
+        frozen = session.scalars(select(ReviewMonth).where(ReviewMonth.client_id == client.id)).one()
+    assert [s["kind"] for s in live[client.id]["wrong"]["signs"]] == ["complaint"]  # worked out now, it would move
+    assert json.loads(frozen.figures)["wrong"]["signs"] == []
+
+
+def test_the_current_month_is_shown_so_far_and_bad_months_are_refused(rapport):
+    rapport.clock.now = at(16, 15)
+    rapport.command("add Acme Corp")
+    rapport.command("log acme corp call from today")
+    now = rapport.command("review acme corp 2026-11").text
+    assert "November 2026, so far" in now and "Touches from them: 1" in now and "Counted up to now" in now
+    default = rapport.command("review acme corp").text
+    assert "October 2026" in default and "Touches from them: 0" in default
+    for bad, says in (("2026-13", "is not a month"), ("next month", "is not a month"),
+                      ("2026-12", "has not begun yet")):
+        reply = rapport.command(f"review acme corp {bad}").text
+        assert says in reply and "/client review <client> [<YYYY-MM>]" in reply
+    assert "Did you mean Acme Corp?" in rapport.command("review acme crop").text
+
+
+def test_freezing_is_done_once_per_month_and_a_second_sweep_adds_nothing(rapport):
+    rapport.clock.now = at(16, 15)
+    rapport.command("add Acme Corp")
+    run_sweep(rapport, at(1, 10, month=12))
+    run_sweep(rapport, at(1, 11, month=12))
+    with rapport.database.sessions() as session:
+        rows = list(session.scalars(select(ReviewMonth)))
+    assert [(r.month, r.version) for r in rows] == [("2026-11", 1)]
+    sent = [m for m in posts(rapport) if "Your monthly reviews" in words(m)]
+    assert len(sent) == 1
+    opened = rapport.click(next(b for b in buttons_of(sent[0]) if b["action_id"] == "review_open"))
+    assert "Monthly review · Acme Corp · November 2026" in opened.text
+
+
+def buttons_of(message: dict) -> list[dict]:
+    return [e for block in message["blocks"] if block["type"] == "actions" for e in block["elements"]]
+
+
+__all__ = ["buttons", "timedelta"]
