@@ -74,7 +74,7 @@ def compute(session: Session, clients: Sequence[Client], key: str, now: datetime
             ) -> dict[int, dict[str, Any]]:
     """Each client's figures for month `key` as of `now` (a month not over yet is counted up to `now`: 'so far')."""
     month = month_of(key, rules.tz)
-    until = min(month.end, now)
+    until = min(month.end, now + timedelta(seconds=1))  # so far: what happened up to and including now
     months = [month_of(shift(key, -back), rules.tz) for back in range(HISTORY_MONTHS - 1, -1, -1)]
     ids = [c.id for c in clients]
     earliest = months[0].end - WINDOW - timedelta(days=31)
