@@ -71,7 +71,8 @@ def client_of(fake: FakeSlack) -> WebClient:
 def test_the_chart_arrives_in_the_channel_with_its_comment(fake_slack):
     png = six_month_chart(HALF_YEAR)
     upload_png(client_of(fake_slack), channel="CACME", filename="rapport-review-acme-2026-11.png",
-               title="Acme Corp · November 2026", png=png, initial_comment="📊 Acme Corp's review", thread_ts="1.000100")
+               title="Acme Corp · November 2026", png=png,
+               initial_comment="📊 Acme Corp's review", thread_ts="1.000100")
     [shared] = fake_slack.shared_files["CACME"]
     assert shared.data == png and shared.filename == "rapport-review-acme-2026-11.png"
     assert shared.title == "Acme Corp · November 2026"
