@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.slack.authorizations import authorizations_lister
 from bot.slack.installs import bot_token_authorize, bot_token_finder, mark_installed, oauth_settings
 from bot.slack.people import Directory, SlackDirectory
-from handlers import actions, commands, errors, events, home, lifecycle, nudges, shortcuts, views
+from handlers import actions, commands, errors, events, home, lifecycle, nudges, reviews, shortcuts, views
 
 T = TypeVar("T")
 
@@ -95,6 +95,7 @@ def build_app(
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
     shortcuts.register(app, session_factory, directory, clock)
+    reviews.register(app, session_factory, directory, clock, settings)
     # In every mode: the manifest subscribes these events whichever way the app is installed, and Slack retries
     # any answer but a 2xx. Single-workspace mode has no installation store (store None).
     lifecycle.register(app, session_factory, app.installation_store if settings.oauth else None, clock)

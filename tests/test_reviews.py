@@ -14,7 +14,7 @@ from bot.reviews.render import SECTIONS
 from storage.models import Client, Goal, GoalCheck, ReviewMonth
 from tests.conftest import buttons
 from tests.helpers import client_named
-from tests.test_capture import SHARED, _setup, message
+from tests.test_capture import _setup, message
 from tests.test_sweep import posts, run_sweep, words
 
 UTC_ZONE = ZoneInfo("UTC")
