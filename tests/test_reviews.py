@@ -4,7 +4,7 @@ and sweeps; freezing at the month's end; the owners' first-workday message; the 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from bot.reviews.render import SECTIONS
 from storage.models import Client, Goal, GoalCheck, ReviewMonth
 from tests.conftest import buttons
 from tests.helpers import client_named
-from tests.test_capture import _setup, message
+from tests.test_capture import SHARED, _setup, message
 from tests.test_sweep import posts, run_sweep, words
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -172,6 +172,48 @@ def test_freezing_is_done_once_per_month_and_a_second_sweep_adds_nothing(rapport
     assert len(sent) == 1
     opened = rapport.click(next(b for b in buttons_of(sent[0]) if b["action_id"] == "review_open"))
     assert "Monthly review · Acme Corp · November 2026" in opened.text
+
+
+def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(capturing):
+    rapport = capturing
+    _script_november(rapport)
+    rapport.fake.channels["CGLOBEX"] = {"is_member": True, "is_ext_shared": False}
+    rapport.command("link globex <#CGLOBEX|globex-team>")
+    rapport.command("add Initech")  # nothing linked
+    run_sweep(rapport, at(1, 10, month=12), digest=None)
+    rapport.clock.now = at(1, 11, month=12)
+    monthly = next(m for m in posts(rapport) if "Your monthly reviews" in words(m))
+    share = {b["value"]: b for b in buttons_of(monthly) if b["action_id"] == "review_share"}
+    acme, globex = (client_named(rapport.database, n).id for n in ("Acme Corp", "Globex"))
+    initech = client_named(rapport.database, "Initech").id
+
+    refused = rapport.click(share[f"{acme}:2026-11"], user="UBEN")  # neither the owner nor an admin
+    assert "Only Acme Corp's owner or a workspace admin can share its review" in refused.text
+    assert not rapport.fake.messages.get(SHARED) or all("Our month together" not in words(m)
+                                                       for m in rapport.fake.messages[SHARED])
+
+    done = rapport.click(share[f"{acme}:2026-11"])
+    assert "Shared Acme Corp's review of November 2026" in done.text
+    posted = [m for m in rapport.fake.messages[SHARED] if "Our month together" in words(m)]
+    assert len(posted) == 1
+    shown = words(posted[0])
+    assert "November 2026" in shown and "Promise missed: the quarterly report" in shown
+    assert "What went wrong" in shown and "Warning sign" not in shown  # worded for them
+    files = rapport.fake.shared_files[SHARED]
+    assert [f.filename for f in files] == ["review-2026-11.png"] and files[0].data.startswith(b"\x89PNG")
+
+    internal = rapport.click({"action_id": "review_share", "value": f"{globex}:2026-11"})
+    assert "not shared with their organisation" in internal.text
+    assert "/client link Globex #channel" in internal.text
+    nowhere = rapport.click({"action_id": "review_share", "value": f"{initech}:2026-11"}, user="UADMIN")
+    assert "No channel is linked to Initech" in nowhere.text
+    assert "CGLOBEX" not in rapport.fake.shared_files
+    assert "out of date" in rapport.click({"action_id": "review_share", "value": "12:nope"}).text
+
+    # the weekly digest counts last month's reviews shared
+    run_sweep(rapport, at(7, 10, month=12), digest=(0, time(9)))
+    digest = next(m for m in posts(rapport) if "Weekly relationships digest" in words(m))
+    assert "Reviews shared last month: 1 of 3." in words(digest)
 
 
 def buttons_of(message: dict) -> list[dict]:

@@ -33,7 +33,7 @@ from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.figures import Rules
 from bot.reviews.freeze import freeze_page, month_to_freeze
-from bot.reviews.months import month_of
+from bot.reviews.months import last_full_key, month_of
 from bot.reviews.owners import owner_facts
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
@@ -53,7 +53,7 @@ from storage.queries import (
     unsent_kind,
     warning_signs_of,
 )
-from storage.reviews import freeze_states, owners_of_month
+from storage.reviews import freeze_states, owners_of_month, shared_count
 
 log = logging.getLogger(__name__)
 LATE_KIND = {"promise": "overdue promise", "issue": "issue without news"}  # commitments as warning signs
@@ -314,8 +314,10 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
             if current is None or current.digest_week == week:
                 continue
             current.digest_week = week
+            shared = shared_count(session, workspace.id, last_full_key(now, tz_of(workspace, tz)))
             _keep(session, [Planned("digest", None, key.format(target=t), now,
-                                    {"target": t, "week": week, **sections[t]}, workspace_id=workspace.id)
+                                    {"target": t, "week": week, **sections[t], "reviews_shared": list(shared)},
+                                    workspace_id=workspace.id)
                             for t in fresh], now, dry_run, report)
 
 
