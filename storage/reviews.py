@@ -139,3 +139,18 @@ def shared_count(session: Session, workspace_id: int, month: str) -> tuple[int, 
         ReviewMonth.workspace_id == workspace_id, ReviewMonth.month == month)
     shared, total = session.execute(stmt).one()
     return int(shared), int(total)
+
+
+def count_reviewable(session: Session, workspace_id: int, start: datetime, end: datetime) -> int:
+    stmt = select(func.count()).select_from(Client).where(
+        Client.workspace_id == workspace_id, Client.created_at < end,
+        or_(Client.ended_at.is_(None), Client.ended_at >= start))
+    return int(session.scalar(stmt) or 0)
+
+
+def frozen_of(session: Session, client_ids: Sequence[int], month: str) -> dict[int, ReviewMonth]:
+    found: dict[int, ReviewMonth] = {}
+    for ids in _chunks(client_ids):
+        stmt = select(ReviewMonth).where(ReviewMonth.client_id.in_(ids), ReviewMonth.month == month)
+        found.update((row.client_id, row) for row in session.scalars(stmt))
+    return found

@@ -3,15 +3,19 @@ and sweeps; freezing at the month's end; the owners' first-workday message; the 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.cli import main
+from bot.reviews.export import COLUMNS, write_reviews
 from bot.reviews.figures import Rules, compute
 from bot.reviews.render import SECTIONS
-from storage.models import Client, Goal, GoalCheck, ReviewMonth
+from storage.models import Client, Goal, GoalCheck, ReviewMonth, Workspace
 from tests.conftest import buttons
 from tests.helpers import client_named
 from tests.test_capture import SHARED, _setup, message
@@ -221,3 +225,40 @@ def buttons_of(message: dict) -> list[dict]:
 
 
 __all__ = ["buttons", "timedelta"]
+
+
+def _csv(rapport, key: str, now: datetime, only: str | None = None) -> list[dict[str, str]]:
+    only_id = client_named(rapport.database, only).id if only else None
+    with rapport.database.sessions() as session:
+        workspace = session.scalars(select(Workspace)).one()
+        client = session.get(Client, only_id) if only_id else None
+        out = io.StringIO()
+        write_reviews(session, workspace, key, now, Rules(UTC_ZONE), out, client)
+    return list(csv.DictReader(io.StringIO(out.getvalue())))
+
+
+def test_the_csv_has_the_same_columns_every_month_one_row_per_client(capturing, monkeypatch, tmp_path, capsys):
+    rapport = capturing
+    _script_november(rapport)
+    run_sweep(rapport, at(1, 10, month=12))
+    november = _csv(rapport, "2026-11", at(2, month=12))
+    december = _csv(rapport, "2026-12", at(2, month=12))  # not over: worked out, so far
+    assert list(november[0]) == list(december[0]) == list(COLUMNS)
+    assert [r["client"] for r in november] == ["Acme Corp", "Globex"]
+    acme = november[0]
+    assert (acme["touches_in"], acme["touches_out"], acme["promises_kept_late"], acme["promises_missed"],
+            acme["questions_unanswered"], acme["went_wrong"], acme["so_far"]) == ("3", "2", "1", "1", "1", "4", "no")
+    assert acme["frozen_at"] and december[0]["so_far"] == "yes" and not december[0]["frozen_at"]
+    assert [r["client"] for r in _csv(rapport, "2026-11", at(2, month=12), only="Globex")] == ["Globex"]
+
+    # the command line: `rapport reviews --month 2026-11 --csv FILE`
+    monkeypatch.setenv("DATABASE_URL", rapport.database.engine.url.render_as_string(hide_password=False))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "reviews.csv"
+    assert main(["reviews", "--month", "2026-11", "--client", "acme", "--csv", str(target)]) == 0
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["client"] for r in rows] == ["Acme Corp"] and rows[0]["touches_in"] == "3"
+    assert main(["reviews", "--month", "2026-13", "--csv", str(target)]) == 2
+    assert "is not a month" in capsys.readouterr().err
