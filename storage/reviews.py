@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,15 +22,29 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
+class Touch(NamedTuple):
+    """What a review reads of an interaction: plain values, not ORM objects (a month end reads millions)."""
+
+    client_id: int
+    kind: str
+    direction: str | None
+    occurred_at: datetime
+    source: str | None
+    channel_id: str | None
+    permalink: str | None
+
+
 def interactions_between(session: Session, client_ids: Sequence[int], start: datetime, end: datetime
-                         ) -> list[Interaction]:
+                         ) -> list[Touch]:
     """Every interaction of these clients in [start, end), oldest first."""
-    found: list[Interaction] = []
+    found: list[Touch] = []
     for ids in _chunks(client_ids):
-        stmt = (select(Interaction).where(Interaction.client_id.in_(ids), Interaction.occurred_at >= start,
-                                          Interaction.occurred_at < end)
+        stmt = (select(Interaction.client_id, Interaction.kind, Interaction.direction, Interaction.occurred_at,
+                       Interaction.source, Interaction.channel_id, Interaction.permalink)
+                .where(Interaction.client_id.in_(ids), Interaction.occurred_at >= start,
+                       Interaction.occurred_at < end)
                 .order_by(Interaction.client_id, Interaction.occurred_at, Interaction.id))
-        found.extend(session.scalars(stmt))
+        found.extend(Touch(*row) for row in session.execute(stmt))
     return found
 
 

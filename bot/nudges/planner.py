@@ -32,7 +32,7 @@ from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.figures import Rules
-from bot.reviews.freeze import freeze_page, month_to_freeze
+from bot.reviews.freeze import month_to_freeze, prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
 from bot.reviews.owners import owner_facts
 from bot.settings import BusinessHours, Settings
@@ -389,8 +389,10 @@ def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, re
         while more and not stop():
             assert key is not None
             more = False  # a batch that failed (a deadlock) leaves the rest to the next pass
+            with reading(sessions) as session:
+                page = prepare_page(session, workspace.id, key, now, review_rules)
             with _batch(sessions, False, report) as session:
-                more = freeze_page(session, workspace.id, key, now, review_rules)
+                more = store_page(session, workspace.id, key, page, now)
                 if not more:
                     _keep(session, _owner_messages(session, workspace.id, key, now, review_rules), now, False,
                           report)

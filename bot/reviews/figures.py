@@ -30,7 +30,8 @@ from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.calibration import calibration_of
 from bot.reviews.months import Month, month_of, shift
 from bot.settings import BusinessHours, Settings, business_time_between
-from storage.models import Client, Commitment, Goal, GoalCheck, Interaction
+from storage.models import Client, Commitment, Goal, GoalCheck
+from storage.reviews import Touch as Interaction
 from storage.reviews import (
     commitments_touching,
     goal_checks_before,
