@@ -204,7 +204,8 @@ def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(cap
     assert "November 2026" in shown and "Promise missed: the quarterly report" in shown
     assert "What went wrong" in shown and "Warning sign" not in shown  # worded for them
     files = rapport.fake.shared_files[SHARED]
-    assert [f.filename for f in files] == ["review-2026-11.png"] and files[0].data.startswith(b"\x89PNG")
+    assert [f.filename for f in files] == ["rapport-review-acme-corp-2026-11.png"]
+    assert files[0].data.startswith(b"\x89PNG")
 
     internal = rapport.click({"action_id": "review_share", "value": f"{globex}:2026-11"})
     assert "not shared with their organisation" in internal.text

@@ -120,7 +120,8 @@ def share_review(sessions: sessionmaker[Session], caller: Caller, value: str, no
     text, blocks = client_blocks(sharing.figures)
     try:
         posted = slack.chat_postMessage(channel=sharing.channel, text=text, blocks=blocks)
-        upload_png(slack, channel=sharing.channel, filename=f"review-{sharing.month}.png",
+        slug = re.sub(r"[^a-z0-9]+", "-", sharing.client_name.lower()).strip("-") or "client"
+        upload_png(slack, channel=sharing.channel, filename=f"rapport-review-{slug}-{sharing.month}.png",
                    title=f"The last six months with {sharing.client_name}", png=six_month_chart(
                        chart_points(sharing.figures)), thread_ts=str(posted.get("ts") or "") or None)
     except SlackApiError as exc:
