@@ -136,11 +136,13 @@ def freeze_states(session: Session) -> dict[int, ReviewFreeze]:
     return {f.workspace_id: f for f in session.scalars(select(ReviewFreeze))}
 
 
-def owners_of_month(session: Session, workspace_id: int, month: str) -> dict[str, list[tuple[int, str]]]:
-    """Each owner's clients with a frozen review that month, by name: who the first-workday message goes to.
-    Owners are read now (a client handed over since is the new owner's to share)."""
-    stmt = (select(Client.owner_id, Client.id, Client.name).join(ReviewMonth, ReviewMonth.client_id == Client.id)
-            .where(ReviewMonth.workspace_id == workspace_id, ReviewMonth.month == month)
+def owners_of_month(session: Session, workspace_id: int, start: datetime, end: datetime
+                    ) -> dict[str, list[tuple[int, str]]]:
+    """Each owner's clients with a review of the month [start, end), by name: who the first-workday message goes
+    to. Owners are read now (a client handed over since is the new owner's to share)."""
+    stmt = (select(Client.owner_id, Client.id, Client.name)
+            .where(Client.workspace_id == workspace_id, Client.created_at < end,
+                   or_(Client.ended_at.is_(None), Client.ended_at >= start))
             .order_by(Client.owner_id, Client.name_key))
     found: dict[str, list[tuple[int, str]]] = {}
     for owner, client_id, name in session.execute(stmt):

@@ -167,8 +167,12 @@ def test_the_current_month_is_shown_so_far_and_bad_months_are_refused(rapport):
 def test_freezing_is_done_once_per_month_and_a_second_sweep_adds_nothing(rapport):
     rapport.clock.now = at(16, 15)
     rapport.command("add Acme Corp")
-    run_sweep(rapport, at(1, 10, month=12))
-    run_sweep(rapport, at(1, 11, month=12))
+    dry = run_sweep(rapport, at(1, 10, month=12), dry_run=True)  # says what it would plan, freezes nothing
+    assert dry.planned.planned == {"reviews": 1}
+    with rapport.database.sessions() as session:
+        assert session.scalars(select(ReviewMonth)).first() is None
+    assert run_sweep(rapport, at(1, 10, month=12)).planned.planned == {"reviews": 1}
+    assert run_sweep(rapport, at(1, 11, month=12)).planned.planned == {}
     with rapport.database.sessions() as session:
         rows = list(session.scalars(select(ReviewMonth)))
     assert [(r.month, r.version) for r in rows] == [("2026-11", 1)]

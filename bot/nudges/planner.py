@@ -368,15 +368,15 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
             _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
     if digest is not None:
         _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
-    if not dry_run:
-        _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), report, stop, workspace_id)
+    _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), dry_run, report, stop, workspace_id)
     return report
 
 
-def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, report: PlanReport,
+def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, dry_run: bool, report: PlanReport,
              stop: Callable[[], bool], workspace_id: int | None = None) -> None:
     """Month end (PRODUCT.md §4.12): freeze each workspace's month just ended, a page of clients per short
-    transaction, then plan each owner's first-workday message listing their reviews."""
+    transaction, then plan each owner's first-workday message listing their reviews. A dry run freezes nothing
+    and counts the messages it would plan."""
     with reading(sessions) as session:
         workspaces = all_workspaces(session) if workspace_id is None else \
             [w for w in [get_workspace(session, workspace_id)] if w is not None and w.uninstalled_at is None]
@@ -385,6 +385,10 @@ def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, re
         review_rules = Rules(tz_of(workspace, defaults.tz), defaults.hours, defaults.reply_hours,
                              defaults.update_every)
         key = month_to_freeze(states.get(workspace.id), now, review_rules)
+        if dry_run and key is not None:
+            with _batch(sessions, True, report) as session:
+                _keep(session, _owner_messages(session, workspace.id, key, now, review_rules), now, True, report)
+            continue
         more = key is not None
         while more and not stop():
             assert key is not None
@@ -402,7 +406,8 @@ def _owner_messages(session: Session, workspace_id: int, key: str, now: datetime
                     ) -> list[Planned]:
     """One message per owner on the new month's first workday; a month frozen after that day (a new install, a
     long outage) lists nothing: the reviews are there to open with /client review."""
-    first = month_of(key, review_rules.tz).last_day + timedelta(days=1)
+    month = month_of(key, review_rules.tz)
+    first = month.last_day + timedelta(days=1)
     workday = first if first.weekday() in review_rules.hours.days else rules.next_workday(first,
                                                                                           review_rules.hours.days)
     if now.astimezone(review_rules.tz).date() > workday:
@@ -410,7 +415,7 @@ def _owner_messages(session: Session, workspace_id: int, key: str, now: datetime
     due = rules.opening(workday, review_rules.hours, review_rules.tz)
     return [Planned("reviews", None, f"reviews:{workspace_id}:{owner}:{key}", due, owner_facts(owner, key, clients),
                     workspace_id=workspace_id)
-            for owner, clients in owners_of_month(session, workspace_id, key).items()]
+            for owner, clients in owners_of_month(session, workspace_id, month.start, month.end).items()]
 
 
 def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
