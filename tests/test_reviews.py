@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.reviews.export import COLUMNS, write_reviews
 from bot.reviews.figures import Rules, compute
+from bot.reviews.months import last_full_key, month_of
 from bot.reviews.render import SECTIONS
 from storage.models import Client, Goal, GoalCheck, ReviewMonth, Workspace
 from tests.conftest import buttons
@@ -267,3 +268,14 @@ def test_the_csv_has_the_same_columns_every_month_one_row_per_client(capturing, 
     assert [r["client"] for r in rows] == ["Acme Corp"] and rows[0]["touches_in"] == "3"
     assert main(["reviews", "--month", "2026-13", "--csv", str(target)]) == 2
     assert "is not a month" in capsys.readouterr().err
+
+
+def test_months_are_read_in_the_workspace_timezone():
+    la = month_of("2026-11", ZoneInfo("America/Los_Angeles"))
+    assert la.start == datetime(2026, 11, 1, 7, tzinfo=UTC)  # midnight PDT
+    assert la.end == datetime(2026, 12, 1, 8, tzinfo=UTC)  # midnight PST: the clocks went back in between
+    assert (la.first_day, la.last_day) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert month_of("2026-12", UTC_ZONE).end == datetime(2027, 1, 1, tzinfo=UTC)
+    # 23:30 on 30 November in Los Angeles is already December in UTC: still November's last full month there
+    assert last_full_key(datetime(2026, 12, 1, 7, 30, tzinfo=UTC), ZoneInfo("America/Los_Angeles")) == "2026-10"
+    assert last_full_key(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), ZoneInfo("America/Los_Angeles")) == "2026-11"
