@@ -132,8 +132,12 @@ def freeze_state(session: Session, workspace_id: int) -> ReviewFreeze | None:
     return session.get(ReviewFreeze, workspace_id)
 
 
-def freeze_states(session: Session) -> dict[int, ReviewFreeze]:
-    return {f.workspace_id: f for f in session.scalars(select(ReviewFreeze))}
+def freeze_states(session: Session, workspace_id: int | None = None) -> dict[int, ReviewFreeze]:
+    """How far each workspace's freeze has got (or only the one given)."""
+    stmt = select(ReviewFreeze)
+    if workspace_id is not None:
+        stmt = stmt.where(ReviewFreeze.workspace_id == workspace_id)
+    return {f.workspace_id: f for f in session.scalars(stmt)}
 
 
 def owners_of_month(session: Session, workspace_id: int, start: datetime, end: datetime

@@ -380,7 +380,7 @@ def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, dr
     with reading(sessions) as session:
         workspaces = all_workspaces(session) if workspace_id is None else \
             [w for w in [get_workspace(session, workspace_id)] if w is not None and w.uninstalled_at is None]
-        states = freeze_states(session)
+        states = freeze_states(session, workspace_id)
     for workspace in workspaces:
         review_rules = Rules(tz_of(workspace, defaults.tz), defaults.hours, defaults.reply_hours,
                              defaults.update_every)
