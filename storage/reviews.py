@@ -107,16 +107,6 @@ def frozen_review(session: Session, client_id: int, month: str) -> ReviewMonth |
                                                      ReviewMonth.month == month)).one_or_none()
 
 
-def frozen_reviews(session: Session, workspace_id: int, month: str, after_id: int, limit: int
-                   ) -> list[tuple[ReviewMonth, str]]:
-    """A page of a month's frozen reviews with their clients' names, by client id."""
-    stmt = (select(ReviewMonth, Client.name).join(Client, Client.id == ReviewMonth.client_id)
-            .where(ReviewMonth.workspace_id == workspace_id, ReviewMonth.month == month,
-                   ReviewMonth.client_id > after_id)
-            .order_by(ReviewMonth.client_id).limit(limit))
-    return [(row, name) for row, name in session.execute(stmt)]
-
-
 def save_frozen(session: Session, rows: Sequence[dict[str, object]]) -> int:
     """Store a page of frozen months; a month already frozen for a client is kept as it is (frozen means
     frozen: a second pass racing this one changes nothing)."""
@@ -126,10 +116,6 @@ def save_frozen(session: Session, rows: Sequence[dict[str, object]]) -> int:
     stmt = insert(ReviewMonth).values(list(rows)).on_conflict_do_nothing(index_elements=["client_id", "month"])
     session.execute(stmt)
     return len(rows)
-
-
-def freeze_state(session: Session, workspace_id: int) -> ReviewFreeze | None:
-    return session.get(ReviewFreeze, workspace_id)
 
 
 def freeze_states(session: Session, workspace_id: int | None = None) -> dict[int, ReviewFreeze]:

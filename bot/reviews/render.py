@@ -102,12 +102,3 @@ def client_blocks(figures: dict[str, Any]) -> tuple[str, list[b.Block]]:
     for title, lines in section_lines(figures, for_client=True):
         blocks.append(b.rich(b.line(b.text(title, bold=True)), b.bullets([b.line(line) for line in lines])))
     return b.fallback(f"{head}: {figures['client']}"), blocks
-
-
-def as_text(figures: dict[str, Any]) -> str:
-    """Plain text, for tests and logs of what a review says."""
-    out = [f"Monthly review · {figures['client']} · {_title(figures)}"]
-    for title, lines in section_lines(figures):
-        out.append(title)
-        out.extend(f"  • {line}" for line in lines)
-    return "\n".join(out)
