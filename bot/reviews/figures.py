@@ -31,8 +31,8 @@ from bot.reviews.calibration import calibration_of
 from bot.reviews.months import Month, month_of, shift
 from bot.settings import BusinessHours, Settings, business_time_between
 from storage.models import Client, Commitment, Goal, GoalCheck
-from storage.reviews import Touch as Interaction
 from storage.reviews import (
+    Touch,
     commitments_touching,
     goal_checks_before,
     goals_touching,
@@ -79,7 +79,7 @@ def compute(session: Session, clients: Sequence[Client], key: str, now: datetime
     months = [month_of(shift(key, -back), rules.tz) for back in range(HISTORY_MONTHS - 1, -1, -1)]
     ids = [c.id for c in clients]
     earliest = months[0].end - WINDOW - timedelta(days=31)
-    touches: dict[int, list[Interaction]] = defaultdict(list)
+    touches: dict[int, list[Touch]] = defaultdict(list)
     for row in interactions_between(session, ids, min(earliest, months[0].start), until):
         touches[row.client_id].append(row)
     referrals: dict[int, list[datetime]] = defaultdict(list)
@@ -101,7 +101,7 @@ def compute(session: Session, clients: Sequence[Client], key: str, now: datetime
 
 
 def _figures(client: Client, month: Month, months: list[Month], until: datetime, now: datetime, rules: Rules,
-             touches: list[Interaction], referrals: list[datetime], owed: list[Commitment], goals: list[Goal],
+             touches: list[Touch], referrals: list[datetime], owed: list[Commitment], goals: list[Goal],
              checks: dict[int, list[GoalCheck]], calibration: str | None) -> dict[str, Any]:
     contact = _contact(touches, month, months, until, rules)
     commitments = _commitments(owed, touches, month, until, rules)
@@ -109,7 +109,8 @@ def _figures(client: Client, month: Month, months: list[Month], until: datetime,
     health = _health(client, touches, referrals, owed, months, until)
     signs = [{"kind": LABELS.get(t.kind, t.kind), "at": _iso(t.occurred_at)} for t in touches
              if t.kind in WARNING_SIGNS and month.start <= t.occurred_at < until]
-    signs += [{"kind": "issue without news" if c.kind == "issue" else "overdue promise", "at": _iso(c.late_since)}
+    # an issue two updates behind is a warning sign too (late promises are listed on their own)
+    signs += [{"kind": "issue without news", "at": _iso(c.late_since)}
               for c in owed if c.kind == "issue" and c.late_since is not None and month.start <= c.late_since < until]
     wrong = {
         "late": commitments["late_items"], "missed": commitments["missed_items"], "signs": signs,
@@ -133,12 +134,12 @@ def _figures(client: Client, month: Month, months: list[Month], until: datetime,
     }
 
 
-def _sides(touches: Sequence[Interaction], start: datetime, end: datetime) -> tuple[int, int]:
+def _sides(touches: Sequence[Touch], start: datetime, end: datetime) -> tuple[int, int]:
     inside = [t for t in touches if start <= t.occurred_at < end]
     return (sum(1 for t in inside if t.direction in FROM_THEM), sum(1 for t in inside if t.direction in FROM_US))
 
 
-def _contact(touches: list[Interaction], month: Month, months: list[Month], until: datetime, rules: Rules
+def _contact(touches: list[Touch], month: Month, months: list[Month], until: datetime, rules: Rules
              ) -> dict[str, Any]:
     theirs, ours = _sides(touches, month.start, until)
     last = months[-2]
@@ -156,17 +157,17 @@ def _contact(touches: list[Interaction], month: Month, months: list[Month], unti
     }
 
 
-def _questions(touches: list[Interaction], month: Month, until: datetime, rules: Rules
+def _questions(touches: list[Touch], month: Month, until: datetime, rules: Rules
                ) -> tuple[list[float], list[dict[str, Any]]]:
     """Business minutes to each answer, and the questions left without one, for questions asked this month."""
     waits: list[float] = []
     unanswered: list[dict[str, Any]] = []
-    by_channel: dict[str, list[Interaction]] = defaultdict(list)
+    by_channel: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
         if touch.source == CAPTURED and touch.channel_id and touch.direction in ("in", "out"):
             by_channel[touch.channel_id].append(touch)
     for channel, messages in by_channel.items():
-        asked: Interaction | None = None
+        asked: Touch | None = None
         for message in messages:
             if message.direction == "in" and asked is None:
                 asked = message
@@ -189,7 +190,7 @@ def _workdays(start: datetime, end: datetime, rules: Rules) -> int:
                if (first + timedelta(days=n)).weekday() in rules.hours.days)
 
 
-def _commitments(owed: list[Commitment], touches: list[Interaction], month: Month, until: datetime, rules: Rules
+def _commitments(owed: list[Commitment], touches: list[Touch], month: Month, until: datetime, rules: Rules
                  ) -> dict[str, Any]:
     today = _local_day(until - timedelta(microseconds=1), rules.tz)
     on_time, late, missed = 0, [], []
@@ -253,7 +254,7 @@ def _direction(answers: list[GoalCheck]) -> str:
     return "falling" if change < 0 else "rising" if change > 0 else "steady"
 
 
-def _health(client: Client, touches: list[Interaction], referrals: list[datetime], owed: list[Commitment],
+def _health(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
             months: list[Month], until: datetime) -> dict[str, Any]:
     labels = []
     assessed: list[Health | None] = []
@@ -270,7 +271,7 @@ def _health(client: Client, touches: list[Interaction], referrals: list[datetime
             "months": labels, "signals": signals}
 
 
-def _health_at(client: Client, touches: list[Interaction], referrals: list[datetime], owed: list[Commitment],
+def _health_at(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
                end: datetime) -> Health:
     """The label as it stood at `end`, from the 180 days before it (bot.relationship.health)."""
     before = [t for t in touches if t.occurred_at < end]
