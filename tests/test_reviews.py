@@ -181,6 +181,15 @@ def test_freezing_is_done_once_per_month_and_a_second_sweep_adds_nothing(rapport
     assert len(sent) == 1
     opened = rapport.click(next(b for b in buttons_of(sent[0]) if b["action_id"] == "review_open"))
     assert "Monthly review · Acme Corp · November 2026" in opened.text
+    # later months show the earlier ones as they were frozen, even had the rules changed since
+    with rapport.database.sessions.begin() as session:
+        row = session.scalars(select(ReviewMonth)).one()
+        figures = json.loads(row.figures)
+        figures["health"]["months"][-1]["label"] = "Deep"
+        row.figures = json.dumps(figures)
+    rapport.clock.now = at(2, 10, month=12)
+    december = rapport.command("review acme corp 2026-12").text
+    assert "Six months: — → — → — → — → Deep → " in december
 
 
 def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(capturing):

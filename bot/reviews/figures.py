@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -71,9 +71,11 @@ def _local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def compute(session: Session, clients: Sequence[Client], key: str, now: datetime, rules: Rules
-            ) -> dict[int, dict[str, Any]]:
-    """Each client's figures for month `key` as of `now` (a month not over yet is counted up to `now`: 'so far')."""
+def compute(session: Session, clients: Sequence[Client], key: str, now: datetime, rules: Rules,
+            previous: Mapping[int, dict[str, Any]] | None = None) -> dict[int, dict[str, Any]]:
+    """Each client's figures for month `key` as of `now` (a month not over yet is counted up to `now`: 'so far').
+    `previous`: the month before's frozen figures by client, where there are some: the five earlier health labels
+    and last month's signals are read from them as they were shown then, instead of being worked out again."""
     month = month_of(key, rules.tz)
     until = min(month.end, now + timedelta(seconds=1))  # so far: what happened up to and including now
     months = [month_of(shift(key, -back), rules.tz) for back in range(HISTORY_MONTHS - 1, -1, -1)]
@@ -94,19 +96,22 @@ def compute(session: Session, clients: Sequence[Client], key: str, now: datetime
     checks: dict[int, list[GoalCheck]] = defaultdict(list)
     for check in goal_checks_before(session, [g.id for gs in goals.values() for g in gs], until):
         checks[check.goal_id].append(check)
+    earlier = previous or {}
     return {client.id: _figures(client, month, months, until, now, rules, touches[client.id],
                                 referrals[client.id], owed[client.id], goals[client.id], checks,
-                                calibration_of(session, client.workspace_id, client.owner_id, until))
+                                calibration_of(session, client.workspace_id, client.owner_id, until),
+                                earlier.get(client.id))
             for client in clients}
 
 
 def _figures(client: Client, month: Month, months: list[Month], until: datetime, now: datetime, rules: Rules,
              touches: list[Touch], referrals: list[datetime], owed: list[Commitment], goals: list[Goal],
-             checks: dict[int, list[GoalCheck]], calibration: str | None) -> dict[str, Any]:
+             checks: dict[int, list[GoalCheck]], calibration: str | None, before: dict[str, Any] | None
+             ) -> dict[str, Any]:
     contact = _contact(touches, month, months, until, rules)
     commitments = _commitments(owed, touches, month, until, rules)
     goal_figures = _goals(goals, checks, month, until)
-    health = _health(client, touches, referrals, owed, months, until)
+    health = _health(client, touches, referrals, owed, months, until, before)
     signs = [{"kind": LABELS.get(t.kind, t.kind), "at": _iso(t.occurred_at)} for t in touches
              if t.kind in WARNING_SIGNS and month.start <= t.occurred_at < until]
     # an issue two updates behind is a warning sign too (late promises are listed on their own)
@@ -255,17 +260,22 @@ def _direction(answers: list[GoalCheck]) -> str:
 
 
 def _health(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
-            months: list[Month], until: datetime) -> dict[str, Any]:
-    labels = []
-    assessed: list[Health | None] = []
-    for m in months:
-        end = min(m.end, until)
-        health = _health_at(client, touches, referrals, owed, end) if client.created_at < end else None
-        assessed.append(health)
-        labels.append({"month": m.key, "label": health.label if health else None})
-    now_health, last_health = assessed[-1], assessed[-2]
-    signals = [{"signal": text, "now": ok,
-                "last": last_health.checklist[index][1] if last_health else None}
+            months: list[Month], until: datetime, before: dict[str, Any] | None) -> dict[str, Any]:
+    end = min(months[-1].end, until)
+    now_health = _health_at(client, touches, referrals, owed, end) if client.created_at < end else None
+    current = {"month": months[-1].key, "label": now_health.label if now_health else None}
+    if before is not None and before.get("version") == VERSION and before.get("month") == months[-2].key:
+        labels = [*before["health"]["months"][1:], current]
+        last: list[bool] | None = [bool(s["now"]) for s in before["health"]["signals"]] or None
+    else:
+        labels, last = [], None
+        for m in months[:-1]:
+            m_end = min(m.end, until)
+            health = _health_at(client, touches, referrals, owed, m_end) if client.created_at < m_end else None
+            labels.append({"month": m.key, "label": health.label if health else None})
+            last = [ok for _, ok in health.checklist] if health else None
+        labels.append(current)
+    signals = [{"signal": text, "now": ok, "last": last[index] if last else None}
                for index, (text, ok) in enumerate(now_health.checklist)] if now_health else []
     return {"label": now_health.label if now_health else None, "facts": list(now_health.facts) if now_health else [],
             "months": labels, "signals": signals}

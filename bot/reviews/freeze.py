@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.reviews.figures import VERSION, Rules, compute
-from bot.reviews.months import last_full_key, month_of
+from bot.reviews.months import last_full_key, month_of, shift
 from storage.models import ReviewFreeze
-from storage.reviews import reviewable_clients, save_frozen
+from storage.reviews import frozen_of, reviewable_clients, save_frozen
 
 PAGE = 250
 
@@ -50,7 +50,9 @@ def prepare_page(session: Session, workspace_id: int, key: str, now: datetime, r
     clients = reviewable_clients(session, workspace_id, after, page, month.start, month.end)
     if not clients:
         return Page(after, None)
-    figures = compute(session, clients, key, month.end, rules)
+    earlier = frozen_of(session, [c.id for c in clients], shift(key, -1))
+    figures = compute(session, clients, key, month.end, rules,
+                      {client_id: json.loads(row.figures) for client_id, row in earlier.items()})
     return Page(after, clients[-1].id, [
         {"workspace_id": workspace_id, "client_id": client.id, "month": key, "frozen_at": now, "version": VERSION,
          "figures": json.dumps(figures[client.id], separators=(",", ":"))} for client in clients])

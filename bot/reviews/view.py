@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.reviews.figures import Rules, compute
-from bot.reviews.months import MONTH, current_key, last_full_key
+from bot.reviews.months import MONTH, current_key, last_full_key, shift
 from storage.models import Client
 from storage.reviews import frozen_review
 
@@ -43,4 +43,6 @@ def review_of(session: Session, client: Client, key: str, now: datetime, rules: 
     frozen = frozen_review(session, client.id, key)
     if frozen is not None:
         return Review(json.loads(frozen.figures), frozen.frozen_at)
-    return Review(compute(session, [client], key, now, rules)[client.id], None)
+    before = frozen_review(session, client.id, shift(key, -1))  # the months before, as they were frozen
+    previous = {client.id: json.loads(before.figures)} if before is not None else None
+    return Review(compute(session, [client], key, now, rules, previous)[client.id], None)
