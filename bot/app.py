@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.slack.authorizations import authorizations_lister
 from bot.slack.installs import bot_token_authorize, bot_token_finder, mark_installed, oauth_settings
 from bot.slack.people import Directory, SlackDirectory
-from handlers import actions, commands, errors, events, home, lifecycle, nudges, shortcuts, views
+from handlers import actions, commands, errors, events, home, lifecycle, nudges, reviews, shortcuts, views
 
 T = TypeVar("T")
 
@@ -89,12 +89,13 @@ def build_app(
         lambda _enterprise, _team: token  # one bot token for every workspace
     events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
     workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
-    commands.register(app, session_factory, directory, clock, workers, settings.update_every)
+    commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)
     views.register(app, session_factory, directory, clock, settings)
     shortcuts.register(app, session_factory, directory, clock)
+    reviews.register(app, session_factory, directory, clock, settings)
     # In every mode: the manifest subscribes these events whichever way the app is installed, and Slack retries
     # any answer but a 2xx. Single-workspace mode has no installation store (store None).
     lifecycle.register(app, session_factory, app.installation_store if settings.oauth else None, clock)

@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="write the audit trail (who changed what) as CSV")
     audit.add_argument("file", nargs="?", type=Path)
     audit.add_argument("--team")
+    reviews = commands.add_parser("reviews", help="the monthly reviews as CSV, one row per client")
+    reviews.add_argument("--month", required=True, help="YYYY-MM (the current month: so far)")
+    reviews.add_argument("--client", help="one client, by name")
+    reviews.add_argument("--csv", required=True, type=Path, dest="file", help="the file to write")
+    reviews.add_argument("--team")
     commands.add_parser("shell", help="offline console: type /client commands, see what Slack would show")
     seed = commands.add_parser("seed-demo", help="synthetic history for demos and benchmarks")
     seed.add_argument("--clients", type=int, default=100)
@@ -50,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         # The shell and the CSV commands talk to a person: unless told otherwise, only warnings belong on their screen.
-        quiet = args.command in ("shell", "import", "export", "audit", "seed-demo")
+        quiet = args.command in ("shell", "import", "export", "audit", "seed-demo", "reviews")
         configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"))
         return _run(args, settings)
     except SettingsError as exc:
@@ -82,6 +87,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _export(args, settings)
     if args.command == "audit":
         return _audit(args, settings)
+    if args.command == "reviews":
+        return _reviews(args, settings)
     raise AssertionError(args.command)
 
 
@@ -245,6 +252,46 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     except CsvError as exc:
         print(f"rapport export: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
+
+
+def _reviews(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.bulk.csv_io import CsvError, pick_workspace
+    from bot.commands.matching import ClientLookupError, find_client
+    from bot.database import open_database
+    from bot.reviews.export import total_for, write_reviews
+    from bot.reviews.figures import Rules
+    from bot.reviews.view import MonthError, pick_month
+    from bot.slack.installs import token_team
+    from bot.workspaces import tz_of
+
+    team = None if args.team else token_team(settings)
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.sessions() as session:
+            workspace = pick_workspace(session, args.team, now, team)
+            rules = Rules.of(settings, tz_of(workspace, settings.tz))
+            key = pick_month(args.month, now, rules)
+            only = None
+            if args.client:
+                match = find_client(session, workspace.id, args.client)
+                if match.rest:
+                    raise CsvError(f"no client is called {args.client!r}; did you mean {match.client.name}?")
+                only = match.client
+            total = 1 if only else total_for(session, workspace, key, rules)
+            with args.file.open("w", newline="", encoding="utf-8") as out, \
+                    tqdm(total=total, unit="client", desc=f"reviews {key}", disable=None, file=sys.stderr) as bar:
+                count = write_reviews(session, workspace, key, now, rules, out, only, bar.update)
+            session.rollback()  # reading only (a new workspace is not kept)
+        print(f"wrote {count} reviews of {key} to {args.file}", file=sys.stderr)
+        return 0
+    except (CsvError, MonthError, ClientLookupError) as exc:
+        print(f"rapport reviews: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     finally:
         database.engine.dispose()

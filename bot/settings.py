@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.logs import parse_level
@@ -25,6 +25,28 @@ class BusinessHours:
     days: frozenset[int]  # 0 = Monday
     start: time
     end: time
+
+
+def business_time_between(start: datetime, end: datetime, hours: BusinessHours, tz: ZoneInfo) -> timedelta:
+    """How much of [start, end) fell inside business hours, in the workspace's timezone: the reply rule and the
+    monthly review's answer times (a question asked on Friday at 16:00 has waited two business hours by Monday at
+    10:00 with 09:00–17:00)."""
+    if end <= start:
+        return timedelta(0)
+    total = timedelta(0)
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() in hours.days:
+            opens = datetime.combine(day, hours.start, tzinfo=tz)
+            closes = datetime.combine(day, hours.end, tzinfo=tz) if hours.end != time.max else \
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+            overlap = min(end, closes) - max(start, opens)
+            if overlap > timedelta(0):
+                total += overlap
+        day += timedelta(days=1)
+    return total
+
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
-             workers: Executor, update_every: int = Settings.update_every) -> None:
+             workers: Executor, update_every: int = Settings.update_every, settings: Settings | None = None) -> None:
     def answer(caller: Caller, text: str, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
             now = clock()
@@ -48,7 +48,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.command("/client")
     def client_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
-            caller = replace(caller_from(body, client, directory), update_every=update_every)
+            caller = replace(caller_from(body, client, directory), update_every=update_every,
+                             settings=settings or Settings())
         except BadPayloadError:
             ack(**b.error("That request from Slack was incomplete, so nothing was done.").as_message())
             return

@@ -77,10 +77,14 @@ def owner_goals(session: Session, workspace_id: int, owner_id: str) -> list[tupl
     return [(goal, client) for goal, client in session.execute(stmt)]
 
 
-def closed_goal_outcomes(session: Session, workspace_id: int, owner_id: str) -> list[tuple[int, str]]:
-    """(stated odds, 'met' or 'missed') of every goal a person has closed: what calibration compares."""
+def closed_goal_outcomes(session: Session, workspace_id: int, owner_id: str,
+                         until: datetime | None = None) -> list[tuple[int, str]]:
+    """(stated odds, 'met' or 'missed') of every goal a person has closed (before `until`, for a month's review):
+    what calibration compares."""
     stmt = select(Goal.odds, Goal.status).where(Goal.workspace_id == workspace_id, Goal.owner_id == owner_id,
                                                 Goal.status.in_(CLOSED))
+    if until is not None:
+        stmt = stmt.where(Goal.closed_at < until)
     return [(odds, status) for odds, status in session.execute(stmt)]
 
 

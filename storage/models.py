@@ -424,3 +424,34 @@ class PlanningLease(Base):
     pass_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the pass (sweep interval) last planned in
     planned_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process that planned it
     plans: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # in that pass
+
+
+class ReviewMonth(Base):
+    """One client's monthly review (PRODUCT.md §4.12), frozen when the month ended: a past review shows what it
+    showed then, even after rules or data change. `figures` is JSON whose shape `version` names."""
+
+    __tablename__ = "review_months"
+    __table_args__ = (UniqueConstraint("client_id", "month"),
+                      Index("ix_review_months_workspace_month", "workspace_id", "month", "client_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM', in the workspace's timezone
+    frozen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[str] = mapped_column(Text)
+    shared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # posted to the client's channel
+    shared_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReviewFreeze(Base):
+    """How far freezing a workspace's last month has got: the month, the last client id frozen (a pass stopped
+    part-way carries on from there) and when it finished (then the owners' messages are planned)."""
+
+    __tablename__ = "review_freezes"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    after_client_id: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -38,6 +38,24 @@ AFTER_RECORDING: dict[str, tuple[int, Any, dict[str, str]]] = {
 # ---- end of the delivery fault modes ----
 
 
+# ---- File uploads (issue 22): files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal ----
+UPLOAD = "upload"  # the method name the bytes' POST is recorded (and can be failed) under
+UPLOAD_PATH = "/upload/"
+
+
+@dataclass
+class SharedFile:
+    id: str
+    filename: str
+    length: int
+    data: bytes | None = None  # None until the bytes arrive at the upload URL
+    title: str | None = None
+    channel: str | None = None  # set when files.completeUploadExternal shares it
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+# ---- end of file uploads ----
+
+
 @dataclass
 class Failure:
     mode: str  # "429" | "5xx" | "timeout", or one of AFTER_RECORDING, or "ok" (a placeholder in a schedule)
@@ -70,6 +88,9 @@ class FakeSlack:
     # Slack's clock, for a test whose sweeps run at injected times: a message's ts is then that time, and
     # conversations.history honours `oldest` as Slack does. Unset, ts are a counter and `oldest` is ignored.
     clock: Callable[[], datetime] | None = None
+    # Uploads by file id, and the ones shared in each channel (files.completeUploadExternal), in order
+    files: dict[str, SharedFile] = field(default_factory=dict)
+    shared_files: dict[str, list[SharedFile]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -85,12 +106,15 @@ class FakeSlack:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params = json.loads(raw or "{}")
+                sent, path = self.rfile.read(length), self.path
+                if path.startswith(UPLOAD_PATH):  # a file's bytes, to the URL files.getUploadURLExternal gave
+                    params: dict[str, Any] = {"file_id": path.removeprefix(UPLOAD_PATH), "data": sent}
+                    path = "/api/" + UPLOAD
+                elif "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(sent.decode() or "{}")
                 else:
-                    params = {k: v[0] for k, v in parse_qs(raw).items()}
-                status, body, headers = fake._answer(self.path, params, dict(self.headers))
+                    params = {k: v[0] for k, v in parse_qs(sent.decode()).items()}
+                status, body, headers = fake._answer(path, params, dict(self.headers))
                 if status == DROP:
                     self.close_connection = True  # recorded, then the connection drops without an answer
                     return
@@ -205,7 +229,7 @@ class FakeSlack:
         token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
         if token in self.revoked:
             return {"ok": False, "error": "token_revoked"}
-        captured = self._capture_answer(method, params, token)
+        captured = self._capture_answer(method, params, token) or self._file_answer(method, params)
         if captured is not None:
             return captured
         if method == "oauth.v2.access":
@@ -271,6 +295,41 @@ class FakeSlack:
             ts = str(params.get("message_ts", ""))
             return {"ok": True, "channel": params.get("channel"), "permalink":
                     f"https://{domain}.slack.com/archives/{params.get('channel')}/p{ts.replace('.', '')}"}
+        return None
+
+    # --- File uploads (issue 22) --------------------------------------------------------------------------------
+
+    def _file_answer(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The three steps of an external upload, checked as Slack checks them; None for every other method."""
+        if method == "files.getUploadURLExternal":
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):06d}"
+            self.files[file_id] = SharedFile(file_id, str(params["filename"]), int(params["length"]))
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}{UPLOAD_PATH}{file_id}"}
+        if method == UPLOAD:
+            upload = self.files.get(str(params["file_id"]))
+            if upload is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.data = params["data"]
+            return {"ok": True}
+        if method == "files.completeUploadExternal":
+            channel = params.get("channel_id")
+            if channel and channel in self.channel_errors:
+                return {"ok": False, "error": self.channel_errors[channel]}
+            listed = json.loads(params.get("files") or "[]")
+            uploads = [self.files.get(str(f.get("id"))) for f in listed]
+            if not uploads or any(u is None or u.data is None for u in uploads):
+                return {"ok": False, "error": "file_upload_not_found"}
+            done: list[dict[str, Any]] = []
+            for upload, entry in zip(uploads, listed, strict=True):
+                assert upload is not None
+                upload.title, upload.channel = entry.get("title"), channel
+                upload.initial_comment, upload.thread_ts = params.get("initial_comment"), params.get("thread_ts")
+                if channel:
+                    self.shared_files.setdefault(channel, []).append(upload)
+                done.append({"id": upload.id, "name": upload.filename, "title": upload.title})
+            return {"ok": True, "files": done}
         return None
 
     def posted_nudge_ids(self) -> list[int]:

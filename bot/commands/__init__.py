@@ -28,6 +28,7 @@ from bot.commands.manage import (
     cmd_value,
     forget_confirmed,
 )
+from bot.commands.reviews import cmd_review
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
 from bot.commands.views import cmd_help, cmd_list, cmd_status
@@ -67,6 +68,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "issue": cmd_issue,
     "resolved": cmd_resolved,
     "goal": cmd_goal,
+    "review": cmd_review,
 }
 
 MAX_TEXT = 4000
@@ -88,7 +90,7 @@ def execute(session: Session, ctx: Context, text: str) -> b.Reply:
     return handler(session, ctx, args)
 
 
-READ_ONLY_COMMANDS = frozenset({"help", "status", "list"})
+READ_ONLY_COMMANDS = frozenset({"help", "status", "list", "review"})
 
 
 def run_client_command(session_factory: sessionmaker[Session], caller: Caller, text: str, now: datetime) -> b.Reply:

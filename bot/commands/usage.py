@@ -28,6 +28,7 @@ USAGE = {
     "goal": "/client goal <client> <what> by <when> [odds 90|70|50|30] [: <barrier>; <barrier>; <barrier>]   |   "
             "/client goal <client> [<what>] confidence <1-10> [: <note>]   |   "
             "/client goal <client> [<what>] met|missed [: <note>]",
+    "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
 }
 
 SUMMARY = {
@@ -56,6 +57,7 @@ SUMMARY = {
     "issue": "a problem they wait on you to fix: they are owed news until it is",
     "resolved": "an issue fixed",
     "goal": "what success looks like for them, by when, with honest odds; how confident you are now; met or missed",
+    "review": "a client's month: contact, commitments, goals, health, what went wrong, next",
 }
 
 KINDS_HELP = (

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.nudges.digest import digest_message
 from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.nudges.relevance import relevance
+from bot.reviews.owners import owner_message
 from storage.db import is_outage
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.queries import (
@@ -181,7 +182,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             report.dropped += 1
             continue
         key = (workspace.enterprise_id, workspace.team_id)
-        if nudge.kind == "digest":
+        if nudge.kind in ("digest", "reviews"):  # about a channel or a person, not one client
             unknown = nudge.status == "unknown"
             nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
@@ -443,7 +444,8 @@ def _by_card(items: list[_Item]) -> list[list[_Item]]:
 
 def _compose(chunk: list[_Item]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     if chunk[0].digest is not None:
-        text, blocks = digest_message(chunk[0].digest)
+        digest = chunk[0].digest
+        text, blocks = owner_message(digest) if digest.get("kind") == "reviews" else digest_message(digest)
         return text, blocks, {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [chunk[0].nudge_id]}}
     cards = []
     for items in _by_card(chunk):

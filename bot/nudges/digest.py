@@ -76,5 +76,8 @@ def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
             f"Action rate last week: {acted} of the {nudged} clients Rapport nudged you about had a touch logged "
             f"within 7 days ({round(100 * acted / nudged)}%)." if nudged else
             "Action rate last week: Rapport nudged you about no clients."))
+    reviews = facts.get("reviews_shared")
+    if reviews:  # PRODUCT.md §4.12: how many of last month's reviews reached their clients
+        blocks.append(b.context(f"Reviews shared last month: {reviews[0]} of {reviews[1]}."))
     counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:COUNTED])
     return b.fallback(f"Weekly digest {facts['week']}: {counts}"), blocks

@@ -33,6 +33,10 @@ from bot.nudges.focus import scale_of
 from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
+from bot.reviews.figures import Rules
+from bot.reviews.freeze import month_to_freeze, prepare_page, store_page
+from bot.reviews.months import last_full_key, month_of
+from bot.reviews.owners import owner_facts
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
@@ -52,6 +56,7 @@ from storage.queries import (
     unsent_kind,
     warning_signs_of,
 )
+from storage.reviews import freeze_states, owners_of_month, shared_count
 
 log = logging.getLogger(__name__)
 LATE_KIND = {"promise": "overdue promise", "issue": "issue without news", "goal": "goal at risk"}  # as warning signs
@@ -345,8 +350,10 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
             if current is None or current.digest_week == week:
                 continue
             current.digest_week = week
+            shared = shared_count(session, workspace.id, last_full_key(now, tz_of(workspace, tz)))
             _keep(session, [Planned("digest", None, key.format(target=t), now,
-                                    {"target": t, "week": week, **sections[t]}, workspace_id=workspace.id)
+                                    {"target": t, "week": week, **sections[t], "reviews_shared": list(shared)},
+                                    workspace_id=workspace.id)
                             for t in fresh], now, dry_run, report)
 
 
@@ -405,7 +412,54 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
             _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
     if digest is not None:
         _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
+    _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), dry_run, report, stop, workspace_id)
     return report
+
+
+def _reviews(sessions: sessionmaker[Session], now: datetime, defaults: Rules, dry_run: bool, report: PlanReport,
+             stop: Callable[[], bool], workspace_id: int | None = None) -> None:
+    """Month end (PRODUCT.md §4.12): freeze each workspace's month just ended, a page of clients per short
+    transaction, then plan each owner's first-workday message listing their reviews. A dry run freezes nothing
+    and counts the messages it would plan."""
+    with reading(sessions) as session:
+        workspaces = all_workspaces(session) if workspace_id is None else \
+            [w for w in [get_workspace(session, workspace_id)] if w is not None and w.uninstalled_at is None]
+        states = freeze_states(session, workspace_id)
+    for workspace in workspaces:
+        review_rules = Rules(tz_of(workspace, defaults.tz), defaults.hours, defaults.reply_hours,
+                             defaults.update_every)
+        key = month_to_freeze(states.get(workspace.id), now, review_rules)
+        if dry_run and key is not None:
+            with _batch(sessions, True, report) as session:
+                _keep(session, _owner_messages(session, workspace.id, key, now, review_rules), now, True, report)
+            continue
+        more = key is not None
+        while more and not stop():
+            assert key is not None
+            more = False  # a batch that failed (a deadlock) leaves the rest to the next pass
+            with reading(sessions) as session:
+                page = prepare_page(session, workspace.id, key, now, review_rules)
+            with _batch(sessions, False, report) as session:
+                more = store_page(session, workspace.id, key, page, now)
+                if not more:
+                    _keep(session, _owner_messages(session, workspace.id, key, now, review_rules), now, False,
+                          report)
+
+
+def _owner_messages(session: Session, workspace_id: int, key: str, now: datetime, review_rules: Rules
+                    ) -> list[Planned]:
+    """One message per owner on the new month's first workday; a month frozen after that day (a new install, a
+    long outage) lists nothing: the reviews are there to open with /client review."""
+    month = month_of(key, review_rules.tz)
+    first = month.last_day + timedelta(days=1)
+    workday = first if first.weekday() in review_rules.hours.days else rules.next_workday(first,
+                                                                                          review_rules.hours.days)
+    if now.astimezone(review_rules.tz).date() > workday:
+        return []
+    due = rules.opening(workday, review_rules.hours, review_rules.tz)
+    return [Planned("reviews", None, f"reviews:{workspace_id}:{owner}:{key}", due, owner_facts(owner, key, clients),
+                    workspace_id=workspace_id)
+            for owner, clients in owners_of_month(session, workspace_id, month.start, month.end).items()]
 
 
 def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
@@ -413,6 +467,10 @@ def due_workspaces(session: Session, now: datetime, *, tz: ZoneInfo = UTC_ZONE,
     """The installed workspaces a pass has anything to plan for, in id order: a rule due a look, or this week's
     digests not yet planned."""
     due = due_workspace_ids(session, now, now - timedelta(hours=reply_hours))
+    frozen = freeze_states(session)
+    for workspace in all_workspaces(session):  # a month to freeze (bot/reviews/freeze.py)
+        if month_to_freeze(frozen.get(workspace.id), now, Rules(tz_of(workspace, tz))) is not None:
+            due.add(workspace.id)
     if digest is not None:
         for workspace in all_workspaces(session):
             week = digest_week(now, tz_of(workspace, tz), digest)

@@ -31,7 +31,7 @@ from bot.relationship.thresholds import (
     thank_due,
     unanswered_due,
 )
-from bot.settings import BusinessHours
+from bot.settings import BusinessHours, business_time_between
 
 CONTACTABLE = ("active", "prospect")  # statuses the rules nudge about (former clients have their own series)
 QUIET_REMIND_EVERY = timedelta(days=7)
@@ -46,7 +46,7 @@ def after_quiet_nudge(number: int, now: datetime) -> datetime | None:
 __all__ = [  # the thresholds, still readable as rules.X where the nudges use them
     "AT_RISK_SIGNS", "QUIET_DEFAULT_DAYS", "QUIET_MAX_DAYS", "QUIET_MIN_DAYS", "RHYTHM_MIN_CONTACTS", "RHYTHM_WINDOW",
     "THANK_AFTER", "UNANSWERED_AFTER", "UNANSWERED_MIN", "WARNING_WINDOW", "Threshold", "advocate_due",
-    "at_risk_episode", "first_quiet_due", "quiet_threshold", "thank_due", "unanswered_due",
+    "at_risk_episode", "business_time_between", "first_quiet_due", "quiet_threshold", "thank_due", "unanswered_due",
 ]
 
 WINBACK_FIRST = timedelta(days=90)
@@ -82,26 +82,6 @@ def in_business_hours(now: datetime, hours: BusinessHours, tz: ZoneInfo) -> bool
     local = now.astimezone(tz)
     return local.weekday() in hours.days and hours.start <= local.time() < hours.end if hours.end != time.max \
         else local.weekday() in hours.days and hours.start <= local.time()
-
-
-def business_time_between(start: datetime, end: datetime, hours: BusinessHours, tz: ZoneInfo) -> timedelta:
-    """How much of [start, end) fell inside business hours, in the workspace's timezone (a question asked on
-    Friday at 16:00 has waited two business hours by Monday at 10:00 with 09:00–17:00)."""
-    if end <= start:
-        return timedelta(0)
-    total = timedelta(0)
-    day = start.astimezone(tz).date()
-    last = end.astimezone(tz).date()
-    while day <= last:
-        if day.weekday() in hours.days:
-            opens = datetime.combine(day, hours.start, tzinfo=tz)
-            closes = datetime.combine(day, hours.end, tzinfo=tz) if hours.end != time.max else \
-                datetime.combine(day + DAY, time(0), tzinfo=tz)
-            overlap = min(end, closes) - max(start, opens)
-            if overlap > timedelta(0):
-                total += overlap
-        day += DAY
-    return total
 
 
 REPLY_WINDOW = timedelta(days=14)  # a client's question older than this, unanswered, is left to the quiet rule

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
               "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
               "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed",
-              "goal_check": "goal check", "goal_risk": "goal at risk", "goal_due": "goal met or missed"}
+              "goal_check": "goal check", "goal_risk": "goal at risk", "goal_due": "goal met or missed",
+              "reviews": "monthly reviews"}
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """A loopback stand-in for Slack, for the offline shell: it answers the few Web API methods Rapport calls and
-keeps what was posted (messages, and replies to response_url) so the shell can show them."""
+keeps what was posted (messages, and replies to response_url) so the shell can show them. A shared file is saved
+in the current directory (bot/shell/saved_files.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot.shell.saved_files import UPLOAD_PATH, SavedFiles
+
 
 class ConsoleSlack:
-    def __init__(self) -> None:
+    def __init__(self, files_directory: Path | None = None) -> None:
         received: list[dict[str, Any]] = []
         self.received = received
         stamps = itertools.count(1)
+        saved = SavedFiles(files_directory)
+        console = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
+                sent = self.rfile.read(length)
+                if self.path.startswith(UPLOAD_PATH):  # a shared file's bytes: not a Web API call
+                    self._send({"ok": saved.receive(self.path.removeprefix(UPLOAD_PATH), sent)})
+                    return
+                raw = sent.decode()
                 params: dict[str, Any] = {}
                 with contextlib.suppress(ValueError):
                     params = json.loads(raw) if raw.startswith("{") else {k: v[0] for k, v in parse_qs(raw).items()}
@@ -36,8 +46,16 @@ class ConsoleSlack:
                     received.append(params)
                 elif method == "views.open":
                     received.append({"_opened": params.get("view")})
+                elif method == "files.getUploadURLExternal":
+                    answer = saved.upload_url(params, console.url)
+                elif method == "files.completeUploadExternal":
+                    answer, shown = saved.complete(params)
+                    received.extend(shown)
                 elif method not in ("auth.test", "users.info"):
                     received.append(params)
+                self._send(answer)
+
+            def _send(self, answer: dict[str, Any]) -> None:
                 body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

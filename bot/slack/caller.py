@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -45,6 +45,7 @@ class Context:
     # what Slack says of a channel (membership, Slack Connect); None when it could not be asked
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
     update_every: int = Settings.update_every  # RAPPORT_UPDATE_EVERY, as the issue command explains it
+    settings: Settings = field(default_factory=Settings)  # the deployment's (timezone, business hours): reviews
 
 
 Handler = Callable[..., b.Reply]
@@ -60,6 +61,7 @@ class Caller:
     person: Callable[[], Person]
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
     update_every: int = Settings.update_every
+    settings: Settings = field(default_factory=Settings)
 
 
 def context_for(session: Session, caller: Caller, now: datetime) -> Context:
@@ -79,7 +81,7 @@ def reading_context(workspace: Workspace, caller: Caller, now: datetime) -> Cont
     person = cache(caller.person)
     return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
                    user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
-                   update_every=caller.update_every)
+                   update_every=caller.update_every, settings=caller.settings)
 
 
 def run_in_transaction(

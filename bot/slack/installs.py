@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # The manifest's bot scopes (manifest.yml says why each is needed).
 SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read", "channels:read", "groups:read",
-          "channels:history", "groups:history", "im:history"]
+          "channels:history", "groups:history", "im:history", "files:write"]
 STATE_SECONDS = 600
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
 INSTALL_PATH = "/slack/install"
