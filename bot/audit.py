@@ -25,6 +25,7 @@ WORDS = {
     "opted_out": "recorded that they opted out", "forgotten": "forgot the client and all its history",
     "timezone": "set the workspace's timezone", "value": "set its value",
     "linked": "linked its conversation channel", "unlinked": "unlinked its conversation channel",
+    "contact": "set a contact", "contact_removed": "removed a contact",
 }
 
 

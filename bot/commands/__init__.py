@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
+from bot.commands.contacts import HEADS_UP_ACTION, cmd_contact, heads_up_given
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -65,6 +66,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "kept": cmd_kept,
     "issue": cmd_issue,
     "resolved": cmd_resolved,
+    "contact": cmd_contact,
 }
 
 MAX_TEXT = 4000
@@ -125,6 +127,7 @@ def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str
 BUTTONS: dict[str, Callable[[Session, Context, int], b.Reply]] = {
     "referral_thanked": thanked_from_button,
     "forget_confirm": forget_confirmed,
+    HEADS_UP_ACTION: heads_up_given,
 }
 
 

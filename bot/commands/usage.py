@@ -3,7 +3,7 @@
 USAGE = {
     "help": "/client help",
     "add": "/client add <name> [every <N>d|w|m] [owner @user] [channel #channel] [contact <person>]",
-    "log": "/client log <client> <kind> [from|to] [<when>] [: <note>]",
+    "log": "/client log <client> <kind> [from|to] [<when>] [with <contact>] [: <note>]",
     "referral": "/client referral <referrer> -> <referred> [: <note>]",
     "thanked": "/client thanked <referrer>",
     "checkin": "/client checkin <client> every <N>d|w|m   |   /client checkin <client> done [: <how they feel>]",
@@ -25,6 +25,8 @@ USAGE = {
     "kept": "/client kept <client> [<what>]",
     "issue": "/client issue <client> <what> [eta <when>]",
     "resolved": "/client resolved <client> [<what>] [: <note>]",
+    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user]   |   "
+               "/client contact <client> <name> remove",
 }
 
 SUMMARY = {
@@ -52,6 +54,7 @@ SUMMARY = {
     "kept": "a promise delivered",
     "issue": "a problem they wait on you to fix: they are owed news until it is",
     "resolved": "an issue fixed",
+    "contact": "a person at the client and their role; one primary contact, the advocate",
 }
 
 KINDS_HELP = (
