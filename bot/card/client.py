@@ -45,7 +45,8 @@ OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
                "reply": "a message waiting for an answer", "promise": "a promise due",
-               "issue": "a client waiting for news", "eta": "an estimate passed"}
+               "issue": "a client waiting for news", "eta": "an estimate passed",
+               "heads_up": "the advocate is owed a heads-up"}
 RECENT = 5
 NOTE_PREVIEW = 140
 

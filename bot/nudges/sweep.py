@@ -34,7 +34,8 @@ from storage.queries import all_workspaces, set_marker
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
               "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
-              "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed"}
+              "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed",
+              "heads_up": "heads-up"}
 
 
 @dataclass
