@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.card.commitments import describe as describe_commitment
+from bot.card.contacts import contact_lines
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
@@ -32,7 +33,6 @@ from storage.queries import (
     count_warning_signs,
     interactions_since,
     open_referrals_from,
-    primary_contact,
     recent_interactions,
     recent_nudges,
     referral_dates,
@@ -66,9 +66,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     if client.opted_out:
         top.append(" · opted out")
     lines = [b.line(*top)]
-    contact = primary_contact(session, client.id)
-    if contact:
-        lines.append(b.line("Primary contact: ", b.text(contact.name, bold=True)))
+    lines += contact_lines(session, client, warning_window_start(now))
     lines.append(b.line(_value_line(session, client)))
     lines += _conversation_lines(session, client)
     if client.last_contact_at and client.last_contact_direction:
