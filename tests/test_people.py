@@ -3,15 +3,22 @@ edges with injected `now`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.people.advocate import heads_up_due, needs_heads_up, shift_workdays
 from bot.people.roles import parse_contacts_cell
+from storage.db import make_engine
+from storage.migrate import upgrade
 from storage.models import Client, Contact, Interaction, Nudge
-from tests.conftest import buttons
+from tests import test_storage
+from tests.conftest import buttons, sign
+from tests.test_capture import SHARED, _setup, message
 from tests.test_sweep import posts, run_sweep, words
 
 WORKDAYS = frozenset(range(5))
@@ -63,7 +70,8 @@ def test_contacts_with_roles_one_primary_demoting_the_old(rapport):
     reply = rapport.command("contact acme Sam Lee sponsor").text
     assert "Added Sam Lee, sponsor at Acme Corp" in reply
     reply = rapport.command("contact acme Kim Park advocate").text
-    assert "Kim Park, primary contact (advocate)" in reply and "Jane Doe was the primary contact; now a contact" in reply
+    assert "Kim Park, primary contact (advocate)" in reply
+    assert "Jane Doe was the primary contact; now a contact" in reply
     assert contacts(rapport) == [("Jane Doe", "other", None), ("Sam Lee", "sponsor", None),
                                  ("Kim Park", "primary", None)]
     status = rapport.command("status acme").text
@@ -177,3 +185,116 @@ def test_no_heads_up_when_the_advocate_heard_from_us_lately_or_for_other_contact
     assert not buttons(rapport.command("log acme call with Sam Lee"))  # Thursday 10:00 is within 2 business days
     rapport.clock.now = at(TUE, 15)
     assert not buttons(rapport.command("log acme call with Kim"))  # not a sponsor
+
+
+# --- Slack: who spoke, and the advocate leaving ----------------------------------------------------------------
+
+# Slack's documented example (docs.slack.dev/reference/events/member_left_channel), verbatim but for the trailing
+# comma after is_enterprise_install, which is not JSON.
+SLACK_EXAMPLE = """{
+"token": "XXYYZZ",
+"team_id": "T123ABC456",
+"api_app_id": "A123ABC456",
+"event": {
+"type": "member_left_channel",
+"user": "W123ABC456",
+"channel": "C123ABC456",
+"channel_type": "C",
+"team": "T123ABC456"
+},
+"type": "event_callback",
+"authorizations": [
+{
+"team_id": "T123ABC456",
+"user_id": "W123ABC456",
+"is_bot": false,
+"is_enterprise_install": false
+}
+],
+"event_id": "Ev123ABC456",
+"event_time": 123456789
+}"""
+
+
+def _signed_event(rapport, raw: str) -> None:
+    reply = rapport.post(raw, {**sign(raw), "Content-Type": "application/json"})
+    assert reply.status == 200, reply.body
+
+
+def test_slacks_example_leave_event_for_a_workspace_nobody_installed_changes_nothing(capturing):
+    _signed_event(capturing, SLACK_EXAMPLE)
+    with capturing.database.sessions() as session:
+        assert not list(session.scalars(select(Interaction)))
+
+
+def test_a_captured_message_from_a_contacts_slack_user_is_with_them(capturing):
+    rapport = capturing
+    _setup(rapport)  # Acme Corp, #acme-shared linked and shared; UJANE is in the client's workspace
+    rapport.command("contact acme Jane Doe primary <@UJANE|jane>")
+    message(rapport, "UJANE", at(MON, 10))
+    with rapport.database.sessions() as session:
+        touch = session.scalars(select(Interaction).where(Interaction.source == "slack")).one()
+        jane = session.scalars(select(Contact)).one()
+        client = session.scalars(select(Client)).one()
+    assert touch.contact_id == jane.id and touch.direction == "in"
+    assert client.last_primary_contact_at == at(MON, 10)  # the advocate-silence rule sees her
+
+
+def test_the_advocate_leaving_a_linked_channel_is_a_warning_sign_that_day(capturing):
+    rapport = capturing
+    _setup(rapport)
+    rapport.command("contact acme Jane Doe primary <@UJANE|jane>")
+    rapport.clock.now = at(TUE, 11)
+
+    def left(user: str, event_id: str) -> None:
+        body = json.loads(SLACK_EXAMPLE)
+        body.update({"team_id": "T1", "event_id": event_id,
+                     "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True,
+                                         "is_enterprise_install": False}]})
+        body["event"].update({"user": user, "channel": SHARED, "team": "TACME"})
+        _signed_event(rapport, json.dumps(body))
+
+    left("UKIM", "Ev1")  # not a contact: nothing
+    left("UJANE", "Ev2")
+    left("UJANE", "Ev3")  # again the same day: one sign
+    with rapport.database.sessions() as session:
+        signs = list(session.scalars(select(Interaction).where(Interaction.kind == "left")))
+    assert [(s.occurred_at, s.channel_id, s.direction) for s in signs] == [(at(TUE, 11), SHARED, None)]
+    status = rapport.command("status acme").text
+    assert f"Jane Doe left #{SHARED}" in status and "a warning sign" in status
+    assert "Warning signs in the last 30 days: 1" in status
+    assert "Last heard from them: " not in status  # leaving is no contact from them
+
+
+# --- migration 0017: every primary contact is kept -------------------------------------------------------------
+
+unmigrated_url = test_storage.empty_database_url  # an empty database, SQLite and PostgreSQL
+
+
+def test_migrating_keeps_every_primary_contact_as_the_primary(unmigrated_url):
+    upgrade(unmigrated_url, "0015")
+    engine = make_engine(unmigrated_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO workspaces (enterprise_id, team_id, created_at) "
+                              "VALUES ('', 'T1', CURRENT_TIMESTAMP)"))
+            for name in ("Acme Corp", "Globex"):
+                conn.execute(text("INSERT INTO clients (workspace_id, name, name_key, owner_id, created_at, "
+                                  "created_by) VALUES (1, :name, :key, 'U1', CURRENT_TIMESTAMP, 'U1')"),
+                             {"name": name, "key": name.lower()})
+            add = text("INSERT INTO contacts (workspace_id, client_id, name, is_primary, created_at) "
+                       "VALUES (1, :client, :name, :primary, CURRENT_TIMESTAMP)")
+            for client, name, primary in ((1, "Jane Doe", True), (2, "Sam Lee", True), (2, "Kim Park", False),
+                                          (2, "kim  park", False)):
+                conn.execute(add, {"client": client, "name": name, "primary": primary})
+        upgrade(unmigrated_url)
+        with engine.begin() as conn:
+            rows = conn.execute(text("SELECT client_id, name, name_key, role, is_primary FROM contacts "
+                                     "ORDER BY id")).all()
+        with engine.begin() as conn, pytest.raises(IntegrityError):  # the database refuses a second primary
+            conn.execute(text("UPDATE contacts SET is_primary = true, role = 'primary' WHERE name = 'Kim Park'"))
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (1, "Jane Doe", "jane doe", "primary", True), (2, "Sam Lee", "sam lee", "primary", True),
+        (2, "Kim Park", "kim park", "other", False), (2, "kim  park (4)", "kim park (4)", "other", False)]
