@@ -3,6 +3,8 @@ edges with injected `now`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -11,11 +13,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.bulk.csv_io import export_rows, import_rows, read_csv
 from bot.people.advocate import heads_up_due, needs_heads_up, shift_workdays
 from bot.people.roles import parse_contacts_cell
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Client, Contact, Interaction, Nudge
+from storage.queries import get_or_create_workspace
 from tests import test_storage
 from tests.conftest import buttons, sign
 from tests.test_capture import SHARED, _setup, message
@@ -298,3 +302,34 @@ def test_migrating_keeps_every_primary_contact_as_the_primary(unmigrated_url):
     assert [tuple(r) for r in rows] == [
         (1, "Jane Doe", "jane doe", "primary", True), (2, "Sam Lee", "sam lee", "primary", True),
         (2, "Kim Park", "kim park", "other", False), (2, "kim  park (4)", "kim park (4)", "other", False)]
+
+
+# --- CSV: the contacts column, a round trip --------------------------------------------------------------------
+
+
+def test_contacts_round_trip_through_csv(database):
+    now = at(MON, 10)
+
+    def load(text_in: str):
+        with database.sessions.begin() as session:
+            workspace = get_or_create_workspace(session, "T1", None, now)
+            return import_rows(session, workspace, read_csv(io.StringIO(text_in)), default_owner="U0ANA",
+                               tz=UTC_ZONE, now=now)
+
+    report = load('name,contacts\nAcme Corp,Jane Doe (primary); Sam Lee (sponsor); Kim\n'
+                  'Beta Ltd,A (primary); B (primary)\nGamma,"' + "x" * 101 + ' (sponsor)"\n')
+    assert report.added == ["Acme Corp"]
+    assert [r[1] for r in report.rejected] == ["contacts: Only one contact can be primary.",
+                                               "contacts: a name must have 1 to 100 visible characters"]
+    out = io.StringIO()
+    with database.sessions() as session:
+        workspace = get_or_create_workspace(session, "T1", None, now)
+        export_rows(session, workspace, out, UTC_ZONE, now)
+    exported = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert exported[0]["contacts"] == "Jane Doe (primary); Sam Lee (sponsor); Kim (other)"
+    again = load(out.getvalue())  # the export imports as the same contacts
+    assert again.unchanged == ["Acme Corp"]
+    assert load("name,contacts\nAcme Corp,Sam Lee (primary)\n").updated == ["Acme Corp"]  # a new primary demotes
+    with database.sessions() as session:
+        roles = {c.name: c.role for c in session.scalars(select(Contact))}
+    assert roles == {"Jane Doe": "other", "Sam Lee": "primary", "Kim": "other"}
