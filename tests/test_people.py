@@ -22,6 +22,7 @@ from storage.models import Client, Contact, Interaction, Nudge
 from storage.queries import get_or_create_workspace
 from tests import test_storage
 from tests.conftest import buttons, sign
+from tests.helpers import client_named
 from tests.test_capture import SHARED, _setup, message
 from tests.test_sweep import posts, run_sweep, words
 
@@ -333,3 +334,54 @@ def test_contacts_round_trip_through_csv(database):
     with database.sessions() as session:
         roles = {c.name: c.role for c in session.scalars(select(Contact))}
     assert roles == {"Jane Doe": "other", "Sam Lee": "primary", "Kim": "other"}
+
+
+# --- the log form's With picker --------------------------------------------------------------------------------
+
+
+def test_the_log_forms_with_picker_offers_the_clients_people_and_records_who(rapport):
+    _acme(rapport)
+    rapport.command("add Globex contact Hank Scorpio")
+    acme = client_named(rapport.database, "Acme Corp")
+    state = {"values": {"client": {"client": {"type": "external_select", "selected_option": {"value": str(acme.id)}}}}}
+    reply = rapport.interact({"type": "block_suggestion", "action_id": "with", "block_id": "with", "value": "",
+                              "view": {"id": "V1", "callback_id": "log_touch", "state": state}})
+    options = reply.json()["options"]
+    assert [o["text"]["text"] for o in options] == ["Jane Doe (primary)", "Sam Lee (sponsor)"]
+    assert rapport.interact({"type": "block_suggestion", "action_id": "with", "block_id": "with", "value": "s",
+                             "view": {"id": "V1", "callback_id": "log_touch"}}).json()["options"] == []  # no client yet
+    rapport.clock.now = at(MON, 10)
+    rapport.command("", answered=False)
+    [opened] = rapport.fake.wait_for("views.open")
+    view = opened.params["view"] if isinstance(opened.params["view"], dict) else json.loads(opened.params["view"])
+    assert any(b["block_id"] == "with" for b in view["blocks"])
+    globex = client_named(rapport.database, "Globex")
+    hank = next(c for c in _all_contacts(rapport) if c.name == "Hank Scorpio")
+    refused = _submit_with(rapport, view, acme.id, str(hank.id)).json()
+    assert refused["response_action"] == "errors" and "Acme Corp's people" in refused["errors"]["with"]
+    sam = options[1]["value"]
+    assert _submit_with(rapport, view, acme.id, sam).body == ""
+    with rapport.database.sessions() as session:
+        touch = session.scalars(select(Interaction).where(Interaction.client_id == acme.id)).one()
+        client = session.get(Client, acme.id)
+    assert str(touch.contact_id) == sam and globex is not None
+    assert client.heads_up_since == touch.occurred_at  # a sponsor touch: the advocate is owed a heads-up
+
+
+def _all_contacts(rapport) -> list[Contact]:
+    with rapport.database.sessions() as session:
+        return list(session.scalars(select(Contact)))
+
+
+def _submit_with(rapport, view, client_id: int, contact_value: str):
+    values = {
+        "client": {"client": {"type": "external_select", "selected_option": {"value": str(client_id)}}},
+        "with": {"with": {"type": "external_select", "selected_option": {"value": contact_value}}},
+        "kind": {"kind": {"type": "static_select", "selected_option": {"value": "meeting"}}},
+        "direction": {"direction": {"type": "static_select", "selected_option": {"value": "both"}}},
+        "date": {"date": {"type": "datepicker", "selected_date": "2026-12-07"}},
+        "note": {"note": {"type": "plain_text_input", "value": None}},
+    }
+    return rapport.interact({"type": "view_submission", "trigger_id": "t", "view": {
+        "id": "V1", "type": "modal", "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+        "state": {"values": values}}})

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.commitments.ledger import AlreadyOpenError, clean_what, record
+from bot.log_form.people import BLOCK, after_logged, chosen_contact, with_block
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import close_card_of
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
@@ -74,6 +75,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
         "private_metadata": json.dumps(meta),
         "blocks": [
             _input("client", "Client", picker),
+            with_block(),
             _input("kind", "What happened", {"type": "static_select", "options": kinds, "initial_option": kind}),
             _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
                    {"type": "static_select", "options": directions, "initial_option": direction},
@@ -132,7 +134,10 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
         errors["note"] = f"That note is {len(note)} characters; the limit is {NOTE_MAX}."
     if kind == "note" and not note:
         errors["note"] = "A note needs words."
-    if errors or client is None or when is None:
+    contact = chosen_contact(session, client, _selected(values, BLOCK)) if client is not None else None
+    if isinstance(contact, str):
+        errors[BLOCK] = contact
+    if errors or client is None or when is None or isinstance(contact, str):
         return errors or {"client": "Pick a client."}, []
     try:
         meta = json.loads(private_metadata or "{}")
@@ -142,8 +147,10 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     logged = message_of(meta)
     if logged is not None and when.astimezone(ctx.user_tz()).date() == logged[1].astimezone(ctx.user_tz()).date():
         when = min(logged[1], ctx.now)  # the day the message was written: keep the time it was written too
-    touch = record_interaction(session, client, kind, direction_for(kind, override), when, note or None,
-                               ctx.user_id, ctx.now)
+    direction = direction_for(kind, override)
+    touch = record_interaction(session, client, kind, direction, when, note or None, ctx.user_id, ctx.now,
+                               contact=contact)
+    after_logged(session, ctx, client, contact, direction, when)
     if logged is not None:
         touch.source, touch.channel_id, touch.message_ts = "shortcut", logged[0], logged[2]
     nudge_id = meta.get("nudge")
