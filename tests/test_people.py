@@ -24,6 +24,7 @@ from tests import test_storage
 from tests.conftest import buttons, sign
 from tests.helpers import client_named
 from tests.test_capture import SHARED, _setup, message
+from tests.test_home import _open_home
 from tests.test_sweep import posts, run_sweep, words
 
 WORKDAYS = frozenset(range(5))
@@ -269,6 +270,12 @@ def test_the_advocate_leaving_a_linked_channel_is_a_warning_sign_that_day(captur
     assert f"Jane Doe left #{SHARED}" in status and "a warning sign" in status
     assert "Warning signs in the last 30 days: 1" in status
     assert "Last heard from them: " not in status  # leaving is no contact from them
+    # in health and the at-risk rule: with one more sign the client is at risk
+    rapport.command("log acme complaint")
+    assert "Warning signs in the last 30 days: 2 (at risk)" in rapport.command("status acme").text
+    run_sweep(rapport, at(TUE, 12))
+    risk = [words(m) for m in posts(rapport) if "warning signs within 30 days" in words(m)]
+    assert risk and "the advocate left a linked channel" in risk[0]
 
 
 # --- migration 0017: every primary contact is kept -------------------------------------------------------------
@@ -385,3 +392,11 @@ def _submit_with(rapport, view, client_id: int, contact_value: str):
     return rapport.interact({"type": "view_submission", "trigger_id": "t", "view": {
         "id": "V1", "type": "modal", "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
         "state": {"values": values}}})
+
+
+def test_app_home_shows_the_advocate_and_a_heads_up_owed(rapport):
+    _acme(rapport)
+    rapport.clock.now = at(MON, 10)
+    rapport.command("log acme call with Sam Lee")
+    text = json.dumps(_open_home(rapport))
+    assert "Jane Doe is owed a heads-up" in text and "advocate " in text and "Jane Doe" in text
