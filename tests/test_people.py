@@ -23,7 +23,7 @@ from storage.queries import get_or_create_workspace
 from tests import test_storage
 from tests.conftest import buttons, sign
 from tests.helpers import client_named
-from tests.test_capture import SHARED, _setup, message
+from tests.test_capture import SHARED, _setup, _shortcut, message
 from tests.test_home import _open_home
 from tests.test_sweep import posts, run_sweep, words
 
@@ -400,3 +400,28 @@ def test_app_home_shows_the_advocate_and_a_heads_up_owed(rapport):
     rapport.command("log acme call with Sam Lee")
     text = json.dumps(_open_home(rapport))
     assert "Jane Doe is owed a heads-up" in text and "advocate " in text and "Jane Doe" in text
+
+
+def test_log_to_rapport_on_a_contacts_message_starts_with_them(capturing):
+    rapport = capturing
+    _setup(rapport)
+    rapport.command("contact acme Jane Doe primary <@UJANE|jane>")
+    view = _shortcut(rapport, SHARED, "UJANE", "TACME")
+    with_ = next(b for b in view["blocks"] if b["block_id"] == "with")["element"]
+    assert with_["initial_option"]["text"]["text"] == "Jane Doe (primary)"
+
+
+def test_naming_a_new_primary_moves_whose_silence_is_watched(rapport):
+    _acme(rapport)
+    rapport.clock.now = at(MON, 10)
+    rapport.command("log acme call from with Sam Lee")
+    assert client_named(rapport.database, "Acme Corp").last_primary_contact_at is None  # Jane has been silent
+    rapport.command("contact acme Sam Lee primary")
+    assert client_named(rapport.database, "Acme Corp").last_primary_contact_at == at(MON, 10)
+
+
+def test_a_sponsor_named_in_the_note_counts_as_with_them(rapport):
+    _acme(rapport)
+    rapport.clock.now = at(MON, 10)
+    reply = rapport.command("log acme meeting : Sam Lee walked us through next year's budget")
+    assert [b["text"]["text"] for b in buttons(reply)] == ["Gave a heads-up"]

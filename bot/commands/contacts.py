@@ -22,7 +22,7 @@ from bot.slack.handled import already_handled
 from bot.slack.text import user_id as mentioned_user
 from bot.workspaces import tz_of
 from storage.contacts import contacts_by_role, last_heads_up
-from storage.models import Client, Contact, Workspace
+from storage.models import Client, Contact, Interaction, Workspace
 from storage.queries import lock_client
 
 HEADS_UP_ACTION = "heads_up_given"
@@ -56,7 +56,7 @@ def cmd_contact(session: Session, ctx: Context, args: str) -> b.Reply:
     name = clean_name(words.name, usage)
     if words.remove:
         try:
-            gone = remove_contact(session, client, name)
+            gone = remove_contact(session, client, name, ctx.now)
         except ContactRuleError as exc:
             raise CommandError(str(exc), usage) from None
         audit.record(session, ctx.workspace_id, ctx.user_id, "contact_removed", ctx.now, client_id=client.id,
@@ -98,6 +98,11 @@ def contact_for_log(session: Session, client: Client, typed: str, usage: str) ->
         return find_contact(contacts_by_role(session, client.id), typed, client.name)
     except ContactLookupError as exc:
         raise CommandError(str(exc), usage) from None
+
+
+def touch_contact(session: Session, touch: Interaction) -> Contact | None:
+    """The contact a touch was found to be with (its note named them), when `with` did not say."""
+    return session.get(Contact, touch.contact_id) if touch.contact_id is not None else None
 
 
 def heads_up_after(session: Session, ctx: Context, client: Client, contact: Contact | None,

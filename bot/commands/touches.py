@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
-from bot.commands.contacts import contact_for_log, heads_up_after, heads_up_blocks, split_with
+from bot.commands.contacts import contact_for_log, heads_up_after, heads_up_blocks, split_with, touch_contact
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
 from bot.relationship.facts import cadence, next_checkin
@@ -76,8 +76,8 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     if kind == "note" and not note:
         raise CommandError(f"A note needs words: /client log {client.name} note : what you want to remember", usage)
     direction = direction_for(kind, override)
-    record_interaction(session, client, kind, direction, when_at, note, ctx.user_id, ctx.now, contact=contact)
-    heads_up = heads_up_after(session, ctx, client, contact, direction, when_at)
+    touch = record_interaction(session, client, kind, direction, when_at, note, ctx.user_id, ctx.now, contact=contact)
+    heads_up = heads_up_after(session, ctx, client, contact or touch_contact(session, touch), direction, when_at)
     said: list[b.Element | str] = [b.emoji("memo"), " Logged ", b.text(LABELS[kind], bold=True)]
     if direction:
         said.append(f" ({DIRECTION_WORDS[direction]})")

@@ -20,7 +20,7 @@ from bot.slack.caller import Context
 from bot.slack.message_updates import MessageUpdate
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_future_day, parse_when
-from storage.models import NOTE_MAX, Client
+from storage.models import NOTE_MAX, Client, Contact
 from storage.queries import clients_with_key_prefix, get_client, name_key
 
 CALLBACK = "log_touch"
@@ -51,7 +51,8 @@ class FromMessage:
 
 
 def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None,
-             from_home: bool = False, message: FromMessage | None = None) -> dict[str, Any]:
+             from_home: bool = False, message: FromMessage | None = None,
+             contact: Contact | None = None) -> dict[str, Any]:
     picker: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
                               "placeholder": {"type": "plain_text", "text": "Start typing a client's name"}}
     if client is not None:
@@ -75,7 +76,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
         "private_metadata": json.dumps(meta),
         "blocks": [
             _input("client", "Client", picker),
-            with_block(),
+            with_block(contact),
             _input("kind", "What happened", {"type": "static_select", "options": kinds, "initial_option": kind}),
             _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
                    {"type": "static_select", "options": directions, "initial_option": direction},
@@ -150,7 +151,7 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     direction = direction_for(kind, override)
     touch = record_interaction(session, client, kind, direction, when, note or None, ctx.user_id, ctx.now,
                                contact=contact)
-    after_logged(session, ctx, client, contact, direction, when)
+    after_logged(session, ctx, client, touch)
     if logged is not None:
         touch.source, touch.channel_id, touch.message_ts = "shortcut", logged[0], logged[2]
     nudge_id = meta.get("nudge")

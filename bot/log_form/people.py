@@ -15,7 +15,7 @@ from bot.slack.caller import Context
 from bot.slack.text import to_plain
 from bot.workspaces import tz_of
 from storage.contacts import contacts_by_role
-from storage.models import Client, Contact, Workspace
+from storage.models import Client, Contact, Interaction, Workspace
 from storage.names import name_key
 from storage.queries import get_client
 
@@ -23,12 +23,21 @@ BLOCK = "with"
 OPTIONS_LIMIT = 20
 
 
-def with_block() -> b.Block:
+def with_block(contact: Contact | None = None) -> b.Block:
+    """`contact`: who it starts with (the author of a message logged with Log to Rapport)."""
+    element: dict[str, Any] = {"type": "external_select", "action_id": BLOCK, "min_query_length": 0,
+                               "placeholder": {"type": "plain_text", "text": "Who was it with?"}}
+    if contact is not None:
+        element["initial_option"] = _contact_option(contact)
     return {"type": "input", "block_id": BLOCK, "optional": True,
             "label": {"type": "plain_text", "text": "With (one of the client's people)"},
             "hint": {"type": "plain_text", "text": "Pick the client first. Add people with /client contact."},
-            "element": {"type": "external_select", "action_id": BLOCK, "min_query_length": 0,
-                        "placeholder": {"type": "plain_text", "text": "Who was it with?"}}}
+            "element": element}
+
+
+def _contact_option(contact: Contact) -> dict[str, Any]:
+    label = f"{contact.name} ({SHORT_LABELS.get(contact.role, contact.role)})"
+    return {"text": {"type": "plain_text", "text": b.clip(label, 75)}, "value": str(contact.id)}
 
 
 def selected_client_id(view: Any) -> int | None:
@@ -47,8 +56,7 @@ def contact_options(session: Session, ctx: Context, client_id: int | None, query
         return []
     key = name_key(to_plain(query or ""))
     found = [c for c in contacts_by_role(session, client.id) if c.name_key.startswith(key)][:OPTIONS_LIMIT]
-    return [{"text": {"type": "plain_text", "text": b.clip(f"{c.name} ({SHORT_LABELS.get(c.role, c.role)})", 75)},
-             "value": str(c.id)} for c in found]
+    return [_contact_option(c) for c in found]
 
 
 def chosen_contact(session: Session, client: Client, value: str | None) -> Contact | str | None:
@@ -63,8 +71,10 @@ def chosen_contact(session: Session, client: Client, value: str | None) -> Conta
     return contact
 
 
-def after_logged(session: Session, ctx: Context, client: Client, contact: Contact | None, direction: str | None,
-                 when: Any) -> None:
+def after_logged(session: Session, ctx: Context, client: Client, touch: Interaction) -> None:
+    """Advocate first after a touch logged from the form: with whoever it was with (picked, or named in the
+    note)."""
+    contact = session.get(Contact, touch.contact_id) if touch.contact_id is not None else None
     workspace = session.get(Workspace, ctx.workspace_id)
     zone = tz_of(workspace, ctx.user_tz()) if workspace is not None else ctx.user_tz()
-    after_touch(session, client, contact, direction, when, Settings.business_hours.days, zone)
+    after_touch(session, client, contact, touch.direction, touch.occurred_at, Settings.business_hours.days, zone)

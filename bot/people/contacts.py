@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.people.roles import OTHER, PRIMARY
+from bot.relationship.schedule import refresh
 from storage.contacts import contact_named, contacts_by_role, demote_primary, set_role, unlink_touches
 from storage.models import Client, Contact
 from storage.names import name_key
@@ -52,10 +53,12 @@ def save_contact(session: Session, client: Client, name: str, role: str | None, 
         if slack_user_id is not None:
             contact.slack_user_id = slack_user_id
     session.flush()
+    if role == PRIMARY or demoted is not None:
+        refresh(session, client, now)  # whose silence the advocate-quiet rule watches changed
     return Saved(contact, existing is None, demoted)
 
 
-def remove_contact(session: Session, client: Client, name: str) -> Contact:
+def remove_contact(session: Session, client: Client, name: str, now: datetime) -> Contact:
     contact = contact_named(session, client.id, name)
     if contact is None:
         known = ", ".join(c.name for c in contacts_by_role(session, client.id)) or "none yet"
@@ -70,4 +73,6 @@ def remove_contact(session: Session, client: Client, name: str) -> Contact:
     unlink_touches(session, contact.id)
     session.delete(contact)
     session.flush()
+    if contact.is_primary:
+        refresh(session, client, now)
     return contact
