@@ -425,3 +425,12 @@ def test_a_sponsor_named_in_the_note_counts_as_with_them(rapport):
     rapport.clock.now = at(MON, 10)
     reply = rapport.command("log acme meeting : Sam Lee walked us through next year's budget")
     assert [b["text"]["text"] for b in buttons(reply)] == ["Gave a heads-up"]
+
+
+def test_a_contacts_name_is_shown_literally_and_pings_nobody(rapport):
+    rapport.command("add Acme Corp")
+    reply = rapport.command("contact acme <!channel> *Boss* <https://evil.example|click> sponsor")
+    assert "<!channel>" not in reply.body and "<https://evil.example" not in reply.body
+    assert contacts(rapport) == [("@channel *Boss* click (https://evil.example)", "sponsor", None)]
+    status = rapport.command("status acme")
+    assert "<!channel>" not in status.body and "Sponsors: @channel *Boss*" in status.text
