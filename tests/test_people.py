@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.bulk.csv_io import export_rows, import_rows, read_csv
 from bot.people.advocate import heads_up_due, needs_heads_up, shift_workdays
-from bot.people.roles import parse_contacts_cell
+from bot.people.roles import ContactWords, parse_contacts_cell, read_contact_words
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Client, Contact, Interaction, Nudge
@@ -60,6 +60,14 @@ def test_the_heads_up_is_due_one_business_day_later_not_on_the_weekend():
     assert heads_up_due(saturday, WORKDAYS, UTC_ZONE) == at(TUE, 0)
     london = ZoneInfo("Europe/London")  # same local time where the workspace is
     assert heads_up_due(at(FRI, 15), WORKDAYS, london) == at(MON, 15)
+
+
+def test_the_contact_words_read_a_name_role_user_or_removal():
+    assert read_contact_words("Jane Doe sponsor <@U1|jane>") == ContactWords("Jane Doe", "sponsor", "<@U1|jane>")
+    assert read_contact_words("Jane Doe <@U1|jane> advocate") == ContactWords("Jane Doe", "primary", "<@U1|jane>")
+    assert read_contact_words("Bob Other remove") == ContactWords("Bob Other", remove=True)
+    assert read_contact_words('"Bob Other" sponsor') == ContactWords("Bob Other", "sponsor")
+    assert read_contact_words("Kim") == ContactWords("Kim")
 
 
 def test_the_csv_cell_reads_names_and_roles():

@@ -37,6 +37,8 @@ def read_contact_words(rest: str) -> ContactWords:
         if end < 0:
             raise ContactWordsError("A quoted name needs its closing quote.")
         name, tail = text[1:end], text[end + 1:].split()
+    elif text.split()[-1].lower() == "remove" and len(text.split()) > 1:
+        return ContactWords(name=" ".join(text.split()[:-1]), remove=True)  # the whole rest is the name
     else:
         words = text.split()
         tail = []
