@@ -134,7 +134,7 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_client", "client_id"),
-        UniqueConstraint("client_id", "name_key"),
+        Index("uq_contacts_client_id_name_key", "client_id", "name_key", unique=True),
         Index("ix_contacts_one_primary", "client_id", unique=True,
               sqlite_where=text("is_primary"), postgresql_where=text("is_primary")),
         Index("ix_contacts_workspace_slack_user", "workspace_id", "slack_user_id"),

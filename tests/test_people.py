@@ -307,10 +307,14 @@ def test_migrating_keeps_every_primary_contact_as_the_primary(unmigrated_url):
             for client, name, primary in ((1, "Jane Doe", True), (2, "Sam Lee", True), (2, "Kim Park", False),
                                           (2, "kim  park", False)):
                 conn.execute(add, {"client": client, "name": name, "primary": primary})
+            conn.execute(text("INSERT INTO interactions (workspace_id, client_id, kind, direction, occurred_at, "
+                              "logged_by, created_at, contact_id) VALUES (1, 1, 'call', 'in', CURRENT_TIMESTAMP, "
+                              "'U1', CURRENT_TIMESTAMP, 1)"))
         upgrade(unmigrated_url)
         with engine.begin() as conn:
             rows = conn.execute(text("SELECT client_id, name, name_key, role, is_primary FROM contacts "
                                      "ORDER BY id")).all()
+            touched_with = conn.execute(text("SELECT contact_id FROM interactions")).scalars().all()
         with engine.begin() as conn, pytest.raises(IntegrityError):  # the database refuses a second primary
             conn.execute(text("UPDATE contacts SET is_primary = true, role = 'primary' WHERE name = 'Kim Park'"))
     finally:
@@ -318,6 +322,7 @@ def test_migrating_keeps_every_primary_contact_as_the_primary(unmigrated_url):
     assert [tuple(r) for r in rows] == [
         (1, "Jane Doe", "jane doe", "primary", True), (2, "Sam Lee", "sam lee", "primary", True),
         (2, "Kim Park", "kim park", "other", False), (2, "kim  park (4)", "kim park (4)", "other", False)]
+    assert touched_with == [1]  # rebuilding the table (SQLite) keeps who each touch was with
 
 
 # --- CSV: the contacts column, a round trip --------------------------------------------------------------------

@@ -32,27 +32,31 @@ contacts = sa.table("contacts", sa.column("id", sa.Integer), sa.column("client_i
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('name_key', sa.String(length=300), nullable=True))
-        batch_op.add_column(sa.Column('role', sa.String(length=16), server_default=sa.text("'other'"), nullable=False))
-        batch_op.add_column(sa.Column('slack_user_id', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('created_by', sa.String(length=32), server_default=sa.text("''"),
-                                      nullable=False))
+    # Only ADD COLUMN and CREATE INDEX: on SQLite, rebuilding `contacts` or `clients` (what batch mode does for
+    # anything more) would drop the old table with foreign keys on, and every touch's contact (ON DELETE SET NULL),
+    # or every client's history (CASCADE), with it.
+    op.add_column('contacts', sa.Column('name_key', sa.String(length=300), server_default=sa.text("''"),
+                                        nullable=False))
+    op.add_column('contacts', sa.Column('role', sa.String(length=16), server_default=sa.text("'other'"),
+                                        nullable=False))
+    op.add_column('contacts', sa.Column('slack_user_id', sa.String(length=32), nullable=True))
+    op.add_column('contacts', sa.Column('created_by', sa.String(length=32), server_default=sa.text("''"),
+                                        nullable=False))
     _fill()
-    with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.alter_column('name_key', existing_type=sa.String(length=300), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_contacts_client_id_name_key'), ['client_id', 'name_key'])
-        batch_op.create_index('ix_contacts_workspace_slack_user', ['workspace_id', 'slack_user_id'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # every row has its key now; SQLite keeps the '' default (dropping it would rebuild the table)
+        op.alter_column('contacts', 'name_key', server_default=None)
+    op.create_index('uq_contacts_client_id_name_key', 'contacts', ['client_id', 'name_key'], unique=True)
+    op.create_index('ix_contacts_workspace_slack_user', 'contacts', ['workspace_id', 'slack_user_id'], unique=False)
     op.create_index('ix_contacts_one_primary', 'contacts', ['client_id'], unique=True,
                     sqlite_where=sa.text('is_primary'), postgresql_where=sa.text('is_primary'))
 
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heads_up_since', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('heads_up_sponsor_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('next_heads_up_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f('ix_clients_next_heads_up_at'), ['next_heads_up_at'], unique=False)
-        batch_op.create_index('ix_clients_workspace_next_heads_up_at', ['workspace_id', 'next_heads_up_at', 'id'],
-                              unique=False)
+    op.add_column('clients', sa.Column('heads_up_since', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('clients', sa.Column('heads_up_sponsor_id', sa.Integer(), nullable=True))
+    op.add_column('clients', sa.Column('next_heads_up_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_clients_next_heads_up_at', 'clients', ['next_heads_up_at'], unique=False)
+    op.create_index('ix_clients_workspace_next_heads_up_at', 'clients', ['workspace_id', 'next_heads_up_at', 'id'],
+                    unique=False)
 
 
 def _fill() -> None:
@@ -81,17 +85,12 @@ def _fill() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_index('ix_clients_workspace_next_heads_up_at')
-        batch_op.drop_index(batch_op.f('ix_clients_next_heads_up_at'))
-        batch_op.drop_column('next_heads_up_at')
-        batch_op.drop_column('heads_up_sponsor_id')
-        batch_op.drop_column('heads_up_since')
+    op.drop_index('ix_clients_workspace_next_heads_up_at', table_name='clients')
+    op.drop_index('ix_clients_next_heads_up_at', table_name='clients')
     op.drop_index('ix_contacts_one_primary', table_name='contacts')
-    with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.drop_index('ix_contacts_workspace_slack_user')
-        batch_op.drop_constraint(batch_op.f('uq_contacts_client_id_name_key'), type_='unique')
-        batch_op.drop_column('created_by')
-        batch_op.drop_column('slack_user_id')
-        batch_op.drop_column('role')
-        batch_op.drop_column('name_key')
+    op.drop_index('ix_contacts_workspace_slack_user', table_name='contacts')
+    op.drop_index('uq_contacts_client_id_name_key', table_name='contacts')
+    for table, column in (('clients', 'next_heads_up_at'), ('clients', 'heads_up_sponsor_id'),
+                          ('clients', 'heads_up_since'), ('contacts', 'created_by'), ('contacts', 'slack_user_id'),
+                          ('contacts', 'role'), ('contacts', 'name_key')):
+        op.drop_column(table, column)  # ALTER TABLE DROP COLUMN (SQLite 3.35+): no table is rebuilt
