@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.bulk.csv_io import export_rows, import_rows, read_csv
+from bot.nudges.ranking import LANE_RANKED, LANE_URGENT, Candidate, Reason, Workweek, rank
 from bot.people.advocate import heads_up_due, needs_heads_up, shift_workdays
 from bot.people.roles import ContactWords, parse_contacts_cell, read_contact_words
 from storage.db import make_engine
@@ -60,6 +61,16 @@ def test_the_heads_up_is_due_one_business_day_later_not_on_the_weekend():
     assert heads_up_due(saturday, WORKDAYS, UTC_ZONE) == at(TUE, 0)
     london = ZoneInfo("Europe/London")  # same local time where the workspace is
     assert heads_up_due(at(FRI, 15), WORKDAYS, london) == at(MON, 15)
+
+
+def test_a_heads_up_owed_goes_in_the_first_lane_on_its_first_workday_ahead_of_a_richer_quiet_client():
+    week = Workweek(UTC_ZONE, WORKDAYS)
+    now = at(TUE, 10)
+    heads_up = Candidate(1, 1000, (Reason("heads_up", at(MON, 15), at(TUE, 9)),))
+    quiet = Candidate(2, 100_000, (Reason("quiet", at(TUE, 9), at(TUE, 9)),))
+    ranked = sorted((rank(c, 1000, now, week) for c in (quiet, heads_up)), key=lambda r: r.order())
+    assert [(r.candidate.client_id, r.lane) for r in ranked] == [(1, LANE_URGENT), (2, LANE_RANKED)]
+    assert rank(heads_up, 1000, at(datetime(2026, 12, 9, tzinfo=UTC), 10), week).lane == LANE_RANKED  # a day on
 
 
 def test_the_contact_words_read_a_name_role_user_or_removal():
