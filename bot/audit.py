@@ -26,6 +26,7 @@ WORDS = {
     "timezone": "set the workspace's timezone", "value": "set its value",
     "linked": "linked its conversation channel", "unlinked": "unlinked its conversation channel",
     "goal": "agreed a goal", "goal_met": "marked a goal met", "goal_missed": "marked a goal missed",
+    "contact": "set a contact", "contact_removed": "removed a contact",
 }
 
 

@@ -26,6 +26,7 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str]:
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
     @app.action("referral_thanked")
     @app.action("forget_confirm")
+    @app.action("heads_up_given")
     def on_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         caller = caller_or_none(body, client, directory)

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.capture.departures import record_departure
 from bot.capture.events import read_event, read_installations
 from bot.capture.tenants import Tenant, tenants_of
 from bot.capture.touches import capture, channel_sharing, remember_permalink
@@ -24,6 +25,7 @@ from bot.clock import Clock
 from bot.slack.authorizations import Lister
 from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
+from bot.slack.text import payload_text
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +91,14 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
         # current anyway).
         tenants = tenants_of(session_factory, channel, read_installations(body), context, lister, trust_links=False)
         channel_sharing(session_factory, tenants, channel, shared)
+
+    @app.event("member_left_channel")
+    def on_left(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # the client's advocate leaving a linked channel is a warning sign (PRODUCT.md §4.13)
+        channel, user = payload_text(event.get("channel")), payload_text(event.get("user"))
+        if channel is None or user is None:
+            return
+        context = payload_text(body.get("event_context"), 300)
+        tenants = tenants_of(session_factory, channel, read_installations(body), context, lister, trust_links=True)
+        if tenants:
+            record_departure(session_factory, tenants, channel, user, clock())

@@ -29,7 +29,8 @@ def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory
         raise BadPayloadError("missing team or user")
     return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
                   person=lambda: directory.person(client, team_id, user_id),
-                  channel=lambda channel_id: directory.channel(client, channel_id))
+                  channel=lambda channel_id: directory.channel(client, channel_id),
+                  someone=lambda user: directory.someone(client, user))
 
 
 def caller_or_none(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.home import home_view
-from bot.log_form import client_choices, run_log_form
+from bot.log_form import client_choices, contact_choices, run_log_form
 from bot.log_form.form import CALLBACK, opened_from_home
 from bot.settings import Settings
 from bot.slack.message_updates import rewrite
@@ -33,6 +33,17 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             return
         query = body.get("value")
         ack(options=client_choices(session_factory, caller, query if isinstance(query, str) else "", clock()))
+
+    @app.options("with")
+    def contact_typeahead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        try:
+            caller = caller_from(body, client, directory)
+        except BadPayloadError:
+            ack(options=[])
+            return
+        query = body.get("value")
+        ack(options=contact_choices(session_factory, caller, body.get("view"), query if isinstance(query, str) else "",
+                                    clock()))
 
     @app.view(CALLBACK)
     def log_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

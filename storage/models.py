@@ -30,7 +30,7 @@ NAMING_CONVENTION = {
 
 NAME_MAX = 100
 DUE_COLUMNS = ("next_quiet_at", "next_unanswered_at", "next_checkin_at", "next_at_risk_at", "next_advocate_at",
-               "next_winback_at")
+               "next_winback_at", "next_heads_up_at")
 NOTE_MAX = 2000
 
 
@@ -114,6 +114,11 @@ class Client(Base):
     # the former-client series: 1 = the feedback ask, 2.. = soft touches
     winback_nudges: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_winback_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # Advocate first (PRODUCT.md §4.13): a touch with a sponsor while the advocate had not heard from us opens a
+    # heads-up episode (since that touch); a touch with the advocate closes it, else a card when it falls due.
+    heads_up_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heads_up_sponsor_id: Mapped[int | None] = mapped_column(Integer)  # the sponsor's contact (no FK: no cycle)
+    next_heads_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -121,15 +126,30 @@ class Client(Base):
 
 
 class Contact(Base):
+    """A named person at a client, with a role (PRODUCT.md §4.13): at most one `primary` (the advocate; the
+    database refuses a second), `sponsor`s (senior people), `other`s. `is_primary` mirrors role == 'primary' so
+    code that asked for the primary contact before roles existed still finds it. Tied to a Slack user (a member
+    of a linked Slack Connect channel), captured messages know who spoke."""
+
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_client", "client_id"),)
+    __table_args__ = (
+        Index("ix_contacts_client", "client_id"),
+        Index("uq_contacts_client_id_name_key", "client_id", "name_key", unique=True),
+        Index("ix_contacts_one_primary", "client_id", unique=True,
+              sqlite_where=text("is_primary"), postgresql_where=text("is_primary")),
+        Index("ix_contacts_workspace_slack_user", "workspace_id", "slack_user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX * 3))
+    role: Mapped[str] = mapped_column(String(16), default="other", server_default=text("'other'"))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
 
     client: Mapped[Client] = relationship(back_populates="contacts")
 

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.nudges import rules
+from bot.people.contacts import save_contact
+from bot.people.roles import ContactWordsError, format_contacts, parse_contacts_cell
 from bot.relationship.facts import STATUSES, next_checkin
 from bot.relationship.health_data import health_of
 from bot.relationship.schedule import refresh, start_schedule
@@ -21,7 +23,8 @@ from bot.relationship.value import AmountError, parse_value
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
-from storage.models import NAME_MAX, Client, Interaction, Workspace
+from storage.contacts import contacts_by_role, contacts_of_clients
+from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
 from storage.names import normalize_name
 from storage.queries import (
     all_clients,
@@ -33,10 +36,10 @@ from storage.queries import (
     open_referral_counts,
 )
 
-IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value")
+IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value", "contacts")
 EXPORT_COLUMNS = (*IMPORT_COLUMNS[:1], "owner", "status", "channel", "checkin_every", "next_checkin",
                   "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals",
-                  "next_nudge", "health", "value")
+                  "next_nudge", "health", "value", "contacts")
 IMPORT_NOTE = "Imported from CSV (last contact)"
 IMPORTER = "rapport-import"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -96,6 +99,23 @@ def _channel(raw: str) -> str | None:
     return found
 
 
+def _contacts(raw: str) -> list[tuple[str, str]]:
+    """The `contacts` cell: `Jane Doe (primary); Sam Lee (sponsor)`, names checked like the command's."""
+    try:
+        pairs = parse_contacts_cell(to_plain(raw))
+    except ContactWordsError as exc:
+        raise ValueError(f"contacts: {exc}") from None
+    cleaned = []
+    for person, role in pairs:
+        name = normalize_name(person)
+        if name[:1] == "'" and name[1:2] in FORMULA_STARTS:
+            name = name[1:]
+        if not name or len(name) > NAME_MAX:
+            raise ValueError(f"contacts: a name must have 1 to {NAME_MAX} visible characters")
+        cleaned.append((name, role))
+    return cleaned
+
+
 def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     raw = raw.strip()
     if not raw:
@@ -136,6 +156,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         value = parse_value(value_raw) if value_raw else None
     except AmountError as exc:
         raise ValueError(f"value: {exc}") from None
+    people = _contacts(row.get("contacts") or "")
 
     existing = clients_by_keys(session, workspace.id, [name_key(name)])
     if existing:
@@ -175,11 +196,15 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         refresh(session, client, now)
     if value_raw:  # an empty cell leaves the value as it is; 'none' clears it
         client.value = value
+    had = [(c.name, c.role) for c in contacts_by_role(session, client.id)]
+    for person, role in people:  # listed contacts are added or given their role; others stay
+        save_contact(session, client, person, role, None, IMPORTER, now)
     after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
              client.last_contact_at, client.value)
+    people_changed = had != [(c.name, c.role) for c in contacts_by_role(session, client.id)]
     if before is None:
         report.added.append(name)
-    elif before != after:
+    elif before != after or people_changed:
         report.updated.append(name)
     else:
         report.unchanged.append(name)
@@ -280,19 +305,22 @@ def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInf
     for start in range(0, len(clients), 1000):
         page = clients[start:start + 1000]
         health = health_of(session, page, now)
+        people = contacts_of_clients(session, [c.id for c in page])
         for client in page:
-            _export_row(writer, client, referrals, health[client.id].label, tz)
+            _export_row(writer, client, referrals, health[client.id].label, tz, people.get(client.id, []))
             count += 1
     return count
 
 
-def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: str, tz: ZoneInfo) -> None:
+def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: str, tz: ZoneInfo,
+                people: list[Contact]) -> None:
     every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
     writer.writerow([
         safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
         _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
         _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
         _day(_next_nudge(client), tz), health, client.value if client.value is not None else "",
+        safe_cell(format_contacts([(c.name, c.role) for c in people])),
     ])
 
 

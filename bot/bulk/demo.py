@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.nudges import rules
 from bot.relationship.facts import next_checkin
-from bot.relationship.kinds import WARNING_SIGNS
+from bot.relationship.kinds import LOGGED_WARNING_SIGNS, WARNING_SIGNS
 from storage.models import Client, Contact, Interaction, Referral, Workspace
 from storage.names import normalize_name
 from storage.queries import name_key
@@ -77,7 +77,7 @@ def _history(rng: random.Random, kind: str, start: datetime, now: datetime, per_
             events.append((now - timedelta(days=back), "email", "out", "no reply yet"))
     if kind == "at_risk":
         for back in (rng.randint(2, 12), rng.randint(13, 25)):
-            events.append((now - timedelta(days=back), rng.choice(WARNING_SIGNS), "in", None))
+            events.append((now - timedelta(days=back), rng.choice(LOGGED_WARNING_SIGNS), "in", None))
     events.sort(key=lambda event: event[0])
     return events
 
@@ -137,8 +137,9 @@ def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *,
             rows += [{"workspace_id": workspace.id, "client_id": client_id, "kind": k, "direction": d,
                       "occurred_at": t, "note": n, "logged_by": row["owner_id"], "created_at": t}
                      for t, k, d, n in events]
+            person = normalize_name(f"{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}")
             contacts.append({"workspace_id": workspace.id, "client_id": client_id, "is_primary": True,
-                             "name": normalize_name(f"{rng.choice(PEOPLE)} {rng.choice(SURNAMES)}"),
+                             "role": "primary", "name": person, "name_key": name_key(person),
                              "created_at": row["created_at"]})
             if refers:
                 referring.append(client_id)

@@ -19,6 +19,7 @@ from bot.card.client import client_card
 from bot.commitments.ledger import settle
 from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
+from bot.people.heads_up import gave_heads_up
 from bot.relationship.cards import card_of, close, note_message
 from bot.relationship.record import record_interaction
 from bot.relationship.schedule import not_relevant
@@ -113,7 +114,7 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),
-              ("issue", "sent them an update"))
+              ("issue", "sent them an update"), ("heads_up", "gave the advocate a heads-up"))
 
 
 def done_words(kinds: set[str]) -> str:
@@ -138,6 +139,8 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
     if "issue" in kinds:
         record_interaction(session, client, "message", "out", ctx.now, "status update", ctx.user_id,
                            ctx.now)
+    if "heads_up" in kinds and client.heads_up_since is not None:
+        gave_heads_up(session, client, ctx.user_id, ctx.now)
 
 
 def open_client(session: Session, ctx: Context, value: str) -> b.Reply:

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.capture.events import DELETED, SlackMessage
 from bot.capture.tenants import Tenant
 from bot.nudges.cards import message_updates
+from bot.people.heads_up import close as close_heads_up
 from bot.relationship.cards import UPDATES
 from bot.relationship.record import touched
 from bot.relationship.schedule import refresh
 from bot.slack.message_updates import MessageUpdate
 from storage.capture import CAPTURED, captured_touch, linked_channel, set_permalink, set_shared, touch_near
+from storage.contacts import contacts_for_slack_user
 from storage.db import reading
 from storage.models import Client, Interaction, LinkedChannel
 
@@ -87,8 +89,14 @@ def record_message(session: Session, tenant: Tenant, message: SlackMessage, auth
         assert message.deleted_ts is not None
         result.touched = _forget(session, link, client, message.deleted_ts, now)
         return result
-    if decision.touch is not None and _write(session, tenant.workspace_id, client, message, decision.touch):
+    contact = contacts_for_slack_user(session, tenant.workspace_id, client.id, message.user) \
+        if decision.touch is not None and message.user else None
+    if decision.touch is not None and _write(session, tenant.workspace_id, client, message, decision.touch,
+                                             contact.id if contact else None):
         touched(session, client, decision.touch, message.at, WORDS[decision.touch], message.user or "", now)
+        if contact is not None and contact.is_primary and client.heads_up_since is not None \
+                and message.at >= client.heads_up_since:
+            close_heads_up(client)  # the advocate spoke with us: the heads-up is no longer owed
         result.touched = result.link_needed = True
     if decision.ask:
         link.asked_at, link.asked_by, link.asked_ts, link.next_reply_at = message.at, message.user, message.ts, \
@@ -101,10 +109,12 @@ def record_message(session: Session, tenant: Tenant, message: SlackMessage, auth
     return result
 
 
-def _write(session: Session, workspace_id: int, client: Client, message: SlackMessage, side: str) -> bool:
+def _write(session: Session, workspace_id: int, client: Client, message: SlackMessage, side: str,
+           contact_id: int | None = None) -> bool:
+    """`contact_id`: the client's contact tied to the author's Slack user, so the touch is "with" them."""
     touch = Interaction(workspace_id=workspace_id, client_id=client.id, kind="message", direction=side,
                         occurred_at=message.at, note=None, logged_by=message.user or "", created_at=message.at,
-                        source=CAPTURED, channel_id=message.channel, message_ts=message.ts)
+                        source=CAPTURED, channel_id=message.channel, message_ts=message.ts, contact_id=contact_id)
     try:
         with session.begin_nested():
             session.add(touch)

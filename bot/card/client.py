@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import audit
 from bot.card.commitments import describe as describe_commitment
 from bot.card.goals import goal_lines
+from bot.card.contacts import contact_lines
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
@@ -34,7 +35,6 @@ from storage.queries import (
     count_warning_signs,
     interactions_since,
     open_referrals_from,
-    primary_contact,
     recent_interactions,
     recent_nudges,
     referral_dates,
@@ -49,7 +49,8 @@ NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "chec
                "reply": "a message waiting for an answer", "promise": "a promise due",
                "issue": "a client waiting for news", "eta": "an estimate passed",
                "goal_check": "how confident in a goal", "goal_risk": "a goal at risk",
-               "goal_due": "a goal met or missed"}
+               "goal_due": "a goal met or missed",
+               "heads_up": "the advocate is owed a heads-up"}
 RECENT = 5
 NOTE_PREVIEW = 140
 
@@ -69,9 +70,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     if client.opted_out:
         top.append(" · opted out")
     lines = [b.line(*top)]
-    contact = primary_contact(session, client.id)
-    if contact:
-        lines.append(b.line("Primary contact: ", b.text(contact.name, bold=True)))
+    lines += contact_lines(session, client, warning_window_start(now))
     lines.append(b.line(_value_line(session, client)))
     lines += _conversation_lines(session, client)
     if client.last_contact_at and client.last_contact_direction:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
 from bot.commands.goals import cmd_goal
+from bot.commands.contacts import HEADS_UP_ACTION, cmd_contact, heads_up_given
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -69,6 +70,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "resolved": cmd_resolved,
     "goal": cmd_goal,
     "review": cmd_review,
+    "contact": cmd_contact,
 }
 
 MAX_TEXT = 4000
@@ -129,6 +131,7 @@ def _read_only(session_factory: sessionmaker[Session], caller: Caller, text: str
 BUTTONS: dict[str, Callable[[Session, Context, int], b.Reply]] = {
     "referral_thanked": thanked_from_button,
     "forget_confirm": forget_confirmed,
+    HEADS_UP_ACTION: heads_up_given,
 }
 
 

@@ -141,7 +141,8 @@ def cmd_add(session: Session, ctx: Context, args: str) -> b.Reply:
     if request.contact:
         session.add(
             Contact(workspace_id=ctx.workspace_id, client_id=client.id, name=request.contact,
-                    is_primary=True, created_at=ctx.now)
+                    name_key=name_key(request.contact), role="primary", is_primary=True, created_at=ctx.now,
+                    created_by=ctx.user_id)
         )
     audit.record(session, ctx.workspace_id, ctx.user_id, "created", ctx.now, client_id=client.id)
     details: list[b.Element | str] = ["Owner ", b.user(client.owner_id)]

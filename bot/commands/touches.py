@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
+from bot.commands.contacts import contact_for_log, heads_up_after, heads_up_blocks, split_with, touch_contact
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
 from bot.relationship.facts import cadence, next_checkin
@@ -46,7 +47,11 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     note = clean_note(raw_note, usage)
     match = find(session, ctx, head, usage)
     client = match.client
-    words = match.rest.split()
+    rest_text, with_name = split_with(match.rest)
+    if with_name == "":
+        raise CommandError(f"Say who it was with, like /client log {client.name} call with Jane Doe.", usage)
+    contact = contact_for_log(session, client, with_name, usage) if with_name else None
+    words = rest_text.split()
     if not words:
         raise CommandError(f"What happened with {client.name}? Add a kind, like /client log {client.name} call. "
                            + KINDS_HELP, usage)
@@ -71,17 +76,22 @@ def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:
     if kind == "note" and not note:
         raise CommandError(f"A note needs words: /client log {client.name} note : what you want to remember", usage)
     direction = direction_for(kind, override)
-    record_interaction(session, client, kind, direction, when_at, note, ctx.user_id, ctx.now)
+    touch = record_interaction(session, client, kind, direction, when_at, note, ctx.user_id, ctx.now, contact=contact)
+    heads_up = heads_up_after(session, ctx, client, contact or touch_contact(session, touch), direction, when_at)
     said: list[b.Element | str] = [b.emoji("memo"), " Logged ", b.text(LABELS[kind], bold=True)]
     if direction:
         said.append(f" ({DIRECTION_WORDS[direction]})")
-    said += [" with ", b.text(client.name, bold=True), ", ", b.date(when_at), "."]
+    said.append(" with ")
+    if contact:
+        said += [b.text(contact.name, bold=True), " at "]
+    said += [b.text(client.name, bold=True), ", ", b.date(when_at), "."]
     lines = [b.line(*said)]
     if note:
         lines.append(b.line(b.text(note, italic=True)))
     if client.unanswered_count >= 2 and direction == "out":
         lines.append(b.line(f"That's {client.unanswered_count} touches from us since they last replied."))
-    return b.reply(f"Logged {LABELS[kind]} with {client.name}.", b.rich(*lines))
+    extra = heads_up_blocks(client, heads_up) if heads_up else []
+    return b.reply(f"Logged {LABELS[kind]} with {client.name}.", b.rich(*lines), *extra)
 
 
 def cmd_checkin(session: Session, ctx: Context, args: str) -> b.Reply:

@@ -3,7 +3,7 @@
 USAGE = {
     "help": "/client help",
     "add": "/client add <name> [every <N>d|w|m] [owner @user] [channel #channel] [contact <person>]",
-    "log": "/client log <client> <kind> [from|to] [<when>] [: <note>]",
+    "log": "/client log <client> <kind> [from|to] [<when>] [with <contact>] [: <note>]",
     "referral": "/client referral <referrer> -> <referred> [: <note>]",
     "thanked": "/client thanked <referrer>",
     "checkin": "/client checkin <client> every <N>d|w|m   |   /client checkin <client> done [: <how they feel>]",
@@ -29,6 +29,8 @@ USAGE = {
             "/client goal <client> [<what>] confidence <1-10> [: <note>]   |   "
             "/client goal <client> [<what>] met|missed [: <note>]",
     "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
+    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user]   |   "
+               "/client contact <client> <name> remove",
 }
 
 SUMMARY = {
@@ -58,6 +60,7 @@ SUMMARY = {
     "resolved": "an issue fixed",
     "goal": "what success looks like for them, by when, with honest odds; how confident you are now; met or missed",
     "review": "a client's month: contact, commitments, goals, health, what went wrong, next",
+    "contact": "a person at the client and their role; one primary contact, the advocate",
 }
 
 KINDS_HELP = (

@@ -26,7 +26,7 @@ from bot.slack.handled import already_handled
 from bot.when import WhenError, add_period, parse_period
 from storage.commitments import client_id_of_commitment, get_commitment, owner_commitments
 from storage.focus import waiting_nudges_of
-from storage.models import Client, Workspace
+from storage.models import Client, Contact, Workspace
 from storage.queries import (
     clients_with_open_nudges,
     clients_with_warning_signs,
@@ -35,6 +35,7 @@ from storage.queries import (
     lock_client,
     open_referral_counts,
     owned_current_clients,
+    primary_contacts,
 )
 
 # Slack allows 100 blocks a view: 4 at the top; 2 a waiting client and 4 around them (20); 2 a commitment and 3
@@ -97,9 +98,10 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
     health = health_of(session, shown, now)
+    advocates = primary_contacts(session, [c.id for c in shown])
     for client in shown:
         blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0),
-                                 health[client.id].label)
+                                 health[client.id].label, advocates.get(client.id))
     if pages > 1:
         blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients, most in need of attention first"),
                    _pager(page, pages, "home_page", "home-pages")]
@@ -232,7 +234,7 @@ def not_relevant_from_home(session: Session, ctx: Context, value: str) -> b.Repl
 
 
 def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int,
-                   health: str) -> list[b.Block]:
+                   health: str, advocate: Contact | None = None) -> list[b.Block]:
     flags = [health]
     if open_nudge:
         flags.append("needs attention")
@@ -242,6 +244,8 @@ def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool,
         flags.append(f"{to_thank} referral{'s' if to_thank > 1 else ''} to thank")
     if client.status != "active":
         flags.append(client.status)
+    if advocate is not None and client.heads_up_since is not None:
+        flags.append(f"{advocate.name} is owed a heads-up")
     head: list[b.Element | str] = [b.text(client.name, bold=True)]
     if flags:
         head.append(" · " + ", ".join(flags))
@@ -250,6 +254,8 @@ def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool,
     due = next_checkin(client)
     if due is not None:
         facts += [" · check-in ", b.date(due)]
+    if advocate is not None:
+        facts += [" · advocate ", b.text(advocate.name, bold=True)]
     value = str(client.id)
     snooze = _snooze(value)
     return [

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.log_form.form import client_options, log_form, submit
+from bot.log_form.people import contact_options, selected_client_id
 from bot.log_form.shortcut import message_form
 from bot.slack.caller import Caller, context_for
 from bot.slack.message_updates import MessageUpdate
@@ -33,6 +34,13 @@ def client_choices(session_factory: sessionmaker[Session], caller: Caller, query
                    now: datetime) -> list[dict[str, Any]]:
     with session_factory.begin() as session:
         return client_options(session, context_for(session, caller, now), query)
+
+
+def contact_choices(session_factory: sessionmaker[Session], caller: Caller, view: Any, query: str,
+                    now: datetime) -> list[dict[str, Any]]:
+    """The *With* picker's options: the people of the client picked so far."""
+    with session_factory.begin() as session:
+        return contact_options(session, context_for(session, caller, now), selected_client_id(view), query)
 
 
 def log_form_for(caller: Caller, now: datetime, client: tuple[int, str] | None = None,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.commitments.ledger import AlreadyOpenError, clean_what, record
 from bot.log_form.goals import GOAL_OPTION, goal_from_form, note_of
+from bot.log_form.people import BLOCK, after_logged, chosen_contact, with_block
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import close_card_of
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
@@ -20,7 +21,7 @@ from bot.slack.caller import Context
 from bot.slack.message_updates import MessageUpdate
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_future_day, parse_when
-from storage.models import NOTE_MAX, Client
+from storage.models import NOTE_MAX, Client, Contact
 from storage.queries import clients_with_key_prefix, get_client, name_key
 
 CALLBACK = "log_touch"
@@ -51,7 +52,8 @@ class FromMessage:
 
 
 def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None = None,
-             from_home: bool = False, message: FromMessage | None = None) -> dict[str, Any]:
+             from_home: bool = False, message: FromMessage | None = None,
+             contact: Contact | None = None) -> dict[str, Any]:
     picker: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
                               "placeholder": {"type": "plain_text", "text": "Start typing a client's name"}}
     if client is not None:
@@ -75,6 +77,7 @@ def log_form(client: tuple[int, str] | None, today: date, nudge_id: int | None =
         "private_metadata": json.dumps(meta),
         "blocks": [
             _input("client", "Client", picker),
+            with_block(contact),
             _input("kind", "What happened", {"type": "static_select", "options": kinds, "initial_option": kind}),
             _input("direction", "Who reached whom (calls, meetings, emails, messages, visits)",
                    {"type": "static_select", "options": directions, "initial_option": direction},
@@ -136,7 +139,10 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
         errors["note"] = f"That note is {len(note)} characters; the limit is {NOTE_MAX}."
     if kind == "note" and not note:
         errors["note"] = "A note needs words."
-    if errors or client is None or when is None:
+    contact = chosen_contact(session, client, _selected(values, BLOCK)) if client is not None else None
+    if isinstance(contact, str):
+        errors[BLOCK] = contact
+    if errors or client is None or when is None or isinstance(contact, str):
         return errors or {"client": "Pick a client."}, []
     try:
         meta = json.loads(private_metadata or "{}")
@@ -146,8 +152,10 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     logged = message_of(meta)
     if logged is not None and when.astimezone(ctx.user_tz()).date() == logged[1].astimezone(ctx.user_tz()).date():
         when = min(logged[1], ctx.now)  # the day the message was written: keep the time it was written too
-    touch = record_interaction(session, client, kind, direction_for(kind, override), when, note or None,
-                               ctx.user_id, ctx.now)
+    direction = direction_for(kind, override)
+    touch = record_interaction(session, client, kind, direction, when, note or None, ctx.user_id, ctx.now,
+                               contact=contact)
+    after_logged(session, ctx, client, touch)
     if logged is not None:
         touch.source, touch.channel_id, touch.message_ts = "shortcut", logged[0], logged[2]
     nudge_id = meta.get("nudge")

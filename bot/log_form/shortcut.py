@@ -13,6 +13,7 @@ from bot.log_form.form import FromMessage, log_form
 from bot.slack.caller import Context
 from bot.slack.text import to_plain
 from storage.capture import linked_channel
+from storage.contacts import contacts_for_slack_user
 from storage.models import NOTE_MAX, Client
 
 
@@ -40,5 +41,7 @@ def message_form(session: Session, ctx: Context, payload: dict[str, Any], our_te
     text = raw if isinstance(raw := message.get("text"), str) else ""
     note = to_plain(text).strip()[:NOTE_MAX]
     day = min(written, ctx.now).astimezone(ctx.user_tz()).date()
+    author = _text(message.get("user"))
+    contact = contacts_for_slack_user(session, ctx.workspace_id, client.id, author) if client and author else None
     return log_form((client.id, client.name) if client else None, day,
-                    message=FromMessage(channel_id, ts, direction, note))
+                    message=FromMessage(channel_id, ts, direction, note), contact=contact)

@@ -67,7 +67,7 @@ SOFT_TOUCHES = (
     "congratulate them on a recent milestone or piece of news",
 )
 DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
-               "issue": "Sent an update"}
+               "issue": "Sent an update", "heads_up": "Gave a heads-up"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
@@ -277,6 +277,9 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
                   "."),
         ]
         fallback = f"The estimate you gave {name} has passed."
+    elif view.kind == "heads_up":
+        lines = heads_up_lines(client, f)
+        fallback = f"Give {f['advocate']} at {name} a heads-up about {f.get('sponsor') or 'your talk with a sponsor'}."
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return lines, fallback
@@ -342,3 +345,14 @@ def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:
     metadata = {"event_type": "rapport_nudge",
                 "event_payload": {"nudge_ids": [i for card in cards for i in card.nudge_ids]}}
     return b.fallback(text), blocks, metadata
+
+
+def heads_up_lines(client: b.Element, f: dict[str, Any]) -> list[b.Block]:
+    """Advocate first (PRODUCT.md §4.13): a sponsor was spoken to and the advocate has not heard from us since."""
+    sponsor = [b.text(f["sponsor"], bold=True), " (a sponsor)"] if f.get("sponsor") else ["a sponsor"]
+    return [
+        b.line(b.emoji("raised_hand"), " You spoke with ", *sponsor, " at ", client, " on ", b.date(_when(f["since"])),
+               ", and ", b.text(f["advocate"], bold=True), ", your advocate there, hasn't heard from you since."),
+        _why("an advocate who hears about it from someone else stops being your advocate."),
+        _next(f"give {f['advocate']} a heads-up: who you spoke with and why. Then press Gave a heads-up."),
+    ]

@@ -31,6 +31,8 @@ from bot.nudges.digest import digest_targets, digest_week, router
 from bot.nudges.digest_sections import sections_by_target
 from bot.nudges.focus import scale_of
 from bot.nudges.rules import CONTACTABLE
+from bot.people.heads_up import close as close_heads_up
+from bot.people.heads_up import still_owed
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.figures import Rules
@@ -44,7 +46,7 @@ from storage.commitments import due_commitments, late_signs_of
 from storage.db import reading
 from storage.goals import confidences_since, due_goals, unhandled_nudges_of_goal
 from storage.leases import due_workspace_ids
-from storage.models import Client, Commitment, Goal, LinkedChannel, Referral, Workspace
+from storage.models import Client, Commitment, Contact, Goal, LinkedChannel, Referral, Workspace
 from storage.queries import (
     all_workspaces,
     due_clients,
@@ -287,6 +289,23 @@ def _advocate(session: Session, clients: Sequence[Client], now: datetime) -> lis
     return found
 
 
+def _heads_up(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
+    """Advocate first (PRODUCT.md §4.13): a business day after a touch with a sponsor, the advocate has still not
+    had a touch with us. Their touch since closes the episode instead."""
+    found = []
+    for client in clients:
+        client.next_heads_up_at = None
+        since = client.heads_up_since
+        advocate = still_owed(session, client)
+        if since is None or advocate is None:
+            close_heads_up(client)
+            continue
+        sponsor = session.get(Contact, client.heads_up_sponsor_id) if client.heads_up_sponsor_id else None
+        facts = {"advocate": advocate.name, "sponsor": sponsor.name if sponsor else None, "since": _iso(since)}
+        found.append(Planned("heads_up", client, f"heads_up:{client.id}:{rules.episode_stamp(since)}", now, facts))
+    return found
+
+
 def _winback(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
     for client in clients:
@@ -321,6 +340,7 @@ CLIENT_RULES = (
     ClientRule("next_at_risk_at", CONTACTABLE, _at_risk),
     ClientRule("next_advocate_at", CONTACTABLE, _advocate, strict=True),
     ClientRule("next_winback_at", ("former",), _winback),
+    ClientRule("next_heads_up_at", CONTACTABLE, _heads_up),
 )
 
 

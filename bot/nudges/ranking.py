@@ -49,6 +49,7 @@ STRENGTH = {
     "issue": 0.5,  # a client waiting on us for news (§4.10)
     "eta": 0.5,  # an estimate we gave has passed (§4.10)
     "reply": 0.5,  # a client's message nobody answered (§4.9)
+    "heads_up": 0.5,  # the advocate not told of a talk with a sponsor (§4.13): trust
     "quiet": 0.4,
     "advocate": 0.4,
     "checkin": 0.25,
@@ -66,8 +67,8 @@ IGNORED_FACTOR = 0.75
 IGNORED_WINDOW = timedelta(days=30)
 STARVATION_PER_WORKDAY = 0.1
 # lane 1: said on their first workday (a promise's card is about tomorrow: a day later it is too late)
-# and a goal's weekly question on its first workday, when it is asked
-URGENT_KINDS = frozenset({"at_risk", "promise", "goal_risk", "goal_check"})
+# and a goal's weekly question on its first workday, when it is asked; the advocate's heads-up (trust)
+URGENT_KINDS = frozenset({"at_risk", "promise", "goal_risk", "goal_check", "heads_up"})
 STARVING_AFTER_WORKDAYS = 8  # lane 2
 GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
 
@@ -81,6 +82,7 @@ PHRASES = {
     "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
     "winback": "a former client to keep warm",
     "goal_risk": "a goal at risk", "goal_due": "a goal met or missed?", "goal_check": "how confident in a goal",
+    "heads_up": "the advocate is owed a heads-up",
 }
 
 

@@ -45,6 +45,7 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
         "unanswered": facts.get("since") != iso(client.unanswered_since),
         "checkin": facts.get("last") != iso(client.last_checkin_at) or not client.checkin_count,
         "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),
+        "heads_up": facts.get("since") != iso(client.heads_up_since),  # the advocate was told since
     }.get(kind, False)
     return "drop" if changed else "send"
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 CONTACT_KINDS = ("call", "meeting", "email", "message", "visit")
-WARNING_SIGNS = ("cancel", "delay", "dispute", "complaint")
+LOGGED_WARNING_SIGNS = ("cancel", "delay", "dispute", "complaint")
+# Recorded by Rapport, never typed: the client's advocate left a linked channel (PRODUCT.md §4.13). An internal
+# record (no direction): it is no contact, only a warning sign.
+LEFT = "left"
+WARNING_SIGNS = (*LOGGED_WARNING_SIGNS, LEFT)
 
 # Signals carry their own direction: something they did reached us ('in'); our own mistake is an
 # internal record, not a contact, so it neither ends a silence nor counts as unanswered outreach.
@@ -17,7 +21,7 @@ FIXED_DIRECTION: dict[str, str | None] = {
     "early": "in",
     "forgave": "in",
     "mistake": None,
-    **{kind: "in" for kind in WARNING_SIGNS},
+    **{kind: "in" for kind in LOGGED_WARNING_SIGNS},
 }
 
 ALL_KINDS = (*CONTACT_KINDS, *FIXED_DIRECTION)
@@ -43,6 +47,7 @@ LABELS = {
     "delay": "delay",
     "dispute": "fee dispute",
     "complaint": "complaint",
+    LEFT: "the advocate left a linked channel",
 }
 
 DIRECTION_WORDS = {"in": "from them", "out": "from us, no reply yet", "both": "two-way"}

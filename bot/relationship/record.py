@@ -11,14 +11,15 @@ from bot.relationship.cards import close_open_cards
 from bot.relationship.kinds import touch_words
 from bot.relationship.schedule import contact_named_in, refresh
 from storage.commitments import FROM_US, refresh_issues
-from storage.models import Client, Interaction
+from storage.models import Client, Contact, Interaction
 from storage.queries import contacts_of
 
 
 def record_interaction(session: Session, client: Client, kind: str, direction: str | None, when_at: datetime,
-                       note: str | None, user_id: str, now: datetime) -> Interaction:
-    """A touch (or, without a direction, an internal note) someone logged with a client."""
-    named = contact_named_in(note, contacts_of(session, client.id))
+                       note: str | None, user_id: str, now: datetime, contact: Contact | None = None) -> Interaction:
+    """A touch (or, without a direction, an internal note) someone logged with a client; with `contact` (`log …
+    with`), the person it was with, else the contact the note names, if any."""
+    named = contact or contact_named_in(note, contacts_of(session, client.id))
     interaction = Interaction(
         workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
         occurred_at=when_at, note=note, logged_by=user_id, created_at=now,

@@ -86,6 +86,8 @@ def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None
             client.next_quiet_at = None  # no reminders this spell; the next contact from them starts a new one
         elif nudge.kind == "advocate":
             client.next_advocate_at = None
+        elif nudge.kind == "heads_up":  # the advocate-first episode ends (PRODUCT.md §4.13)
+            client.heads_up_since = client.heads_up_sponsor_id = client.next_heads_up_at = None
         elif nudge.kind == "winback":
             client.next_winback_at = None  # the series ends here
         elif nudge.kind == "thank" and nudge.referral_id:

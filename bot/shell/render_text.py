@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 EMOJI = {
     "warning": "⚠️", "white_check_mark": "✅", "memo": "📝", "pray": "🙏", "zzz": "💤", "tada": "🎉",
     "wastebasket": "🗑️", "bell": "🔔", "wave": "👋", "seedling": "🌱", "calendar": "📅", "telephone_receiver": "📞",
+    "bust_in_silhouette": "👤", "raised_hand": "✋",
 }
 
 Names = Callable[[str], str]

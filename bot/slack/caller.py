@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.channels import ChannelInfo
-from bot.slack.people import Person
+from bot.slack.people import Person, SlackUser
 from storage.models import Workspace
 from storage.queries import get_or_create_workspace
 
@@ -46,6 +46,8 @@ class Context:
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
     update_every: int = Settings.update_every  # RAPPORT_UPDATE_EVERY, as the issue command explains it
     settings: Settings = field(default_factory=Settings)  # the deployment's (timezone, business hours): reviews
+    # what Slack says of a user a command names (users.info); None when it could not be asked
+    someone: Callable[[str], SlackUser | None] = lambda _user: None
 
 
 Handler = Callable[..., b.Reply]
@@ -62,6 +64,7 @@ class Caller:
     channel: Callable[[str], ChannelInfo | None] = lambda _channel: None
     update_every: int = Settings.update_every
     settings: Settings = field(default_factory=Settings)
+    someone: Callable[[str], SlackUser | None] = lambda _user: None
 
 
 def context_for(session: Session, caller: Caller, now: datetime) -> Context:
@@ -81,7 +84,8 @@ def reading_context(workspace: Workspace, caller: Caller, now: datetime) -> Cont
     person = cache(caller.person)
     return Context(workspace_id=workspace.id, user_id=caller.user_id, now=now,
                    user_tz=lambda: person().tz, is_admin=lambda: person().is_admin, channel=caller.channel,
-                   update_every=caller.update_every, settings=caller.settings)
+                   update_every=caller.update_every, settings=caller.settings,
+                   someone=caller.someone)
 
 
 def run_in_transaction(

@@ -25,10 +25,42 @@ class Person:
     team_id: str | None = None  # the workspace they belong to (Slack Connect: maybe not ours); None if unknown
 
 
+@dataclass(frozen=True)
+class SlackUser:
+    """What users.info says of a user a command names (a contact's Slack user): whether Slack knows them, and
+    whether they are a person (not a bot, not deactivated)."""
+
+    found: bool
+    is_bot: bool = False
+    deleted: bool = False
+    team_id: str | None = None
+
+
+def slack_user(client: WebClient, user_id: str, timeout_seconds: int = 1) -> SlackUser | None:
+    """users.info for someone a command names; None when Slack could not be asked (the caller decides)."""
+    quick = WebClient(token=client.token, base_url=client.base_url, timeout=timeout_seconds, retry_handlers=[])
+    try:
+        info = quick.users_info(user=user_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("user_not_found", "users_not_found"):
+            return SlackUser(found=False)
+        log.warning("users.info failed for %s: %s", user_id, exc)
+        return None
+    except (SlackClientError, OSError) as exc:
+        log.warning("users.info failed for %s: %s", user_id, exc)
+        return None
+    user = info.get("user") or {}
+    team = user.get("team_id")
+    return SlackUser(found=True, is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
+                     deleted=bool(user.get("deleted")), team_id=team if isinstance(team, str) else None)
+
+
 class Directory(Protocol):
     def person(self, client: WebClient, team_id: str, user_id: str) -> Person: ...
 
     def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None: ...
+
+    def someone(self, client: WebClient, user_id: str) -> SlackUser | None: ...
 
 
 class StaticDirectory:
@@ -43,6 +75,9 @@ class StaticDirectory:
 
     def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None:
         return ChannelInfo(is_member=True, shared=True)
+
+    def someone(self, client: WebClient, user_id: str) -> SlackUser | None:
+        return SlackUser(found=True)
 
 
 class SlackDirectory:
@@ -87,3 +122,6 @@ class SlackDirectory:
 
     def channel(self, client: WebClient, channel_id: str) -> ChannelInfo | None:
         return channel_info(client, channel_id)
+
+    def someone(self, client: WebClient, user_id: str) -> SlackUser | None:
+        return slack_user(client, user_id, self._timeout)
