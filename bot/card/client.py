@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.card.commitments import describe as describe_commitment
-from bot.card.goals import goal_lines
 from bot.card.contacts import contact_lines
+from bot.card.goals import goal_lines
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,

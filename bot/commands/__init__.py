@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
-from bot.commands.goals import cmd_goal
 from bot.commands.contacts import HEADS_UP_ACTION, cmd_contact, heads_up_given
+from bot.commands.goals import cmd_goal
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
