@@ -16,7 +16,7 @@ from storage.queries import add_audit_event, all_clients, audit_events
 
 SHOWN_IN_STATUS = 5
 # Actions whose detail is a Slack id to show as a mention; every other detail is plain text.
-USER_DETAIL = frozenset({"owner"})
+USER_DETAIL = frozenset({"owner", "handoff"})
 CHANNEL_DETAIL = frozenset({"channel", "default_channel", "linked", "unlinked"})
 WORDS = {
     "created": "added the client", "imported": "imported the client", "renamed": "renamed it",
@@ -25,6 +25,7 @@ WORDS = {
     "opted_out": "recorded that they opted out", "forgotten": "forgot the client and all its history",
     "timezone": "set the workspace's timezone", "value": "set its value",
     "linked": "linked its conversation channel", "unlinked": "unlinked its conversation channel",
+    "handoff": "handed it over to", "closeout": "opened a project closeout", "closeout_tick": "ticked on the closeout",
 }
 
 

@@ -53,7 +53,8 @@ def refresh(session: Session, client: Client, now: datetime) -> None:
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     if spell_changed or (threshold_changed and not client.quiet_nudges):
         client.quiet_nudges = 0
-        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
+        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold,
+                                                          client.halved_until)
     client.next_unanswered_at = thresholds.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
     late = [at for _, at in late_signs_of(session, [client.id], now - 2 * thresholds.WARNING_WINDOW).get(client.id, [])]

@@ -49,9 +49,19 @@ def quiet_threshold(own_days: int | None, their_contacts: Sequence[datetime], no
     return Threshold(QUIET_DEFAULT_DAYS, "default")
 
 
-def first_quiet_due(spell_start: datetime, threshold: Threshold) -> datetime:
-    """Quiet means *longer than* the threshold, so the nudge is due once the threshold has fully passed."""
+def first_quiet_due(spell_start: datetime, threshold: Threshold, halved_until: datetime | None = None) -> datetime:
+    """Quiet means *longer than* the threshold, so the nudge is due once the threshold has fully passed. Until
+    `halved_until` (90 days after a handoff, PRODUCT.md §4.13) half the threshold is enough; a spell that would
+    only pass the halved one after that window has to pass the whole one."""
+    halved = spell_start + halved_days(threshold.days) * DAY
+    if halved_until is not None and halved < halved_until:
+        return halved
     return spell_start + threshold.days * DAY
+
+
+def halved_days(days: int) -> int:
+    """Half a quiet threshold, rounded up: a 7-day threshold becomes 4 days, never 0."""
+    return max(1, (days + 1) // 2)
 
 
 def unanswered_due(out_touches: Sequence[datetime]) -> datetime | None:
