@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.card.client import client_card
 from bot.commitments.ledger import settle
+from bot.handoffs.handoff import introduced_by_click
 from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
 from bot.relationship.cards import card_of, close, note_message
@@ -26,6 +27,7 @@ from bot.slack.caller import Context
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
 from bot.when import WhenError, add_period, describe_period, parse_period
+from storage.handoffs import INTRO_KINDS, latest_handoff
 from storage.models import Card, Client, Commitment, Nudge
 from storage.queries import (
     client_id_of_nudge,
@@ -109,11 +111,11 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),
-              ("issue", "sent them an update"))
+              ("issue", "sent them an update"), ("intro", "introduced them"), ("intro_reminder", "introduced them"))
 
 
 def done_words(kinds: set[str]) -> str:
-    said = [words for kind, words in DONE_WORDS if kind in kinds]
+    said = list(dict.fromkeys(words for kind, words in DONE_WORDS if kind in kinds))
     return " and ".join(said) or "marked it done"
 
 
@@ -134,6 +136,8 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
     if "issue" in kinds:
         record_interaction(session, client, "message", "out", ctx.now, "status update", ctx.user_id,
                            ctx.now)
+    if kinds & set(INTRO_KINDS):
+        introduced_by_click(session, latest_handoff(session, client.id), ctx.user_id, ctx.now)
 
 
 def open_client(session: Session, ctx: Context, value: str) -> b.Reply:

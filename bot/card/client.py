@@ -45,7 +45,10 @@ OPEN_NUDGE_DAYS = timedelta(days=14)
 NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "checkin": "check-in due",
                "thank": "thank the referrer", "at_risk": "at risk", "advocate": "their advocate is quiet",
                "reply": "a message waiting for an answer", "promise": "a promise due",
-               "issue": "a client waiting for news", "eta": "an estimate passed"}
+               "issue": "a client waiting for news", "eta": "an estimate passed",
+               "intro": "introduce the new owner", "intro_reminder": "introduce the new owner",
+               "handoff_checkin": "a check-in after the handoff", "closeout": "a closeout unfinished",
+               "referable": "a good moment to make referring easy"}
 RECENT = 5
 NOTE_PREVIEW = 140
 

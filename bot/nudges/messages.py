@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.nudges import handoff_messages
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
 
@@ -62,7 +63,7 @@ SOFT_TOUCHES = (
     "congratulate them on a recent milestone or piece of news",
 )
 DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
-               "issue": "Sent an update"}
+               "issue": "Sent an update", "intro": "Introduced", "intro_reminder": "Introduced"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
@@ -266,6 +267,8 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
                   "."),
         ]
         fallback = f"The estimate you gave {name} has passed."
+    elif view.kind in handoff_messages.KINDS:
+        lines, fallback = handoff_messages.render(view.kind, name, f)
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return lines, fallback

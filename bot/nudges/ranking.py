@@ -54,6 +54,12 @@ STRENGTH = {
     "checkin": 0.25,
     "thank": 0.15,
     "winback": 0.05,
+    # handoffs and closeouts (§4.13): a new owner not yet introduced is a client at the edge of going quiet
+    "intro": 0.4,
+    "intro_reminder": 0.4,
+    "handoff_checkin": 0.25,
+    "closeout": 0.2,
+    "referable": 0.01,  # the referral channel (§4.14): ranked below everything else
 }
 OVERDUE_MAX = 2.0
 OVERDUE_FULL = timedelta(days=60)  # overdue this long reaches OVERDUE_MAX
@@ -75,7 +81,9 @@ PHRASES = {
     "issue": "a client waiting for news", "eta": "an estimate passed",
     "reply": "a message waiting for an answer", "quiet": "gone quiet",
     "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
-    "winback": "a former client to keep warm",
+    "winback": "a former client to keep warm", "intro": "an introduction to make after a handoff",
+    "intro_reminder": "an introduction still to make", "handoff_checkin": "a check-in after a handoff",
+    "closeout": "a closeout left unfinished", "referable": "a good moment to make referring easy",
 }
 
 

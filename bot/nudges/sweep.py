@@ -34,7 +34,9 @@ from storage.queries import all_workspaces, set_marker
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",
               "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
-              "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed"}
+              "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed",
+              "intro": "introduction", "intro_reminder": "introduction reminder", "handoff_checkin": "handoff check-in",
+              "closeout": "closeout", "referable": "referral channel"}
 
 
 @dataclass
