@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.card.closeout import status_lines as handoff_lines
 from bot.card.commitments import describe as describe_commitment
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
@@ -104,6 +105,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         ours = f", {late} of them commitments of ours gone late" if late else ""
         lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
     lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
+    lines += handoff_lines(session, client, now)
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
         if client.end_reason:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
+from bot.commands.handoffs import closeout_tick, cmd_closeout, cmd_handoff
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -65,6 +66,8 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "kept": cmd_kept,
     "issue": cmd_issue,
     "resolved": cmd_resolved,
+    "handoff": cmd_handoff,
+    "closeout": cmd_closeout,
 }
 
 MAX_TEXT = 4000
@@ -137,10 +140,15 @@ def run_button(session_factory: sessionmaker[Session], caller: Caller, action_id
     return run_in_transaction(session_factory, lambda s: handler(s, context_for(s, caller, now), int(value)))
 
 
+def run_closeout_tick(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> b.Reply:
+    """A Tick on a closeout's checklist (its value is 'closeout id:item', not a bare id)."""
+    return run_in_transaction(session_factory, lambda s: closeout_tick(s, context_for(s, caller, now), value))
+
+
 def wants_log_form(text: str) -> bool:
     """`/client` alone and `/client log` alone open the form instead of answering."""
     return text.strip().lower() in ("", "log")
 
 
 __all__ = ["USAGE", "Caller", "CommandError", "Context", "execute", "run_button", "run_client_command",
-           "run_in_transaction", "wants_log_form"]
+           "run_closeout_tick", "run_in_transaction", "wants_log_form"]

@@ -25,6 +25,8 @@ USAGE = {
     "kept": "/client kept <client> [<what>]",
     "issue": "/client issue <client> <what> [eta <when>]",
     "resolved": "/client resolved <client> [<what>] [: <note>]",
+    "handoff": "/client handoff <client> to @user [: <note>]",
+    "closeout": "/client closeout <client> [: <note>]",
 }
 
 SUMMARY = {
@@ -52,6 +54,8 @@ SUMMARY = {
     "kept": "a promise delivered",
     "issue": "a problem they wait on you to fix: they are owed news until it is",
     "resolved": "an issue fixed",
+    "handoff": "hand a client to a new owner with an introduction, check-ins and everything open",
+    "closeout": "the end of a project for a client who stays: a five-item checklist",
 }
 
 KINDS_HELP = (
