@@ -73,6 +73,6 @@ def status_lines(session: Session, client: Client, now: datetime) -> list[b.Bloc
         for key, words in ITEMS:
             tick = ticks.get(key)
             who: list[b.Element | str] = [" · ", b.user(tick.by), " ", b.date(tick.at)] if tick else []
-        items.append(b.line("✓ " if tick else "☐ ", words, *who))
+            items.append(b.line("✓ " if tick else "☐ ", words, *who))
         lines.append(b.bullets(items))
     return lines
