@@ -76,5 +76,11 @@ def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
             f"Action rate last week: {acted} of the {nudged} clients Rapport nudged you about had a touch logged "
             f"within 7 days ({round(100 * acted / nudged)}%)." if nudged else
             "Action rate last week: Rapport nudged you about no clients."))
+    channel = facts.get("referral_channel")
+    if channel:
+        referring, active = channel
+        share = f" ({round(100 * referring / active)}%)" if active else ""
+        blocks.append(b.context(f"Referral channel: {referring} of {active} active clients referred someone in the "
+                                f"last 12 months{share}."))
     counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:COUNTED])
     return b.fallback(f"Weekly digest {facts['week']}: {counts}"), blocks
