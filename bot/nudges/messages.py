@@ -121,7 +121,7 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
     client = b.text(name, bold=True)
     if view.kind == "quiet":
         how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
-               "default": "the default"}[f["how"]]
+               "default": "the default"}[f["how"]] + (", halved for 90 days after a handoff" if f.get("halved") else "")
         seen: list[b.Element | str] = (["You last heard from them ", b.date(_when(f["heard"])),
                                         f", {_plural(f['silent_days'], 'day')} ago"] if f["heard"] else
                                        [f"Nothing from their side since you started tracking them, "

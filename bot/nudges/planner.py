@@ -32,6 +32,7 @@ from bot.nudges.handoff_plans import Due, plan_closeouts, plan_handoffs, plan_re
 from bot.nudges.rules import CONTACTABLE
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
+from bot.relationship.thresholds import quiet_days
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
@@ -99,7 +100,10 @@ def _quiet(session: Session, clients: Sequence[Client], now: datetime) -> list[P
         spell = client.last_their_contact_at or client.created_at
         contact = contacts.get(client.id)
         facts = {"spell": _iso(spell), "heard": _iso(client.last_their_contact_at), "silent_days": _days(spell, now),
-                 "threshold": client.quiet_threshold_days, "how": client.quiet_threshold_how, "number": number,
+                 "threshold": quiet_days(client.quiet_threshold_days, spell, client.halved_until),
+                 "halved": quiet_days(client.quiet_threshold_days, spell, client.halved_until)
+                 != client.quiet_threshold_days,
+                 "how": client.quiet_threshold_how, "number": number,
                  "of": rules.QUIET_MAX_NUDGES, "contact": contact.name if contact else None}
         found.append(Planned("quiet", client, f"quiet:{client.id}:{rules.episode_stamp(spell)}:{number}",
                              client.next_quiet_at or now, facts))

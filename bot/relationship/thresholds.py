@@ -53,10 +53,13 @@ def first_quiet_due(spell_start: datetime, threshold: Threshold, halved_until: d
     """Quiet means *longer than* the threshold, so the nudge is due once the threshold has fully passed. Until
     `halved_until` (90 days after a handoff, PRODUCT.md §4.13) half the threshold is enough; a spell that would
     only pass the halved one after that window has to pass the whole one."""
-    halved = spell_start + halved_days(threshold.days) * DAY
-    if halved_until is not None and halved < halved_until:
-        return halved
-    return spell_start + threshold.days * DAY
+    return spell_start + quiet_days(threshold.days, spell_start, halved_until) * DAY
+
+
+def quiet_days(days: int, spell_start: datetime, halved_until: datetime | None) -> int:
+    """The threshold this spell is held to: halved while the halved one passes inside the window."""
+    half = halved_days(days)
+    return half if halved_until is not None and spell_start + half * DAY < halved_until else days
 
 
 def halved_days(days: int) -> int:
