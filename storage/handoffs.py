@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import distinct, func, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
@@ -121,8 +121,8 @@ def drop_waiting(session: Session, client_id: int, kinds: Sequence[str], reason:
 
 def referrers_since(session: Session, workspace_id: int, since: datetime) -> set[int]:
     """Clients who referred someone since then."""
-    stmt = select(distinct(Referral.referrer_id)).where(Referral.workspace_id == workspace_id,
-                                                         Referral.created_at >= since)
+    stmt = select(Referral.referrer_id).where(Referral.workspace_id == workspace_id,
+                                              Referral.created_at >= since).distinct()
     return set(session.scalars(stmt))
 
 
