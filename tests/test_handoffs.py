@@ -13,8 +13,8 @@ from bot.handoffs.referable import Standing, failing, next_look
 from bot.nudges.handoff_plans import after_workdays
 from bot.relationship.thresholds import Threshold, first_quiet_due
 from bot.settings import Settings
-from storage.models import Client, Goal, Handoff, Nudge
-from tests.conftest import _words
+from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Nudge
+from tests.conftest import _words, buttons
 from tests.helpers import client_named
 from tests.test_capture import OURS, SHARED, THEIRS, message
 from tests.test_interactive import _latest_update, _press
@@ -323,3 +323,24 @@ def test_the_referral_card_comes_only_when_every_condition_holds_and_the_digest_
     assert len(_rows(rapport, Nudge, kind="referable")) == 2
     posted = [words(p) for p in posts(rapport) if "make referring you easy" in words(p)]
     assert posted and "Deep Co" in posted[0]
+
+
+def test_not_relevant_on_the_introduction_card_asks_nothing_more(rapport):
+    _setup(rapport)
+    rapport.command("handoff acme corp to <@UBOB>")
+    run_sweep(rapport, rapport.clock.now)
+    [intro] = posts(rapport, "CACME")
+    _press(rapport, intro, "nudge_not_relevant")
+    _latest_update(rapport)
+    for day in (1, 2, 3, 4):
+        run_sweep(rapport, at(MON + day * DAY, 16))
+    assert _kinds(rapport) == ["intro"]
+
+
+def test_forgetting_a_client_forgets_its_handoffs_and_closeouts(rapport):
+    _setup(rapport)
+    rapport.command("handoff acme corp to <@UBOB>")
+    _tick(rapport, _accessories(rapport.command("closeout acme corp"))["access"], "UANA")
+    forget, _ = buttons(rapport.command("forget acme corp", user="UBOB"))
+    assert "Forgot" in rapport.click(forget, user="UBOB").text
+    assert _rows(rapport, Handoff) == [] and _rows(rapport, Closeout) == [] and _rows(rapport, CloseoutTick) == []

@@ -15,6 +15,7 @@ from bot.relationship import thresholds
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.commitments import late_signs_of
+from storage.handoffs import latest_handoff
 from storage.models import Client, Contact, Nudge, Referral
 from storage.queries import contact_facts, primary_contact
 
@@ -87,6 +88,10 @@ def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None
             client.next_quiet_at = None  # no reminders this spell; the next contact from them starts a new one
         elif nudge.kind == "advocate":
             client.next_advocate_at = None
+        elif nudge.kind == "intro":
+            handoff = latest_handoff(session, client.id)
+            if handoff is not None:
+                handoff.intro_reminded = True  # no reminder about this introduction
         elif nudge.kind == "winback":
             client.next_winback_at = None  # the series ends here
         elif nudge.kind == "thank" and nudge.referral_id:
