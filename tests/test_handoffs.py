@@ -15,7 +15,7 @@ from bot.relationship.thresholds import Threshold, first_quiet_due
 from bot.settings import Settings
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Nudge
 from tests.conftest import _words, buttons
-from tests.helpers import client_named
+from tests.helpers import client_named, interactions_of
 from tests.test_capture import OURS, SHARED, THEIRS, message
 from tests.test_interactive import _latest_update, _press
 from tests.test_sweep import posts, run_sweep, words
@@ -344,3 +344,18 @@ def test_forgetting_a_client_forgets_its_handoffs_and_closeouts(rapport):
     forget, _ = buttons(rapport.command("forget acme corp", user="UBOB"))
     assert "Forgot" in rapport.click(forget, user="UBOB").text
     assert _rows(rapport, Handoff) == [] and _rows(rapport, Closeout) == [] and _rows(rapport, CloseoutTick) == []
+
+
+def test_done_on_a_handoff_check_in_records_the_check_in(rapport):
+    _setup(rapport)
+    rapport.command("handoff acme corp to <@UBOB>")
+    start = rapport.clock.now
+    rapport.clock.now = start + 29 * DAY
+    rapport.command("log acme corp call from", user="UBOB")
+    run_sweep(rapport, start + 30 * DAY)
+    card = posts(rapport, "CACME")[-1]
+    assert "30 days since you took over" in words(card)
+    rapport.clock.now = start + 30 * DAY + time_of(1)
+    _press(rapport, card, "nudge_done", user="UBOB")
+    assert "<@UBOB> checked in" in json.dumps(_latest_update(rapport)["blocks"])
+    assert [(i.kind, i.logged_by) for i in interactions_of(rapport.database, "Acme Corp")][-1] == ("checkin", "UBOB")

@@ -111,7 +111,8 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),
-              ("issue", "sent them an update"), ("intro", "introduced them"), ("intro_reminder", "introduced them"))
+              ("issue", "sent them an update"), ("intro", "introduced them"), ("intro_reminder", "introduced them"),
+              ("handoff_checkin", "checked in"))
 
 
 def done_words(kinds: set[str]) -> str:
@@ -123,7 +124,7 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
     """Done on a card does what each reason asks: a check-in is recorded, a referrer is thanked, a promise is
     kept, a status update on an issue is recorded as a message to them."""
     kinds = {n.kind for n in reasons}
-    if "checkin" in kinds:
+    if kinds & {"checkin", "handoff_checkin"}:
         record_interaction(session, client, "checkin", "both", ctx.now, None, ctx.user_id, ctx.now)
     if "thank" in kinds:
         open_ones = open_referrals_from(session, ctx.workspace_id, client.id)

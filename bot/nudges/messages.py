@@ -63,7 +63,8 @@ SOFT_TOUCHES = (
     "congratulate them on a recent milestone or piece of news",
 )
 DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
-               "issue": "Sent an update", "intro": "Introduced", "intro_reminder": "Introduced"}
+               "issue": "Sent an update", "intro": "Introduced", "intro_reminder": "Introduced",
+               "handoff_checkin": "Check-in done"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
