@@ -116,7 +116,7 @@ def test_a_handoff_moves_what_is_open_and_the_new_owners_captured_message_closes
     _add_goal(rapport, acme.id, "UANA")
     _add_goal(rapport, acme.id, "UANA", status="met")  # a closed goal stays Ana's: calibration is per owner
     reply = rapport.command("handoff acme corp to <@UBOB> : Ana moves to the Globex account").text
-    assert "Acme Corp handed from @UANA to @UBOB with 2 open promises and issues and 1 open goal" in reply
+    assert "Acme Corp handed from @UANA to @UBOB, with 1 open promise, 1 open issue and 1 open goal" in reply
     assert "introduce @UBOB to Jane Doe" in reply and "counts as quiet after 15 days instead of 30" in reply
     assert client_named(rapport.database, "Acme Corp").owner_id == "UBOB"
     assert sorted((g.status, g.owner_id) for g in _rows(rapport, Goal)) == [("met", "UANA"), ("open", "UBOB")]

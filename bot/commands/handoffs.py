@@ -43,13 +43,14 @@ def cmd_handoff(session: Session, ctx: Context, args: str) -> b.Reply:
         raise CommandError(f"{client.name} is already owned by that person: nothing to hand over.", usage)
     previous = client.owner_id
     moved = hand_off(session, client, new_owner, note, ctx.user_id, ctx.now)
-    taken: list[b.Element | str] = [f" with {moved.commitments} open promise{'s' if moved.commitments != 1 else ''}"
-                                    f" and issue{'s' if moved.commitments != 1 else ''}",
-                                    f" and {moved.goals} open goal{'s' if moved.goals != 1 else ''}"]
+    counts = [f"{n} open {word}{'s' if n != 1 else ''}" for n, word in
+              ((moved.promises, "promise"), (moved.issues, "issue"), (moved.goals, "goal")) if n]
+    taken = f", with {', '.join(counts[:-1])} and {counts[-1]}" if len(counts) > 1 else \
+        f", with {counts[0]}" if counts else " (nothing open to move)"
     contact: list[b.Element | str] = [b.text(moved.contact, bold=True)] if moved.contact else ["their main contact"]
     lines = [
         b.line(b.emoji("handshake"), " ", b.text(client.name, bold=True), " handed from ", b.user(previous), " to ",
-               b.user(new_owner), *taken, "."),
+               b.user(new_owner), taken, "."),
         b.line(b.user(previous), " gets a card to introduce ", b.user(new_owner), " to ", *contact,
                " (a reminder after 2 business days, until ", b.user(new_owner), " is in touch with them)."),
         b.line(f"For the next {HALVED_FOR.days} days {client.name} counts as quiet after "

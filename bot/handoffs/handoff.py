@@ -30,7 +30,8 @@ INTRODUCED = "introduced them"
 @dataclass(frozen=True)
 class Moved:
     handoff: Handoff
-    commitments: int  # open promises and issues, now the new owner's to keep
+    promises: int  # open promises and issues, now the new owner's to keep
+    issues: int
     goals: int  # open goals moved to the new owner
     contact: str | None  # the primary contact to introduce the new owner to
 
@@ -53,7 +54,8 @@ def hand_off(session: Session, client: Client, to_user: str, note: str | None, b
     goals = move_open_goals(session, client.id, to_user)
     audit.record(session, client.workspace_id, by, "handoff", now, client_id=client.id, detail=to_user)
     contact = primary_contact(session, client.id)
-    return Moved(handoff, len(open_commitments(session, client.id)), goals, contact.name if contact else None)
+    kinds = [c.kind for c in open_commitments(session, client.id)]
+    return Moved(handoff, kinds.count("promise"), kinds.count("issue"), goals, contact.name if contact else None)
 
 
 def introduced_by_click(session: Session, handoff: Handoff | None, user_id: str, now: datetime) -> None:
