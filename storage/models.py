@@ -461,7 +461,10 @@ class Closeout(Base):
 
     __tablename__ = "closeouts"
     __table_args__ = (Index("ix_closeouts_client_done", "client_id", "done_at"),
-                      Index("ix_closeouts_workspace_next_check_at", "workspace_id", "next_check_at", "id"))
+                      Index("ix_closeouts_workspace_next_check_at", "workspace_id", "next_check_at", "id"),
+                      # one open closeout per client, whatever races the command
+                      Index("ix_closeouts_open_client", "client_id", unique=True,
+                            sqlite_where=text("done_at IS NULL"), postgresql_where=text("done_at IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -38,6 +38,8 @@ def upgrade() -> None:
     with op.batch_alter_table('closeouts', schema=None) as batch_op:
         batch_op.create_index('ix_closeouts_client_done', ['client_id', 'done_at'], unique=False)
         batch_op.create_index('ix_closeouts_workspace_next_check_at', ['workspace_id', 'next_check_at', 'id'], unique=False)
+        batch_op.create_index('ix_closeouts_open_client', ['client_id'], unique=True,
+                              sqlite_where=sa.text('done_at IS NULL'), postgresql_where=sa.text('done_at IS NULL'))
 
     op.create_table('handoffs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -97,6 +99,7 @@ def downgrade() -> None:
 
     op.drop_table('handoffs')
     with op.batch_alter_table('closeouts', schema=None) as batch_op:
+        batch_op.drop_index('ix_closeouts_open_client')
         batch_op.drop_index('ix_closeouts_workspace_next_check_at')
         batch_op.drop_index('ix_closeouts_client_done')
 
