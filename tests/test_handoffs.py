@@ -136,6 +136,7 @@ def test_a_handoff_moves_what_is_open_and_the_new_owners_captured_message_closes
     message(rapport, "UBOB", rapport.clock.now, text="Hi Jane, Bob here: I look after you from now on")
     [handoff] = _rows(rapport, Handoff)
     assert handoff.introduced_at == at(MON + DAY, 9) and handoff.introduced_by == "UBOB"
+    assert "<@UBOB>" in json.dumps(_latest_update(rapport)["blocks"])  # the card reads as dealt with, by Bob
     assert "introduced" in rapport.command("status acme corp").text
     for day in (2, 3, 4):  # past the two business days: no reminder
         run_sweep(rapport, at(MON + day * DAY))
