@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.handoffs.referable import Standing, failing, next_look
+from bot.handoffs.referable import Standing, failing, next_look, standing_of
 from bot.nudges.handoff_plans import after_workdays
 from bot.relationship.thresholds import Threshold, first_quiet_due
 from bot.settings import Settings
@@ -307,6 +307,12 @@ def test_the_referral_card_comes_only_when_every_condition_holds_and_the_digest_
     rapport.command(f"log stale co acted {(now - 20 * DAY).date().isoformat()}")
     rapport.command("referral deep co -> Newcomer Ltd")
     assert "Health: Deep" in rapport.command("status deep co").text
+    expected = {"Deep Co": [], "Young Co": ["not Deep for 60 days"], "Stale Co": ["no praise or acted in 14 days"],
+                "Open Co": ["something open"], "Asked Co": ["asked within 90 days"]}
+    with rapport.database.sessions() as session:
+        for name, reasons in expected.items():
+            client = session.scalars(select(Client).where(Client.name == name)).one()
+            assert failing(standing_of(session, client, now), now) == reasons, name
     report = run_sweep(rapport, now, digest=(0, time(9)))
     [card] = _rows(rapport, Nudge, kind="referable")
     assert card.client_id == client_named(rapport.database, "Deep Co").id
