@@ -16,7 +16,7 @@ from storage.queries import add_audit_event, all_clients, audit_events
 
 SHOWN_IN_STATUS = 5
 # Actions whose detail is a Slack id to show as a mention; every other detail is plain text.
-USER_DETAIL = frozenset({"owner"})
+USER_DETAIL = frozenset({"owner", "handoff"})
 CHANNEL_DETAIL = frozenset({"channel", "default_channel", "linked", "unlinked"})
 WORDS = {
     "created": "added the client", "imported": "imported the client", "renamed": "renamed it",
@@ -27,6 +27,7 @@ WORDS = {
     "linked": "linked its conversation channel", "unlinked": "unlinked its conversation channel",
     "goal": "agreed a goal", "goal_met": "marked a goal met", "goal_missed": "marked a goal missed",
     "contact": "set a contact", "contact_removed": "removed a contact",
+    "handoff": "handed it over to", "closeout": "opened a project closeout", "closeout_tick": "ticked on the closeout",
 }
 
 

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.commands import run_button
+from bot.commands import run_button, run_closeout_tick
 from bot.slack import blocks as b
 from bot.slack.people import Directory
 from handlers.payload import BadPayloadError, caller_or_none
@@ -38,6 +38,19 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             return
         reply = run_button(session_factory, caller, action_id, value, clock())
         # A refusal leaves the buttons in place; anything done replaces them so a second click can't act.
+        respond(replace_original=reply.ok, text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+
+    @app.action("closeout_tick")
+    def on_tick(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        caller = caller_or_none(body, client, directory)
+        if caller is None:
+            return
+        try:
+            _, value = _clicked(body)
+        except BadPayloadError:
+            return
+        reply = run_closeout_tick(session_factory, caller, value, clock())
         respond(replace_original=reply.ok, text=reply.text, blocks=reply.blocks, response_type="ephemeral")
 
     @app.action("forget_cancel")

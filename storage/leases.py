@@ -16,7 +16,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import DUE_COLUMNS, Client, Commitment, Goal, LinkedChannel, PlanningLease, Referral
+from storage.models import (
+    DUE_COLUMNS,
+    Client,
+    Closeout,
+    Commitment,
+    Goal,
+    Handoff,
+    LinkedChannel,
+    PlanningLease,
+    Referral,
+)
 from storage.queries import INSTALLED
 from storage.types import rows_changed
 
@@ -28,7 +38,9 @@ def due_workspace_ids(session: Session, now: datetime, asked_before: datetime) -
     ranges += [select(Referral.workspace_id).where(Referral.next_nudge_at <= now, Referral.thanked_at.is_(None)),
                select(Commitment.workspace_id).where(Commitment.next_check_at <= now, Commitment.done_at.is_(None)),
                select(Goal.workspace_id).where(Goal.next_check_at <= now, Goal.status == "open"),
-               select(LinkedChannel.workspace_id).where(LinkedChannel.next_reply_at <= asked_before)]
+               select(LinkedChannel.workspace_id).where(LinkedChannel.next_reply_at <= asked_before),
+               select(Handoff.workspace_id).where(Handoff.next_check_at <= now),
+               select(Closeout.workspace_id).where(Closeout.next_check_at <= now, Closeout.done_at.is_(None))]
     due = union(*ranges).subquery()
     return set(session.scalars(select(due.c.workspace_id).where(due.c.workspace_id.in_(INSTALLED))))
 

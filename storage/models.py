@@ -30,7 +30,7 @@ NAMING_CONVENTION = {
 
 NAME_MAX = 100
 DUE_COLUMNS = ("next_quiet_at", "next_unanswered_at", "next_checkin_at", "next_at_risk_at", "next_advocate_at",
-               "next_winback_at", "next_heads_up_at")
+               "next_winback_at", "next_heads_up_at", "next_referable_at")
 NOTE_MAX = 2000
 
 
@@ -119,6 +119,11 @@ class Client(Base):
     heads_up_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     heads_up_sponsor_id: Mapped[int | None] = mapped_column(Integer)  # the sponsor's contact (no FK: no cycle)
     next_heads_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # After a handoff (PRODUCT.md §4.13) the quiet threshold is halved until then; the referral channel's card
+    # (§4.14): when the rule looks next (a praise or acted logged), and when it was last shown (once per 90 days).
+    halved_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_referable_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    referable_asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -475,3 +480,63 @@ class ReviewFreeze(Base):
     month: Mapped[str] = mapped_column(String(7))
     after_client_id: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Handoff(Base):
+    """A client handed from one owner to another with ceremony (PRODUCT.md §4.13): the previous owner introduces
+    the new one to the primary contact, and the new one is asked how it goes at 30, 60 and 90 days."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_client_at", "client_id", "at"),
+                      Index("ix_handoffs_workspace_next_check_at", "workspace_id", "next_check_at", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    from_user: Mapped[str] = mapped_column(String(32))
+    to_user: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str] = mapped_column(String(32))
+    # closed by any touch between the new owner and the client, or the card's button
+    introduced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    introduced_by: Mapped[str | None] = mapped_column(String(32))
+    intro_reminded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    checkins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # of the 30/60/90-day ones
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Closeout(Base):
+    """The end of a project for a client who stays (PRODUCT.md §4.13): a five-item checklist, ticked by buttons.
+    At most one open per client (the open ones are those not yet fully ticked)."""
+
+    __tablename__ = "closeouts"
+    __table_args__ = (Index("ix_closeouts_client_done", "client_id", "done_at"),
+                      Index("ix_closeouts_workspace_next_check_at", "workspace_id", "next_check_at", "id"),
+                      # one open closeout per client, whatever races the command
+                      Index("ix_closeouts_open_client", "client_id", unique=True,
+                            sqlite_where=text("done_at IS NULL"), postgresql_where=text("done_at IS NULL")))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    opened_by: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # every item ticked
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CloseoutTick(Base):
+    """One item of a closeout ticked: by whom and when."""
+
+    __tablename__ = "closeout_ticks"
+    __table_args__ = (UniqueConstraint("closeout_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    closeout_id: Mapped[int] = mapped_column(ForeignKey("closeouts.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -17,10 +17,13 @@ from storage.models import (
     AuditEvent,
     Card,
     Client,
+    Closeout,
+    CloseoutTick,
     Commitment,
     Contact,
     FocusDay,
     Goal,
+    Handoff,
     Interaction,
     LinkedChannel,
     Marker,
@@ -216,6 +219,10 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
     session.execute(delete(Commitment).where(Commitment.client_id == client.id))
+    closeouts = select(Closeout.id).where(Closeout.client_id == client.id)
+    session.execute(delete(CloseoutTick).where(CloseoutTick.closeout_id.in_(closeouts)))
+    session.execute(delete(Closeout).where(Closeout.client_id == client.id))
+    session.execute(delete(Handoff).where(Handoff.client_id == client.id))
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
     referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
@@ -656,7 +663,8 @@ def uninstalled_count(session: Session) -> int:
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
-    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, Interaction, Referral, Contact, Client):
+    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, CloseoutTick, Closeout, Handoff,
+                  Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

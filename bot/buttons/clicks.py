@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.buttons.goals import goal_click, is_goal_action
 from bot.card.client import client_card
 from bot.commitments.ledger import settle
+from bot.handoffs.handoff import introduced_by_click
 from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
 from bot.people.heads_up import gave_heads_up
@@ -28,6 +29,7 @@ from bot.slack.caller import Context
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
 from bot.when import WhenError, add_period, describe_period, parse_period
+from storage.handoffs import INTRO_KINDS, latest_handoff
 from storage.models import Card, Client, Commitment, Nudge
 from storage.queries import (
     client_id_of_nudge,
@@ -114,11 +116,13 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),
-              ("issue", "sent them an update"), ("heads_up", "gave the advocate a heads-up"))
+              ("issue", "sent them an update"), ("heads_up", "gave the advocate a heads-up"),
+              ("intro", "introduced them"), ("intro_reminder", "introduced them"),
+              ("handoff_checkin", "checked in"))
 
 
 def done_words(kinds: set[str]) -> str:
-    said = [words for kind, words in DONE_WORDS if kind in kinds]
+    said = list(dict.fromkeys(words for kind, words in DONE_WORDS if kind in kinds))
     return " and ".join(said) or "marked it done"
 
 
@@ -126,7 +130,7 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
     """Done on a card does what each reason asks: a check-in is recorded, a referrer is thanked, a promise is
     kept, a status update on an issue is recorded as a message to them."""
     kinds = {n.kind for n in reasons}
-    if "checkin" in kinds:
+    if kinds & {"checkin", "handoff_checkin"}:
         record_interaction(session, client, "checkin", "both", ctx.now, None, ctx.user_id, ctx.now)
     if "thank" in kinds:
         open_ones = open_referrals_from(session, ctx.workspace_id, client.id)
@@ -141,6 +145,8 @@ def _done(session: Session, ctx: Context, reasons: list[Nudge], client: Client) 
                            ctx.now)
     if "heads_up" in kinds and client.heads_up_since is not None:
         gave_heads_up(session, client, ctx.user_id, ctx.now)
+    if kinds & set(INTRO_KINDS):
+        introduced_by_click(session, latest_handoff(session, client.id), ctx.user_id, ctx.now)
 
 
 def open_client(session: Session, ctx: Context, value: str) -> b.Reply:

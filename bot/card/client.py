@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.card.closeout import status_lines as handoff_lines
 from bot.card.commitments import describe as describe_commitment
 from bot.card.contacts import contact_lines
 from bot.card.goals import goal_lines
@@ -50,7 +51,10 @@ NUDGE_WORDS = {"quiet": "gone quiet", "unanswered": "unanswered outreach", "chec
                "issue": "a client waiting for news", "eta": "an estimate passed",
                "goal_check": "how confident in a goal", "goal_risk": "a goal at risk",
                "goal_due": "a goal met or missed",
-               "heads_up": "the advocate is owed a heads-up"}
+               "heads_up": "the advocate is owed a heads-up",
+               "intro": "introduce the new owner", "intro_reminder": "introduce the new owner",
+               "handoff_checkin": "a check-in after the handoff", "closeout": "a closeout unfinished",
+               "referable": "a good moment to make referring easy"}
 RECENT = 5
 NOTE_PREVIEW = 140
 
@@ -107,6 +111,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
     lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
     lines += goal_lines(open_goals(session, client.id), now.astimezone(ctx.user_tz()).date())
+    lines += handoff_lines(session, client, now)
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
         if client.end_reason:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands.commitments import cmd_issue, cmd_kept, cmd_promise, cmd_resolved
 from bot.commands.contacts import HEADS_UP_ACTION, cmd_contact, heads_up_given
 from bot.commands.goals import cmd_goal
+from bot.commands.handoffs import closeout_tick, cmd_closeout, cmd_handoff
 from bot.commands.links import cmd_link, cmd_unlink
 from bot.commands.manage import (
     cmd_add,
@@ -71,6 +72,8 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "goal": cmd_goal,
     "review": cmd_review,
     "contact": cmd_contact,
+    "handoff": cmd_handoff,
+    "closeout": cmd_closeout,
 }
 
 MAX_TEXT = 4000
@@ -144,10 +147,15 @@ def run_button(session_factory: sessionmaker[Session], caller: Caller, action_id
     return run_in_transaction(session_factory, lambda s: handler(s, context_for(s, caller, now), int(value)))
 
 
+def run_closeout_tick(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> b.Reply:
+    """A Tick on a closeout's checklist (its value is 'closeout id:item', not a bare id)."""
+    return run_in_transaction(session_factory, lambda s: closeout_tick(s, context_for(s, caller, now), value))
+
+
 def wants_log_form(text: str) -> bool:
     """`/client` alone and `/client log` alone open the form instead of answering."""
     return text.strip().lower() in ("", "log")
 
 
 __all__ = ["USAGE", "Caller", "CommandError", "Context", "execute", "run_button", "run_client_command",
-           "run_in_transaction", "wants_log_form"]
+           "run_closeout_tick", "run_in_transaction", "wants_log_form"]

@@ -31,6 +31,8 @@ USAGE = {
     "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
     "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user]   |   "
                "/client contact <client> <name> remove",
+    "handoff": "/client handoff <client> to @user [: <note>]",
+    "closeout": "/client closeout <client> [: <note>]",
 }
 
 SUMMARY = {
@@ -61,6 +63,8 @@ SUMMARY = {
     "goal": "what success looks like for them, by when, with honest odds; how confident you are now; met or missed",
     "review": "a client's month: contact, commitments, goals, health, what went wrong, next",
     "contact": "a person at the client and their role; one primary contact, the advocate",
+    "handoff": "hand a client to a new owner with an introduction, check-ins and everything open",
+    "closeout": "the end of a project for a client who stays: a five-item checklist",
 }
 
 KINDS_HELP = (

@@ -36,6 +36,7 @@ from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.nudges.relevance import relevance
 from bot.reviews.owners import owner_message
 from storage.db import is_outage
+from storage.handoffs import INTRO_KINDS as INTRODUCTIONS
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.queries import (
     claim_nudges,
@@ -206,11 +207,14 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             report.deferred += 1
             continue
         assert client is not None
-        target = client.channel_id or workspace.default_channel_id or default_channel or client.owner_id
+        facts = json.loads(nudge.facts)
+        # an introduction after a handoff is the previous owner's to make (§4.13): their DM, not the new owner's
+        owner = facts.get("from") if nudge.kind in INTRODUCTIONS and facts.get("from") else client.owner_id
+        target = client.channel_id or workspace.default_channel_id or default_channel or owner
         unknown = nudge.status == "unknown"
         # where an earlier attempt went is where to look for it; otherwise route afresh
         nudge.channel_id = nudge.channel_id if unknown and nudge.channel_id else target
-        view = NudgeView(nudge.id, nudge.kind, client.name, client.owner_id, json.loads(nudge.facts))
+        view = NudgeView(nudge.id, nudge.kind, client.name, owner, facts)
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
         items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
                            (nudge.sent_at or previous_claim) if unknown else None, card=card))

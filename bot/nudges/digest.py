@@ -79,5 +79,11 @@ def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
     reviews = facts.get("reviews_shared")
     if reviews:  # PRODUCT.md §4.12: how many of last month's reviews reached their clients
         blocks.append(b.context(f"Reviews shared last month: {reviews[0]} of {reviews[1]}."))
+    channel = facts.get("referral_channel")
+    if channel:
+        referring, active = channel
+        share = f" ({round(100 * referring / active)}%)" if active else ""
+        blocks.append(b.context(f"Referral channel: {referring} of {active} active clients referred someone in the "
+                                f"last 12 months{share}."))
     counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:COUNTED])
     return b.fallback(f"Weekly digest {facts['week']}: {counts}"), blocks

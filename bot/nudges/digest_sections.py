@@ -26,6 +26,7 @@ from bot.slack import blocks as b
 from storage.commitments import workspace_commitments
 from storage.db import reading
 from storage.focus import carded_between, touched_within
+from storage.handoffs import referrers_since
 from storage.models import Client, Commitment, Workspace
 from storage.queries import client_names, clients_page, clients_with_warning_signs, open_referral_counts, routes_of
 
@@ -36,6 +37,7 @@ CURRENT = ("active", "prospect", "paused")
 ACTION_WINDOW = timedelta(days=7)
 UTC_ZONE = ZoneInfo("UTC")
 WHAT_SHOWN = 80  # of a promise's or an issue's words
+REFERRAL_YEAR = timedelta(days=365)  # the referral channel (PRODUCT.md §4.14): active clients who referred since
 
 
 class _Kept:
@@ -84,6 +86,7 @@ class _Target:
         self.deepest, self.shallowest = _Kept(HEALTH_SHOWN), _Kept(HEALTH_SHOWN, largest=True)
         self.waiting = TopK(SHOWN)
         self.promises, self.issues = _Kept(), _Kept()
+        self.active = self.referring = 0
 
     def owed(self, commitment: Commitment, client: Client, today: date, tz: ZoneInfo) -> None:
         """An open promise due within the week (or overdue), or an open issue (PRODUCT.md §4.10)."""
@@ -103,8 +106,12 @@ class _Target:
                 detail += f", estimate {commitment.due_on:%a %d %b}" + (" passed" if commitment.due_on < today else "")
             self.issues.add((since, commitment.id), _item(client, detail))
 
-    def add(self, client: Client, health: Health | None, now: datetime, thanks: int, risky: bool) -> None:
+    def add(self, client: Client, health: Health | None, now: datetime, thanks: int, risky: bool,
+            referred: bool = False) -> None:
         key = (client.name_key,)
+        if client.status == "active":
+            self.active += 1
+            self.referring += referred
         week = now + timedelta(days=7)
         current = client.status in CURRENT
         if current and client.status != "paused":
@@ -158,6 +165,7 @@ def sections_by_target(sessions: sessionmaker[Session], workspace: Workspace, no
         risky = clients_with_warning_signs(session, workspace.id, WARNING_SIGNS, warning_window_start(now),
                                            rules.AT_RISK_SIGNS)
         thanks = open_referral_counts(session, workspace.id)
+        referrers = referrers_since(session, workspace.id, now - REFERRAL_YEAR)
         today = now.astimezone(tz).date()
         for commitment, client in workspace_commitments(session, workspace.id):
             if client.status in CURRENT:
@@ -172,14 +180,16 @@ def sections_by_target(sessions: sessionmaker[Session], workspace: Workspace, no
         after = chunk[-1].id
         for client in chunk:
             found[route(client.channel_id, client.owner_id)].add(client, health.get(client.id), now,
-                                                                thanks.get(client.id, 0), client.id in risky)
+                                                                thanks.get(client.id, 0), client.id in risky,
+                                                                client.id in referrers)
     for ranked, row in ranked_pages(sessions, workspace.id, now, scale):  # as the App Home's list ranks them
         found[route(row.channel_id, row.owner_id)].waiting.push(ranked)
     with reading(sessions) as session:
         shown = {r.candidate.client_id for t in found.values() for r in t.waiting.best()}
         names = client_names(session, shown)
         rates = _action_rates(session, workspace, now, route)
-    return {target: {"sections": digest.sections(now, names), "action_rate": list(rates.get(target, (0, 0)))}
+    return {target: {"sections": digest.sections(now, names), "action_rate": list(rates.get(target, (0, 0))),
+                     "referral_channel": [digest.referring, digest.active]}
             for target, digest in found.items()}
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bot.nudges import handoff_messages
 from bot.nudges.goal_messages import GOAL_KINDS, goal_controls, goal_reason
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
@@ -67,7 +68,9 @@ SOFT_TOUCHES = (
     "congratulate them on a recent milestone or piece of news",
 )
 DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
-               "issue": "Sent an update", "heads_up": "Gave a heads-up"}
+               "issue": "Sent an update", "heads_up": "Gave a heads-up",
+               "intro": "Introduced", "intro_reminder": "Introduced",
+               "handoff_checkin": "Check-in done"}
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
 
 
@@ -131,7 +134,7 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
         return lines, fallback
     if view.kind == "quiet":
         how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
-               "default": "the default"}[f["how"]]
+               "default": "the default"}[f["how"]] + (", halved for 90 days after a handoff" if f.get("halved") else "")
         seen: list[b.Element | str] = (["You last heard from them ", b.date(_when(f["heard"])),
                                         f", {_plural(f['silent_days'], 'day')} ago"] if f["heard"] else
                                        [f"Nothing from their side since you started tracking them, "
@@ -280,6 +283,8 @@ def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
     elif view.kind == "heads_up":
         lines = heads_up_lines(client, f)
         fallback = f"Give {f['advocate']} at {name} a heads-up about {f.get('sponsor') or 'your talk with a sponsor'}."
+    elif view.kind in handoff_messages.KINDS:
+        lines, fallback = handoff_messages.render(view.kind, name, f)
     else:
         raise ValueError(f"unknown nudge kind {view.kind!r}")
     return lines, fallback

@@ -30,11 +30,13 @@ from bot.nudges import rules
 from bot.nudges.digest import digest_targets, digest_week, router
 from bot.nudges.digest_sections import sections_by_target
 from bot.nudges.focus import scale_of
+from bot.nudges.handoff_plans import Due, plan_closeouts, plan_handoffs, plan_referable
 from bot.nudges.rules import CONTACTABLE
 from bot.people.heads_up import close as close_heads_up
 from bot.people.heads_up import still_owed
 from bot.relationship.facts import cadence
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
+from bot.relationship.thresholds import quiet_days
 from bot.reviews.figures import Rules
 from bot.reviews.freeze import month_to_freeze, prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
@@ -45,6 +47,7 @@ from storage.capture import due_replies
 from storage.commitments import due_commitments, late_signs_of
 from storage.db import reading
 from storage.goals import confidences_since, due_goals, unhandled_nudges_of_goal
+from storage.handoffs import due_closeouts, due_handoffs
 from storage.leases import due_workspace_ids
 from storage.models import Client, Commitment, Contact, Goal, LinkedChannel, Referral, Workspace
 from storage.queries import (
@@ -108,7 +111,10 @@ def _quiet(session: Session, clients: Sequence[Client], now: datetime) -> list[P
         spell = client.last_their_contact_at or client.created_at
         contact = contacts.get(client.id)
         facts = {"spell": _iso(spell), "heard": _iso(client.last_their_contact_at), "silent_days": _days(spell, now),
-                 "threshold": client.quiet_threshold_days, "how": client.quiet_threshold_how, "number": number,
+                 "threshold": quiet_days(client.quiet_threshold_days, spell, client.halved_until),
+                 "halved": quiet_days(client.quiet_threshold_days, spell, client.halved_until)
+                 != client.quiet_threshold_days,
+                 "how": client.quiet_threshold_how, "number": number,
                  "of": rules.QUIET_MAX_NUDGES, "contact": contact.name if contact else None}
         found.append(Planned("quiet", client, f"quiet:{client.id}:{rules.episode_stamp(spell)}:{number}",
                              client.next_quiet_at or now, facts))
@@ -323,6 +329,14 @@ def _winback(session: Session, clients: Sequence[Client], now: datetime) -> list
     return found
 
 
+def _as_planned(rows: Sequence[tuple[Client, Due]], now: datetime) -> list[Planned]:
+    return [Planned(due.kind, client, due.key, now, due.facts) for client, due in rows]
+
+
+def _referable(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
+    return _as_planned(plan_referable(session, clients, now), now)
+
+
 @dataclass(frozen=True)
 class ClientRule:
     """A rule over clients: which due column it pages through, and how it plans a batch."""
@@ -341,6 +355,7 @@ CLIENT_RULES = (
     ClientRule("next_advocate_at", CONTACTABLE, _advocate, strict=True),
     ClientRule("next_winback_at", ("former",), _winback),
     ClientRule("next_heads_up_at", CONTACTABLE, _heads_up),
+    ClientRule("next_referable_at", ("active",), _referable),
 )
 
 
@@ -421,6 +436,23 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
                 break
             after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
             _keep(session, _thanks(session, rows, now), now, dry_run, report)
+    after = None
+    while not stop():  # handoffs: the introduction, its reminder, the new owner's check-ins (PRODUCT.md §4.13)
+        with _batch(sessions, dry_run, report) as session:
+            handoffs = due_handoffs(session, now, after=after, limit=batch, workspace_id=workspace_id)
+            if not handoffs:
+                break
+            after = (handoffs[-1][0].next_check_at, handoffs[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _as_planned(plan_handoffs(session, handoffs, now, tz, hours), now), now, dry_run, report)
+    after = None
+    while not stop():  # closeouts: what is unticked 5 business days on
+        with _batch(sessions, dry_run, report) as session:
+            closeouts = due_closeouts(session, now, after=after, limit=batch, workspace_id=workspace_id)
+            if not closeouts:
+                break
+            after = (closeouts[-1][0].next_check_at, closeouts[-1][0].id)  # type: ignore[assignment]
+            _keep(session, _as_planned(plan_closeouts(session, closeouts, now, tz, hours), now), now, dry_run,
+                  report)
     after = None
     while not stop():
         with _batch(sessions, dry_run, report) as session:

@@ -58,6 +58,12 @@ STRENGTH = {
     "goal_risk": 1.0,  # a goal at risk (§4.11): the trust a client loses first, like warning signs
     "goal_due": 0.5,  # a goal past its date: met or missed?
     "goal_check": 0.25,  # the weekly confidence question
+    # handoffs and closeouts (§4.13): a new owner not yet introduced is a client at the edge of going quiet
+    "intro": 0.4,
+    "intro_reminder": 0.4,
+    "handoff_checkin": 0.25,
+    "closeout": 0.2,
+    "referable": 0.01,  # the referral channel (§4.14): ranked below everything else
 }
 OVERDUE_MAX = 2.0
 OVERDUE_FULL = timedelta(days=60)  # overdue this long reaches OVERDUE_MAX
@@ -83,6 +89,9 @@ PHRASES = {
     "winback": "a former client to keep warm",
     "goal_risk": "a goal at risk", "goal_due": "a goal met or missed?", "goal_check": "how confident in a goal",
     "heads_up": "the advocate is owed a heads-up",
+    "intro": "an introduction to make after a handoff",
+    "intro_reminder": "an introduction still to make", "handoff_checkin": "a check-in after a handoff",
+    "closeout": "a closeout left unfinished", "referable": "a good moment to make referring easy",
 }
 
 

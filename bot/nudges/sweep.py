@@ -36,7 +36,9 @@ KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in
               "at_risk": "at-risk", "advocate": "advocate", "winback": "former-client", "digest": "digest",
               "reply": "reply", "promise": "promise", "issue": "issue update", "eta": "estimate passed",
               "goal_check": "goal check", "goal_risk": "goal at risk", "goal_due": "goal met or missed",
-              "reviews": "monthly reviews", "heads_up": "heads-up"}
+              "reviews": "monthly reviews", "heads_up": "heads-up",
+              "intro": "introduction", "intro_reminder": "introduction reminder", "handoff_checkin": "handoff check-in",
+              "closeout": "closeout", "referable": "referral channel"}
 
 
 @dataclass

@@ -11,6 +11,7 @@ from bot.relationship.cards import close_open_cards
 from bot.relationship.kinds import touch_words
 from bot.relationship.schedule import contact_named_in, refresh
 from storage.commitments import FROM_US, refresh_issues
+from storage.handoffs import INTRO_KINDS, WINS, drop_waiting, mark_introduced
 from storage.models import Client, Contact, Interaction
 from storage.queries import contacts_of
 
@@ -26,6 +27,8 @@ def record_interaction(session: Session, client: Client, kind: str, direction: s
         contact_id=named.id if named else None,
     )
     session.add(interaction)
+    if kind in WINS and client.status == "active":
+        client.next_referable_at = now  # a good moment to make referring easy? (bot.handoffs.referable)
     touched(session, client, direction, when_at, touch_words(kind), user_id, now)
     return interaction
 
@@ -33,9 +36,12 @@ def record_interaction(session: Session, client: Client, kind: str, direction: s
 def touched(session: Session, client: Client, direction: str | None, when_at: datetime, words: str, user_id: str,
             now: datetime) -> None:
     """What a touch written at `when_at` changes besides its own row: the client's facts and schedule; its open
-    cards, closed with `words` (a touch, not an internal note); and, from us, news on every open issue."""
+    cards, closed with `words` (a touch, not an internal note); from us, news on every open issue; and, from a
+    new owner after a handoff, the introduction they were waiting for (PRODUCT.md §4.13)."""
     refresh(session, client, now)
     if direction is not None:
         close_open_cards(session, client.id, words, user_id, now)
+        if mark_introduced(session, client.id, user_id, when_at):
+            drop_waiting(session, client.id, INTRO_KINDS, "introduced them")
     if direction in FROM_US:
         refresh_issues(session, client.id, when_at, now)

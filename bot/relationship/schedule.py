@@ -15,6 +15,7 @@ from bot.relationship import thresholds
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.commitments import late_signs_of
+from storage.handoffs import latest_handoff
 from storage.models import Client, Contact, Nudge, Referral
 from storage.queries import contact_facts, primary_contact
 
@@ -53,7 +54,8 @@ def refresh(session: Session, client: Client, now: datetime) -> None:
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     if spell_changed or (threshold_changed and not client.quiet_nudges):
         client.quiet_nudges = 0
-        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold)
+        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold,
+                                                          client.halved_until)
     client.next_unanswered_at = thresholds.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
     late = [at for _, at in late_signs_of(session, [client.id], now - 2 * thresholds.WARNING_WINDOW).get(client.id, [])]
@@ -88,6 +90,10 @@ def not_relevant(session: Session, client: Client, reasons: list[Nudge]) -> None
             client.next_advocate_at = None
         elif nudge.kind == "heads_up":  # the advocate-first episode ends (PRODUCT.md §4.13)
             client.heads_up_since = client.heads_up_sponsor_id = client.next_heads_up_at = None
+        elif nudge.kind == "intro":
+            handoff = latest_handoff(session, client.id)
+            if handoff is not None:
+                handoff.intro_reminded = True  # no reminder about this introduction
         elif nudge.kind == "winback":
             client.next_winback_at = None  # the series ends here
         elif nudge.kind == "thank" and nudge.referral_id:

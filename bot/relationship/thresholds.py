@@ -49,9 +49,22 @@ def quiet_threshold(own_days: int | None, their_contacts: Sequence[datetime], no
     return Threshold(QUIET_DEFAULT_DAYS, "default")
 
 
-def first_quiet_due(spell_start: datetime, threshold: Threshold) -> datetime:
-    """Quiet means *longer than* the threshold, so the nudge is due once the threshold has fully passed."""
-    return spell_start + threshold.days * DAY
+def first_quiet_due(spell_start: datetime, threshold: Threshold, halved_until: datetime | None = None) -> datetime:
+    """Quiet means *longer than* the threshold, so the nudge is due once the threshold has fully passed. Until
+    `halved_until` (90 days after a handoff, PRODUCT.md §4.13) half the threshold is enough; a spell that would
+    only pass the halved one after that window has to pass the whole one."""
+    return spell_start + quiet_days(threshold.days, spell_start, halved_until) * DAY
+
+
+def quiet_days(days: int, spell_start: datetime, halved_until: datetime | None) -> int:
+    """The threshold this spell is held to: halved while the halved one passes inside the window."""
+    half = halved_days(days)
+    return half if halved_until is not None and spell_start + half * DAY < halved_until else days
+
+
+def halved_days(days: int) -> int:
+    """Half a quiet threshold, rounded up: a 7-day threshold becomes 4 days, never 0."""
+    return max(1, (days + 1) // 2)
 
 
 def unanswered_due(out_touches: Sequence[datetime]) -> datetime | None:

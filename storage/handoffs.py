@@ -1,0 +1,133 @@
+"""Queries for handoffs, closeouts and the referral channel (PRODUCT.md §4.13-4.14). Each takes the caller's
+session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
+from storage.queries import INSTALLED
+
+INTRO_KINDS = ("intro", "intro_reminder")  # the nudges asking a previous owner to introduce the new one
+WINS = ("praise", "acted")  # what makes a good moment to make referring easy (PRODUCT.md §4.14)
+
+
+def latest_handoff(session: Session, client_id: int) -> Handoff | None:
+    stmt = select(Handoff).where(Handoff.client_id == client_id).order_by(Handoff.at.desc(), Handoff.id.desc())
+    return session.scalars(stmt.limit(1)).first()
+
+
+def scheduled_handoffs(session: Session, client_id: int) -> list[Handoff]:
+    """The client's handoffs whose ceremony is still scheduled (introduction, check-ins)."""
+    return list(session.scalars(select(Handoff).where(Handoff.client_id == client_id,
+                                                      Handoff.next_check_at.is_not(None))))
+
+
+def move_open_goals(session: Session, client_id: int, to_user: str) -> int:
+    """A handoff moves the client's open goals to the new owner; closed ones keep theirs (calibration is per
+    owner). How many moved."""
+    result = session.execute(update(Goal).where(Goal.client_id == client_id, Goal.status == "open")
+                             .values(owner_id=to_user))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_goal_count(session: Session, client_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Goal)
+                              .where(Goal.client_id == client_id, Goal.status == "open")) or 0)
+
+
+def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime) -> list[Handoff]:
+    """A touch between `user_id` and the client at `at`: the introduction of each handoff to that user made
+    before it, still waiting, is done."""
+    stmt = select(Handoff).where(Handoff.client_id == client_id, Handoff.to_user == user_id,
+                                 Handoff.introduced_at.is_(None), Handoff.at <= at)
+    found = list(session.scalars(stmt))
+    for handoff in found:
+        handoff.introduced_at, handoff.introduced_by = at, user_id
+    return found
+
+
+def due_handoffs(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
+                 limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Handoff, Client]]:
+    """Handoffs whose schedule is due a look, with their clients, in (next check, id) order."""
+    stmt = (select(Handoff, Client).join(Client, Client.id == Handoff.client_id)
+            .where(Handoff.next_check_at <= now, Handoff.workspace_id.in_(INSTALLED))
+            .order_by(Handoff.next_check_at, Handoff.id))
+    if workspace_id is not None:
+        stmt = stmt.where(Handoff.workspace_id == workspace_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(Handoff.next_check_at, Handoff.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Handoff)
+    return [(h, client) for h, client in session.execute(stmt)]
+
+
+def open_closeout(session: Session, client_id: int) -> Closeout | None:
+    stmt = select(Closeout).where(Closeout.client_id == client_id, Closeout.done_at.is_(None))
+    return session.scalars(stmt.order_by(Closeout.id.desc()).limit(1)).first()
+
+
+def latest_closeout(session: Session, client_id: int) -> Closeout | None:
+    return session.scalars(select(Closeout).where(Closeout.client_id == client_id)
+                           .order_by(Closeout.id.desc()).limit(1)).first()
+
+
+def get_closeout(session: Session, workspace_id: int, closeout_id: int) -> Closeout | None:
+    return session.scalars(select(Closeout).where(Closeout.workspace_id == workspace_id,
+                                                  Closeout.id == closeout_id)).one_or_none()
+
+
+def client_id_of_closeout(session: Session, workspace_id: int, closeout_id: int) -> int | None:
+    """Whose a closeout is, read without loading it, so that it is first loaded under the client's lock."""
+    return session.scalar(select(Closeout.client_id).where(Closeout.workspace_id == workspace_id,
+                                                           Closeout.id == closeout_id))
+
+
+def ticks_of(session: Session, closeout_id: int) -> dict[str, CloseoutTick]:
+    return {t.item: t for t in session.scalars(select(CloseoutTick).where(CloseoutTick.closeout_id == closeout_id))}
+
+
+def due_closeouts(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
+                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Closeout, Client]]:
+    stmt = (select(Closeout, Client).join(Client, Client.id == Closeout.client_id)
+            .where(Closeout.next_check_at <= now, Closeout.done_at.is_(None), Closeout.workspace_id.in_(INSTALLED))
+            .order_by(Closeout.next_check_at, Closeout.id))
+    if workspace_id is not None:
+        stmt = stmt.where(Closeout.workspace_id == workspace_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(Closeout.next_check_at, Closeout.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Closeout)
+    return [(c, client) for c, client in session.execute(stmt)]
+
+
+def unhandled_nudges(session: Session, client_id: int, kinds: Sequence[str]) -> list[Nudge]:
+    """A client's nudges of these kinds nobody has acted on: waiting, about to be posted, or on an open card."""
+    stmt = select(Nudge).where(Nudge.client_id == client_id, Nudge.kind.in_(list(kinds)),
+                               Nudge.handled_at.is_(None), Nudge.status.in_(("pending", "sent", "sending")))
+    return list(session.scalars(stmt.order_by(Nudge.id)))
+
+
+def drop_waiting(session: Session, client_id: int, kinds: Sequence[str], reason: str) -> None:
+    """The client's nudges of these kinds still waiting for a card will not be shown: what they ask is done."""
+    session.execute(update(Nudge).where(Nudge.client_id == client_id, Nudge.kind.in_(list(kinds)),
+                                        Nudge.status == "pending", Nudge.card_id.is_(None))
+                    .values(status="dropped", last_error=reason))
+
+
+def referrers_since(session: Session, workspace_id: int, since: datetime) -> set[int]:
+    """Clients who referred someone since then."""
+    stmt = select(Referral.referrer_id).where(Referral.workspace_id == workspace_id,
+                                              Referral.created_at >= since).distinct()
+    return set(session.scalars(stmt))
+
+
+def last_kind_at(session: Session, client_id: int, kinds: Sequence[str]) -> datetime | None:
+    """When the client's latest interaction of these kinds happened."""
+    at = session.scalar(select(func.max(Interaction.occurred_at))
+                          .where(Interaction.client_id == client_id, Interaction.kind.in_(list(kinds))))
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
