@@ -373,7 +373,8 @@ def test_with_no_channel_the_introduction_goes_to_the_previous_owner_and_the_che
     rapport.command("add Acme Corp contact Jane Doe")  # no channel, no default: cards go by DM
     rapport.command("handoff acme corp to <@UBOB>")
     run_sweep(rapport, rapport.clock.now)
-    assert "introduce them to Jane Doe" in words(posts(rapport, "UANA")[0])
-    assert posts(rapport, "UBOB") == []
+    assert "introduce them to Jane Doe" in words(posts(rapport, "DANA")[0])  # Ana's DM (the fake's D + user)
+    assert posts(rapport, "DBOB") == []
     run_sweep(rapport, rapport.clock.now + 30 * DAY)
-    assert [n.kind for n in _rows(rapport, Nudge) if n.channel_id == "UBOB"] == ["handoff_checkin"]
+    # Bob's: gone quiet (after the halved 15 days) and his first check-in
+    assert [n.kind for n in _rows(rapport, Nudge) if n.channel_id == "DBOB"] == ["quiet", "handoff_checkin"]
