@@ -424,3 +424,8 @@ class PlanningLease(Base):
     pass_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the pass (sweep interval) last planned in
     planned_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process that planned it
     plans: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # in that pass
+
+
+# `/client list` (issue 24): longest silence first, read as two walks of this index that stop at the page's end
+# (storage/queries.py longest_silent_first) instead of sorting every client of the workspace.
+Index("ix_clients_workspace_their_contact", Client.workspace_id, Client.last_their_contact_at, Client.name_key)

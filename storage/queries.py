@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import ColumnElement, Table, delete, func, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -167,13 +167,21 @@ def list_clients(
     if ids is not None:
         conditions.append(Client.id.in_(list(ids)))
     total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    stmt = (
-        select(Client)
-        .where(*conditions)
-        .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt)), total
+    return longest_silent_first(session, conditions, limit), total
+
+
+def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bool]], limit: int) -> list[Client]:
+    """The first `limit` clients matching `conditions` (which name one workspace), never heard from first (by
+    name), then by when we last heard from them: two walks of ix_clients_workspace_their_contact that stop at
+    `limit`, not a sort of every match. One walk cannot do it on both databases: PostgreSQL's index keeps NULLs
+    last, and `NULLS FIRST` would sort."""
+    never = list(session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_(None))
+                                 .order_by(Client.name_key).limit(limit)))
+    if len(never) >= limit:
+        return never
+    heard = session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_not(None))
+                            .order_by(Client.last_their_contact_at, Client.name_key).limit(limit - len(never)))
+    return never + list(heard)
 
 
 def clients_with_warning_signs(
@@ -537,9 +545,7 @@ def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int
         or_(Client.quiet_nudges > 0, Client.next_quiet_at < now),
     ]
     total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    stmt = (select(Client).where(*conditions)
-            .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key).limit(limit))
-    return list(session.scalars(stmt)), total
+    return longest_silent_first(session, conditions, limit), total
 
 
 def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:
