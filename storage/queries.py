@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Table, delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import ColumnElement, Select, Subquery, Table, delete, func, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -148,7 +148,7 @@ def list_clients(
     statuses: Sequence[str] | None = None,
     owner_id: str | None = None,
     their_contact_before: datetime | None = None,
-    ids: Sequence[int] | None = None,
+    ids: Sequence[int] | Select[tuple[int]] | None = None,
     limit: int,
 ) -> tuple[list[Client], int]:
     """Clients matching the filters, longest-silent first, and how many matched in all."""
@@ -165,7 +165,7 @@ def list_clients(
             )
         )
     if ids is not None:
-        conditions.append(Client.id.in_(list(ids)))
+        conditions.append(Client.id.in_(ids if isinstance(ids, Select) else list(ids)))
     total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
     return longest_silent_first(session, conditions, limit), total
 
@@ -184,20 +184,46 @@ def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bo
     return never + list(heard)
 
 
-def clients_with_warning_signs(
-    session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
-) -> dict[int, int]:
-    """Clients with at least `at_least` warning signs since `since`: their own (interactions of `kinds`) and ours
-    (a commitment that went late then and is still open, PRODUCT.md §4.10)."""
+def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime,
+                   client_ids: Sequence[int] | None = None) -> Subquery:
+    """One row per warning sign since `since`: their own (interactions of `kinds`, read from the index alone) and
+    ours (a commitment that went late then and is still open, PRODUCT.md §4.10)."""
     theirs = (select(Interaction.client_id.label("client_id"))
               .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(list(kinds)),
                      Interaction.occurred_at >= since))
     ours = (select(Commitment.client_id.label("client_id"))
             .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
                    Commitment.late_since >= since))
-    signs = union_all(theirs, ours).subquery()
+    if client_ids is not None:
+        theirs = theirs.where(Interaction.client_id.in_(list(client_ids)))
+        ours = ours.where(Commitment.client_id.in_(list(client_ids)))
+    return union_all(theirs, ours).subquery()
+
+
+def at_risk_ids(workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int) -> Select[tuple[int]]:
+    """The ids of clients with at least `at_least` warning signs since `since`, as a subquery for the database to
+    use in place: a list of thousands of ids would be sent back and forth otherwise."""
+    signs = _warning_signs(workspace_id, kinds, since)
+    return select(signs.c.client_id).group_by(signs.c.client_id).having(func.count() >= at_least)
+
+
+def clients_with_warning_signs(
+    session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
+) -> dict[int, int]:
+    """Clients with at least `at_least` warning signs since `since` (theirs and ours), and how many each."""
+    signs = _warning_signs(workspace_id, kinds, since)
     stmt = (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
             .having(func.count() >= at_least))
+    return {client_id: count for client_id, count in session.execute(stmt)}
+
+
+def warning_sign_counts(session: Session, workspace_id: int, client_ids: Sequence[int], kinds: Sequence[str],
+                        since: datetime) -> dict[int, int]:
+    """Warning signs since `since` (theirs and ours) of these clients, a page of them."""
+    if not client_ids:
+        return {}
+    signs = _warning_signs(workspace_id, kinds, since, client_ids)
+    stmt = select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
     return {client_id: count for client_id, count in session.execute(stmt)}
 
 
@@ -539,13 +565,16 @@ def recent_nudges(session: Session, client_id: int, sent_since: datetime) -> lis
 
 def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int) -> tuple[list[Client], int]:
     """Silent past their threshold: already nudged this spell, or due to be."""
-    conditions = [
-        Client.workspace_id == workspace_id,
-        Client.status.in_(("active", "prospect")),
-        or_(Client.quiet_nudges > 0, Client.next_quiet_at < now),
-    ]
-    total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    return longest_silent_first(session, conditions, limit), total
+    current = [Client.workspace_id == workspace_id, Client.status.in_(("active", "prospect"))]
+    nudged, due = Client.quiet_nudges > 0, Client.next_quiet_at < now
+    # Counted as two ranges of ix_clients_workspace_quiet (nudged; not nudged and due), each read from the index
+    # alone, instead of testing every current client's row for the OR. quiet_nudges counts up from 0, and `== 0`
+    # (not `<= 0`) keeps SQLite's planner, which has no statistics, on that index rather than next_quiet_at's.
+    total = session.scalar(select(
+        select(func.count()).select_from(Client).where(*current, nudged).scalar_subquery()
+        + select(func.count()).select_from(Client).where(*current, Client.quiet_nudges == 0, due).scalar_subquery()
+    )) or 0
+    return longest_silent_first(session, [*current, or_(nudged, due)], limit), total
 
 
 def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:

@@ -21,9 +21,10 @@ from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from storage.models import Client
 from storage.queries import (
-    clients_with_warning_signs,
+    at_risk_ids,
     list_clients,
     quiet_clients,
+    warning_sign_counts,
 )
 
 LIST_LIMIT = 25
@@ -66,9 +67,10 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
     elif which == "quiet":
         clients, total = quiet_clients(session, ctx.workspace_id, now, limit)
     elif which == "at-risk":
-        risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
-                                          rules.AT_RISK_SIGNS)
-        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk), limit=limit)
+        since = warning_window_start(now)
+        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=limit,
+                                      ids=at_risk_ids(ctx.workspace_id, WARNING_SIGNS, since, rules.AT_RISK_SIGNS))
+        risk = warning_sign_counts(session, ctx.workspace_id, [c.id for c in clients], WARNING_SIGNS, since)
     elif which == "former":
         clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=limit)
     elif which == "all":
