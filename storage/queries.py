@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, Subquery, Table, delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import ColumnElement, Subquery, Table, delete, func, or_, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -148,7 +148,7 @@ def list_clients(
     statuses: Sequence[str] | None = None,
     owner_id: str | None = None,
     their_contact_before: datetime | None = None,
-    ids: Sequence[int] | Select[tuple[int]] | None = None,
+    ids: Sequence[int] | None = None,
     limit: int,
 ) -> tuple[list[Client], int]:
     """Clients matching the filters, longest-silent first, and how many matched in all."""
@@ -165,7 +165,7 @@ def list_clients(
             )
         )
     if ids is not None:
-        conditions.append(Client.id.in_(ids if isinstance(ids, Select) else list(ids)))
+        conditions.append(Client.id.in_(list(ids)))
     total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
     return longest_silent_first(session, conditions, limit), total
 
@@ -200,13 +200,6 @@ def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime,
     return union_all(theirs, ours).subquery()
 
 
-def at_risk_ids(workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int) -> Select[tuple[int]]:
-    """The ids of clients with at least `at_least` warning signs since `since`, as a subquery for the database to
-    use in place: a list of thousands of ids would be sent back and forth otherwise."""
-    signs = _warning_signs(workspace_id, kinds, since)
-    return select(signs.c.client_id).group_by(signs.c.client_id).having(func.count() >= at_least)
-
-
 def clients_with_warning_signs(
     session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
 ) -> dict[int, int]:
@@ -217,14 +210,19 @@ def clients_with_warning_signs(
     return {client_id: count for client_id, count in session.execute(stmt)}
 
 
-def warning_sign_counts(session: Session, workspace_id: int, client_ids: Sequence[int], kinds: Sequence[str],
-                        since: datetime) -> dict[int, int]:
-    """Warning signs since `since` (theirs and ours) of these clients, a page of them."""
-    if not client_ids:
-        return {}
-    signs = _warning_signs(workspace_id, kinds, since, client_ids)
-    stmt = select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
-    return {client_id: count for client_id, count in session.execute(stmt)}
+def at_risk_clients(session: Session, workspace_id: int, statuses: Sequence[str], kinds: Sequence[str],
+                    since: datetime, at_least: int, limit: int) -> tuple[list[Client], int, dict[int, int]]:
+    """Clients with at least `at_least` warning signs since `since` (theirs and ours) in the list's order (longest
+    silent first), how many there are, and each one's signs: one statement, the set never leaving the database."""
+    signs = _warning_signs(workspace_id, kinds, since)
+    risky = (select(signs.c.client_id, func.count().label("signs")).group_by(signs.c.client_id)
+             .having(func.count() >= at_least).subquery())
+    stmt = (select(Client, risky.c.signs, func.count().over().label("total"))
+            .join(risky, risky.c.client_id == Client.id)
+            .where(Client.workspace_id == workspace_id, Client.status.in_(list(statuses)))
+            .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key).limit(limit))
+    rows = session.execute(stmt).all()
+    return [r[0] for r in rows], (rows[0].total if rows else 0), {r[0].id: r.signs for r in rows}
 
 
 def count_warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> int:

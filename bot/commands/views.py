@@ -21,10 +21,9 @@ from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from storage.models import Client
 from storage.queries import (
-    at_risk_ids,
+    at_risk_clients,
     list_clients,
     quiet_clients,
-    warning_sign_counts,
 )
 
 LIST_LIMIT = 25
@@ -59,7 +58,7 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
                            f"not {args.strip()!r}.", USAGE["list"])
     which = "at-risk" if which in ("at risk", "atrisk") else which
     now = ctx.now
-    risk = {}
+    risk: dict[int, int] = {}
     limit = HEALTH_SORT_LIMIT if by_health else LIST_LIMIT
     if which == "mine":
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, owner_id=ctx.user_id,
@@ -67,10 +66,8 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
     elif which == "quiet":
         clients, total = quiet_clients(session, ctx.workspace_id, now, limit)
     elif which == "at-risk":
-        since = warning_window_start(now)
-        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=limit,
-                                      ids=at_risk_ids(ctx.workspace_id, WARNING_SIGNS, since, rules.AT_RISK_SIGNS))
-        risk = warning_sign_counts(session, ctx.workspace_id, [c.id for c in clients], WARNING_SIGNS, since)
+        clients, total, risk = at_risk_clients(session, ctx.workspace_id, CURRENT, WARNING_SIGNS,
+                                               warning_window_start(now), rules.AT_RISK_SIGNS, limit)
     elif which == "former":
         clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=limit)
     elif which == "all":
