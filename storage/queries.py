@@ -6,8 +6,22 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, Table, delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    Table,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -279,42 +293,55 @@ def contact_facts(
     session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
     warning_kinds: Sequence[str], primary_contact_id: int | None,
 ) -> ContactFacts:
-    """What one client's history says, for the schedule. Each query is a range scan of that client's rows
-    on (client_id, occurred_at): the cost is one client's history, never the workspace's."""
+    """What one client's history says, for the schedule. One statement (a touch is recorded on every answer that
+    logs one): each of its parts is a range scan of that client's rows on (client_id, occurred_at), so the cost is
+    one client's history, never the workspace's."""
     session.flush()
     mine = Interaction.client_id == client_id
-    theirs = Interaction.direction.in_(("in", "both"))
-    last = session.execute(
-        select(Interaction.occurred_at, Interaction.direction)
-        .where(mine, Interaction.direction.is_not(None))
-        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-        .limit(1)
-    ).first()
-    last_their = session.scalar(select(func.max(Interaction.occurred_at)).where(mine, theirs))
-    outs = select(Interaction.occurred_at).where(mine, Interaction.direction == "out")
-    if last_their is not None:
-        outs = outs.where(Interaction.occurred_at > last_their)
-    primary = None
+    at, direction, kind = Interaction.occurred_at, Interaction.direction, Interaction.kind
+    theirs = direction.in_(("in", "both"))
+    last_their = select(func.max(at)).where(mine, theirs).scalar_subquery()
+
+    def part(tag: str, stmt: Any) -> Any:  # one of the parts below, each with its own column types
+        rows = stmt.subquery()
+        return select(literal(tag).label("tag"), rows.c.at, rows.c.direction)
+
+    nothing = null().label("direction")
+    parts = [
+        part("last", select(at.label("at"), direction.label("direction")).where(mine, direction.is_not(None))
+             .order_by(at.desc(), Interaction.id.desc()).limit(1)),
+        part("their", select(func.max(at).label("at"), nothing).where(mine, theirs)),
+        part("checkin", select(func.max(at).label("at"), nothing).where(mine, kind == "checkin")),
+        # our touches since they last replied (all of them if they never have)
+        part("out", select(at.label("at"), nothing).where(mine, direction == "out",
+                                                          or_(last_their.is_(None), at > last_their))),
+        part("contact", select(at.label("at"), nothing).where(mine, theirs, at >= contacts_since)),
+        part("warning", select(at.label("at"), nothing).where(mine, kind.in_(list(warning_kinds)),
+                                                              at >= warnings_since)),
+    ]
     if primary_contact_id is not None:
-        primary = session.scalar(
-            select(func.max(Interaction.occurred_at)).where(mine, theirs, Interaction.contact_id == primary_contact_id)
-        )
+        parts.append(part("primary", select(func.max(at).label("at"), nothing)
+                          .where(mine, theirs, Interaction.contact_id == primary_contact_id)))
+    found: dict[str, list[tuple[datetime | None, str | None]]] = {}
+    for row in session.execute(union_all(*parts)):
+        found.setdefault(row.tag, []).append((row.at, row.direction))
+    last = found.get("last", [(None, None)])[0]
+
+    def one(tag: str) -> datetime | None:
+        return found.get(tag, [(None, None)])[0][0]
+
+    def every(tag: str) -> list[datetime]:
+        return sorted(when for when, _ in found.get(tag, []) if when is not None)
+
     return ContactFacts(
-        last_contact_at=last[0] if last else None,
-        last_contact_direction=last[1] if last else None,
-        last_their_contact_at=last_their,
-        last_checkin_at=session.scalar(
-            select(func.max(Interaction.occurred_at)).where(mine, Interaction.kind == "checkin")
-        ),
-        unanswered=list(session.scalars(outs.order_by(Interaction.occurred_at))),
-        their_contacts_since=list(session.scalars(
-            select(Interaction.occurred_at).where(mine, theirs, Interaction.occurred_at >= contacts_since)
-        )),
-        warning_signs_since=list(session.scalars(
-            select(Interaction.occurred_at).where(
-                mine, Interaction.kind.in_(list(warning_kinds)), Interaction.occurred_at >= warnings_since)
-        )),
-        last_primary_contact_at=primary,
+        last_contact_at=last[0],
+        last_contact_direction=last[1],
+        last_their_contact_at=one("their"),
+        last_checkin_at=one("checkin"),
+        unanswered=every("out"),
+        their_contacts_since=every("contact"),
+        warning_signs_since=every("warning"),
+        last_primary_contact_at=one("primary"),
     )
 
 
