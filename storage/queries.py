@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Subquery,
     Table,
+    case,
     delete,
     func,
     literal,
@@ -634,17 +635,24 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
     return found
 
 
-def kinds_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
-    """Interactions by kind per client since a moment: one grouped query for a page of clients."""
-    result: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+def kinds_in_windows(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
+                     ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
+    """Interactions by kind per client since `since`, and since `recent_since` (within it): one grouped query for
+    a page of clients, one pass over the wider window."""
+    assert recent_since >= since
+    wide: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+    recent: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
     ids = list(client_ids)
+    in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
     for start in range(0, len(ids), 500):
-        stmt = (select(Interaction.client_id, Interaction.kind, func.count())
+        stmt = (select(Interaction.client_id, Interaction.kind, func.count(), in_recent)
                 .where(Interaction.client_id.in_(ids[start:start + 500]), Interaction.occurred_at >= since)
                 .group_by(Interaction.client_id, Interaction.kind))
-        for client_id, kind, count in session.execute(stmt):
-            result[client_id][kind] = count
-    return result
+        for client_id, kind, count, recent_count in session.execute(stmt):
+            wide[client_id][kind] = count
+            if recent_count:
+                recent[client_id][kind] = recent_count
+    return wide, recent
 
 
 def referrals_made_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, int]:
@@ -720,11 +728,12 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
 
 
 def value_standing(session: Session, workspace_id: int, value: int) -> tuple[int, int]:
-    """(current clients worth more than `value`, current clients with a value set): a range on the value index."""
+    """(current clients worth more than `value`, current clients with a value set), in one pass over the workspace's
+    range of the value index."""
     valued = [Client.workspace_id == workspace_id, Client.value.is_not(None), Client.status != "former"]
-    above = session.scalar(select(func.count()).select_from(Client).where(*valued, Client.value > value)) or 0
-    total = session.scalar(select(func.count()).select_from(Client).where(*valued)) or 0
-    return above, total
+    above, total = session.execute(select(func.sum(case((Client.value > value, 1), else_=0)), func.count())
+                                   .select_from(Client).where(*valued)).one()
+    return above or 0, total or 0
 
 
 def value_median(session: Session, workspace_id: int) -> float | None:

@@ -16,13 +16,12 @@ from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.thresholds import WARNING_WINDOW
 from storage.commitments import late_signs_of
 from storage.models import Client, Interaction
-from storage.queries import interactions_since, kinds_since, referral_dates, referrals_made_since
+from storage.queries import interactions_since, kinds_in_windows, referral_dates, referrals_made_since
 
 
 def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:
     ids = [c.id for c in clients]
-    kinds = kinds_since(session, ids, now - WINDOW)
-    recent_kinds = kinds_since(session, ids, now - timedelta(days=30))
+    kinds, recent_kinds = kinds_in_windows(session, ids, now - WINDOW, now - timedelta(days=30))
     referrals = referrals_made_since(session, ids, now - WINDOW)
     late = late_signs_of(session, ids, now - timedelta(days=30))
     return {client.id: _assess(client, kinds[client.id], recent_kinds[client.id], referrals.get(client.id, 0),
