@@ -183,7 +183,8 @@ def _write(rows: list[dict], sizes, backend: str, title: str, note: str) -> None
              f"Python {platform.python_version()}, {backend}", "",
              f"`python bench/answers.py`: {backend}, {sizes[0]:,} clients and {sizes[1]:,} interactions (seed-demo). "
              f"`rapport serve` as deployed: gunicorn with WEB_CONCURRENCY unset, so {os.cpu_count()} web processes "
-             "(8 threads each), the scheduler off. A mix of status, log and list (current, quiet, mine, at-risk) "
+             f"(8 threads each; answer threads: {os.environ.get('RAPPORT_COMMAND_WORKERS', 'the default')}), the "
+             "scheduler off. A mix of status, log and list (current, quiet, mine, at-risk) "
              "commands; *answer* is from sending the command to its reply arriving on response_url at a fake Slack; "
              "*ack* is gunicorn's own request time for the acknowledgement (access log `%(D)s`)."
              + (f" {note}" if note else ""), "",
