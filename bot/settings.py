@@ -224,9 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_minutes=_int(env, "RAPPORT_SWEEP_MINUTES", 15, 1, 1440),
         scheduler=scheduler_raw == "on",
         digest=digest,
-        # On PostgreSQL an answer spends much of its time waiting on the database, in another process: a second
-        # thread works out the next answer meanwhile (bench/answers.py). SQLite's work is this interpreter's.
-        command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 2 if raw_url.startswith("postgres") else 1, 1, 64),
+        command_workers=_int(env, "RAPPORT_COMMAND_WORKERS", 1, 1, 64),
         uninstall_grace_days=_int(env, "RAPPORT_UNINSTALL_GRACE_DAYS", 30, 0, 3650),
         daily_focus=_int(env, "RAPPORT_DAILY_FOCUS", 5, 1, 100),
         reply_hours=_int(env, "RAPPORT_REPLY_HOURS", 4, 1, 80),

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from storage.models import (
     AuditEvent,
@@ -128,8 +128,10 @@ def interactions_since(session: Session, client_id: int, since: datetime) -> lis
 
 
 def open_referrals_from(session: Session, workspace_id: int, referrer_id: int) -> list[Referral]:
+    # with the clients they referred, whose names every caller shows: one statement, not one more per referral
     stmt = (
         select(Referral)
+        .options(joinedload(Referral.referred))
         .where(
             Referral.workspace_id == workspace_id,
             Referral.referrer_id == referrer_id,
@@ -199,8 +201,7 @@ def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bo
     return never + list(heard)
 
 
-def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime,
-                   client_ids: Sequence[int] | None = None) -> Subquery:
+def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime) -> Subquery:
     """One row per warning sign since `since`: their own (interactions of `kinds`, read from the index alone) and
     ours (a commitment that went late then and is still open, PRODUCT.md §4.10)."""
     theirs = (select(Interaction.client_id.label("client_id"))
@@ -209,9 +210,6 @@ def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime,
     ours = (select(Commitment.client_id.label("client_id"))
             .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
                    Commitment.late_since >= since))
-    if client_ids is not None:
-        theirs = theirs.where(Interaction.client_id.in_(list(client_ids)))
-        ours = ours.where(Commitment.client_id.in_(list(client_ids)))
     return union_all(theirs, ours).subquery()
 
 

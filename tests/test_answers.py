@@ -15,7 +15,6 @@ from bot.relationship.health_data import health_from, health_of, history_of, war
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.schedule import start_schedule
 from bot.relationship.thresholds import AT_RISK_SIGNS, RHYTHM_WINDOW, WARNING_WINDOW
-from bot.settings import load_settings
 from storage.models import Client, Commitment, Interaction, Workspace
 from storage.queries import (
     at_risk_clients,
@@ -174,11 +173,3 @@ def test_a_touchs_facts_in_one_statement_are_the_seven_queries_answers(database)
             assert facts.last_primary_contact_at == (session.scalar(
                 select(func.max(Interaction.occurred_at)).where(mine, theirs, Interaction.contact_id == primary.id))
                 if primary else None)
-
-
-def test_answer_threads_default_to_two_on_postgresql_and_one_on_sqlite():
-    assert load_settings({"DATABASE_URL": "postgresql://db/rapport"}).command_workers == 2
-    assert load_settings({"DATABASE_URL": "postgres://db/rapport"}).command_workers == 2
-    assert load_settings({"DATABASE_URL": "sqlite:///rapport.db"}).command_workers == 1
-    assert load_settings({"DATABASE_URL": "postgresql://db/rapport", "RAPPORT_COMMAND_WORKERS": "1"}
-                         ).command_workers == 1
