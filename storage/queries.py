@@ -637,6 +637,19 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
     return found
 
 
+def kinds_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
+    """Interactions by kind per client since a moment: one grouped query for a page of clients."""
+    result: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+    ids = list(client_ids)
+    for start in range(0, len(ids), 500):
+        stmt = (select(Interaction.client_id, Interaction.kind, func.count())
+                .where(Interaction.client_id.in_(ids[start:start + 500]), Interaction.occurred_at >= since)
+                .group_by(Interaction.client_id, Interaction.kind))
+        for client_id, kind, count in session.execute(stmt):
+            result[client_id][kind] = count
+    return result
+
+
 def kinds_in_windows(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
                      ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
     """Interactions by kind per client since `since`, and since `recent_since` (within it): one grouped query for
