@@ -61,7 +61,7 @@ class Client(Base):
     __tablename__ = "clients"
     __table_args__ = (
         UniqueConstraint("workspace_id", "name_key"),
-        Index("ix_clients_workspace_owner", "workspace_id", "owner_id"),
+        Index("ix_clients_workspace_owner", "workspace_id", "owner_id", "status"),  # `list mine` counts from it alone
         Index("ix_clients_workspace_status", "workspace_id", "status"),
         Index("ix_clients_workspace_value", "workspace_id", "value"),
         # planning one workspace at a time (storage/leases.py): a range on (workspace, due time) per rule
@@ -163,7 +163,8 @@ class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
-        Index("ix_interactions_workspace_kind_occurred", "workspace_id", "kind", "occurred_at"),
+        # client_id: the at-risk list and totals group warning signs by client from the index alone
+        Index("ix_interactions_workspace_kind_occurred", "workspace_id", "kind", "occurred_at", "client_id"),
         # A captured message is one touch per workspace, however often Slack delivers its event. Per workspace:
         # a Slack Connect channel has one id in every organisation, so two installed workspaces that both link it
         # each keep their own touch of the same message (PRODUCT.md §5 "Tenants"; migration 0012).
@@ -540,3 +541,12 @@ class CloseoutTick(Base):
     item: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# Answers (issue 24). `/client list`: longest silence first, read as two walks of this index that stop at the
+# page's end (storage/queries.py longest_silent_first) instead of sorting every client of the workspace.
+Index("ix_clients_workspace_their_contact", Client.workspace_id, Client.last_their_contact_at, Client.name_key)
+# `/client list quiet`'s total: two ranges of the index (nudged this spell; due), not a test of every client's row
+Index("ix_clients_workspace_quiet", Client.workspace_id, Client.status, Client.quiet_nudges, Client.next_quiet_at)
+# the client card's referrals still to thank: all three terms in one index, whichever SQLite's planner weighs
+Index("ix_referrals_workspace_referrer", Referral.workspace_id, Referral.referrer_id, Referral.thanked_at)

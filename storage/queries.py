@@ -6,12 +6,27 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, tuple_, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    Table,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from storage.models import (
     AuditEvent,
@@ -117,8 +132,10 @@ def interactions_since(session: Session, client_id: int, since: datetime) -> lis
 
 
 def open_referrals_from(session: Session, workspace_id: int, referrer_id: int) -> list[Referral]:
+    # with the clients they referred, whose names every caller shows: one statement, not one more per referral
     stmt = (
         select(Referral)
+        .options(joinedload(Referral.referred))
         .where(
             Referral.workspace_id == workspace_id,
             Referral.referrer_id == referrer_id,
@@ -171,20 +188,27 @@ def list_clients(
     if ids is not None:
         conditions.append(Client.id.in_(list(ids)))
     total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    stmt = (
-        select(Client)
-        .where(*conditions)
-        .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt)), total
+    return longest_silent_first(session, conditions, limit), total
 
 
-def clients_with_warning_signs(
-    session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
-) -> dict[int, int]:
-    """Clients with at least `at_least` warning signs since `since`: their own (interactions of `kinds`) and ours
-    (a commitment that went late then and is still open, PRODUCT.md §4.10; an open goal at risk since then, §4.11)."""
+def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bool]], limit: int) -> list[Client]:
+    """The first `limit` clients matching `conditions` (which name one workspace), never heard from first (by
+    name), then by when we last heard from them: two walks of ix_clients_workspace_their_contact that stop at
+    `limit`, not a sort of every match. One walk cannot do it on both databases: PostgreSQL's index keeps NULLs
+    last, and `NULLS FIRST` would sort."""
+    never = list(session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_(None))
+                                 .order_by(Client.name_key).limit(limit)))
+    if len(never) >= limit:
+        return never
+    heard = session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_not(None))
+                            .order_by(Client.last_their_contact_at, Client.name_key).limit(limit - len(never)))
+    return never + list(heard)
+
+
+def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime) -> Subquery:
+    """One row per warning sign since `since`: their own (interactions of `kinds`, read from the index alone) and
+    ours (a commitment that went late then and is still open, PRODUCT.md §4.10; an open goal at risk since then,
+    §4.11)."""
     theirs = (select(Interaction.client_id.label("client_id"))
               .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(list(kinds)),
                      Interaction.occurred_at >= since))
@@ -193,10 +217,36 @@ def clients_with_warning_signs(
                    Commitment.late_since >= since))
     goals = (select(Goal.client_id.label("client_id"))
              .where(Goal.workspace_id == workspace_id, Goal.status == "open", Goal.at_risk_since >= since))
-    signs = union_all(theirs, ours, goals).subquery()
+    return union_all(theirs, ours, goals).subquery()
+
+
+def clients_with_warning_signs(
+    session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
+) -> dict[int, int]:
+    """Clients with at least `at_least` warning signs since `since` (theirs and ours), and how many each."""
+    signs = _warning_signs(workspace_id, kinds, since)
     stmt = (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
             .having(func.count() >= at_least))
     return {client_id: count for client_id, count in session.execute(stmt)}
+
+
+def at_risk_clients(session: Session, workspace_id: int, statuses: Sequence[str], kinds: Sequence[str],
+                    since: datetime, at_least: int, limit: int) -> tuple[list[Client], int, dict[int, int]]:
+    """Clients with at least `at_least` warning signs since `since` (theirs and ours) in the list's order (longest
+    silent first), how many there are, and each one's signs: one statement, the set never leaving the database."""
+    signs = _warning_signs(workspace_id, kinds, since)
+    risky = (select(signs.c.client_id, func.count().label("signs")).group_by(signs.c.client_id)
+             .having(func.count() >= at_least).subquery())
+    order = (Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
+    # the page is chosen from the sort keys alone, then its clients read whole: sorting thousands of whole rows
+    # costs twice as much
+    page = (select(Client.id, risky.c.signs, func.count().over().label("total"))
+            .join(risky, risky.c.client_id == Client.id)
+            .where(Client.workspace_id == workspace_id, Client.status.in_(list(statuses)))
+            .order_by(*order).limit(limit).subquery())
+    stmt = select(Client, page.c.signs, page.c.total).join(page, page.c.id == Client.id).order_by(*order)
+    rows = session.execute(stmt).all()
+    return [r[0] for r in rows], (rows[0].total if rows else 0), {r[0].id: r.signs for r in rows}
 
 
 def count_warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> int:
@@ -257,42 +307,55 @@ def contact_facts(
     session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
     warning_kinds: Sequence[str], primary_contact_id: int | None,
 ) -> ContactFacts:
-    """What one client's history says, for the schedule. Each query is a range scan of that client's rows
-    on (client_id, occurred_at): the cost is one client's history, never the workspace's."""
+    """What one client's history says, for the schedule. One statement (a touch is recorded on every answer that
+    logs one): each of its parts is a range scan of that client's rows on (client_id, occurred_at), so the cost is
+    one client's history, never the workspace's."""
     session.flush()
     mine = Interaction.client_id == client_id
-    theirs = Interaction.direction.in_(("in", "both"))
-    last = session.execute(
-        select(Interaction.occurred_at, Interaction.direction)
-        .where(mine, Interaction.direction.is_not(None))
-        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-        .limit(1)
-    ).first()
-    last_their = session.scalar(select(func.max(Interaction.occurred_at)).where(mine, theirs))
-    outs = select(Interaction.occurred_at).where(mine, Interaction.direction == "out")
-    if last_their is not None:
-        outs = outs.where(Interaction.occurred_at > last_their)
-    primary = None
+    at, direction, kind = Interaction.occurred_at, Interaction.direction, Interaction.kind
+    theirs = direction.in_(("in", "both"))
+    last_their = select(func.max(at)).where(mine, theirs).scalar_subquery()
+
+    def part(tag: str, stmt: Any) -> Any:  # one of the parts below, each with its own column types
+        rows = stmt.subquery()
+        return select(literal(tag).label("tag"), rows.c.at, rows.c.direction)
+
+    nothing = null().label("direction")
+    parts = [
+        part("last", select(at.label("at"), direction.label("direction")).where(mine, direction.is_not(None))
+             .order_by(at.desc(), Interaction.id.desc()).limit(1)),
+        part("their", select(func.max(at).label("at"), nothing).where(mine, theirs)),
+        part("checkin", select(func.max(at).label("at"), nothing).where(mine, kind == "checkin")),
+        # our touches since they last replied (all of them if they never have)
+        part("out", select(at.label("at"), nothing).where(mine, direction == "out",
+                                                          or_(last_their.is_(None), at > last_their))),
+        part("contact", select(at.label("at"), nothing).where(mine, theirs, at >= contacts_since)),
+        part("warning", select(at.label("at"), nothing).where(mine, kind.in_(list(warning_kinds)),
+                                                              at >= warnings_since)),
+    ]
     if primary_contact_id is not None:
-        primary = session.scalar(
-            select(func.max(Interaction.occurred_at)).where(mine, theirs, Interaction.contact_id == primary_contact_id)
-        )
+        parts.append(part("primary", select(func.max(at).label("at"), nothing)
+                          .where(mine, theirs, Interaction.contact_id == primary_contact_id)))
+    found: dict[str, list[tuple[datetime | None, str | None]]] = {}
+    for row in session.execute(union_all(*parts)):
+        found.setdefault(row.tag, []).append((row.at, row.direction))
+    last = found.get("last", [(None, None)])[0]
+
+    def one(tag: str) -> datetime | None:
+        return found.get(tag, [(None, None)])[0][0]
+
+    def every(tag: str) -> list[datetime]:
+        return sorted(when for when, _ in found.get(tag, []) if when is not None)
+
     return ContactFacts(
-        last_contact_at=last[0] if last else None,
-        last_contact_direction=last[1] if last else None,
-        last_their_contact_at=last_their,
-        last_checkin_at=session.scalar(
-            select(func.max(Interaction.occurred_at)).where(mine, Interaction.kind == "checkin")
-        ),
-        unanswered=list(session.scalars(outs.order_by(Interaction.occurred_at))),
-        their_contacts_since=list(session.scalars(
-            select(Interaction.occurred_at).where(mine, theirs, Interaction.occurred_at >= contacts_since)
-        )),
-        warning_signs_since=list(session.scalars(
-            select(Interaction.occurred_at).where(
-                mine, Interaction.kind.in_(list(warning_kinds)), Interaction.occurred_at >= warnings_since)
-        )),
-        last_primary_contact_at=primary,
+        last_contact_at=last[0],
+        last_contact_direction=last[1],
+        last_their_contact_at=one("their"),
+        last_checkin_at=one("checkin"),
+        unanswered=every("out"),
+        their_contacts_since=every("contact"),
+        warning_signs_since=every("warning"),
+        last_primary_contact_at=one("primary"),
     )
 
 
@@ -541,15 +604,16 @@ def recent_nudges(session: Session, client_id: int, sent_since: datetime) -> lis
 
 def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int) -> tuple[list[Client], int]:
     """Silent past their threshold: already nudged this spell, or due to be."""
-    conditions = [
-        Client.workspace_id == workspace_id,
-        Client.status.in_(("active", "prospect")),
-        or_(Client.quiet_nudges > 0, Client.next_quiet_at < now),
-    ]
-    total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    stmt = (select(Client).where(*conditions)
-            .order_by(Client.last_their_contact_at.asc().nulls_first(), Client.name_key).limit(limit))
-    return list(session.scalars(stmt)), total
+    current = [Client.workspace_id == workspace_id, Client.status.in_(("active", "prospect"))]
+    nudged, due = Client.quiet_nudges > 0, Client.next_quiet_at < now
+    # Counted as two ranges of ix_clients_workspace_quiet (nudged; not nudged and due), each read from the index
+    # alone, instead of testing every current client's row for the OR. quiet_nudges counts up from 0, and `== 0`
+    # (not `<= 0`) keeps SQLite's planner, which has no statistics, on that index rather than next_quiet_at's.
+    total = session.scalar(select(
+        select(func.count()).select_from(Client).where(*current, nudged).scalar_subquery()
+        + select(func.count()).select_from(Client).where(*current, Client.quiet_nudges == 0, due).scalar_subquery()
+    )) or 0
+    return longest_silent_first(session, [*current, or_(nudged, due)], limit), total
 
 
 def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:
@@ -595,6 +659,26 @@ def kinds_since(session: Session, client_ids: Sequence[int], since: datetime) ->
         for client_id, kind, count in session.execute(stmt):
             result[client_id][kind] = count
     return result
+
+
+def kinds_in_windows(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
+                     ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
+    """Interactions by kind per client since `since`, and since `recent_since` (within it): one grouped query for
+    a page of clients, one pass over the wider window."""
+    assert recent_since >= since
+    wide: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+    recent: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+    ids = list(client_ids)
+    in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
+    for start in range(0, len(ids), 500):
+        stmt = (select(Interaction.client_id, Interaction.kind, func.count(), in_recent)
+                .where(Interaction.client_id.in_(ids[start:start + 500]), Interaction.occurred_at >= since)
+                .group_by(Interaction.client_id, Interaction.kind))
+        for client_id, kind, count, recent_count in session.execute(stmt):
+            wide[client_id][kind] = count
+            if recent_count:
+                recent[client_id][kind] = recent_count
+    return wide, recent
 
 
 def referrals_made_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, int]:
@@ -671,11 +755,12 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
 
 
 def value_standing(session: Session, workspace_id: int, value: int) -> tuple[int, int]:
-    """(current clients worth more than `value`, current clients with a value set): a range on the value index."""
+    """(current clients worth more than `value`, current clients with a value set), in one pass over the workspace's
+    range of the value index."""
     valued = [Client.workspace_id == workspace_id, Client.value.is_not(None), Client.status != "former"]
-    above = session.scalar(select(func.count()).select_from(Client).where(*valued, Client.value > value)) or 0
-    total = session.scalar(select(func.count()).select_from(Client).where(*valued)) or 0
-    return above, total
+    above, total = session.execute(select(func.sum(case((Client.value > value, 1), else_=0)), func.count())
+                                   .select_from(Client).where(*valued)).one()
+    return above or 0, total or 0
 
 
 def value_median(session: Session, workspace_id: int) -> float | None:

@@ -22,23 +22,20 @@ from bot.relationship.facts import (
     silent_days,
     warning_window_start,
 )
-from bot.relationship.health_data import health_of
-from bot.relationship.kinds import DIRECTION_WORDS, LABELS, WARNING_SIGNS
+from bot.relationship.health_data import health_from, history_of, warning_signs_since
+from bot.relationship.kinds import DIRECTION_WORDS, LABELS
 from bot.relationship.trend import Entry, describe, monthly
 from bot.relationship.value import format_value
 from bot.slack import blocks as b
 from bot.slack.caller import Context
 from storage.capture import links_of
-from storage.commitments import late_signs_of, open_commitments
+from storage.commitments import open_commitments
 from storage.goals import open_goals
 from storage.models import Client, Commitment
 from storage.queries import (
-    count_warning_signs,
-    interactions_since,
     open_referrals_from,
     recent_interactions,
     recent_nudges,
-    referral_dates,
     value_median,
     value_standing,
 )
@@ -101,9 +98,11 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), overdue + "."))
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
-    signs = count_warning_signs(session, client.id, WARNING_SIGNS, warning_window_start(now))
-    late_signs = late_signs_of(session, [client.id], warning_window_start(now)).get(client.id, [])
-    late, goals = len(late_signs), sum(1 for kind, _ in late_signs if kind == "goal")
+    # the last 400 days, read once: warning signs, health, the trend and the recent touches all come from it
+    history = history_of(session, client, now - TREND_HISTORY, now)
+    signs = warning_signs_since(history, warning_window_start(now))
+    late = len(history.late)
+    goals = sum(1 for kind, _ in history.late if kind == "goal")
     if signs + late:
         risk = " (at risk)" if signs + late >= rules.AT_RISK_SIGNS else ""
         ours = f", {late - goals} of them commitments of ours gone late" if late - goals else ""
@@ -129,20 +128,21 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line(b.emoji("pray"), " Thank them for introducing ", b.text(referral.referred.name,
                                                                                     bold=True),
                             " (logged ", b.date(referral.created_at), ")"))
-    health = health_of(session, [client], now)[client.id]
+    health = health_from(client, history, now)
     checklist = [b.line("✓ " if ok else "✗ ", text) for text, ok in health.checklist]
-    since = now - TREND_HISTORY
-    entries = [Entry(i.occurred_at, i.kind, i.direction) for i in interactions_since(session, client.id, since)]
-    contacts_line, health_line = describe(monthly(entries, referral_dates(session, client.id, since),
-                                                  client.created_at, client.quiet_threshold_days, now))
+    entries = [Entry(i.occurred_at, i.kind, i.direction) for i in history.interactions]
+    contacts_line, health_line = describe(monthly(entries, history.referral_dates, client.created_at,
+                                                  client.quiet_threshold_days, now))
     blocks = [b.header(client.name), b.rich(*lines),
               b.rich(b.line(b.text(f"Health: {health.label}", bold=True), " (last 180 days): " +
                             "; ".join(health.facts) + "."), b.bullets(checklist),
                      b.line(health_line), b.line(contacts_line))]
-    history = recent_interactions(session, client.id, RECENT)
-    if history:
+    # newest first; the history already holds them unless fewer than RECENT touches fall in its 400 days
+    recent = (history.interactions[::-1][:RECENT] if len(history.interactions) >= RECENT
+              else recent_interactions(session, client.id, RECENT))
+    if recent:
         items = []
-        for entry in history:
+        for entry in recent:
             parts: list[b.Element | str] = [b.date(entry.occurred_at), " · ", b.text(LABELS[entry.kind], bold=True)]
             if entry.direction:
                 parts.append(f" ({DIRECTION_WORDS[entry.direction]})")

@@ -21,7 +21,7 @@ from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from storage.models import Client
 from storage.queries import (
-    clients_with_warning_signs,
+    at_risk_clients,
     list_clients,
     quiet_clients,
 )
@@ -58,7 +58,7 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
                            f"not {args.strip()!r}.", USAGE["list"])
     which = "at-risk" if which in ("at risk", "atrisk") else which
     now = ctx.now
-    risk = {}
+    risk: dict[int, int] = {}
     limit = HEALTH_SORT_LIMIT if by_health else LIST_LIMIT
     if which == "mine":
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, owner_id=ctx.user_id,
@@ -66,9 +66,8 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
     elif which == "quiet":
         clients, total = quiet_clients(session, ctx.workspace_id, now, limit)
     elif which == "at-risk":
-        risk = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
-                                          rules.AT_RISK_SIGNS)
-        clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, ids=list(risk), limit=limit)
+        clients, total, risk = at_risk_clients(session, ctx.workspace_id, CURRENT, WARNING_SIGNS,
+                                               warning_window_start(now), rules.AT_RISK_SIGNS, limit)
     elif which == "former":
         clients, total = list_clients(session, ctx.workspace_id, statuses=("former",), limit=limit)
     elif which == "all":

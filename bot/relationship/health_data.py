@@ -1,8 +1,11 @@
-"""Gathering health inputs for a page of clients in a few grouped queries."""
+"""Gathering health inputs: for a page of clients in a few grouped queries, or from one client's history read
+once for its card."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -10,27 +13,63 @@ from sqlalchemy.orm import Session
 from bot.relationship.facts import silent_days
 from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import WARNING_SIGNS
+from bot.relationship.thresholds import WARNING_WINDOW
 from storage.commitments import late_signs_of
-from storage.models import Client
-from storage.queries import kinds_since, referrals_made_since
+from storage.models import Client, Interaction
+from storage.queries import interactions_since, kinds_in_windows, referral_dates, referrals_made_since
 
 
 def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:
     ids = [c.id for c in clients]
-    kinds = kinds_since(session, ids, now - WINDOW)
-    recent_kinds = kinds_since(session, ids, now - timedelta(days=30))
+    kinds, recent_kinds = kinds_in_windows(session, ids, now - WINDOW, now - timedelta(days=30))
     referrals = referrals_made_since(session, ids, now - WINDOW)
     late = late_signs_of(session, ids, now - timedelta(days=30))
-    result = {}
-    for client in clients:
-        result[client.id] = assess(HealthInput(
-            kinds=kinds[client.id],
-            referrals=referrals.get(client.id, 0),
-            warning_signs_30d=sum(recent_kinds[client.id].get(k, 0) for k in WARNING_SIGNS),
-            silent_days=silent_days(client, now),
-            heard_ever=client.last_their_contact_at is not None,
-            quiet_threshold=client.quiet_threshold_days,
-            unanswered=client.unanswered_count,
-            late_commitments=len(late.get(client.id, [])),
-        ))
-    return result
+    return {client.id: _assess(client, kinds[client.id], recent_kinds[client.id], referrals.get(client.id, 0),
+                               len(late.get(client.id, [])), now) for client in clients}
+
+
+@dataclass(frozen=True)
+class History:
+    """One client's history since `since`, read once: its card's health, warning signs, trend and recent touches
+    all come from it instead of each reading the same rows again."""
+
+    since: datetime
+    interactions: list[Interaction]  # occurred since `since`, oldest first
+    referral_dates: list[datetime]  # referrals they made since `since`
+    late: list[tuple[str, datetime]]  # our commitments late within the warning window, and since when
+
+
+def history_of(session: Session, client: Client, since: datetime, now: datetime) -> History:
+    assert since <= now - max(WINDOW, WARNING_WINDOW), "the history must cover health's windows"
+    return History(since, interactions_since(session, client.id, since), referral_dates(session, client.id, since),
+                   late_signs_of(session, [client.id], now - WARNING_WINDOW).get(client.id, []))
+
+
+def health_from(client: Client, history: History, now: datetime) -> Health:
+    """The same health as health_of, from a history already read."""
+    window, recent = now - WINDOW, now - timedelta(days=30)
+    kinds = Counter(i.kind for i in history.interactions if i.occurred_at >= window)
+    recent_kinds = Counter(i.kind for i in history.interactions if i.occurred_at >= recent)
+    referrals = sum(1 for at in history.referral_dates if at >= window)
+    late = sum(1 for _, at in history.late if at >= recent)
+    return _assess(client, kinds, recent_kinds, referrals, late, now)
+
+
+def warning_signs_since(history: History, since: datetime) -> int:
+    """Their warning signs (interactions of those kinds) since `since`, within the history."""
+    assert since >= history.since
+    return sum(1 for i in history.interactions if i.kind in WARNING_SIGNS and i.occurred_at >= since)
+
+
+def _assess(client: Client, kinds: Mapping[str, int], recent_kinds: Mapping[str, int], referrals: int, late: int,
+            now: datetime) -> Health:
+    return assess(HealthInput(
+        kinds=kinds,
+        referrals=referrals,
+        warning_signs_30d=sum(recent_kinds.get(k, 0) for k in WARNING_SIGNS),
+        silent_days=silent_days(client, now),
+        heard_ever=client.last_their_contact_at is not None,
+        quiet_threshold=client.quiet_threshold_days,
+        unanswered=client.unanswered_count,
+        late_commitments=late,
+    ))
