@@ -288,3 +288,24 @@ def test_months_are_read_in_the_workspace_timezone():
     # 23:30 on 30 November in Los Angeles is already December in UTC: still November's last full month there
     assert last_full_key(datetime(2026, 12, 1, 7, 30, tzinfo=UTC), ZoneInfo("America/Los_Angeles")) == "2026-10"
     assert last_full_key(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), ZoneInfo("America/Los_Angeles")) == "2026-11"
+
+
+def test_a_review_shows_its_owners_calibration_as_it_stood_when_the_month_ended(rapport):
+    rapport.clock.now = at(2, 10)
+    rapport.command("add Acme Corp")
+    for odds, outcome in ((90, "met"), (90, "missed"), (70, "met"), (70, "met")):
+        rapport.command(f"goal acme corp a goal at {odds} by 2026-12-20 odds {odds}")
+        rapport.command(f"goal acme corp {outcome}")
+    four = rapport.command("review acme corp 2026-11").text
+    assert "odds against what happened" not in four  # 4 closed goals say nothing about anyone's judgement yet
+    rapport.command("goal acme corp the fifth by 2026-12-20 odds 50")
+    rapport.command("goal acme corp missed")
+    run_sweep(rapport, at(1, 10, month=12))  # November is frozen with five closed goals
+    rapport.clock.now = at(2, 10, month=12)
+    rapport.command("goal acme corp a sixth by 2026-12-20 odds 50")
+    rapport.command("goal acme corp met")  # closed in December: not November's
+    goals = _section(rapport.command("review acme corp 2026-11").text, "Goals")
+    assert ("The owner's odds against what happened: said 90%: met 1 of 2; said 70%: met 2 of 2; "
+            "said 50%: met 0 of 1") in goals
+    december = _section(rapport.command("review acme corp 2026-12").text, "Goals")
+    assert any("said 50%: met 1 of 2" in line for line in december)

@@ -12,7 +12,9 @@ from storage.goals import closed_goal_outcomes
 
 
 def calibration_of(session: Session, workspace_id: int, owner_id: str, until: datetime) -> str | None:
-    """One line over every odds the owner stated ("said 90%: met 6 of 10; said 50%: met 1 of 3"), or None under
+    """One line over every odds the owner stated ("… said 90%: met 6 of 10; said 50%: met 1 of 3"), or None under
     the 5 closed goals that say anything about anyone's judgement."""
     lines = calibrate(closed_goal_outcomes(session, workspace_id, owner_id, until))
-    return "; ".join(line_text(line) for line in lines) if lines else None
+    if not lines:
+        return None
+    return "The owner's odds against what happened: " + "; ".join(line_text(line) for line in lines)
