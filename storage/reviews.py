@@ -12,7 +12,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Client, Commitment, Goal, GoalCheck, Interaction, Referral, ReviewFreeze, ReviewMonth
+from storage.models import (
+    Client,
+    Closeout,
+    CloseoutTick,
+    Commitment,
+    Goal,
+    GoalCheck,
+    Interaction,
+    Referral,
+    ReviewFreeze,
+    ReviewMonth,
+)
 
 CHUNK = 500  # ids per IN list
 
@@ -80,6 +91,26 @@ def goals_touching(session: Session, client_ids: Sequence[int], start: datetime,
                                    or_(Goal.closed_at.is_(None), Goal.closed_at >= start))
                 .order_by(Goal.client_id, Goal.due_on, Goal.id))
         found.extend(session.scalars(stmt))
+    return found
+
+
+def closeouts_touching(session: Session, client_ids: Sequence[int], start: datetime, end: datetime
+                       ) -> list[tuple[Closeout, list[CloseoutTick]]]:
+    """Closeouts opened before the window's end and not finished before it began, each with its ticks made before
+    the end: what a month's review says of a project's close (PRODUCT.md §4.13)."""
+    found: list[tuple[Closeout, list[CloseoutTick]]] = []
+    for ids in _chunks(client_ids):
+        closeouts = list(session.scalars(
+            select(Closeout).where(Closeout.client_id.in_(ids), Closeout.opened_at < end,
+                                   or_(Closeout.done_at.is_(None), Closeout.done_at >= start))
+            .order_by(Closeout.client_id, Closeout.opened_at, Closeout.id)))
+        ticks: dict[int, list[CloseoutTick]] = {c.id: [] for c in closeouts}
+        if closeouts:
+            for tick in session.scalars(select(CloseoutTick).where(CloseoutTick.closeout_id.in_(list(ticks)),
+                                                                   CloseoutTick.at < end)
+                                        .order_by(CloseoutTick.at, CloseoutTick.id)):
+                ticks[tick.closeout_id].append(tick)
+        found.extend((c, ticks[c.id]) for c in closeouts)
     return found
 
 

@@ -309,3 +309,21 @@ def test_a_review_shows_its_owners_calibration_as_it_stood_when_the_month_ended(
             "said 50%: met 0 of 1") in goals
     december = _section(rapport.command("review acme corp 2026-12").text, "Goals")
     assert any("said 50%: met 1 of 2" in line for line in december)
+
+
+def test_a_review_shows_the_projects_closeout_as_it_stood_when_the_month_ended(rapport):
+    rapport.clock.now = at(16, 11)
+    rapport.command("add Acme Corp")
+    opened = rapport.command("closeout acme corp : phase 1 delivered")
+    tick = {b["accessory"]["value"].split(":")[1]: b["accessory"] for b in opened.json()["blocks"]
+            if b.get("accessory", {}).get("action_id") == "closeout_tick"}
+    rapport.click(tick["delivered"], user="UANA")
+    run_sweep(rapport, at(1, 10, month=12))  # November frozen: one of five ticked
+    rapport.clock.now = at(2, 10, month=12)
+    for item in ("issues", "access", "owner", "checkin"):
+        rapport.click(tick[item], user="UBOB")
+    november = _section(rapport.command("review acme corp 2026-11").text, "Next")
+    assert ("Project closeout opened Mon 16 Nov 2026: 1 of 5 ticked; left: Open issues listed for them, Access and logins "
+            "handed over, Who looks after them now, told, The next check-in agreed") in november
+    december = _section(rapport.command("review acme corp 2026-12").text, "Next")
+    assert "Project closeout opened Mon 16 Nov 2026: closed out Wed 02 Dec 2026" in december

@@ -24,15 +24,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.handoffs.closeout import ITEMS as CLOSEOUT_ITEMS
 from bot.relationship.facts import next_checkin
 from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.calibration import calibration_of
 from bot.reviews.months import Month, month_of, shift
 from bot.settings import BusinessHours, Settings, business_time_between
-from storage.models import Client, Commitment, Goal, GoalCheck
+from storage.models import Client, Closeout, CloseoutTick, Commitment, Goal, GoalCheck
 from storage.reviews import (
     Touch,
+    closeouts_touching,
     commitments_touching,
     goal_checks_before,
     goals_touching,
@@ -96,20 +98,24 @@ def compute(session: Session, clients: Sequence[Client], key: str, now: datetime
     checks: dict[int, list[GoalCheck]] = defaultdict(list)
     for check in goal_checks_before(session, [g.id for gs in goals.values() for g in gs], until):
         checks[check.goal_id].append(check)
+    closeouts: dict[int, list[tuple[Closeout, list[CloseoutTick]]]] = defaultdict(list)
+    for closeout, ticks in closeouts_touching(session, ids, month.start, until):
+        closeouts[closeout.client_id].append((closeout, ticks))
     earlier = previous or {}
     # one query per owner on the page, not per client
     calibration = {key: calibration_of(session, key[0], key[1], until)
                    for key in {(c.workspace_id, c.owner_id) for c in clients}}
     return {client.id: _figures(client, month, months, until, now, rules, touches[client.id],
                                 referrals[client.id], owed[client.id], goals[client.id], checks,
-                                calibration[client.workspace_id, client.owner_id], earlier.get(client.id))
+                                calibration[client.workspace_id, client.owner_id], earlier.get(client.id),
+                                closeouts[client.id])
             for client in clients}
 
 
 def _figures(client: Client, month: Month, months: list[Month], until: datetime, now: datetime, rules: Rules,
              touches: list[Touch], referrals: list[datetime], owed: list[Commitment], goals: list[Goal],
-             checks: dict[int, list[GoalCheck]], calibration: str | None, before: dict[str, Any] | None
-             ) -> dict[str, Any]:
+             checks: dict[int, list[GoalCheck]], calibration: str | None, before: dict[str, Any] | None,
+             closeouts: list[tuple[Closeout, list[CloseoutTick]]]) -> dict[str, Any]:
     contact = _contact(touches, month, months, until, rules)
     commitments = _commitments(owed, touches, month, until, rules)
     goal_figures = _goals(goals, checks, month, until)
@@ -137,8 +143,19 @@ def _figures(client: Client, month: Month, months: list[Month], until: datetime,
             "issues": [{"what": c.what, "eta": c.due_on.isoformat() if c.due_on else None,
                         "opened": _iso(c.created_at)} for c in open_at_end if c.kind == "issue"],
             "checkin": _iso(due) if client.status != "former" else None,
+            "closeouts": [_closeout(closeout, ticks, until) for closeout, ticks in closeouts],
         },
     }
+
+
+def _closeout(closeout: Closeout, ticks: list[CloseoutTick], until: datetime) -> dict[str, Any]:
+    """A project's closeout as it stood at the month's end: the items ticked (by whom, when) and those left."""
+    ticked = {tick.item: tick for tick in ticks}
+    return {"opened": _iso(closeout.opened_at),
+            "done": _iso(closeout.done_at) if closeout.done_at is not None and closeout.done_at < until else None,
+            "ticked": [{"item": words, "by": ticked[key].by, "at": _iso(ticked[key].at)}
+                       for key, words in CLOSEOUT_ITEMS if key in ticked],
+            "left": [words for key, words in CLOSEOUT_ITEMS if key not in ticked]}
 
 
 def _sides(touches: Sequence[Touch], start: datetime, end: datetime) -> tuple[int, int]:

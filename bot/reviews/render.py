@@ -78,6 +78,8 @@ def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[
     nxt = [f"Promise: {p['what']} (due {_day(p['due'])})" for p in n["promises"]]
     nxt += [f"Open issue: {i['what']}" + (f" (estimate {_day(i['eta'])})" if i["eta"] else "") for i in n["issues"]]
     nxt.append(f"Next check-in: {_day(n['checkin'])}" if n["checkin"] else "Next check-in: none set")
+    if not for_client:  # months frozen before closeouts were counted have none
+        nxt += [_closeout_line(c) for c in n.get("closeouts", [])]
     return list(zip(SECTIONS, (contact, commitments, goals, health, wrong, nxt), strict=True))
 
 
@@ -102,3 +104,10 @@ def client_blocks(figures: dict[str, Any]) -> tuple[str, list[b.Block]]:
     for title, lines in section_lines(figures, for_client=True):
         blocks.append(b.rich(b.line(b.text(title, bold=True)), b.bullets([b.line(line) for line in lines])))
     return b.fallback(f"{head}: {figures['client']}"), blocks
+
+
+def _closeout_line(closeout: dict[str, Any]) -> str:
+    state = (f"closed out {_day(closeout['done'])}" if closeout["done"] else
+             f"{len(closeout['ticked'])} of {len(closeout['ticked']) + len(closeout['left'])} ticked")
+    left = f"; left: {', '.join(closeout['left'])}" if closeout["left"] else ""
+    return f"Project closeout opened {_day(closeout['opened'])}: {state}{left}"
