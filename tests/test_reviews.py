@@ -323,7 +323,7 @@ def test_a_review_shows_the_projects_closeout_as_it_stood_when_the_month_ended(r
     for item in ("issues", "access", "owner", "checkin"):
         rapport.click(tick[item], user="UBOB")
     november = _section(rapport.command("review acme corp 2026-11").text, "Next")
-    assert ("Project closeout opened Mon 16 Nov 2026: 1 of 5 ticked; left: Open issues listed for them, Access and logins "
-            "handed over, Who looks after them now, told, The next check-in agreed") in november
+    assert ("Project closeout opened Mon 16 Nov 2026: 1 of 5 ticked; left: Open issues listed for them, "
+            "Access and logins handed over, Who looks after them now, told, The next check-in agreed") in november
     december = _section(rapport.command("review acme corp 2026-12").text, "Next")
     assert "Project closeout opened Mon 16 Nov 2026: closed out Wed 02 Dec 2026" in december
