@@ -8,11 +8,10 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.relationship.cards import close
+from bot.relationship.cards import answer_nudges
 from bot.slack.text import to_plain
 from storage.commitments import open_commitments, unhandled_nudges_of
-from storage.focus import nudges_on_card
-from storage.models import Card, Client, Commitment
+from storage.models import Client, Commitment
 from storage.names import name_key, normalize_name
 
 WHAT_MAX = 300
@@ -67,14 +66,7 @@ def settle(session: Session, commitment: Commitment, user_id: str, now: datetime
     cards read as done (a card with other reasons still open stays open for them)."""
     close_commitment(commitment, user_id, now, note)
     action = "kept the promise" if commitment.kind == "promise" else "resolved it"
-    for nudge in unhandled_nudges_of(session, commitment.id):
-        if nudge.status == "pending" and nudge.card_id is None:
-            nudge.status, nudge.last_error = "dropped", action
-            continue
-        card = session.get(Card, nudge.card_id) if nudge.card_id else None
-        close(session, None, [nudge], action, user_id, now)
-        if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
-            close(session, card, [], action, user_id, now)
+    answer_nudges(session, unhandled_nudges_of(session, commitment.id), action, user_id, now)
 
 
 def matching(commitments: Sequence[Commitment], words: str) -> list[Commitment]:

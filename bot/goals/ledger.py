@@ -14,11 +14,10 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from bot.goals.risk import RISK_WINDOW, is_at_risk
-from bot.relationship.cards import close
+from bot.relationship.cards import answer_nudges
 from bot.slack.text import to_plain
-from storage.focus import nudges_on_card
 from storage.goals import confidences_since, unhandled_nudges_of_goal
-from storage.models import Card, Client, Goal, GoalCheck
+from storage.models import Client, Goal, GoalCheck
 from storage.names import name_key, normalize_name
 
 WHAT_MAX = 300
@@ -102,16 +101,9 @@ def _answer(session: Session, goal: Goal, kinds: tuple[str, ...] | None, action:
             now: datetime) -> None:
     """The goal's unhandled nudges (of these kinds; all of them when None) are answered: one still waiting for a
     card is dropped, one on a card is marked handled, and the card closes when nothing else on it is open."""
-    for nudge in unhandled_nudges_of_goal(session, goal.id):
-        if kinds is not None and nudge.kind.removeprefix("goal_") not in kinds:
-            continue
-        if nudge.status == "pending" and nudge.card_id is None:
-            nudge.status, nudge.last_error = "dropped", action
-            continue
-        card = session.get(Card, nudge.card_id) if nudge.card_id else None
-        close(session, None, [nudge], action, user_id, now)
-        if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
-            close(session, card, [], action, user_id, now)
+    nudges = [n for n in unhandled_nudges_of_goal(session, goal.id)
+              if kinds is None or n.kind.removeprefix("goal_") in kinds]
+    answer_nudges(session, nudges, action, user_id, now)
 
 
 def matching(goals: Sequence[Goal], words: str) -> list[Goal]:

@@ -7,6 +7,7 @@ rebuilds them; bot.slack.message_updates rewrites them).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -33,6 +34,19 @@ def note_message(session: Session, nudge: Nudge) -> None:
     """The message this nudge was posted in should be brought up to date after the commit."""
     if nudge.channel_id and nudge.message_ts:
         session.info.setdefault(UPDATES, set()).add((nudge.channel_id, nudge.message_ts))
+
+
+def answer_nudges(session: Session, nudges: Iterable[Nudge], action: str, user_id: str, now: datetime) -> None:
+    """What these nudges asked about is settled elsewhere (a promise kept, a goal answered): one still waiting for a
+    card is dropped, one on a card is marked handled, and the card closes when nothing else on it is open."""
+    for nudge in nudges:
+        if nudge.status == "pending" and nudge.card_id is None:
+            nudge.status, nudge.last_error = "dropped", action
+            continue
+        card = session.get(Card, nudge.card_id) if nudge.card_id else None
+        close(session, None, [nudge], action, user_id, now)
+        if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
+            close(session, card, [], action, user_id, now)
 
 
 def close_open_cards(session: Session, client_id: int, action: str, user_id: str, now: datetime) -> None:
