@@ -220,6 +220,7 @@ def test_the_weekly_check_is_answered_with_one_click_and_a_drop_puts_the_goal_at
     assert goal.at_risk_since == at(monday, 11)
     status = rapport.command("status acme corp").text
     assert "confidence 6/10" in status and "Warning signs in the last 30 days: 1, 1 of them goals at risk." in status
+    assert "1 goal at risk" in status and "commitment of ours late" not in status  # health names it for what it is
     run_sweep(rapport, at(monday + timedelta(days=1)))  # one card a client a day: the risk card comes Tuesday
     risk = words(posts(rapport, "CACME")[2])
     assert "is at risk: your confidence is 6/10, down from 8/10 within 14 days" in risk

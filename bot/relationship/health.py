@@ -59,6 +59,7 @@ class HealthInput:
     quiet_threshold: int
     unanswered: int  # our touches since they last replied
     late_commitments: int = 0  # ours, late within 30 days: an overdue promise, an issue two updates behind
+    goals_at_risk: int = 0  # ours too: a goal at risk within 30 days (§4.11)
 
 
 @dataclass(frozen=True)
@@ -89,17 +90,20 @@ def assess(data: HealthInput) -> Health:
                f"heard from them {ago}" if data.heard_ever else
                f"tracked {data.silent_days} days, nothing from them yet")
     unanswered = f"{data.unanswered} touches from us unanswered" if data.unanswered >= 3 else None
-    signs = data.warning_signs_30d + data.late_commitments
-    late = data.late_commitments
-    owed = f"{late} commitment{'s' if late > 1 else ''} of ours late" if late else None
+    late, goals = data.late_commitments, data.goals_at_risk
+    signs = data.warning_signs_30d + late + goals
+    owed = "; ".join(part for part in (
+        f"{late} commitment{'s' if late > 1 else ''} of ours late" if late else "",
+        f"{goals} goal{'s' if goals > 1 else ''} at risk" if goals else "")
+        if part) or None
 
     facts: list[str | None]
     if signs >= AT_RISK_SIGNS:
-        counted = f" ({late} of them ours)" if late else ""
+        counted = f" ({late + goals} of them ours)" if late + goals else ""
         label, facts = "At risk", [f"{signs} warning signs in 30 days{counted}", silence, met]
     elif data.silent_days > SILENCE_FACTOR * data.quiet_threshold:
         label, facts = "At risk", [silence, met, unanswered]
-    elif doing_count >= DEEP_MIN_DOING and not broken and not quiet and not late:
+    elif doing_count >= DEEP_MIN_DOING and not broken and not quiet and not late and not goals:
         label, facts = "Deep", [met, silence]
     elif data.heard_ever and not quiet and data.unanswered < 3 and points >= STEADY_MIN_POINTS:
         label, facts = "Steady", [owed, silence, met]

@@ -25,7 +25,7 @@ def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dic
     referrals = referrals_made_since(session, ids, now - WINDOW)
     late = late_signs_of(session, ids, now - timedelta(days=30))
     return {client.id: _assess(client, kinds[client.id], recent_kinds[client.id], referrals.get(client.id, 0),
-                               len(late.get(client.id, [])), now) for client in clients}
+                               late.get(client.id, []), now) for client in clients}
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def health_from(client: Client, history: History, now: datetime) -> Health:
     kinds = Counter(i.kind for i in history.interactions if i.occurred_at >= window)
     recent_kinds = Counter(i.kind for i in history.interactions if i.occurred_at >= recent)
     referrals = sum(1 for at in history.referral_dates if at >= window)
-    late = sum(1 for _, at in history.late if at >= recent)
-    return _assess(client, kinds, recent_kinds, referrals, late, now)
+    return _assess(client, kinds, recent_kinds, referrals, [(kind, at) for kind, at in history.late if at >= recent],
+                   now)
 
 
 def warning_signs_since(history: History, since: datetime) -> int:
@@ -61,8 +61,10 @@ def warning_signs_since(history: History, since: datetime) -> int:
     return sum(1 for i in history.interactions if i.kind in WARNING_SIGNS and i.occurred_at >= since)
 
 
-def _assess(client: Client, kinds: Mapping[str, int], recent_kinds: Mapping[str, int], referrals: int, late: int,
-            now: datetime) -> Health:
+def _assess(client: Client, kinds: Mapping[str, int], recent_kinds: Mapping[str, int], referrals: int,
+            late: Sequence[tuple[str, datetime]], now: datetime) -> Health:
+    """`late`: our late commitments and goals at risk (kind 'goal') within 30 days, each with since when."""
+    goals = sum(1 for kind, _ in late if kind == "goal")
     return assess(HealthInput(
         kinds=kinds,
         referrals=referrals,
@@ -71,5 +73,6 @@ def _assess(client: Client, kinds: Mapping[str, int], recent_kinds: Mapping[str,
         heard_ever=client.last_their_contact_at is not None,
         quiet_threshold=client.quiet_threshold_days,
         unanswered=client.unanswered_count,
-        late_commitments=late,
+        late_commitments=len(late) - goals,
+        goals_at_risk=goals,
     ))
