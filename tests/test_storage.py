@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.db import make_engine, normalize_url
-from storage.migrate import MIGRATIONS, current_revision, head_revision, is_current, is_ours, upgrade
+from storage.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    current_revision,
+    head_revision,
+    is_current,
+    is_ours,
+    upgrade,
+)
 from storage.models import Base, Card, Client, Interaction, Nudge, Referral
 from storage.queries import delete_client, get_or_create_workspace, name_key
 
@@ -148,5 +157,28 @@ def test_the_migrated_installation_tables_are_what_slack_sdks_stores_expect(empt
         found = inspect(engine)
         for table in (installations.installations, installations.bots, states.oauth_states):
             assert [c["name"] for c in found.get_columns(table.name)] == [c.name for c in table.columns]
+    finally:
+        engine.dispose()
+
+
+def test_stepping_back_from_the_newest_migrations_keeps_every_touch(empty_database_url):
+    """A downgrade that rebuilds `clients` in SQLite's batch mode would, with foreign keys on, delete every row that
+    refers to a client: stepping back from this session's migrations must only drop what they added."""
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO workspaces (enterprise_id, team_id, created_at) "
+                                 "VALUES ('', 'T1', CURRENT_TIMESTAMP)")
+            conn.exec_driver_sql("INSERT INTO clients (workspace_id, name, name_key, owner_id, created_at, created_by) "
+                                 "VALUES (1, 'Acme Corp', 'acme corp', 'U1', CURRENT_TIMESTAMP, 'U1')")
+            conn.exec_driver_sql("INSERT INTO interactions (workspace_id, client_id, kind, direction, occurred_at, "
+                                 "logged_by, created_at) VALUES (1, 1, 'call', 'in', CURRENT_TIMESTAMP, 'U1', "
+                                 "CURRENT_TIMESTAMP)")
+        engine.dispose()
+        command.downgrade(alembic_config(normalize_url(empty_database_url)), "0015")
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM interactions").scalar() == 1
+            assert conn.exec_driver_sql("SELECT count(*) FROM clients").scalar() == 1
     finally:
         engine.dispose()

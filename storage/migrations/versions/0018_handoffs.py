@@ -85,12 +85,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_index('ix_clients_workspace_next_referable_at')
-        batch_op.drop_index(batch_op.f('ix_clients_next_referable_at'))
-        batch_op.drop_column('referable_asked_at')
-        batch_op.drop_column('next_referable_at')
-        batch_op.drop_column('halved_until')
+    # never batch mode on clients: on SQLite it rebuilds the table, and with foreign keys on, dropping the old one
+    # deletes every row that refers to a client (as 0017's downgrade explains)
+    op.drop_index('ix_clients_workspace_next_referable_at', table_name='clients')
+    op.drop_index('ix_clients_next_referable_at', table_name='clients')
+    for column in ('referable_asked_at', 'next_referable_at', 'halved_until'):
+        op.drop_column('clients', column)  # ALTER TABLE DROP COLUMN (SQLite 3.35+): no table is rebuilt
 
     op.drop_table('closeout_ticks')
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
