@@ -346,3 +346,13 @@ def test_a_goal_word_after_a_short_name_is_not_read_as_a_misspelt_longer_one(rap
     rapport.command("add Acme Metrics")
     rapport.command("goal acme renew the contract by 2027-03-31")
     assert "Met: renew the contract for Acme (you said 70%)" in rapport.command("goal acme met").text
+
+
+def test_a_quiet_owner_change_moves_open_goals_and_leaves_closed_ones(rapport):
+    rapport.command("add Acme Corp")
+    rapport.command("goal acme corp renew the contract by 2027-03-31")
+    rapport.command("goal acme corp renew met")
+    rapport.command("goal acme corp launch the pilot by 2027-02-26 odds 50")
+    rapport.command("owner acme corp <@UBOB>")
+    assert sorted((g.what, g.status, g.owner_id) for g in _goals(rapport)) == [
+        ("launch the pilot", "open", "UBOB"), ("renew the contract", "met", rapport.user)]

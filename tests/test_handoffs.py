@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from bot.handoffs.referable import Standing, failing, next_look, standing_of
+from bot.nudges.cards import rebuilt
 from bot.nudges.handoff_plans import after_workdays
 from bot.relationship.thresholds import Threshold, first_quiet_due
 from bot.settings import Settings
@@ -373,8 +374,14 @@ def test_with_no_channel_the_introduction_goes_to_the_previous_owner_and_the_che
     rapport.command("add Acme Corp contact Jane Doe")  # no channel, no default: cards go by DM
     rapport.command("handoff acme corp to <@UBOB>")
     run_sweep(rapport, rapport.clock.now)
-    assert "introduce them to Jane Doe" in words(posts(rapport, "DANA")[0])  # Ana's DM (the fake's D + user)
+    [intro] = posts(rapport, "DANA")  # Ana's DM (the fake's D + user)
+    assert "introduce them to Jane Doe" in words(intro) and "For <@UANA>" in json.dumps(intro["blocks"])
     assert posts(rapport, "DBOB") == []
+    with rapport.database.sessions() as session:  # the card as any later rewrite draws it: still Ana's
+        _, _, _, blocks = rebuilt(session, 1, "DANA", intro["ts"]) or (None, None, None, [])
+    assert "For <@UANA>" in json.dumps(blocks) and "For <@UBOB>" not in json.dumps(blocks)
     run_sweep(rapport, rapport.clock.now + 30 * DAY)
-    # Bob's: gone quiet (after the halved 15 days) and his first check-in
-    assert [n.kind for n in _rows(rapport, Nudge) if n.channel_id == "DBOB"] == ["quiet", "handoff_checkin"]
+    # Bob's card that day: gone quiet (after the halved 15 days), his first check-in, and the reminder to Ana merged
+    # into it (one card is one message, so it is not split between two people's DMs)
+    assert [n.kind for n in _rows(rapport, Nudge) if n.channel_id == "DBOB"] == [
+        "quiet", "intro_reminder", "handoff_checkin"]

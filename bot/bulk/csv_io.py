@@ -24,6 +24,7 @@ from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
 from storage.contacts import contacts_by_role, contacts_of_clients
+from storage.handoffs import move_open_goals
 from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
 from storage.names import normalize_name
 from storage.queries import (
@@ -177,6 +178,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     if owner and owner != client.owner_id:
         if before is not None:
             audit.record(session, workspace.id, IMPORTER, "owner", now, client_id=client.id, detail=owner)
+            move_open_goals(session, client.id, owner)
         client.owner_id = owner
     if every and (client.checkin_count, client.checkin_unit) != every:
         client.checkin_count, client.checkin_unit = every

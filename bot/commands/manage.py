@@ -21,6 +21,7 @@ from bot.slack.handled import already_handled
 from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone
+from storage.handoffs import move_open_goals
 from storage.models import Client, Contact, Workspace
 from storage.queries import (
     clients_by_keys,
@@ -189,6 +190,7 @@ def cmd_owner(session: Session, ctx: Context, args: str) -> b.Reply:
         raise CommandError(f"Name the new owner with an @mention, like /client owner {match.client.name} @ana.", usage)
     require_owner_or_admin(ctx, match.client, "change who owns")
     match.client.owner_id = owner
+    move_open_goals(session, match.client.id, owner)  # an open goal is its client's owner's (closed ones stay put)
     audit.record(session, ctx.workspace_id, ctx.user_id, "owner", ctx.now, client_id=match.client.id, detail=owner)
     return b.reply(f"{match.client.name} is now owned by someone new.",
                    b.paragraph(b.user(owner), " now owns ", b.text(match.client.name, bold=True), "."))

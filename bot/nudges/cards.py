@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy.orm import Session
 
+from bot.nudges.handoff_messages import addressed_to
 from bot.nudges.messages import CardView, Handled, NudgeView, message
 from bot.relationship.cards import UPDATES
 from bot.slack.message_updates import MessageUpdate
@@ -33,8 +34,10 @@ def rebuilt(session: Session, workspace_id: int, channel: str, ts: str) -> Messa
         if client is None:
             continue
         card = session.get(Card, group[0].card_id) if group[0].card_id else None
-        views = tuple(NudgeView(n.id, n.kind, client.name, client.owner_id, json.loads(n.facts), _own(n))
-                      for n in group)
+        facts = [json.loads(n.facts) for n in group]
+        owner = addressed_to([n.kind for n in group], facts[0], client.owner_id)
+        views = tuple(NudgeView(n.id, n.kind, client.name, owner, f, _own(n))
+                      for n, f in zip(group, facts, strict=True))
         cards.append(CardView(views, card.why if card else None, card.note if card else None, _handled(card, group)))
     if not cards:
         return None

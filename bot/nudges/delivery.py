@@ -32,11 +32,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges.digest import digest_message
+from bot.nudges.handoff_messages import INTRODUCTIONS, addressed_to
 from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.nudges.relevance import relevance
 from bot.reviews.owners import owner_message
 from storage.db import is_outage
-from storage.handoffs import INTRO_KINDS as INTRODUCTIONS
+from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.queries import (
     claim_nudges,
@@ -208,8 +209,13 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             continue
         assert client is not None
         facts = json.loads(nudge.facts)
-        # an introduction after a handoff is the previous owner's to make (§4.13): their DM, not the new owner's
-        owner = facts.get("from") if nudge.kind in INTRODUCTIONS and facts.get("from") else client.owner_id
+        owner = client.owner_id
+        if nudge.kind in INTRODUCTIONS:
+            on_card = [nudge.kind]
+            if nudge.card_id is not None:
+                with session.no_autoflush:  # mid-claim: nothing of this pass is written before its commit
+                    on_card = [n.kind for n in nudges_on_card(session, nudge.card_id)]
+            owner = addressed_to(on_card, facts, owner)
         target = client.channel_id or workspace.default_channel_id or default_channel or owner
         unknown = nudge.status == "unknown"
         # where an earlier attempt went is where to look for it; otherwise route afresh

@@ -3,6 +3,7 @@ from the planned facts to rich-text lines and a plain-text fallback, like the ot
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,18 @@ from bot.handoffs.closeout import ITEM_WORDS
 from bot.slack import blocks as b
 
 KINDS = frozenset({"intro", "intro_reminder", "handoff_checkin", "closeout", "referable"})
+INTRODUCTIONS = frozenset({"intro", "intro_reminder"})
+
+
+def addressed_to(kinds: Collection[str], facts: Mapping[str, Any], owner: str) -> str:
+    """Whose a card is: an introduction after a handoff is the previous owner's to make (§4.13), so a card holding
+    only that is addressed to them, and with no channel goes to their DM. A card with other reasons too stays the
+    client's owner's: one card is one message, and its buttons act on all of it."""
+    if kinds and set(kinds) <= INTRODUCTIONS and isinstance(facts.get("from"), str):
+        return str(facts["from"])
+    return owner
+
+
 CHECKIN_QUESTIONS = {
     30: "how the first month went: what they expected that you did not know yet",
     60: "whether anything slipped in the change of hands, and what they would like done differently",
