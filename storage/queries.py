@@ -38,12 +38,15 @@ from storage.models import (
     Contact,
     FocusDay,
     Goal,
+    GoalCheck,
     Handoff,
     Interaction,
     LinkedChannel,
     Marker,
     Nudge,
     Referral,
+    ReviewFreeze,
+    ReviewMonth,
     Workspace,
 )
 from storage.names import name_key as name_key  # where every caller has always found it
@@ -269,6 +272,10 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Card).where(Card.client_id == client.id))
     session.execute(delete(LinkedChannel).where(LinkedChannel.client_id == client.id))
     session.execute(delete(Commitment).where(Commitment.client_id == client.id))
+    goals = select(Goal.id).where(Goal.client_id == client.id)
+    session.execute(delete(GoalCheck).where(GoalCheck.goal_id.in_(goals)))
+    session.execute(delete(Goal).where(Goal.client_id == client.id))
+    session.execute(delete(ReviewMonth).where(ReviewMonth.client_id == client.id))
     closeouts = select(Closeout.id).where(Closeout.client_id == client.id)
     session.execute(delete(CloseoutTick).where(CloseoutTick.closeout_id.in_(closeouts)))
     session.execute(delete(Closeout).where(Closeout.client_id == client.id))
@@ -747,8 +754,8 @@ def uninstalled_count(session: Session) -> int:
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
-    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, CloseoutTick, Closeout, Handoff,
-                  Interaction, Referral, Contact, Client):
+    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, GoalCheck, Goal, ReviewMonth,
+                  ReviewFreeze, CloseoutTick, Closeout, Handoff, Interaction, Referral, Contact, Client):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

@@ -21,7 +21,7 @@ from storage.migrate import (
     is_ours,
     upgrade,
 )
-from storage.models import Base, Card, Client, Interaction, Nudge, Referral
+from storage.models import Base, Card, Client, Contact, Goal, GoalCheck, Interaction, Nudge, Referral, ReviewMonth
 from storage.queries import delete_client, get_or_create_workspace, name_key
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
@@ -78,6 +78,14 @@ def test_forget_erases_all_history(database):
         session.flush()
         session.add(Nudge(workspace_id=workspace.id, client_id=acme.id, kind="quiet", dedup_key="quiet:1",
                           due_at=NOW, facts="{}", created_at=NOW, card_id=card.id))
+        goal = Goal(workspace_id=workspace.id, client_id=acme.id, owner_id="U1", what="renew", due_on=NOW.date(),
+                    created_at=NOW, created_by="U1")
+        session.add_all([goal, Contact(workspace_id=workspace.id, client_id=acme.id, name="Jane", name_key="jane",
+                                       role="primary", is_primary=True, created_at=NOW),
+                         ReviewMonth(workspace_id=workspace.id, client_id=acme.id, month="2026-10", frozen_at=NOW,
+                                     version=1, figures="{}")])
+        session.flush()
+        session.add(GoalCheck(workspace_id=workspace.id, goal_id=goal.id, confidence=7, at=NOW, by="U1"))
     with database.sessions.begin() as session:
         delete_client(session, session.get(Client, acme.id))
     with database.sessions() as session:
@@ -85,6 +93,8 @@ def test_forget_erases_all_history(database):
         assert session.scalars(select(Interaction)).all() == []
         assert session.scalars(select(Referral)).all() == []
         assert [c.name for c in session.scalars(select(Client))] == ["Beta"]
+        for model in (Goal, GoalCheck, Contact, ReviewMonth):  # goals, people and frozen reviews go with it
+            assert session.scalars(select(model)).all() == [], model.__name__
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
