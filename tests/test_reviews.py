@@ -327,3 +327,15 @@ def test_a_review_shows_the_projects_closeout_as_it_stood_when_the_month_ended(r
             "Access and logins handed over, Who looks after them now, told, The next check-in agreed") in november
     december = _section(rapport.command("review acme corp 2026-12").text, "Next")
     assert "Project closeout opened Mon 16 Nov 2026: closed out Wed 02 Dec 2026" in december
+
+
+def test_a_goal_at_risk_counts_in_the_reviews_health_as_on_the_card(rapport):
+    rapport.clock.now = at(16, 10)
+    rapport.command("add Acme Corp")
+    rapport.command("log acme corp call from 2026-11-02")
+    rapport.command("log acme corp complaint : the reports are late again")
+    rapport.command("goal acme corp renew the contract by 2027-03-31")
+    assert "This month: At risk" not in _section(rapport.command("review acme corp 2026-11").text, "Health")
+    rapport.command("goal acme corp confidence 2")
+    assert "Health: At risk" in rapport.command("status acme corp").text
+    assert "This month: At risk" in _section(rapport.command("review acme corp 2026-11").text, "Health")

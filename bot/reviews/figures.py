@@ -119,7 +119,7 @@ def _figures(client: Client, month: Month, months: list[Month], until: datetime,
     contact = _contact(touches, month, months, until, rules)
     commitments = _commitments(owed, touches, month, until, rules)
     goal_figures = _goals(goals, checks, month, until)
-    health = _health(client, touches, referrals, owed, months, until, before)
+    health = _health(client, touches, referrals, owed, goals, months, until, before)
     signs = [{"kind": LABELS.get(t.kind, t.kind), "at": _iso(t.occurred_at)} for t in touches
              if t.kind in WARNING_SIGNS and month.start <= t.occurred_at < until]
     # an issue two updates behind is a warning sign too (late promises are listed on their own)
@@ -279,9 +279,9 @@ def _direction(answers: list[GoalCheck]) -> str:
 
 
 def _health(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
-            months: list[Month], until: datetime, before: dict[str, Any] | None) -> dict[str, Any]:
+            goals: list[Goal], months: list[Month], until: datetime, before: dict[str, Any] | None) -> dict[str, Any]:
     end = min(months[-1].end, until)
-    now_health = _health_at(client, touches, referrals, owed, end) if client.created_at < end else None
+    now_health = _health_at(client, touches, referrals, owed, goals, end) if client.created_at < end else None
     current = {"month": months[-1].key, "label": now_health.label if now_health else None}
     if before is not None and before.get("version") == VERSION and before.get("month") == months[-2].key:
         labels = [*before["health"]["months"][1:], current]
@@ -290,7 +290,7 @@ def _health(client: Client, touches: list[Touch], referrals: list[datetime], owe
         labels, last = [], None
         for m in months[:-1]:
             m_end = min(m.end, until)
-            health = _health_at(client, touches, referrals, owed, m_end) if client.created_at < m_end else None
+            health = _health_at(client, touches, referrals, owed, goals, m_end) if client.created_at < m_end else None
             labels.append({"month": m.key, "label": health.label if health else None})
             last = [ok for _, ok in health.checklist] if health else None
         labels.append(current)
@@ -301,8 +301,9 @@ def _health(client: Client, touches: list[Touch], referrals: list[datetime], owe
 
 
 def _health_at(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
-               end: datetime) -> Health:
-    """The label as it stood at `end`, from the 180 days before it (bot.relationship.health)."""
+               goals: list[Goal], end: datetime) -> Health:
+    """The label as it stood at `end`, from the 180 days before it (bot.relationship.health), counting a goal at risk
+    as the card does (a goal keeps only when its current spell of risk began, so an earlier spell is not seen)."""
     before = [t for t in touches if t.occurred_at < end]
     window = [t for t in before if t.occurred_at >= end - WINDOW]
     kinds: dict[str, int] = {}
@@ -318,7 +319,10 @@ def _health_at(client: Client, touches: list[Touch], referrals: list[datetime], 
         warning_signs_30d=sum(1 for t in before
                               if t.kind in WARNING_SIGNS and t.occurred_at >= end - timedelta(days=30)),
         silent_days=max(0, (end - (last_theirs or client.created_at)).days), heard_ever=last_theirs is not None,
-        quiet_threshold=client.quiet_threshold_days, unanswered=len(outs), late_commitments=len(late)))
+        quiet_threshold=client.quiet_threshold_days, unanswered=len(outs), late_commitments=len(late),
+        goals_at_risk=sum(1 for g in goals if g.at_risk_since is not None
+                          and end - timedelta(days=30) <= g.at_risk_since < end
+                          and (g.closed_at is None or g.closed_at >= end))))
 
 
 def wrong_count(figures: dict[str, Any]) -> int:
