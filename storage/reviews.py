@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from storage.models import (
     ReviewFreeze,
     ReviewMonth,
 )
+from storage.types import rows_changed
 
 CHUNK = 500  # ids per IN list
 
@@ -136,6 +137,25 @@ def reviewable_clients(session: Session, workspace_id: int, after_id: int, limit
 def frozen_review(session: Session, client_id: int, month: str) -> ReviewMonth | None:
     return session.scalars(select(ReviewMonth).where(ReviewMonth.client_id == client_id,
                                                      ReviewMonth.month == month)).one_or_none()
+
+
+def claim_share(session: Session, client_id: int, month: str, user_id: str, now: datetime) -> ReviewMonth | None:
+    """Marks a frozen month shared before it is posted, in one conditional statement, so of two clicks at once only
+    one posts. Returns the month as someone else already shared it, or None to go ahead (also when the month is
+    not frozen: a month so far has nothing to mark)."""
+    claimed = session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
+                                                        ReviewMonth.shared_at.is_(None))
+                              .values(shared_at=now, shared_by=user_id))
+    if rows_changed(claimed):
+        return None
+    return frozen_review(session, client_id, month)
+
+
+def release_share(session: Session, client_id: int, month: str, user_id: str, at: datetime) -> None:
+    """The post did not happen: the month is free to share again."""
+    session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
+                                              ReviewMonth.shared_by == user_id, ReviewMonth.shared_at == at)
+                    .values(shared_at=None, shared_by=None))
 
 
 def save_frozen(session: Session, rows: Sequence[dict[str, object]]) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -339,3 +341,26 @@ def test_a_goal_at_risk_counts_in_the_reviews_health_as_on_the_card(rapport):
     rapport.command("goal acme corp confidence 2")
     assert "Health: At risk" in rapport.command("status acme corp").text
     assert "This month: At risk" in _section(rapport.command("review acme corp 2026-11").text, "Health")
+
+
+def test_two_shares_at_once_post_the_review_once_and_a_later_one_says_who_shared(capturing):
+    rapport = capturing
+    _script_november(rapport)
+    run_sweep(rapport, at(1, 10, month=12), digest=None)
+    rapport.clock.now = at(1, 11, month=12)
+    acme = client_named(rapport.database, "Acme Corp").id
+    button = {"action_id": "review_share", "value": f"{acme}:2026-11"}
+    barrier = threading.Barrier(2)
+
+    def share(user: str):
+        barrier.wait()
+        return rapport.click(button, user=user).text
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(share, ["UANA", "UADMIN"]))
+    posted = [m for m in rapport.fake.messages[SHARED] if "Our month together" in words(m)]
+    assert len(posted) == 1 and len(rapport.fake.shared_files[SHARED]) == 1
+    assert sorted("Shared Acme Corp's review" in a for a in answers) == [False, True]
+    assert any("Already shared by" in a for a in answers)
+    assert "Already shared by" in rapport.click(button).text
+    assert len([m for m in rapport.fake.messages[SHARED] if "Our month together" in words(m)]) == 1

@@ -2,7 +2,8 @@
 them, in the client's linked Slack Connect channel with a chart of the last six months. Only the client's owner or
 a workspace admin may share, and only into a channel shared with the client's organisation; a refusal says why.
 
-Slack is called outside any transaction: the review is read in one, posted, then marked shared in another.
+Slack is called outside any transaction: the review is read and marked shared in one (so of two clicks at once
+only one posts), then posted; a post that fails gives the mark back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.reviews.chart import MonthPoint, six_month_chart
@@ -27,8 +27,8 @@ from bot.slack.caller import Caller, Context, context_for
 from bot.slack.files import upload_png
 from bot.workspaces import tz_of
 from storage.capture import links_of
-from storage.models import ReviewMonth
 from storage.queries import get_client, get_workspace
+from storage.reviews import claim_share, release_share
 
 log = logging.getLogger(__name__)
 VALUE = re.compile(r"^(\d{1,18}):(\d{4}-\d{2})$")
@@ -114,6 +114,11 @@ def share_review(sessions: sessionmaker[Session], caller: Caller, value: str, no
     with sessions.begin() as session:
         ctx = context_for(session, caller, now)
         sharing = _decide(session, ctx, *parsed)
+        if sharing.refusal is None:
+            earlier = claim_share(session, parsed[0], sharing.month, caller.user_id, now)
+            if earlier is not None and earlier.shared_at is not None:
+                sharing = Sharing(b.reply(f"{sharing.client_name}'s review was already shared.", b.paragraph(
+                    "Already shared by ", b.user(earlier.shared_by or ""), " ", b.date(earlier.shared_at), ".")))
     if sharing.refusal is not None:
         return sharing.refusal
     assert sharing.figures is not None
@@ -125,17 +130,19 @@ def share_review(sessions: sessionmaker[Session], caller: Caller, value: str, no
                    title=f"The last six months with {sharing.client_name}", png=six_month_chart(
                        chart_points(sharing.figures)), thread_ts=str(posted.get("ts") or "") or None)
     except SlackApiError as exc:
+        _release(sessions, parsed[0], sharing.month, caller.user_id, now)
         reason = str(exc.response.get("error", "an error"))
         return b.error(f"Slack refused to post the review in that channel ({reason}); nothing was shared.")
     except (SlackClientError, OSError):
+        _release(sessions, parsed[0], sharing.month, caller.user_id, now)
         log.warning("sharing a review failed on the way to Slack", exc_info=True)
         return b.error("Slack could not be reached, so the review was not shared. Try again in a moment.")
-    with sessions.begin() as session:
-        session.execute(update(ReviewMonth).where(ReviewMonth.client_id == parsed[0],
-                                                  ReviewMonth.month == sharing.month,
-                                                  ReviewMonth.shared_at.is_(None))
-                        .values(shared_at=now, shared_by=caller.user_id))
     return b.reply(f"Shared {sharing.client_name}'s review with them.", b.paragraph(
         b.emoji("white_check_mark"), " Shared ", b.text(sharing.client_name, bold=True), "'s review of ",
         datetime.strptime(sharing.month, "%Y-%m").strftime("%B %Y"), " in ", b.channel(sharing.channel),
         ", with the chart of the last six months."))
+
+
+def _release(sessions: sessionmaker[Session], client_id: int, month: str, user_id: str, at: datetime) -> None:
+    with sessions.begin() as session:
+        release_share(session, client_id, month, user_id, at)
