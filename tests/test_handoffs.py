@@ -5,6 +5,8 @@ channel, buttons and later sweeps, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -385,3 +387,19 @@ def test_with_no_channel_the_introduction_goes_to_the_previous_owner_and_the_che
     # into it (one card is one message, so it is not split between two people's DMs)
     assert [n.kind for n in _rows(rapport, Nudge) if n.channel_id == "DBOB"] == [
         "quiet", "intro_reminder", "handoff_checkin"]
+
+
+def test_two_ticks_of_one_item_at_once_record_one_and_the_other_hears_who(rapport):
+    _setup(rapport)
+    tick = _accessories(rapport.command("closeout acme corp"))["access"]
+    barrier = threading.Barrier(2)
+
+    def press(user: str) -> str:
+        barrier.wait()
+        return _words(_tick(rapport, tick, user).params)
+
+    with ThreadPoolExecutor(2) as pool:
+        said = list(pool.map(press, ["UANA", "UBOB"]))
+    [row] = _rows(rapport, CloseoutTick)
+    assert row.item == "access" and row.by in ("UANA", "UBOB")
+    assert sum(f"Already handled by @{row.by}" in s for s in said) == 1, said  # the other click changed nothing
