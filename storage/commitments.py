@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.goals import goals_at_risk_of
 from storage.models import Client, Commitment, Interaction, Nudge
-from storage.queries import INSTALLED
+from storage.queries import due_page
 
 FROM_US = ("out", "both")
 
@@ -30,19 +30,9 @@ def get_commitment(session: Session, workspace_id: int, commitment_id: int) -> C
 
 def due_commitments(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                     limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Commitment, Client]]:
-    """Open commitments whose rule is due a look, with their clients, in (next check, id) order; on PostgreSQL
-    rows another planner holds are skipped."""
-    stmt = (select(Commitment, Client).join(Client, Client.id == Commitment.client_id)
-            .where(Commitment.next_check_at <= now, Commitment.done_at.is_(None),
-                   Commitment.workspace_id.in_(INSTALLED))
-            .order_by(Commitment.next_check_at, Commitment.id))
-    if workspace_id is not None:
-        stmt = stmt.where(Commitment.workspace_id == workspace_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(Commitment.next_check_at, Commitment.id) > tuple_(*after))
-    if limit is not None:
-        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Commitment)
-    return [(c, client) for c, client in session.execute(stmt)]
+    """Open commitments whose rule is due a look, with their clients (storage.queries.due_page)."""
+    return due_page(session, Commitment, now, [Commitment.done_at.is_(None)], after=after, limit=limit,
+                    workspace_id=workspace_id)
 
 
 def last_touch_from_us(session: Session, client_ids: Sequence[int]) -> dict[int, datetime]:

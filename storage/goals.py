@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Goal, GoalCheck, Nudge
-from storage.queries import INSTALLED
+from storage.queries import due_page
 
 OPEN = "open"
 CLOSED = ("met", "missed")
@@ -28,18 +28,8 @@ def get_goal(session: Session, workspace_id: int, goal_id: int) -> Goal | None:
 
 def due_goals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
               limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Goal, Client]]:
-    """Open goals whose rule is due a look, with their clients, in (next check, id) order; on PostgreSQL rows
-    another planner holds are skipped."""
-    stmt = (select(Goal, Client).join(Client, Client.id == Goal.client_id)
-            .where(Goal.next_check_at <= now, Goal.status == OPEN, Goal.workspace_id.in_(INSTALLED))
-            .order_by(Goal.next_check_at, Goal.id))
-    if workspace_id is not None:
-        stmt = stmt.where(Goal.workspace_id == workspace_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(Goal.next_check_at, Goal.id) > tuple_(*after))
-    if limit is not None:
-        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Goal)
-    return [(goal, client) for goal, client in session.execute(stmt)]
+    """Open goals whose rule is due a look, with their clients (storage.queries.due_page)."""
+    return due_page(session, Goal, now, [Goal.status == OPEN], after=after, limit=limit, workspace_id=workspace_id)
 
 
 def confidences_since(session: Session, goal_id: int, since: datetime) -> list[int]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
-from storage.queries import INSTALLED
+from storage.queries import due_page
 
 INTRO_KINDS = ("intro", "intro_reminder")  # the nudges asking a previous owner to introduce the new one
 WINS = ("praise", "acted")  # what makes a good moment to make referring easy (PRODUCT.md §4.14)
@@ -53,17 +53,8 @@ def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime
 
 def due_handoffs(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Handoff, Client]]:
-    """Handoffs whose schedule is due a look, with their clients, in (next check, id) order."""
-    stmt = (select(Handoff, Client).join(Client, Client.id == Handoff.client_id)
-            .where(Handoff.next_check_at <= now, Handoff.workspace_id.in_(INSTALLED))
-            .order_by(Handoff.next_check_at, Handoff.id))
-    if workspace_id is not None:
-        stmt = stmt.where(Handoff.workspace_id == workspace_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(Handoff.next_check_at, Handoff.id) > tuple_(*after))
-    if limit is not None:
-        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Handoff)
-    return [(h, client) for h, client in session.execute(stmt)]
+    """Handoffs whose schedule is due a look, with their clients (storage.queries.due_page)."""
+    return due_page(session, Handoff, now, [], after=after, limit=limit, workspace_id=workspace_id)
 
 
 def open_closeout(session: Session, client_id: int) -> Closeout | None:
@@ -93,16 +84,9 @@ def ticks_of(session: Session, closeout_id: int) -> dict[str, CloseoutTick]:
 
 def due_closeouts(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                   limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Closeout, Client]]:
-    stmt = (select(Closeout, Client).join(Client, Client.id == Closeout.client_id)
-            .where(Closeout.next_check_at <= now, Closeout.done_at.is_(None), Closeout.workspace_id.in_(INSTALLED))
-            .order_by(Closeout.next_check_at, Closeout.id))
-    if workspace_id is not None:
-        stmt = stmt.where(Closeout.workspace_id == workspace_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(Closeout.next_check_at, Closeout.id) > tuple_(*after))
-    if limit is not None:
-        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=Closeout)
-    return [(c, client) for c, client in session.execute(stmt)]
+    """Open closeouts due a look, with their clients (storage.queries.due_page)."""
+    return due_page(session, Closeout, now, [Closeout.done_at.is_(None)], after=after, limit=limit,
+                    workspace_id=workspace_id)
 
 
 def unhandled_nudges(session: Session, client_id: int, kinds: Sequence[str]) -> list[Nudge]:

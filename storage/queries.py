@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -415,6 +415,28 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
     if limit is not None:
         stmt = stmt.limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
+
+
+DueRow = TypeVar("DueRow", Commitment, Goal, Handoff, Closeout)
+
+
+def due_page(session: Session, model: type[DueRow], now: datetime, still_open: Sequence[ColumnElement[bool]], *,
+             after: tuple[datetime, int] | None, limit: int | None, workspace_id: int | None
+             ) -> list[tuple[DueRow, Client]]:
+    """Rows of `model` whose rule is due a look (`next_check_at` passed) and still open, with their clients, in
+    (next check, id) order from `after`, of installed workspaces; with a `limit`, on PostgreSQL, rows another
+    planner holds are skipped. What every scheduled thing a client has (commitments, goals, handoffs, closeouts)
+    is planned from."""
+    stmt = (select(model, Client).join(Client, Client.id == model.client_id)
+            .where(model.next_check_at <= now, *still_open, model.workspace_id.in_(INSTALLED))
+            .order_by(model.next_check_at, model.id))
+    if workspace_id is not None:
+        stmt = stmt.where(model.workspace_id == workspace_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(model.next_check_at, model.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=model)
+    return [(row, client) for row, client in session.execute(stmt)]
 
 
 def due_referrals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,

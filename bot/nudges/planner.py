@@ -392,6 +392,23 @@ def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, defau
                             for t in fresh], now, dry_run, report)
 
 
+def _client_paging(rule: ClientRule, now: datetime, batch: int, workspace_id: int | None) -> tuple[
+        Callable[[Session, tuple[datetime, int] | None], Sequence[Client]], Callable[[Client], tuple[datetime, int]],
+        Callable[[Session, Sequence[Client]], list[Planned]]]:
+    """How a client rule's due clients are fetched, where a batch stopped, and what is planned for them."""
+    def fetch(session: Session, after: tuple[datetime, int] | None) -> Sequence[Client]:
+        return due_clients(session, rule.column, now, rule.statuses, strict=rule.strict, after=after, limit=batch,
+                           workspace_id=workspace_id)
+
+    def cursor(client: Client) -> tuple[datetime, int]:
+        return getattr(client, rule.column), client.id
+
+    def planned(session: Session, clients: Sequence[Client]) -> list[Planned]:
+        return rule.plan(session, clients, now)
+
+    return fetch, cursor, planned
+
+
 def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = False, tz: ZoneInfo = UTC_ZONE,
          default_channel: str | None = None, digest: tuple[int, time] | None = None,
          hours: BusinessHours = Settings.business_hours, stop: Callable[[], bool] = lambda: False,
@@ -402,66 +419,41 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
     workspace (the one this process holds the lease of, bot/nudges/leases.py). Commitments go first: a promise
     turning overdue is a warning sign the at-risk rule then sees in the same pass."""
     report = PlanReport()
-    after_commitment: tuple[datetime, int] | None = None
-    while not stop():
-        with _batch(sessions, dry_run, report) as session:
-            owed = due_commitments(session, now, after=after_commitment, limit=batch, workspace_id=workspace_id)
-            if not owed:
-                break
-            after_commitment = (owed[-1][0].next_check_at, owed[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _commitments(session, owed, now, tz, hours, update_every), now, dry_run, report)
-    after_goal: tuple[datetime, int] | None = None
-    while not stop():
-        with _batch(sessions, dry_run, report) as session:
-            goals = due_goals(session, now, after=after_goal, limit=batch, workspace_id=workspace_id)
-            if not goals:
-                break
-            after_goal = (goals[-1][0].next_check_at, goals[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _goals(session, goals, now, tz, hours), now, dry_run, report)
-    for rule in CLIENT_RULES:
+
+    def paged(fetch: Callable[[Session, tuple[datetime, int] | None], Sequence[Any]],
+              cursor: Callable[[Any], tuple[datetime, int]], planned: Callable[[Session, Sequence[Any]], list[Planned]]
+              ) -> None:
+        """Due rows a batch at a time, each batch its own transaction, from where the last one stopped."""
         after: tuple[datetime, int] | None = None
         while not stop():
             with _batch(sessions, dry_run, report) as session:
-                clients = due_clients(session, rule.column, now, rule.statuses, strict=rule.strict, after=after,
-                                      limit=batch, workspace_id=workspace_id)
-                if not clients:
+                rows = fetch(session, after)
+                if not rows:
                     break
-                after = (getattr(clients[-1], rule.column), clients[-1].id)  # before planning moves it on
-                _keep(session, rule.plan(session, clients, now), now, dry_run, report)
-    after = None
-    while not stop():
-        with _batch(sessions, dry_run, report) as session:
-            rows = due_referrals(session, now, after=after, limit=batch, workspace_id=workspace_id)
-            if not rows:
-                break
-            after = (rows[-1][0].next_nudge_at, rows[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _thanks(session, rows, now), now, dry_run, report)
-    after = None
-    while not stop():  # handoffs: the introduction, its reminder, the new owner's check-ins (PRODUCT.md §4.13)
-        with _batch(sessions, dry_run, report) as session:
-            handoffs = due_handoffs(session, now, after=after, limit=batch, workspace_id=workspace_id)
-            if not handoffs:
-                break
-            after = (handoffs[-1][0].next_check_at, handoffs[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _as_planned(plan_handoffs(session, handoffs, now, tz, hours), now), now, dry_run, report)
-    after = None
-    while not stop():  # closeouts: what is unticked 5 business days on
-        with _batch(sessions, dry_run, report) as session:
-            closeouts = due_closeouts(session, now, after=after, limit=batch, workspace_id=workspace_id)
-            if not closeouts:
-                break
-            after = (closeouts[-1][0].next_check_at, closeouts[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _as_planned(plan_closeouts(session, closeouts, now, tz, hours), now), now, dry_run,
-                  report)
-    after = None
-    while not stop():
-        with _batch(sessions, dry_run, report) as session:
-            asked = due_replies(session, now - timedelta(hours=reply_hours), after=after, limit=batch,
-                                workspace_id=workspace_id)
-            if not asked:
-                break
-            after = (asked[-1][0].next_reply_at, asked[-1][0].id)  # type: ignore[assignment]
-            _keep(session, _replies(session, asked, now, tz, hours, reply_hours), now, dry_run, report)
+                after = cursor(rows[-1])  # before planning moves it on
+                _keep(session, planned(session, rows), now, dry_run, report)
+
+    def by_check(row: tuple[Any, ...]) -> tuple[datetime, int]:
+        return row[0].next_check_at, row[0].id
+
+    paged(lambda session, after: due_commitments(session, now, after=after, limit=batch, workspace_id=workspace_id),
+          by_check, lambda session, rows: _commitments(session, rows, now, tz, hours, update_every))
+    paged(lambda session, after: due_goals(session, now, after=after, limit=batch, workspace_id=workspace_id),
+          by_check, lambda session, rows: _goals(session, rows, now, tz, hours))
+    for rule in CLIENT_RULES:
+        paged(*_client_paging(rule, now, batch, workspace_id))
+    paged(lambda session, after: due_referrals(session, now, after=after, limit=batch, workspace_id=workspace_id),
+          lambda row: (row[0].next_nudge_at, row[0].id), lambda session, rows: _thanks(session, rows, now))
+    # handoffs: the introduction, its reminder, the new owner's check-ins (PRODUCT.md §4.13)
+    paged(lambda session, after: due_handoffs(session, now, after=after, limit=batch, workspace_id=workspace_id),
+          by_check, lambda session, rows: _as_planned(plan_handoffs(session, rows, now, tz, hours), now))
+    # closeouts: what is unticked 5 business days on
+    paged(lambda session, after: due_closeouts(session, now, after=after, limit=batch, workspace_id=workspace_id),
+          by_check, lambda session, rows: _as_planned(plan_closeouts(session, rows, now, tz, hours), now))
+    paged(lambda session, after: due_replies(session, now - timedelta(hours=reply_hours), after=after, limit=batch,
+                                             workspace_id=workspace_id),
+          lambda row: (row[0].next_reply_at, row[0].id),
+          lambda session, rows: _replies(session, rows, now, tz, hours, reply_hours))
     if digest is not None:
         _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
     _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), dry_run, report, stop, workspace_id)
