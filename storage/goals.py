@@ -38,10 +38,6 @@ def confidences_since(session: Session, goal_id: int, since: datetime) -> list[i
     return list(session.scalars(stmt.order_by(GoalCheck.at, GoalCheck.id)))
 
 
-def checks_of(session: Session, goal_id: int) -> list[GoalCheck]:
-    """Every answer to a goal's weekly question, oldest first."""
-    return list(session.scalars(select(GoalCheck).where(GoalCheck.goal_id == goal_id)
-                                .order_by(GoalCheck.at, GoalCheck.id)))
 
 
 def goals_at_risk_of(session: Session, client_ids: Sequence[int], since: datetime
@@ -84,7 +80,3 @@ def unhandled_nudges_of_goal(session: Session, goal_id: int) -> list[Nudge]:
                                Nudge.status.in_(("pending", "sent", "sending")))
     return list(session.scalars(stmt.order_by(Nudge.id)))
 
-
-def client_id_of_goal(session: Session, workspace_id: int, goal_id: int) -> int | None:
-    """Whose a goal is, read without loading it, so that it is first loaded under the client's lock."""
-    return session.scalar(select(Goal.client_id).where(Goal.workspace_id == workspace_id, Goal.id == goal_id))

@@ -35,9 +35,6 @@ def move_open_goals(session: Session, client_id: int, to_user: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def open_goal_count(session: Session, client_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Goal)
-                              .where(Goal.client_id == client_id, Goal.status == "open")) or 0)
 
 
 def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime) -> list[Handoff]:

@@ -252,11 +252,6 @@ def at_risk_clients(session: Session, workspace_id: int, statuses: Sequence[str]
     return [r[0] for r in rows], (rows[0].total if rows else 0), {r[0].id: r.signs for r in rows}
 
 
-def count_warning_signs(session: Session, client_id: int, kinds: Sequence[str], since: datetime) -> int:
-    stmt = select(func.count()).where(
-        Interaction.client_id == client_id, Interaction.kind.in_(list(kinds)), Interaction.occurred_at >= since
-    )
-    return session.scalar(stmt) or 0
 
 
 def all_clients(session: Session, workspace_id: int) -> list[Client]:
@@ -677,17 +672,6 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
     return found
 
 
-def kinds_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
-    """Interactions by kind per client since a moment: one grouped query for a page of clients."""
-    result: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
-    ids = list(client_ids)
-    for start in range(0, len(ids), 500):
-        stmt = (select(Interaction.client_id, Interaction.kind, func.count())
-                .where(Interaction.client_id.in_(ids[start:start + 500]), Interaction.occurred_at >= since)
-                .group_by(Interaction.client_id, Interaction.kind))
-        for client_id, kind, count in session.execute(stmt):
-            result[client_id][kind] = count
-    return result
 
 
 def kinds_in_windows(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime

@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.relationship.cards import close, note_message
-from storage.focus import nudges_on_card
+from bot.relationship.cards import answer_nudges
 from storage.handoffs import open_closeout, ticks_of, unhandled_nudges
-from storage.models import Card, Client, Closeout, CloseoutTick
+from storage.models import Client, Closeout, CloseoutTick
 
 # (key, what it says on the card), in the card's order
 ITEMS = (
@@ -65,13 +64,6 @@ def tick(session: Session, closeout: Closeout, item: str, by: str, now: datetime
                  detail=ITEM_WORDS[item])
     if not unticked({**ticks, item: done}):
         closeout.done_at, closeout.next_check_at = now, None
-        for nudge in unhandled_nudges(session, closeout.client_id, (KIND,)):
-            if nudge.status == "pending" and nudge.card_id is None:
-                nudge.status, nudge.last_error = "dropped", "closeout finished"
-                continue
-            card = session.get(Card, nudge.card_id) if nudge.card_id else None
-            close(session, None, [nudge], "finished the closeout", by, now)
-            note_message(session, nudge)
-            if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
-                close(session, card, [], "finished the closeout", by, now)
+        answer_nudges(session, unhandled_nudges(session, closeout.client_id, (KIND,)), "finished the closeout", by,
+                      now)
     return done

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.relationship import thresholds
-from bot.relationship.cards import close, note_message
+from bot.relationship.cards import answer_nudges
 from storage.commitments import open_commitments
-from storage.focus import nudges_on_card
 from storage.handoffs import INTRO_KINDS, move_open_goals, scheduled_handoffs, unhandled_nudges
-from storage.models import Card, Client, Handoff, Nudge
+from storage.models import Client, Handoff
 from storage.queries import primary_contact
 
 HALVED_FOR = timedelta(days=90)
@@ -40,8 +39,7 @@ def hand_off(session: Session, client: Client, to_user: str, note: str | None, b
     """The client, with everything open, to `to_user`; the ceremony's schedule starts now."""
     for earlier in scheduled_handoffs(session, client.id):
         earlier.next_check_at = None  # handed on again: the last handoff's ceremony is the one that counts
-    for nudge in unhandled_nudges(session, client.id, KINDS):
-        _settle(session, nudge, "handed on again", by, now)
+    answer_nudges(session, unhandled_nudges(session, client.id, KINDS), "handed on again", by, now)
     handoff = Handoff(workspace_id=client.workspace_id, client_id=client.id, from_user=client.owner_id,
                       to_user=to_user, note=note, at=now, by=by, intro_reminded=False, checkins=0, next_check_at=now)
     session.add(handoff)
@@ -62,20 +60,8 @@ def introduced_by_click(session: Session, handoff: Handoff | None, user_id: str,
     """*Introduced* on the card: whoever pressed it says the introduction happened."""
     if handoff is not None and handoff.introduced_at is None:
         handoff.introduced_at, handoff.introduced_by = now, user_id
-        for nudge in unhandled_nudges(session, handoff.client_id, INTRO_KINDS):
-            _settle(session, nudge, INTRODUCED, user_id, now)
+        answer_nudges(session, unhandled_nudges(session, handoff.client_id, INTRO_KINDS), INTRODUCED, user_id, now)
 
-
-def _settle(session: Session, nudge: Nudge, action: str, user_id: str, now: datetime) -> None:
-    """A waiting nudge is dropped; a posted one reads as done."""
-    if nudge.status == "pending" and nudge.card_id is None:
-        nudge.status, nudge.last_error = "dropped", action
-        return
-    card = session.get(Card, nudge.card_id) if nudge.card_id else None
-    close(session, None, [nudge], action, user_id, now)
-    note_message(session, nudge)
-    if card is not None and all(n.handled_at for n in nudges_on_card(session, card.id)):
-        close(session, card, [], action, user_id, now)
 
 
 def is_halved(client: Client, now: datetime) -> bool:

@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.handoffs.closeout import ITEM_WORDS
 from bot.slack import blocks as b
+from storage.handoffs import INTRO_KINDS
 
 KINDS = frozenset({"intro", "intro_reminder", "handoff_checkin", "closeout", "referable"})
-INTRODUCTIONS = frozenset({"intro", "intro_reminder"})
+INTRODUCTIONS = frozenset(INTRO_KINDS)
 
 
 def addressed_to(kinds: Collection[str], facts: Mapping[str, Any], owner: str) -> str:
