@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from bot.card.commitments import day_element
 from bot.commands.common import clean_note, find, split_note
 from bot.commands.usage import USAGE
-from bot.commitments.ledger import AlreadyOpenError, clean_what, matching, record, settle
+from bot.commitments.ledger import AlreadyOpenError, record, settle
+from bot.relationship.said import clean_text, matching
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_future_day
@@ -21,7 +22,7 @@ from storage.queries import lock_client
 
 def _what(raw: str, usage: str, example: str) -> str:
     try:
-        return clean_what(raw)
+        return clean_text(raw)
     except ValueError as exc:
         raise CommandError(f"{exc}, like {example}." if str(exc) == "Say what" else f"{exc}.", usage) from None
 

@@ -24,11 +24,10 @@ from bot.goals.ledger import (
     ODDS,
     agree,
     check,
-    clean_text,
     close_goal,
-    matching,
 )
 from bot.goals.risk import RISK_DROP, RISK_LEVEL
+from bot.relationship.said import clean_text, matching
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_future_day

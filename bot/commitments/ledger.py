@@ -9,26 +9,15 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from bot.relationship.cards import answer_nudges
-from bot.slack.text import to_plain
 from storage.commitments import open_commitments, unhandled_nudges_of
 from storage.models import Client, Commitment
-from storage.names import name_key, normalize_name
-
-WHAT_MAX = 300
+from storage.names import name_key
 
 
 class AlreadyOpenError(ValueError):
     """The same issue is open already, and no new estimate was given for it."""
 
 
-def clean_what(raw: str) -> str:
-    """What was promised or is being fixed, as plain text on one line; ValueError when empty or too long."""
-    what = normalize_name(to_plain(raw))
-    if not what:
-        raise ValueError("Say what")
-    if len(what) > WHAT_MAX:
-        raise ValueError(f"That is {len(what)} characters; say it in at most {WHAT_MAX}")
-    return what
 
 
 def record(session: Session, client: Client, kind: str, what: str, due_on: date | None, user_id: str,
@@ -69,16 +58,6 @@ def settle(session: Session, commitment: Commitment, user_id: str, now: datetime
     answer_nudges(session, unhandled_nudges_of(session, commitment.id), action, user_id, now)
 
 
-def matching(commitments: Sequence[Commitment], words: str) -> list[Commitment]:
-    """The open commitments a person means: all of them without words; else those whose text holds every word
-    typed (or, failing that, that holds the text)."""
-    typed = name_key(words)
-    if not typed:
-        return list(commitments)
-    exact = [c for c in commitments if name_key(c.what) == typed]
-    if exact:
-        return exact
-    return [c for c in commitments if all(word in name_key(c.what) for word in typed.split())]
 
 
 def same_issue(commitments: Sequence[Commitment], what: str) -> Commitment | None:

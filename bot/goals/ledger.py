@@ -15,26 +15,15 @@ from sqlalchemy.orm import Session
 
 from bot.goals.risk import RISK_WINDOW, is_at_risk
 from bot.relationship.cards import answer_nudges
-from bot.slack.text import to_plain
 from storage.goals import confidences_since, unhandled_nudges_of_goal
 from storage.models import Client, Goal, GoalCheck
-from storage.names import name_key, normalize_name
 
-WHAT_MAX = 300
 ODDS = (90, 70, 50, 30)
 DEFAULT_ODDS = 70
 BARRIERS_MAX = 3
 CONFIDENCE = range(1, 11)
 
 
-def clean_text(raw: str, what: str = "Say what") -> str:
-    """A goal or a barrier as plain text on one line; ValueError when empty or too long."""
-    text = normalize_name(to_plain(raw))
-    if not text:
-        raise ValueError(what)
-    if len(text) > WHAT_MAX:
-        raise ValueError(f"That is {len(text)} characters; say it in at most {WHAT_MAX}")
-    return text
 
 
 def barriers_of(goal: Goal) -> list[str]:
@@ -105,14 +94,3 @@ def _answer(session: Session, goal: Goal, kinds: tuple[str, ...] | None, action:
               if kinds is None or n.kind.removeprefix("goal_") in kinds]
     answer_nudges(session, nudges, action, user_id, now)
 
-
-def matching(goals: Sequence[Goal], words: str) -> list[Goal]:
-    """The open goals a person means: all of them without words; else those whose text is the words typed, or
-    failing that holds every word typed."""
-    typed = name_key(words)
-    if not typed:
-        return list(goals)
-    exact = [g for g in goals if name_key(g.what) == typed]
-    if exact:
-        return exact
-    return [g for g in goals if all(word in name_key(g.what) for word in typed.split())]

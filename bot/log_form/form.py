@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.commitments.ledger import AlreadyOpenError, clean_what, record
+from bot.commitments.ledger import AlreadyOpenError, record
 from bot.log_form.goals import GOAL_OPTION, goal_from_form, note_of
 from bot.log_form.people import BLOCK, after_logged, chosen_contact, with_block
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import close_card_of
 from bot.relationship.kinds import ALL_KINDS, CONTACT_KINDS, LABELS, direction_conflict, direction_for, touch_words
 from bot.relationship.record import record_interaction
+from bot.relationship.said import clean_text
 from bot.slack import blocks as b
 from bot.slack.caller import Context
 from bot.slack.message_updates import MessageUpdate
@@ -172,7 +173,7 @@ def _commitment(session: Session, ctx: Context, client: Client | None, kind: str
     note_raw = (values.get("note") or {}).get("note", {}).get("value")
     what = ""
     try:
-        what = clean_what(note_raw if isinstance(note_raw, str) else "")
+        what = clean_text(note_raw if isinstance(note_raw, str) else "")
     except ValueError as exc:
         errors["note"] = f"Say what you {'promised' if kind == 'promise' else 'are fixing'}, in a line." \
             if str(exc) == "Say what" else f"{exc}."

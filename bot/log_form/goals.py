@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.goals.ledger import DEFAULT_ODDS, agree, clean_text
+from bot.goals.ledger import DEFAULT_ODDS, agree
+from bot.relationship.said import clean_text
 from bot.slack.caller import Context
 from bot.when import WhenError, parse_future_day
 from storage.goals import open_goals

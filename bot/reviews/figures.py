@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.goals.risk import RISK_WINDOW, is_at_risk
 from bot.handoffs.closeout import ITEMS as CLOSEOUT_ITEMS
 from bot.relationship.facts import next_checkin
 from bot.relationship.health import WINDOW, Health, HealthInput, assess
@@ -48,9 +49,6 @@ FROM_THEM = ("in", "both")
 FROM_US = ("out", "both")
 CAPTURED = "slack"
 ISSUE_OLD = timedelta(days=7)
-AT_RISK_CONFIDENCE = 3
-DROP = 2
-DROP_WINDOW = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -259,9 +257,8 @@ def _goals(goals: list[Goal], checks: dict[int, list[GoalCheck]], month: Month, 
             latest = goal.confidence
         closed = goal.status if goal.closed_at is not None and month.start <= goal.closed_at < until else None
         still_open = goal.closed_at is None or goal.closed_at >= until
-        dropped = bool(answers) and any(earlier.confidence - answers[-1].confidence >= DROP for earlier in answers
-                                        if answers[-1].at - earlier.at <= DROP_WINDOW)
-        at_risk = still_open and ((latest is not None and latest <= AT_RISK_CONFIDENCE) or dropped or (
+        recent = [a.confidence for a in answers if answers[-1].at - a.at <= RISK_WINDOW]
+        at_risk = still_open and ((latest is not None and is_at_risk(latest, recent)) or (
             goal.at_risk_since is not None and goal.at_risk_since < until))
         trend = [a.confidence for a in answers if a.at >= month.start][-5:]
         items.append({"what": goal.what, "odds": goal.odds, "due": goal.due_on.isoformat(), "confidence": latest,
