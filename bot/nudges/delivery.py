@@ -35,7 +35,7 @@ from bot.nudges.digest import digest_message
 from bot.nudges.handoff_messages import INTRODUCTIONS, addressed_to
 from bot.nudges.messages import CardView, NudgeView, message, pack
 from bot.nudges.relevance import relevance
-from bot.reviews.owners import owner_message
+from bot.nudges.review_messages import owner_message
 from storage.db import is_outage
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral

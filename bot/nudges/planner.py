@@ -31,6 +31,7 @@ from bot.nudges.digest import digest_targets, digest_week, router
 from bot.nudges.digest_sections import sections_by_target
 from bot.nudges.focus import scale_of
 from bot.nudges.handoff_plans import Due, plan_closeouts, plan_handoffs, plan_referable
+from bot.nudges.review_messages import owner_facts
 from bot.nudges.rules import CONTACTABLE
 from bot.people.heads_up import close as close_heads_up
 from bot.people.heads_up import still_owed
@@ -40,7 +41,6 @@ from bot.relationship.thresholds import quiet_days
 from bot.reviews.figures import Rules
 from bot.reviews.freeze import month_to_freeze, prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
-from bot.reviews.owners import owner_facts
 from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
