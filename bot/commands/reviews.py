@@ -6,19 +6,10 @@ from sqlalchemy.orm import Session
 
 from bot.commands.common import find
 from bot.commands.usage import USAGE
-from bot.reviews.figures import Rules
 from bot.reviews.render import review_blocks
-from bot.reviews.view import MonthError, pick_month, review_of
+from bot.reviews.view import MonthError, pick_month, review_of, review_rules
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
-from bot.workspaces import tz_of
-from storage.queries import get_workspace
-
-
-def review_rules(session: Session, ctx: Context) -> Rules:
-    workspace = get_workspace(session, ctx.workspace_id)
-    tz = tz_of(workspace, ctx.settings.tz) if workspace else ctx.settings.tz
-    return Rules.of(ctx.settings, tz)
 
 
 def cmd_review(session: Session, ctx: Context, args: str) -> b.Reply:

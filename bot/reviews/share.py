@@ -19,15 +19,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.reviews.chart import MonthPoint, six_month_chart
-from bot.reviews.figures import Rules
 from bot.reviews.render import client_blocks, review_blocks
-from bot.reviews.view import MonthError, pick_month, review_of
+from bot.reviews.view import MonthError, pick_month, review_of, review_rules
 from bot.slack import blocks as b
 from bot.slack.caller import Caller, Context, context_for
 from bot.slack.files import upload_png
-from bot.workspaces import tz_of
 from storage.capture import links_of
-from storage.queries import get_client, get_workspace
+from storage.queries import get_client
 from storage.reviews import claim_share, release_share
 
 log = logging.getLogger(__name__)
@@ -46,9 +44,6 @@ class Sharing:
     figures: dict[str, Any] | None = None
 
 
-def _rules(session: Session, ctx: Context) -> Rules:
-    workspace = get_workspace(session, ctx.workspace_id)
-    return Rules.of(ctx.settings, tz_of(workspace, ctx.settings.tz) if workspace else ctx.settings.tz)
 
 
 def _parse(value: str) -> tuple[int, str] | None:
@@ -65,7 +60,7 @@ def open_review(sessions: sessionmaker[Session], caller: Caller, value: str, now
         client = get_client(session, ctx.workspace_id, parsed[0])
         if client is None:
             return b.error("That client is no longer tracked, so there is no review to show.")
-        rules = _rules(session, ctx)
+        rules = review_rules(session, ctx)
         try:
             key = pick_month(parsed[1], now, rules)
         except MonthError:
@@ -91,7 +86,7 @@ def _decide(session: Session, ctx: Context, client_id: int, month: str) -> Shari
         return Sharing(b.error(f"The channels linked to {client.name} are not shared with their organisation (no "
                                "one from their side is in them), so the review stays with you. Link the Slack "
                                "Connect channel you share with them.", f"/client link {client.name} #channel"))
-    rules = _rules(session, ctx)
+    rules = review_rules(session, ctx)
     try:
         key = pick_month(month, ctx.now, rules)
     except MonthError:

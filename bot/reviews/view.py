@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.reviews.figures import Rules, compute
 from bot.reviews.months import MONTH, current_key, last_full_key, shift
+from bot.slack.caller import Context
+from bot.workspaces import tz_of
 from storage.models import Client
+from storage.queries import get_workspace
 from storage.reviews import frozen_review
 
 
@@ -46,3 +49,10 @@ def review_of(session: Session, client: Client, key: str, now: datetime, rules: 
     before = frozen_review(session, client.id, shift(key, -1))  # the months before, as they were frozen
     previous = {client.id: json.loads(before.figures)} if before is not None else None
     return Review(compute(session, [client], key, now, rules, previous)[client.id], None)
+
+
+def review_rules(session: Session, ctx: Context) -> Rules:
+    """The rules a person's review is worked out by: the deployment's settings in the workspace's timezone."""
+    workspace = get_workspace(session, ctx.workspace_id)
+    tz = tz_of(workspace, ctx.settings.tz) if workspace else ctx.settings.tz
+    return Rules.of(ctx.settings, tz)
