@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.relationship.health import WINDOW, HealthInput, assess
+from bot.relationship.health import WINDOW
 from bot.relationship.health_data import health_of
-from bot.relationship.kinds import WARNING_SIGNS
+from bot.relationship.trend import Entry, label_at
 from storage.capture import links_of
 from storage.commitments import open_commitments
 from storage.handoffs import WINS, last_kind_at
@@ -63,21 +63,9 @@ def next_look(standing: Standing, now: datetime) -> datetime | None:
 
 def label_as_of(session: Session, client: Client, at: datetime) -> str:
     """The health label as it stood at `at`, from the history before it (as the card's six-month trend does)."""
-    if client.created_at >= at:
-        return "—"
-    before = [i for i in interactions_since(session, client.id, at - WINDOW) if i.occurred_at < at]
-    kinds: dict[str, int] = {}
-    for entry in before:
-        kinds[entry.kind] = kinds.get(entry.kind, 0) + 1
-    theirs = [i.occurred_at for i in before if i.direction in ("in", "both")]
-    last_their = max(theirs, default=None)
-    outs = [i for i in before if i.direction == "out" and (last_their is None or i.occurred_at > last_their)]
-    return assess(HealthInput(
-        kinds=kinds, referrals=sum(1 for r in referral_dates(session, client.id, at - WINDOW) if r < at),
-        warning_signs_30d=sum(1 for i in before if i.kind in WARNING_SIGNS and i.occurred_at >= at - timedelta(30)),
-        silent_days=max(0, (at - (last_their or client.created_at)).days), heard_ever=last_their is not None,
-        quiet_threshold=client.quiet_threshold_days, unanswered=len(outs),
-    )).label
+    entries = [Entry(i.occurred_at, i.kind, i.direction) for i in interactions_since(session, client.id, at - WINDOW)]
+    return label_at(entries, referral_dates(session, client.id, at - WINDOW), client.created_at,
+                    client.quiet_threshold_days, at)
 
 
 def standing_of(session: Session, client: Client, now: datetime) -> Standing:

@@ -43,26 +43,34 @@ def monthly(entries: Sequence[Entry], referrals: Sequence[datetime], created_at:
     starts = _month_starts(now)
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else now + timedelta(seconds=1)  # this month: up to now
-        before = [e for e in entries if e.occurred_at < end]
-        theirs = [e.occurred_at for e in before if e.direction in ("in", "both")]
-        window = [e for e in before if e.occurred_at >= end - WINDOW]
-        kinds: dict[str, int] = {}
-        for e in window:
-            kinds[e.kind] = kinds.get(e.kind, 0) + 1
-        last_their = max(theirs, default=None)
-        outs = [e for e in before if e.direction == "out" and (last_their is None or e.occurred_at > last_their)]
-        label = "—"
-        if created_at < end:
-            label = assess(HealthInput(
-                kinds=kinds, referrals=sum(1 for r in referrals if end - WINDOW <= r < end),
-                warning_signs_30d=sum(1 for e in before if e.kind in WARNING_SIGNS
-                                      and e.occurred_at >= end - timedelta(days=30)),
-                silent_days=max(0, (end - (last_their or created_at)).days), heard_ever=last_their is not None,
-                quiet_threshold=quiet_threshold, unanswered=len(outs),
-            )).label
+        theirs = [e.occurred_at for e in entries if e.occurred_at < end and e.direction in ("in", "both")]
+        label = label_at(entries, referrals, created_at, quiet_threshold, end)
         contacts = sum(1 for t in theirs if t >= start)
         months.append(Month(start.strftime("%b"), contacts, label))
     return months
+
+
+def label_at(entries: Sequence[Entry], referrals: Sequence[datetime], created_at: datetime, quiet_threshold: int,
+             end: datetime) -> str:
+    """The health label as it stood at `end`, from the entries and referrals before it ('—' before the client was
+    tracked)."""
+    if created_at >= end:
+        return "—"
+    before = [e for e in entries if e.occurred_at < end]
+    theirs = [e.occurred_at for e in before if e.direction in ("in", "both")]
+    kinds: dict[str, int] = {}
+    for e in before:
+        if e.occurred_at >= end - WINDOW:
+            kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    last_their = max(theirs, default=None)
+    outs = [e for e in before if e.direction == "out" and (last_their is None or e.occurred_at > last_their)]
+    return assess(HealthInput(
+        kinds=kinds, referrals=sum(1 for r in referrals if end - WINDOW <= r < end),
+        warning_signs_30d=sum(1 for e in before
+                              if e.kind in WARNING_SIGNS and e.occurred_at >= end - timedelta(days=30)),
+        silent_days=max(0, (end - (last_their or created_at)).days), heard_ever=last_their is not None,
+        quiet_threshold=quiet_threshold, unanswered=len(outs),
+    )).label
 
 
 def sparkline(values: Sequence[int]) -> str:
