@@ -161,6 +161,12 @@ def release_share(session: Session, client_id: int, month: str, user_id: str, at
 def save_frozen(session: Session, rows: Sequence[dict[str, object]]) -> int:
     """Store a page of frozen months; a month already frozen for a client is kept as it is (frozen means
     frozen: a second pass racing this one changes nothing)."""
+    # The page was worked out in an earlier, read-only transaction: a client forgotten since has no month to keep.
+    # Those still here are held (FOR KEY SHARE on PostgreSQL; SQLite's write transaction already excludes every
+    # other writer) so a forget cannot slip in between this read and the insert.
+    ids = list({int(str(row["client_id"])) for row in rows})
+    alive = set(session.scalars(select(Client.id).where(Client.id.in_(ids)).with_for_update(read=True, key_share=True)))
+    rows = [row for row in rows if int(str(row["client_id"])) in alive]
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

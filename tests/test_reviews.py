@@ -16,9 +16,11 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.reviews.export import COLUMNS, write_reviews
 from bot.reviews.figures import Rules, compute
+from bot.reviews.freeze import prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
 from bot.reviews.render import SECTIONS
 from storage.models import Client, Goal, GoalCheck, ReviewMonth, Workspace
+from storage.queries import delete_client
 from tests.conftest import buttons
 from tests.helpers import client_named
 from tests.test_capture import SHARED, _setup, message
@@ -364,3 +366,19 @@ def test_two_shares_at_once_post_the_review_once_and_a_later_one_says_who_shared
     assert any("Already shared by" in a for a in answers)
     assert "Already shared by" in rapport.click(button).text
     assert len([m for m in rapport.fake.messages[SHARED] if "Our month together" in words(m)]) == 1
+
+
+def test_a_client_forgotten_while_its_page_is_frozen_is_left_out_and_the_rest_are_kept(rapport):
+    rapport.clock.now = at(2, 10, month=10)
+    rapport.command("add Acme Corp")
+    rapport.command("add Globex")
+    acme, globex = (client_named(rapport.database, n).id for n in ("Acme Corp", "Globex"))
+    rules = Rules(UTC_ZONE)
+    with rapport.database.sessions() as session:  # the page is worked out while only reading ...
+        page = prepare_page(session, 1, "2026-10", at(1, 10), rules)
+    with rapport.database.sessions.begin() as session:  # ... a forget commits meanwhile ...
+        delete_client(session, session.get(Client, globex))
+    with rapport.database.sessions.begin() as session:  # ... and storing the page still works
+        assert store_page(session, 1, "2026-10", page, at(1, 10))
+    with rapport.database.sessions() as session:
+        assert [r.client_id for r in session.scalars(select(ReviewMonth))] == [acme]
