@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
-from storage.goals import goals_at_risk_of
-from storage.models import Client, Commitment, Interaction, Nudge
+from storage.goals import OPEN
+from storage.models import Client, Commitment, Goal, Interaction, Nudge
 from storage.queries import due_page
 
 FROM_US = ("out", "both")
@@ -48,19 +48,21 @@ def last_touch_from_us(session: Session, client_ids: Sequence[int]) -> dict[int,
 def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
                   ) -> dict[int, list[tuple[str, datetime]]]:
     """Warning signs from what we owe (an open promise overdue, an open issue two updates behind, an open goal at
-    risk: kind 'goal'): (kind, since when) per client, late since `since` or later."""
-    found = goals_at_risk_of(session, client_ids, since)
+    risk: kind 'goal'): (kind, since when) per client, late since `since` or later, oldest first. One statement:
+    every answer that shows health pays for this one."""
+    found: dict[int, list[tuple[str, datetime]]] = {}
     if not client_ids:
         return found
-    stmt = (select(Commitment.client_id, Commitment.kind, Commitment.late_since)
-            .where(Commitment.client_id.in_(list(client_ids)), Commitment.done_at.is_(None),
-                   Commitment.late_since >= since)
-            .order_by(Commitment.client_id, Commitment.late_since))
-    for client_id, kind, at in session.execute(stmt):
+    ids = list(client_ids)
+    commitments = select(Commitment.client_id.label("client_id"), Commitment.kind.label("kind"),
+                         Commitment.late_since.label("at")).where(
+        Commitment.client_id.in_(ids), Commitment.done_at.is_(None), Commitment.late_since >= since)
+    goals = select(Goal.client_id, literal("goal", String).label("kind"), Goal.at_risk_since).where(
+        Goal.client_id.in_(ids), Goal.status == OPEN, Goal.at_risk_since >= since)
+    signs = union_all(commitments, goals).subquery()
+    for client_id, kind, at in session.execute(select(signs).order_by(signs.c.client_id, signs.c.at)):
         assert at is not None  # selected for being late since `since`
-        found.setdefault(client_id, []).append((kind, at))
-    for signs in found.values():
-        signs.sort(key=lambda sign: sign[1])
+        found.setdefault(client_id, []).append((kind, _aware(at)))
     return found
 
 

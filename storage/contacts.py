@@ -80,13 +80,6 @@ def touched_since(session: Session, client_id: int, contact_id: int, since: date
     return session.scalar(stmt) is not None
 
 
-def left_signs(session: Session, client_id: int, since: datetime) -> list[Interaction]:
-    """The 'left' warning signs (a contact leaving a linked channel) recorded since `since`, newest first."""
-    stmt = select(Interaction).where(Interaction.client_id == client_id, Interaction.kind == "left",
-                                     Interaction.occurred_at >= since).order_by(Interaction.occurred_at.desc())
-    return list(session.scalars(stmt))
-
-
 def left_on(session: Session, client_id: int, contact_id: int, channel_id: str, start: datetime,
             end: datetime) -> bool:
     """Whether this contact's leaving this channel was already recorded in [start, end): one sign a day."""

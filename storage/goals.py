@@ -3,7 +3,6 @@ the caller's session."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -38,21 +37,6 @@ def confidences_since(session: Session, goal_id: int, since: datetime) -> list[i
     return list(session.scalars(stmt.order_by(GoalCheck.at, GoalCheck.id)))
 
 
-
-
-def goals_at_risk_of(session: Session, client_ids: Sequence[int], since: datetime
-                     ) -> dict[int, list[tuple[str, datetime]]]:
-    """Open goals at risk since `since` or later, as warning signs ('goal', since when) per client."""
-    found: dict[int, list[tuple[str, datetime]]] = {}
-    if not client_ids:
-        return found
-    stmt = (select(Goal.client_id, Goal.at_risk_since)
-            .where(Goal.client_id.in_(list(client_ids)), Goal.status == OPEN, Goal.at_risk_since >= since)
-            .order_by(Goal.client_id, Goal.at_risk_since))
-    for client_id, at in session.execute(stmt):
-        assert at is not None  # selected for being at risk since `since`
-        found.setdefault(client_id, []).append(("goal", at))
-    return found
 
 
 def owner_goals(session: Session, workspace_id: int, owner_id: str) -> list[tuple[Goal, Client]]:

@@ -23,7 +23,7 @@ from bot.relationship.facts import (
     warning_window_start,
 )
 from bot.relationship.health_data import health_from, history_of, warning_signs_since
-from bot.relationship.kinds import DIRECTION_WORDS, LABELS
+from bot.relationship.kinds import DIRECTION_WORDS, LABELS, LEFT
 from bot.relationship.trend import Entry, describe, monthly
 from bot.relationship.value import format_value
 from bot.slack import blocks as b
@@ -33,7 +33,6 @@ from storage.commitments import open_commitments
 from storage.goals import open_goals
 from storage.models import Client, Commitment
 from storage.queries import (
-    open_referrals_from,
     recent_interactions,
     recent_nudges,
     value_median,
@@ -71,7 +70,12 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     if client.opted_out:
         top.append(" · opted out")
     lines = [b.line(*top)]
-    lines += contact_lines(session, client, warning_window_start(now))
+    # the last 400 days, read once: warning signs, health, the trend, recent touches and a contact's leaving all
+    # come from it; what we owe them is read once for its lines and for what of it is late
+    commitments, goals_open = open_commitments(session, client.id), open_goals(session, client.id)
+    history = history_of(session, client, now - TREND_HISTORY, now, owed=(commitments, goals_open))
+    lines += contact_lines(session, client, [i for i in reversed(history.interactions)
+                                             if i.kind == LEFT and i.occurred_at >= warning_window_start(now)])
     lines.append(b.line(_value_line(session, client)))
     lines += _conversation_lines(session, client)
     if client.last_contact_at and client.last_contact_direction:
@@ -98,8 +102,6 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), overdue + "."))
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
-    # the last 400 days, read once: warning signs, health, the trend and the recent touches all come from it
-    history = history_of(session, client, now - TREND_HISTORY, now)
     signs = warning_signs_since(history, warning_window_start(now))
     late = len(history.late)
     goals = sum(1 for kind, _ in history.late if kind == "goal")
@@ -108,8 +110,8 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         ours = f", {late - goals} of them commitments of ours gone late" if late - goals else ""
         ours += f", {goals} of them goals at risk" if goals else ""
         lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
-    lines += commitment_lines(open_commitments(session, client.id), now.astimezone(ctx.user_tz()).date())
-    lines += goal_lines(open_goals(session, client.id), now.astimezone(ctx.user_tz()).date())
+    lines += commitment_lines(commitments, now.astimezone(ctx.user_tz()).date())
+    lines += goal_lines(goals_open, now.astimezone(ctx.user_tz()).date())
     lines += handoff_lines(session, client, now)
     if client.status == "former" and client.ended_at:
         ended: list[b.Element | str] = ["Former client since ", b.date(client.ended_at)]
@@ -123,8 +125,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
         state: list[b.Element | str] = (["posted ", b.date(nudge.sent_at)] if nudge.status == "sent" and nudge.sent_at
                                         else ["waiting to post"])
         lines.append(b.line(b.emoji("bell"), f" Open nudge: {NUDGE_WORDS.get(nudge.kind, nudge.kind)} (", *state, ")"))
-    referrals = open_referrals_from(session, ctx.workspace_id, client.id)
-    for referral in referrals:
+    for referral in history.open_referrals:
         lines.append(b.line(b.emoji("pray"), " Thank them for introducing ", b.text(referral.referred.name,
                                                                                     bold=True),
                             " (logged ", b.date(referral.created_at), ")"))

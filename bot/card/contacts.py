@@ -4,13 +4,13 @@ channel (a warning sign)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from bot.slack import blocks as b
-from storage.contacts import contacts_by_role, left_signs
-from storage.models import Client, Contact
+from storage.contacts import contacts_by_role
+from storage.models import Client, Contact, Interaction
 
 
 def _who(contact: Contact) -> list[b.Element | str]:
@@ -27,7 +27,8 @@ def _listed(contacts: list[Contact]) -> list[b.Element | str]:
     return parts
 
 
-def contact_lines(session: Session, client: Client, warnings_since: datetime) -> list[b.Block]:
+def contact_lines(session: Session, client: Client, left: Sequence[Interaction]) -> list[b.Block]:
+    """`left`: the 'left' warning signs to show (a contact leaving a linked channel), newest first."""
     people = contacts_by_role(session, client.id)
     lines: list[b.Block] = []
     primary = [c for c in people if c.is_primary]
@@ -45,7 +46,7 @@ def contact_lines(session: Session, client: Client, warnings_since: datetime) ->
         lines.append(b.line(b.emoji("raised_hand"), " ", b.text(primary[0].name, bold=True),
                             " is owed a heads-up since ", b.date(client.heads_up_since), *about, "."))
     names = {c.id: c.name for c in people}
-    for sign in left_signs(session, client.id, warnings_since):
+    for sign in left:
         who = names.get(sign.contact_id or 0, "Their advocate")
         lines.append(b.line(b.emoji("warning"), " ", b.text(who, bold=True), " left ",
                             *([b.channel(sign.channel_id)] if sign.channel_id else ["a linked channel"]), " on ",

@@ -136,6 +136,8 @@ def _not_misspelt(session: Session, workspace_id: int, args: str, spans: list[tu
     """`Acme Crop call` is a misspelt `Acme Corp`, not `Acme` (or the prefix `Acme` of Acme Corp) followed by
     'Crop call': when the words typed after the match are close to the rest of a longer client's name (but not
     it, and not a word a command expects there), suggest that client instead of acting on the shorter match."""
+    if words >= len(spans):
+        return  # nothing typed after the match: nothing there to be misspelt (and no query to ask)
     longer = found if found is not None else clients_with_key_prefix(session, workspace_id, key + " ", 6)
     for client in longer:
         own = client.name_key.split()

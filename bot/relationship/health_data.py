@@ -15,14 +15,13 @@ from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.thresholds import WARNING_WINDOW
 from storage.commitments import late_signs_of
-from storage.models import Client, Interaction
-from storage.queries import interactions_since, kinds_in_windows, referral_dates, referrals_made_since
+from storage.models import Client, Commitment, Goal, Interaction, Referral
+from storage.queries import health_counts, interactions_since, referrals_by
 
 
 def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:
     ids = [c.id for c in clients]
-    kinds, recent_kinds = kinds_in_windows(session, ids, now - WINDOW, now - timedelta(days=30))
-    referrals = referrals_made_since(session, ids, now - WINDOW)
+    kinds, recent_kinds, referrals = health_counts(session, ids, now - WINDOW, now - timedelta(days=30))
     late = late_signs_of(session, ids, now - timedelta(days=30))
     return {client.id: _assess(client, kinds[client.id], recent_kinds[client.id], referrals.get(client.id, 0),
                                late.get(client.id, []), now) for client in clients}
@@ -36,13 +35,29 @@ class History:
     since: datetime
     interactions: list[Interaction]  # occurred since `since`, oldest first
     referral_dates: list[datetime]  # referrals they made since `since`
+    open_referrals: list[Referral]  # theirs still to thank, whenever made, oldest first
     late: list[tuple[str, datetime]]  # our commitments late within the warning window, and since when
 
 
-def history_of(session: Session, client: Client, since: datetime, now: datetime) -> History:
+def history_of(session: Session, client: Client, since: datetime, now: datetime,
+               owed: tuple[Sequence[Commitment], Sequence[Goal]] | None = None) -> History:
+    """`owed`: the client's open commitments and open goals, when the caller has read them already (the card
+    shows them): what is late is worked out from them instead of asked again."""
     assert since <= now - max(WINDOW, WARNING_WINDOW), "the history must cover health's windows"
-    return History(since, interactions_since(session, client.id, since), referral_dates(session, client.id, since),
-                   late_signs_of(session, [client.id], now - WARNING_WINDOW).get(client.id, []))
+    late = (late_from(*owed, now - WARNING_WINDOW) if owed is not None
+            else late_signs_of(session, [client.id], now - WARNING_WINDOW).get(client.id, []))
+    dates, unthanked = referrals_by(session, client.workspace_id, client.id, since)
+    return History(since, interactions_since(session, client.id, since), dates, unthanked, late)
+
+
+def late_from(commitments: Sequence[Commitment], goals: Sequence[Goal], since: datetime
+              ) -> list[tuple[str, datetime]]:
+    """What storage.commitments.late_signs_of reads, from open commitments and open goals already in hand."""
+    signs = [(c.kind, c.late_since) for c in commitments if c.done_at is None and c.late_since is not None
+             and c.late_since >= since]
+    signs += [("goal", g.at_risk_since) for g in goals if g.status == "open" and g.at_risk_since is not None
+              and g.at_risk_since >= since]
+    return sorted(signs, key=lambda sign: sign[1])
 
 
 def health_from(client: Client, history: History, now: datetime) -> Health:

@@ -20,7 +20,8 @@ def record_interaction(session: Session, client: Client, kind: str, direction: s
                        note: str | None, user_id: str, now: datetime, contact: Contact | None = None) -> Interaction:
     """A touch (or, without a direction, an internal note) someone logged with a client; with `contact` (`log …
     with`), the person it was with, else the contact the note names, if any."""
-    named = contact or contact_named_in(note, contacts_of(session, client.id))
+    known = None if contact else contacts_of(session, client.id)
+    named = contact or contact_named_in(note, known or [])
     interaction = Interaction(
         workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
         occurred_at=when_at, note=note, logged_by=user_id, created_at=now,
@@ -29,16 +30,17 @@ def record_interaction(session: Session, client: Client, kind: str, direction: s
     session.add(interaction)
     if kind in WINS and client.status == "active":
         client.next_referable_at = now  # a good moment to make referring easy? (bot.handoffs.referable)
-    touched(session, client, direction, when_at, touch_words(kind), user_id, now)
+    touched(session, client, direction, when_at, touch_words(kind), user_id, now, contacts=known)
     return interaction
 
 
 def touched(session: Session, client: Client, direction: str | None, when_at: datetime, words: str, user_id: str,
-            now: datetime) -> None:
+            now: datetime, contacts: list[Contact] | None = None) -> None:
     """What a touch written at `when_at` changes besides its own row: the client's facts and schedule; its open
     cards, closed with `words` (a touch, not an internal note); from us, news on every open issue; and, from a
-    new owner after a handoff, the introduction they were waiting for (PRODUCT.md §4.13)."""
-    refresh(session, client, now)
+    new owner after a handoff, the introduction they were waiting for (PRODUCT.md §4.13). `contacts`: all the
+    client's contacts, when the caller has them (the primary is found among them instead of asked for)."""
+    refresh(session, client, now, contacts)
     if direction is not None:
         close_open_cards(session, client.id, words, user_id, now)
         if mark_introduced(session, client.id, user_id, when_at):

@@ -32,8 +32,10 @@ def contact_named_in(note: str | None, contacts: list[Contact]) -> Contact | Non
     return None
 
 
-def refresh(session: Session, client: Client, now: datetime) -> None:
-    primary = primary_contact(session, client.id)
+def refresh(session: Session, client: Client, now: datetime, contacts: list[Contact] | None = None) -> None:
+    """`contacts`: all the client's contacts, when the caller has read them already."""
+    primary = (primary_contact(session, client.id) if contacts is None
+               else next((c for c in contacts if c.is_primary), None))
     facts = contact_facts(
         session, client.id,
         contacts_since=now - thresholds.RHYTHM_WINDOW, warnings_since=now - 2 * thresholds.WARNING_WINDOW,

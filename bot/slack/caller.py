@@ -76,6 +76,9 @@ def context_for(session: Session, caller: Caller, now: datetime) -> Context:
         workspace.uninstalled_at = None
         log.warning("workspace %s sent a command after an uninstall: Rapport is installed there again; "
                     "nudges resume", workspace.team_id)
+    # A session holds what it loaded weakly: held here, the workspace stays in its identity map for the whole
+    # request, so a later session.get(Workspace, id) in it (time zones, business days) costs no round trip.
+    session.info["workspace"] = workspace
     return reading_context(workspace, caller, now)
 
 
