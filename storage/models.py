@@ -550,3 +550,20 @@ Index("ix_clients_workspace_their_contact", Client.workspace_id, Client.last_the
 Index("ix_clients_workspace_quiet", Client.workspace_id, Client.status, Client.quiet_nudges, Client.next_quiet_at)
 # the client card's referrals still to thank: all three terms in one index, whichever SQLite's planner weighs
 Index("ix_referrals_workspace_referrer", Referral.workspace_id, Referral.referrer_id, Referral.thanked_at)
+
+
+class ClientCount(Base):
+    """How many clients a workspace has, by owner and status, kept by the database itself: triggers on `clients`
+    (storage/counts.py, migration 0020) add a row of +1 or -1 for every client added, removed, or moved between
+    owners or statuses, so `/client list`'s totals are a sum of a few rows instead of a count of every client.
+    Rows are only ever added by writers (no two of them wait on one row); the sweep folds each owner and
+    status's rows into one (storage/counts.py fold_client_counts)."""
+
+    __tablename__ = "client_counts"
+    __table_args__ = (Index("ix_client_counts_workspace_status_owner", "workspace_id", "status", "owner_id", "delta"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(Integer)

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    String,
     Subquery,
     Table,
     case,
@@ -27,11 +29,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.sql.selectable import ScalarSelect
 
+from storage.counts import kept_total
 from storage.models import (
     AuditEvent,
     Card,
     Client,
+    ClientCount,
     Closeout,
     CloseoutTick,
     Commitment,
@@ -149,6 +154,18 @@ def open_referrals_from(session: Session, workspace_id: int, referrer_id: int) -
     return list(session.scalars(stmt))
 
 
+def referrals_by(session: Session, workspace_id: int, referrer_id: int, since: datetime
+                 ) -> tuple[list[datetime], list[Referral]]:
+    """For a client's card, in one statement: when they made referrals since `since`, and those still to thank
+    (oldest first, with the clients they referred)."""
+    stmt = (select(Referral).options(joinedload(Referral.referred))
+            .where(Referral.workspace_id == workspace_id, Referral.referrer_id == referrer_id,
+                   or_(Referral.created_at >= since, Referral.thanked_at.is_(None)))
+            .order_by(Referral.created_at, Referral.id))
+    found = list(session.scalars(stmt))
+    return [r.created_at for r in found if r.created_at >= since], [r for r in found if r.thanked_at is None]
+
+
 def get_referral(session: Session, workspace_id: int, referral_id: int) -> Referral | None:
     stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.id == referral_id)
     return session.scalars(stmt).one_or_none()
@@ -190,22 +207,29 @@ def list_clients(
         )
     if ids is not None:
         conditions.append(Client.id.in_(list(ids)))
-    total = session.scalar(select(func.count()).select_from(Client).where(*conditions)) or 0
-    return longest_silent_first(session, conditions, limit), total
+    total = (kept_total(workspace_id, statuses=statuses, owner_id=owner_id)
+             if their_contact_before is None and ids is None  # the counts are kept by owner and status only
+             else select(func.count()).select_from(Client).where(*conditions).scalar_subquery())
+    return longest_silent_first(session, conditions, limit, total)
 
 
-def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bool]], limit: int) -> list[Client]:
+def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bool]], limit: int,
+                         total: ScalarSelect[int]) -> tuple[list[Client], int]:
     """The first `limit` clients matching `conditions` (which name one workspace), never heard from first (by
-    name), then by when we last heard from them: two walks of ix_clients_workspace_their_contact that stop at
-    `limit`, not a sort of every match. One walk cannot do it on both databases: PostgreSQL's index keeps NULLs
-    last, and `NULLS FIRST` would sort."""
-    never = list(session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_(None))
-                                 .order_by(Client.name_key).limit(limit)))
-    if len(never) >= limit:
-        return never
-    heard = session.scalars(select(Client).where(*conditions, Client.last_their_contact_at.is_not(None))
-                            .order_by(Client.last_their_contact_at, Client.name_key).limit(limit - len(never)))
-    return never + list(heard)
+    name), then by when we last heard from them, and `total` (how many match in all). Two walks of
+    ix_clients_workspace_their_contact that stop at `limit`, not a sort of every match (one walk cannot do it on
+    both databases: PostgreSQL's index keeps NULLs last, and `NULLS FIRST` would sort), and the total, all in one
+    statement: each round trip costs an answer more than these index walks do."""
+    never = (select(Client.id, literal(0, Integer).label("part"))
+             .where(*conditions, Client.last_their_contact_at.is_(None)).order_by(Client.name_key).limit(limit))
+    heard = (select(Client.id, literal(1, Integer).label("part"))
+             .where(*conditions, Client.last_their_contact_at.is_not(None))
+             .order_by(Client.last_their_contact_at, Client.name_key).limit(limit))
+    page = union_all(select(never.subquery()), select(heard.subquery())).subquery()
+    stmt = (select(Client, total.label("total")).join(page, page.c.id == Client.id)
+            .order_by(page.c.part, Client.last_their_contact_at, Client.name_key).limit(limit))
+    rows = session.execute(stmt).all()
+    return [row[0] for row in rows], (rows[0].total if rows else 0)  # an empty page: nothing matches
 
 
 def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime) -> Subquery:
@@ -633,11 +657,11 @@ def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int
     # Counted as two ranges of ix_clients_workspace_quiet (nudged; not nudged and due), each read from the index
     # alone, instead of testing every current client's row for the OR. quiet_nudges counts up from 0, and `== 0`
     # (not `<= 0`) keeps SQLite's planner, which has no statistics, on that index rather than next_quiet_at's.
-    total = session.scalar(select(
+    total = select(
         select(func.count()).select_from(Client).where(*current, nudged).scalar_subquery()
         + select(func.count()).select_from(Client).where(*current, Client.quiet_nudges == 0, due).scalar_subquery()
-    )) or 0
-    return longest_silent_first(session, [*current, or_(nudged, due)], limit), total
+    ).scalar_subquery()
+    return longest_silent_first(session, [*current, or_(nudged, due)], limit, total)
 
 
 def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:
@@ -674,35 +698,34 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
 
 
 
-def kinds_in_windows(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
-                     ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
-    """Interactions by kind per client since `since`, and since `recent_since` (within it): one grouped query for
-    a page of clients, one pass over the wider window."""
+def health_counts(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
+                  ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]], dict[int, int]]:
+    """Per client: interactions by kind since `since`, the same since `recent_since` (within it), and referrals
+    they made since `since`. One grouped statement per 500 clients (the referrals ride along as rows with no
+    kind): a list's every line shows a health label, and each statement costs a round trip."""
     assert recent_since >= since
     wide: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
     recent: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
+    referrals: dict[int, int] = {}
     ids = list(client_ids)
     in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
     for start in range(0, len(ids), 500):
-        stmt = (select(Interaction.client_id, Interaction.kind, func.count(), in_recent)
-                .where(Interaction.client_id.in_(ids[start:start + 500]), Interaction.occurred_at >= since)
-                .group_by(Interaction.client_id, Interaction.kind))
-        for client_id, kind, count, recent_count in session.execute(stmt):
+        chunk = ids[start:start + 500]
+        touches = (select(Interaction.client_id.label("client_id"), Interaction.kind.label("kind"),
+                          func.count().label("n"), in_recent.label("recent"))
+                   .where(Interaction.client_id.in_(chunk), Interaction.occurred_at >= since)
+                   .group_by(Interaction.client_id, Interaction.kind))
+        made = (select(Referral.referrer_id, null().cast(String), func.count(), literal(0, Integer))
+                .where(Referral.referrer_id.in_(chunk), Referral.created_at >= since)
+                .group_by(Referral.referrer_id))
+        for client_id, kind, count, recent_count in session.execute(union_all(touches, made)):
+            if kind is None:
+                referrals[client_id] = count
+                continue
             wide[client_id][kind] = count
             if recent_count:
                 recent[client_id][kind] = recent_count
-    return wide, recent
-
-
-def referrals_made_since(session: Session, client_ids: Sequence[int], since: datetime) -> dict[int, int]:
-    result: dict[int, int] = {}
-    ids = list(client_ids)
-    for start in range(0, len(ids), 500):
-        stmt = (select(Referral.referrer_id, func.count())
-                .where(Referral.referrer_id.in_(ids[start:start + 500]), Referral.created_at >= since)
-                .group_by(Referral.referrer_id))
-        result.update(dict(session.execute(stmt).all()))
-    return result
+    return wide, recent, referrals
 
 
 def open_referrals_in(session: Session, workspace_id: int) -> list[Referral]:
@@ -760,8 +783,9 @@ def uninstalled_count(session: Session) -> int:
 def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
+    # ClientCount after Client: removing the clients adds their -1 rows
     for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, GoalCheck, Goal, ReviewMonth,
-                  ReviewFreeze, CloseoutTick, Closeout, Handoff, Interaction, Referral, Contact, Client):
+                  ReviewFreeze, CloseoutTick, Closeout, Handoff, Interaction, Referral, Contact, Client, ClientCount):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

@@ -24,6 +24,7 @@ from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
 from storage.contacts import contacts_by_role, contacts_of_clients
+from storage.counts import fold_client_counts
 from storage.handoffs import move_open_goals
 from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
 from storage.names import normalize_name
@@ -234,6 +235,7 @@ def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str,
             continue
         savepoint.commit()
         seen.add(key)
+    fold_client_counts(session)  # a row per client added or changed: summed now, not by the next sweep
     return report
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.nudges import rules
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import LOGGED_WARNING_SIGNS, WARNING_SIGNS
+from storage.counts import fold_client_counts
 from storage.models import Client, Contact, Interaction, Referral, Workspace
 from storage.names import normalize_name
 from storage.queries import name_key
@@ -203,6 +204,7 @@ def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *,
     if referral_rows:
         session.execute(insert(Referral), referral_rows)
         referrals = len(referral_rows)
+    fold_client_counts(session)  # a row per client added: summed now, not by the first sweep
     return SeedReport(created, interactions, referrals)
 
 

@@ -28,6 +28,7 @@ from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
 from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
 from bot.workspaces import tz_of
+from storage.counts import fold_client_counts
 from storage.db import reading
 from storage.queries import all_workspaces, set_marker
 
@@ -196,4 +197,5 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
             # Single-workspace mode: the deployment's data belongs to whoever runs it; an uninstall stops delivery only
             erased = erase_uninstalled(session, now, settings.uninstall_grace_days) if settings.oauth else 0
             set_marker(session, "sweep", now)  # for /metrics: when a sweep last finished, in any process
+            fold_client_counts(session)  # the rows clients added and changed since: list totals stay a few rows
     return SweepReport(now, planned, delivery, hours, dry_run, erased, chosen)
