@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import String, func, literal, select, union_all, update
+from sqlalchemy import BindParameter, String, bindparam, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from storage.goals import OPEN
@@ -53,17 +55,24 @@ def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
     found: dict[int, list[tuple[str, datetime]]] = {}
     if not client_ids:
         return found
-    ids = list(client_ids)
+    for client_id, kind, at in session.execute(_late_signs_statement(), {"ids": list(client_ids), "since": since}):
+        assert at is not None  # selected for being late since `since`
+        found.setdefault(client_id, []).append((kind, _aware(at)))
+    return found
+
+
+@cache
+def _late_signs_statement() -> Any:
+    """late_signs_of's statement, built once with its values as parameters (building it is most of its cost)."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    since: BindParameter[datetime] = bindparam("since")
     commitments = select(Commitment.client_id.label("client_id"), Commitment.kind.label("kind"),
                          Commitment.late_since.label("at")).where(
         Commitment.client_id.in_(ids), Commitment.done_at.is_(None), Commitment.late_since >= since)
     goals = select(Goal.client_id, literal("goal", String).label("kind"), Goal.at_risk_since).where(
         Goal.client_id.in_(ids), Goal.status == OPEN, Goal.at_risk_since >= since)
     signs = union_all(commitments, goals).subquery()
-    for client_id, kind, at in session.execute(select(signs).order_by(signs.c.client_id, signs.c.at)):
-        assert at is not None  # selected for being late since `since`
-        found.setdefault(client_id, []).append((kind, _aware(at)))
-    return found
+    return select(signs).order_by(signs.c.client_id, signs.c.at)
 
 
 def refresh_issues(session: Session, client_id: int, touched_at: datetime, now: datetime) -> None:

@@ -6,14 +6,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Integer,
     String,
     Subquery,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -232,12 +235,14 @@ def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bo
     return [row[0] for row in rows], (rows[0].total if rows else 0)  # an empty page: nothing matches
 
 
-def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime) -> Subquery:
-    """One row per warning sign since `since`: their own (interactions of `kinds`, read from the index alone) and
-    ours (a commitment that went late then and is still open, PRODUCT.md §4.10; an open goal at risk since then,
-    §4.11)."""
+def _warning_signs() -> Subquery:
+    """One row per warning sign since :since in workspace :workspace_id: their own (interactions of :kinds, read
+    from the index alone) and ours (a commitment that went late then and is still open, PRODUCT.md §4.10; an open
+    goal at risk since then, §4.11). Its values are parameters: the statements using it are built once."""
+    workspace_id: BindParameter[int] = bindparam("workspace_id")
+    since: BindParameter[datetime] = bindparam("since")
     theirs = (select(Interaction.client_id.label("client_id"))
-              .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(list(kinds)),
+              .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(bindparam("kinds", expanding=True)),
                      Interaction.occurred_at >= since))
     ours = (select(Commitment.client_id.label("client_id"))
             .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
@@ -247,35 +252,49 @@ def _warning_signs(workspace_id: int, kinds: Sequence[str], since: datetime) -> 
     return union_all(theirs, ours, goals).subquery()
 
 
+def _signs_params(workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int) -> dict[str, Any]:
+    return {"workspace_id": workspace_id, "kinds": list(kinds), "since": since, "at_least": at_least}
+
+
+@cache
+def _clients_with_warning_signs_statement() -> Any:
+    signs = _warning_signs()
+    return (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
+            .having(func.count() >= bindparam("at_least")))
+
+
 def clients_with_warning_signs(
     session: Session, workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int
 ) -> dict[int, int]:
     """Clients with at least `at_least` warning signs since `since` (theirs and ours), and how many each."""
-    signs = _warning_signs(workspace_id, kinds, since)
-    stmt = (select(signs.c.client_id, func.count()).group_by(signs.c.client_id)
-            .having(func.count() >= at_least))
-    return {client_id: count for client_id, count in session.execute(stmt)}
+    params = _signs_params(workspace_id, kinds, since, at_least)
+    return {client_id: count for client_id, count in session.execute(_clients_with_warning_signs_statement(),
+                                                                       params)}
+
+
+@cache
+def _at_risk_statement() -> Any:
+    signs = _warning_signs()
+    risky = (select(signs.c.client_id, func.count().label("signs")).group_by(signs.c.client_id)
+             .having(func.count() >= bindparam("at_least")).subquery())
+    order = (Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
+    # the page is chosen from the sort keys alone, then its clients read whole: sorting thousands of whole rows
+    # costs twice as much
+    page = (select(Client.id, risky.c.signs, func.count().over().label("total"))
+            .join(risky, risky.c.client_id == Client.id)
+            .where(Client.workspace_id == bindparam("workspace_id"),
+                   Client.status.in_(bindparam("statuses", expanding=True)))
+            .order_by(*order).limit(bindparam("limit")).subquery())
+    return select(Client, page.c.signs, page.c.total).join(page, page.c.id == Client.id).order_by(*order)
 
 
 def at_risk_clients(session: Session, workspace_id: int, statuses: Sequence[str], kinds: Sequence[str],
                     since: datetime, at_least: int, limit: int) -> tuple[list[Client], int, dict[int, int]]:
     """Clients with at least `at_least` warning signs since `since` (theirs and ours) in the list's order (longest
     silent first), how many there are, and each one's signs: one statement, the set never leaving the database."""
-    signs = _warning_signs(workspace_id, kinds, since)
-    risky = (select(signs.c.client_id, func.count().label("signs")).group_by(signs.c.client_id)
-             .having(func.count() >= at_least).subquery())
-    order = (Client.last_their_contact_at.asc().nulls_first(), Client.name_key)
-    # the page is chosen from the sort keys alone, then its clients read whole: sorting thousands of whole rows
-    # costs twice as much
-    page = (select(Client.id, risky.c.signs, func.count().over().label("total"))
-            .join(risky, risky.c.client_id == Client.id)
-            .where(Client.workspace_id == workspace_id, Client.status.in_(list(statuses)))
-            .order_by(*order).limit(limit).subquery())
-    stmt = select(Client, page.c.signs, page.c.total).join(page, page.c.id == Client.id).order_by(*order)
-    rows = session.execute(stmt).all()
+    params = {**_signs_params(workspace_id, kinds, since, at_least), "statuses": list(statuses), "limit": limit}
+    rows = session.execute(_at_risk_statement(), params).all()
     return [r[0] for r in rows], (rows[0].total if rows else 0), {r[0].id: r.signs for r in rows}
-
-
 
 
 def all_clients(session: Session, workspace_id: int) -> list[Client]:
@@ -329,15 +348,11 @@ class ContactFacts:
     last_primary_contact_at: datetime | None
 
 
-def contact_facts(
-    session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
-    warning_kinds: Sequence[str], primary_contact_id: int | None,
-) -> ContactFacts:
-    """What one client's history says, for the schedule. One statement (a touch is recorded on every answer that
-    logs one): each of its parts is a range scan of that client's rows on (client_id, occurred_at), so the cost is
-    one client's history, never the workspace's."""
-    session.flush()
-    mine = Interaction.client_id == client_id
+@cache
+def _contact_facts_statement(with_primary: bool) -> Any:
+    """contact_facts's statement, built once with its values as parameters: building a union of seven parts anew
+    for every touch cost more Python than running it."""
+    mine = Interaction.client_id == bindparam("client_id")
     at, direction, kind = Interaction.occurred_at, Interaction.direction, Interaction.kind
     theirs = direction.in_(("in", "both"))
     last_their = select(func.max(at)).where(mine, theirs).scalar_subquery()
@@ -355,15 +370,30 @@ def contact_facts(
         # our touches since they last replied (all of them if they never have)
         part("out", select(at.label("at"), nothing).where(mine, direction == "out",
                                                           or_(last_their.is_(None), at > last_their))),
-        part("contact", select(at.label("at"), nothing).where(mine, theirs, at >= contacts_since)),
-        part("warning", select(at.label("at"), nothing).where(mine, kind.in_(list(warning_kinds)),
-                                                              at >= warnings_since)),
+        part("contact", select(at.label("at"), nothing).where(mine, theirs, at >= bindparam("contacts_since"))),
+        part("warning", select(at.label("at"), nothing).where(
+            mine, kind.in_(bindparam("warning_kinds", expanding=True)), at >= bindparam("warnings_since"))),
     ]
-    if primary_contact_id is not None:
+    if with_primary:
         parts.append(part("primary", select(func.max(at).label("at"), nothing)
-                          .where(mine, theirs, Interaction.contact_id == primary_contact_id)))
+                          .where(mine, theirs, Interaction.contact_id == bindparam("primary_contact_id"))))
+    return union_all(*parts)
+
+
+def contact_facts(
+    session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
+    warning_kinds: Sequence[str], primary_contact_id: int | None,
+) -> ContactFacts:
+    """What one client's history says, for the schedule. One statement (a touch is recorded on every answer that
+    logs one): each of its parts is a range scan of that client's rows on (client_id, occurred_at), so the cost is
+    one client's history, never the workspace's."""
+    session.flush()
+    params: dict[str, Any] = {"client_id": client_id, "contacts_since": contacts_since,
+                              "warnings_since": warnings_since, "warning_kinds": list(warning_kinds)}
+    if primary_contact_id is not None:
+        params["primary_contact_id"] = primary_contact_id
     found: dict[str, list[tuple[datetime | None, str | None]]] = {}
-    for row in session.execute(union_all(*parts)):
+    for row in session.execute(_contact_facts_statement(primary_contact_id is not None), params):
         found.setdefault(row.tag, []).append((row.at, row.direction))
     last = found.get("last", [(None, None)])[0]
 
@@ -698,6 +728,22 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
 
 
 
+@cache
+def _health_counts_statement() -> Any:
+    """health_counts's statement, built once with its values as parameters (building it is most of its cost)."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    since: BindParameter[datetime] = bindparam("since")
+    in_recent = func.sum(case((Interaction.occurred_at >= bindparam("recent_since"), 1), else_=0))
+    touches = (select(Interaction.client_id.label("client_id"), Interaction.kind.label("kind"),
+                      func.count().label("n"), in_recent.label("recent"))
+               .where(Interaction.client_id.in_(ids), Interaction.occurred_at >= since)
+               .group_by(Interaction.client_id, Interaction.kind))
+    made = (select(Referral.referrer_id, null().cast(String), func.count(), literal(0, Integer))
+            .where(Referral.referrer_id.in_(ids), Referral.created_at >= since)
+            .group_by(Referral.referrer_id))
+    return union_all(touches, made)
+
+
 def health_counts(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
                   ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]], dict[int, int]]:
     """Per client: interactions by kind since `since`, the same since `recent_since` (within it), and referrals
@@ -708,17 +754,9 @@ def health_counts(session: Session, client_ids: Sequence[int], since: datetime, 
     recent: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
     referrals: dict[int, int] = {}
     ids = list(client_ids)
-    in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        touches = (select(Interaction.client_id.label("client_id"), Interaction.kind.label("kind"),
-                          func.count().label("n"), in_recent.label("recent"))
-                   .where(Interaction.client_id.in_(chunk), Interaction.occurred_at >= since)
-                   .group_by(Interaction.client_id, Interaction.kind))
-        made = (select(Referral.referrer_id, null().cast(String), func.count(), literal(0, Integer))
-                .where(Referral.referrer_id.in_(chunk), Referral.created_at >= since)
-                .group_by(Referral.referrer_id))
-        for client_id, kind, count, recent_count in session.execute(union_all(touches, made)):
+        params = {"ids": ids[start:start + 500], "since": since, "recent_since": recent_since}
+        for client_id, kind, count, recent_count in session.execute(_health_counts_statement(), params):
             if kind is None:
                 referrals[client_id] = count
                 continue
