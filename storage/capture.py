@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Interaction, LinkedChannel, Workspace
@@ -24,9 +24,12 @@ def linked_channel(session: Session, workspace_id: int, channel_id: str) -> Link
     return session.scalars(stmt).one_or_none()
 
 
+_LINKS_OF = (select(LinkedChannel).where(LinkedChannel.client_id == bindparam("client_id"))
+             .order_by(LinkedChannel.id))  # built once: every card reads it
+
+
 def links_of(session: Session, client_id: int) -> list[LinkedChannel]:
-    stmt = select(LinkedChannel).where(LinkedChannel.client_id == client_id).order_by(LinkedChannel.id)
-    return list(session.scalars(stmt))
+    return list(session.scalars(_LINKS_OF, {"client_id": client_id}))
 
 
 def touch_near(session: Session, client_id: int, direction: str, at: datetime, within: timedelta) -> bool:

@@ -18,11 +18,13 @@ from storage.queries import due_page
 FROM_US = ("out", "both")
 
 
+_OPEN = (select(Commitment).where(Commitment.client_id == bindparam("client_id"), Commitment.done_at.is_(None))
+         .order_by(Commitment.due_on.is_(None), Commitment.due_on, Commitment.id))  # built once: every card reads it
+
+
 def open_commitments(session: Session, client_id: int, kind: str | None = None) -> list[Commitment]:
-    stmt = select(Commitment).where(Commitment.client_id == client_id, Commitment.done_at.is_(None))
-    if kind is not None:
-        stmt = stmt.where(Commitment.kind == kind)
-    return list(session.scalars(stmt.order_by(Commitment.due_on.is_(None), Commitment.due_on, Commitment.id)))
+    stmt = _OPEN if kind is None else _OPEN.where(Commitment.kind == kind)
+    return list(session.scalars(stmt, {"client_id": client_id}))
 
 
 def get_commitment(session: Session, workspace_id: int, commitment_id: int) -> Commitment | None:

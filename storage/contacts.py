@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Contact, Interaction
@@ -16,10 +16,13 @@ from storage.names import name_key
 PRIMARY = "primary"
 
 
+_CONTACTS = select(Contact).where(Contact.client_id == bindparam("client_id"))  # built once: every card reads it
+
+
 def contacts_by_role(session: Session, client_id: int) -> list[Contact]:
     """The client's contacts, primary first, then sponsors, then the others, each group by name."""
     order = {"primary": 0, "sponsor": 1}
-    found = session.scalars(select(Contact).where(Contact.client_id == client_id))
+    found = session.scalars(_CONTACTS, {"client_id": client_id})
     return sorted(found, key=lambda c: (order.get(c.role, 2), c.name_key))
 
 

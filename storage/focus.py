@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -110,8 +110,11 @@ def days_spent(session: Session, workspace_id: int, day: str, budget: int) -> di
     return dict(session.execute(stmt).all())
 
 
+_OPEN_CARDS = select(Card).where(Card.client_id == bindparam("client_id"), Card.closed_at.is_(None))  # every touch
+
+
 def open_cards(session: Session, client_id: int) -> list[Card]:
-    return list(session.scalars(select(Card).where(Card.client_id == client_id, Card.closed_at.is_(None))))
+    return list(session.scalars(_OPEN_CARDS, {"client_id": client_id}))
 
 
 def nudges_on_card(session: Session, card_id: int) -> list[Nudge]:

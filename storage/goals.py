@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Goal, GoalCheck, Nudge
@@ -15,10 +15,13 @@ OPEN = "open"
 CLOSED = ("met", "missed")
 
 
+_OPEN_GOALS = (select(Goal).where(Goal.client_id == bindparam("client_id"), Goal.status == OPEN)
+               .order_by(Goal.due_on, Goal.id))  # built once: every card reads it
+
+
 def open_goals(session: Session, client_id: int) -> list[Goal]:
     """A client's open goals, soonest due first."""
-    stmt = select(Goal).where(Goal.client_id == client_id, Goal.status == OPEN)
-    return list(session.scalars(stmt.order_by(Goal.due_on, Goal.id)))
+    return list(session.scalars(_OPEN_GOALS, {"client_id": client_id}))
 
 
 def get_goal(session: Session, workspace_id: int, goal_id: int) -> Goal | None:

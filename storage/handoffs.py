@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
@@ -16,9 +16,18 @@ INTRO_KINDS = ("intro", "intro_reminder")  # the nudges asking a previous owner 
 WINS = ("praise", "acted")  # what makes a good moment to make referring easy (PRODUCT.md §4.14)
 
 
+# built once: every card and every touch reads them
+_LATEST_HANDOFF = (select(Handoff).where(Handoff.client_id == bindparam("client_id"))
+                   .order_by(Handoff.at.desc(), Handoff.id.desc()).limit(1))
+_WAITING_INTRODUCTION = select(Handoff).where(
+    Handoff.client_id == bindparam("client_id"), Handoff.to_user == bindparam("user_id"),
+    Handoff.introduced_at.is_(None), Handoff.at <= bindparam("at"))
+_LATEST_CLOSEOUT = (select(Closeout).where(Closeout.client_id == bindparam("client_id"))
+                    .order_by(Closeout.id.desc()).limit(1))
+
+
 def latest_handoff(session: Session, client_id: int) -> Handoff | None:
-    stmt = select(Handoff).where(Handoff.client_id == client_id).order_by(Handoff.at.desc(), Handoff.id.desc())
-    return session.scalars(stmt.limit(1)).first()
+    return session.scalars(_LATEST_HANDOFF, {"client_id": client_id}).first()
 
 
 def scheduled_handoffs(session: Session, client_id: int) -> list[Handoff]:
@@ -40,9 +49,7 @@ def move_open_goals(session: Session, client_id: int, to_user: str) -> int:
 def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime) -> list[Handoff]:
     """A touch between `user_id` and the client at `at`: the introduction of each handoff to that user made
     before it, still waiting, is done."""
-    stmt = select(Handoff).where(Handoff.client_id == client_id, Handoff.to_user == user_id,
-                                 Handoff.introduced_at.is_(None), Handoff.at <= at)
-    found = list(session.scalars(stmt))
+    found = list(session.scalars(_WAITING_INTRODUCTION, {"client_id": client_id, "user_id": user_id, "at": at}))
     for handoff in found:
         handoff.introduced_at, handoff.introduced_by = at, user_id
     return found
@@ -60,8 +67,7 @@ def open_closeout(session: Session, client_id: int) -> Closeout | None:
 
 
 def latest_closeout(session: Session, client_id: int) -> Closeout | None:
-    return session.scalars(select(Closeout).where(Closeout.client_id == client_id)
-                           .order_by(Closeout.id.desc()).limit(1)).first()
+    return session.scalars(_LATEST_CLOSEOUT, {"client_id": client_id}).first()
 
 
 def get_closeout(session: Session, workspace_id: int, closeout_id: int) -> Closeout | None:
