@@ -12,24 +12,23 @@ schema)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.models import Client, ClientCount
 
 
-def kept_total(workspace_id: int, *, statuses: Sequence[str] | None = None,
-               owner_id: str | None = None) -> ScalarSelect[int]:
-    """How many of the workspace's clients have one of `statuses` (any, if None) and, if given, this owner: a
-    scalar subquery, so a page of clients and its total come back in one statement."""
-    conditions = [ClientCount.workspace_id == workspace_id]
-    if statuses is not None:
-        conditions.append(ClientCount.status.in_(list(statuses)))
-    if owner_id is not None:
-        conditions.append(ClientCount.owner_id == owner_id)
+def kept_total(*, statuses: bool, owner: bool) -> ScalarSelect[int]:
+    """How many of workspace :workspace_id's clients there are, of :statuses (if `statuses`) and owned by
+    :owner_id (if `owner`): a scalar subquery with its values as parameters, so a page of clients and its total
+    come back in one statement built once."""
+    conditions = [ClientCount.workspace_id == bindparam("workspace_id")]
+    if statuses:
+        conditions.append(ClientCount.status.in_(bindparam("statuses", expanding=True)))
+    if owner:
+        conditions.append(ClientCount.owner_id == bindparam("owner_id"))
     return select(func.coalesce(func.sum(ClientCount.delta), 0)).where(*conditions).scalar_subquery()
 
 

@@ -206,42 +206,51 @@ def list_clients(
     limit: int,
 ) -> tuple[list[Client], int]:
     """Clients matching the filters, longest-silent first, and how many matched in all."""
-    conditions = [Client.workspace_id == workspace_id]
-    if statuses is not None:
-        conditions.append(Client.status.in_(list(statuses)))
-    if owner_id is not None:
-        conditions.append(Client.owner_id == owner_id)
-    if their_contact_before is not None:
-        conditions.append(
-            or_(
-                Client.last_their_contact_at < their_contact_before,
-                Client.last_their_contact_at.is_(None) & (Client.created_at < their_contact_before),
-            )
-        )
-    if ids is not None:
-        conditions.append(Client.id.in_(list(ids)))
-    total = (kept_total(workspace_id, statuses=statuses, owner_id=owner_id)
-             if their_contact_before is None and ids is None  # the counts are kept by owner and status only
+    params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit, "statuses": list(statuses or ()),
+                              "owner_id": owner_id, "before": their_contact_before, "ids": list(ids or ())}
+    shape = (statuses is not None, owner_id is not None, their_contact_before is not None, ids is not None)
+    return _page(session, _list_statement(*shape), params)
+
+
+@cache
+def _list_statement(statuses: bool, owner: bool, before: bool, ids: bool) -> Any:
+    """list_clients's statement for one combination of filters, built once; the values are parameters."""
+    conditions = [Client.workspace_id == bindparam("workspace_id")]
+    if statuses:
+        conditions.append(Client.status.in_(bindparam("statuses", expanding=True)))
+    if owner:
+        conditions.append(Client.owner_id == bindparam("owner_id"))
+    if before:
+        moment = bindparam("before", type_=Client.created_at.type)
+        conditions.append(or_(Client.last_their_contact_at < moment,
+                              Client.last_their_contact_at.is_(None) & (Client.created_at < moment)))
+    if ids:
+        conditions.append(Client.id.in_(bindparam("ids", expanding=True)))
+    total = (kept_total(statuses=statuses, owner=owner)
+             if not before and not ids  # the counts are kept by owner and status only
              else select(func.count()).select_from(Client).where(*conditions).scalar_subquery())
-    return longest_silent_first(session, conditions, limit, total)
+    return longest_silent_first(conditions, total)
 
 
-def longest_silent_first(session: Session, conditions: Sequence[ColumnElement[bool]], limit: int,
-                         total: ScalarSelect[int]) -> tuple[list[Client], int]:
-    """The first `limit` clients matching `conditions` (which name one workspace), never heard from first (by
+def longest_silent_first(conditions: Sequence[ColumnElement[bool]], total: ScalarSelect[int]) -> Any:
+    """The first :limit clients matching `conditions` (which name one workspace), never heard from first (by
     name), then by when we last heard from them, and `total` (how many match in all). Two walks of
-    ix_clients_workspace_their_contact that stop at `limit`, not a sort of every match (one walk cannot do it on
-    both databases: PostgreSQL's index keeps NULLs last, and `NULLS FIRST` would sort), and the total, all in one
-    statement: each round trip costs an answer more than these index walks do."""
+    ix_clients_workspace_their_contact that stop at the limit, not a sort of every match (one walk cannot do it
+    on both databases: PostgreSQL's index keeps NULLs last, and `NULLS FIRST` would sort), and the total, all in
+    one statement: each round trip costs an answer more than these index walks do."""
+    limit: BindParameter[int] = bindparam("limit")
     never = (select(Client.id, literal(0, Integer).label("part"))
              .where(*conditions, Client.last_their_contact_at.is_(None)).order_by(Client.name_key).limit(limit))
     heard = (select(Client.id, literal(1, Integer).label("part"))
              .where(*conditions, Client.last_their_contact_at.is_not(None))
              .order_by(Client.last_their_contact_at, Client.name_key).limit(limit))
     page = union_all(select(never.subquery()), select(heard.subquery())).subquery()
-    stmt = (select(Client, total.label("total")).join(page, page.c.id == Client.id)
+    return (select(Client, total.label("total")).join(page, page.c.id == Client.id)
             .order_by(page.c.part, Client.last_their_contact_at, Client.name_key).limit(limit))
-    rows = session.execute(stmt).all()
+
+
+def _page(session: Session, stmt: Any, params: dict[str, Any]) -> tuple[list[Client], int]:
+    rows = session.execute(stmt, params).all()
     return [row[0] for row in rows], (rows[0].total if rows else 0)  # an empty page: nothing matches
 
 
@@ -356,6 +365,7 @@ class ContactFacts:
     their_contacts_since: list[datetime]
     warning_signs_since: list[datetime]
     last_primary_contact_at: datetime | None
+    late_since: list[datetime]  # our warning signs since `warnings_since`: open promises late, open goals at risk
 
 
 @cache
@@ -383,6 +393,13 @@ def _contact_facts_statement(with_primary: bool) -> Any:
         part("contact", select(at.label("at"), nothing).where(mine, theirs, at >= bindparam("contacts_since"))),
         part("warning", select(at.label("at"), nothing).where(
             mine, kind.in_(bindparam("warning_kinds", expanding=True)), at >= bindparam("warnings_since"))),
+        # ours, in the same round trip (storage.commitments.late_signs_of reads the same rows)
+        part("late", select(Commitment.late_since.label("at"), nothing).where(
+            Commitment.client_id == bindparam("client_id"), Commitment.done_at.is_(None),
+            Commitment.late_since >= bindparam("warnings_since"))),
+        part("late", select(Goal.at_risk_since.label("at"), nothing).where(
+            Goal.client_id == bindparam("client_id"), Goal.status == "open",
+            Goal.at_risk_since >= bindparam("warnings_since"))),
     ]
     if with_primary:
         parts.append(part("primary", select(func.max(at).label("at"), nothing)
@@ -422,6 +439,7 @@ def contact_facts(
         their_contacts_since=every("contact"),
         warning_signs_since=every("warning"),
         last_primary_contact_at=one("primary"),
+        late_since=every("late"),
     )
 
 
@@ -686,8 +704,13 @@ def recent_nudges(session: Session, client_id: int, sent_since: datetime) -> lis
 
 def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int) -> tuple[list[Client], int]:
     """Silent past their threshold: already nudged this spell, or due to be."""
-    current = [Client.workspace_id == workspace_id, Client.status.in_(("active", "prospect"))]
-    nudged, due = Client.quiet_nudges > 0, Client.next_quiet_at < now
+    return _page(session, _quiet_statement(), {"workspace_id": workspace_id, "now": now, "limit": limit})
+
+
+@cache
+def _quiet_statement() -> Any:
+    current = [Client.workspace_id == bindparam("workspace_id"), Client.status.in_(("active", "prospect"))]
+    nudged, due = Client.quiet_nudges > 0, Client.next_quiet_at < bindparam("now")
     # Counted as two ranges of ix_clients_workspace_quiet (nudged; not nudged and due), each read from the index
     # alone, instead of testing every current client's row for the OR. quiet_nudges counts up from 0, and `== 0`
     # (not `<= 0`) keeps SQLite's planner, which has no statistics, on that index rather than next_quiet_at's.
@@ -695,7 +718,7 @@ def quiet_clients(session: Session, workspace_id: int, now: datetime, limit: int
         select(func.count()).select_from(Client).where(*current, nudged).scalar_subquery()
         + select(func.count()).select_from(Client).where(*current, Client.quiet_nudges == 0, due).scalar_subquery()
     ).scalar_subquery()
-    return longest_silent_first(session, [*current, or_(nudged, due)], limit, total)
+    return longest_silent_first([*current, or_(nudged, due)], total)
 
 
 def get_nudge(session: Session, workspace_id: int, nudge_id: int) -> Nudge | None:

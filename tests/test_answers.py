@@ -15,6 +15,7 @@ from bot.relationship.health_data import health_from, health_of, history_of, war
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.schedule import start_schedule
 from bot.relationship.thresholds import AT_RISK_SIGNS, RHYTHM_WINDOW, WARNING_WINDOW
+from storage.commitments import late_signs_of
 from storage.models import Client, Commitment, Interaction, Workspace
 from storage.queries import (
     at_risk_clients,
@@ -145,6 +146,7 @@ def test_the_card_reads_history_once_and_says_what_each_read_said(database):
 
 def test_a_touchs_facts_in_one_statement_are_the_seven_queries_answers(database):
     workspace_id = _portfolio(database)
+    checked_late = 0
     with database.sessions() as session:
         for client in session.scalars(select(Client).where(Client.workspace_id == workspace_id)):
             primary = primary_contact(session, client.id)
@@ -173,3 +175,7 @@ def test_a_touchs_facts_in_one_statement_are_the_seven_queries_answers(database)
             assert facts.last_primary_contact_at == (session.scalar(
                 select(func.max(Interaction.occurred_at)).where(mine, theirs, Interaction.contact_id == primary.id))
                 if primary else None)
+            late = late_signs_of(session, [client.id], NOW - 2 * WARNING_WINDOW).get(client.id, [])
+            assert facts.late_since == sorted(at for _, at in late)
+            checked_late += bool(late)
+    assert checked_late  # the portfolio's late commitments were among them

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from bot.relationship import thresholds
 from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import WARNING_SIGNS
-from storage.commitments import late_signs_of
 from storage.handoffs import latest_handoff
 from storage.models import Client, Contact, Nudge, Referral
 from storage.queries import contact_facts, primary_contact
@@ -60,8 +59,7 @@ def refresh(session: Session, client: Client, now: datetime, contacts: list[Cont
                                                           client.halved_until)
     client.next_unanswered_at = thresholds.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
-    late = [at for _, at in late_signs_of(session, [client.id], now - 2 * thresholds.WARNING_WINDOW).get(client.id, [])]
-    episode = thresholds.at_risk_episode([*facts.warning_signs_since, *late], now)
+    episode = thresholds.at_risk_episode([*facts.warning_signs_since, *facts.late_since], now)
     client.next_at_risk_at = now if episode is not None else None
     client.next_advocate_at = thresholds.advocate_due(facts.last_primary_contact_at, facts.last_their_contact_at,
                                                  threshold)
