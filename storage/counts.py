@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from storage.models import Client, ClientCount
+from storage.models import ClientCount
 
 
 def kept_total(*, statuses: bool, owner: bool) -> ScalarSelect[int]:
@@ -32,39 +32,26 @@ def kept_total(*, statuses: bool, owner: bool) -> ScalarSelect[int]:
     return select(func.coalesce(func.sum(ClientCount.delta), 0)).where(*conditions).scalar_subquery()
 
 
-def fold_client_counts(session: Session) -> int:
-    """Each owner and status's rows, in every workspace, folded into one (none if they sum to 0); how many rows
-    were folded. Rows are deleted with RETURNING and their sum written back in the same transaction: of two
-    processes folding at once, each row is deleted, and so summed, by exactly one of them, and a row a writer
-    adds meanwhile is left for the next fold."""
-    crowded = (select(ClientCount.workspace_id, ClientCount.owner_id, ClientCount.status)
-               .group_by(ClientCount.workspace_id, ClientCount.owner_id, ClientCount.status)
-               .having(func.count() > 1))
-    ids = select(ClientCount.id).where(
-        tuple_(ClientCount.workspace_id, ClientCount.owner_id, ClientCount.status).in_(crowded))
+def fold_client_counts(session: Session, workspace_id: int | None = None) -> int:
+    """Each owner and status's rows folded into one (none if they sum to 0), in one workspace or all; how many
+    rows were folded. Rows are deleted with RETURNING and their sum written back in the same transaction: each
+    row is deleted, and so summed, by exactly one fold, and a row a writer adds meanwhile is left for the next.
+    On PostgreSQL a row another transaction holds (a fold, an import, an erasure not yet committed) is skipped,
+    not waited for: a fold never waits on anyone, so it cannot take part in a deadlock."""
+    keys = (ClientCount.workspace_id, ClientCount.owner_id, ClientCount.status)
+    crowded = select(*keys).group_by(*keys).having(func.count() > 1)
+    if workspace_id is not None:
+        crowded = crowded.where(ClientCount.workspace_id == workspace_id)
+    ids = (select(ClientCount.id).where(tuple_(*keys).in_(crowded))
+           .with_for_update(skip_locked=True))  # SQLite has one writer: nothing to skip, and no FOR UPDATE
     gone = session.execute(
         delete(ClientCount).where(ClientCount.id.in_(ids))
         .returning(ClientCount.workspace_id, ClientCount.owner_id, ClientCount.status, ClientCount.delta)
         .execution_options(synchronize_session=False)).all()
     sums: Counter[tuple[int, str, str]] = Counter()
-    for workspace_id, owner_id, status, delta in gone:
-        sums[(workspace_id, owner_id, status)] += delta
+    for workspace, owner_id, status, delta in gone:
+        sums[(workspace, owner_id, status)] += delta
     rows = [{"workspace_id": w, "owner_id": o, "status": s, "delta": n} for (w, o, s), n in sorted(sums.items()) if n]
     if rows:
         session.execute(insert(ClientCount), rows)
     return len(gone)
-
-
-def counted_by_hand(session: Session, workspace_id: int) -> dict[tuple[str, str], int]:
-    """(owner, status) -> clients, counted from the clients themselves: what the kept rows must always sum to."""
-    stmt = (select(Client.owner_id, Client.status, func.count()).where(Client.workspace_id == workspace_id)
-            .group_by(Client.owner_id, Client.status))
-    return {(owner, status): n for owner, status, n in session.execute(stmt)}
-
-
-def kept_by_owner_and_status(session: Session, workspace_id: int) -> dict[tuple[str, str], int]:
-    """(owner, status) -> clients, from the kept rows (zeros left out)."""
-    stmt = (select(ClientCount.owner_id, ClientCount.status, func.sum(ClientCount.delta))
-            .where(ClientCount.workspace_id == workspace_id)
-            .group_by(ClientCount.owner_id, ClientCount.status))
-    return {(owner, status): int(n) for owner, status, n in session.execute(stmt) if n}

@@ -548,7 +548,7 @@ class CloseoutTick(Base):
 Index("ix_clients_workspace_their_contact", Client.workspace_id, Client.last_their_contact_at, Client.name_key)
 # `/client list quiet`'s total: two ranges of the index (nudged this spell; due), not a test of every client's row
 Index("ix_clients_workspace_quiet", Client.workspace_id, Client.status, Client.quiet_nudges, Client.next_quiet_at)
-# the client card's referrals still to thank: all three terms in one index, whichever SQLite's planner weighs
+# a client's referrals (the card's, `thank`'s): workspace and referrer lead; thanked_at serves those still to thank
 Index("ix_referrals_workspace_referrer", Referral.workspace_id, Referral.referrer_id, Referral.thanked_at)
 
 

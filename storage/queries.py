@@ -195,41 +195,24 @@ def count_history(session: Session, client_id: int) -> tuple[int, int]:
     return interactions, referrals
 
 
-def list_clients(
-    session: Session,
-    workspace_id: int,
-    *,
-    statuses: Sequence[str] | None = None,
-    owner_id: str | None = None,
-    their_contact_before: datetime | None = None,
-    ids: Sequence[int] | None = None,
-    limit: int,
-) -> tuple[list[Client], int]:
-    """Clients matching the filters, longest-silent first, and how many matched in all."""
+def list_clients(session: Session, workspace_id: int, *, statuses: Sequence[str] | None = None,
+                 owner_id: str | None = None, limit: int) -> tuple[list[Client], int]:
+    """Clients of `statuses` (any, if None) and, if given, this owner, longest-silent first, and how many match in
+    all (kept by the database: storage/counts.py)."""
     params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit, "statuses": list(statuses or ()),
-                              "owner_id": owner_id, "before": their_contact_before, "ids": list(ids or ())}
-    shape = (statuses is not None, owner_id is not None, their_contact_before is not None, ids is not None)
-    return _page(session, _list_statement(*shape), params)
+                              "owner_id": owner_id}
+    return _page(session, _list_statement(statuses is not None, owner_id is not None), params)
 
 
 @cache
-def _list_statement(statuses: bool, owner: bool, before: bool, ids: bool) -> Any:
+def _list_statement(statuses: bool, owner: bool) -> Any:
     """list_clients's statement for one combination of filters, built once; the values are parameters."""
     conditions = [Client.workspace_id == bindparam("workspace_id")]
     if statuses:
         conditions.append(Client.status.in_(bindparam("statuses", expanding=True)))
     if owner:
         conditions.append(Client.owner_id == bindparam("owner_id"))
-    if before:
-        moment = bindparam("before", type_=Client.created_at.type)
-        conditions.append(or_(Client.last_their_contact_at < moment,
-                              Client.last_their_contact_at.is_(None) & (Client.created_at < moment)))
-    if ids:
-        conditions.append(Client.id.in_(bindparam("ids", expanding=True)))
-    total = (kept_total(statuses=statuses, owner=owner)
-             if not before and not ids  # the counts are kept by owner and status only
-             else select(func.count()).select_from(Client).where(*conditions).scalar_subquery())
-    return longest_silent_first(conditions, total)
+    return longest_silent_first(conditions, kept_total(statuses=statuses, owner=owner))
 
 
 def longest_silent_first(conditions: Sequence[ColumnElement[bool]], total: ScalarSelect[int]) -> Any:
@@ -370,8 +353,8 @@ class ContactFacts:
 
 @cache
 def _contact_facts_statement(with_primary: bool) -> Any:
-    """contact_facts's statement, built once with its values as parameters: building a union of seven parts anew
-    for every touch cost more Python than running it."""
+    """contact_facts's statement, built once with its values as parameters: building a union of eight or nine
+    parts anew for every touch cost more Python than running it."""
     mine = Interaction.client_id == bindparam("client_id")
     at, direction, kind = Interaction.occurred_at, Interaction.direction, Interaction.kind
     theirs = direction.in_(("in", "both"))
@@ -411,9 +394,10 @@ def contact_facts(
     session: Session, client_id: int, *, contacts_since: datetime, warnings_since: datetime,
     warning_kinds: Sequence[str], primary_contact_id: int | None,
 ) -> ContactFacts:
-    """What one client's history says, for the schedule. One statement (a touch is recorded on every answer that
-    logs one): each of its parts is a range scan of that client's rows on (client_id, occurred_at), so the cost is
-    one client's history, never the workspace's."""
+    """What one client's history says, for the schedule, and our late promises and goals at risk. One statement
+    (a touch is recorded on every answer that logs one): each of its parts is a range scan of that client's rows
+    (interactions on (client_id, occurred_at), its commitments and goals by client), so the cost is one client's
+    history, never the workspace's."""
     session.flush()
     params: dict[str, Any] = {"client_id": client_id, "contacts_since": contacts_since,
                               "warnings_since": warnings_since, "warning_kinds": list(warning_kinds)}
@@ -791,11 +775,6 @@ def health_counts(session: Session, client_ids: Sequence[int], since: datetime, 
             if recent_count:
                 recent[client_id][kind] = recent_count
     return wide, recent, referrals
-
-
-def open_referrals_in(session: Session, workspace_id: int) -> list[Referral]:
-    stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.thanked_at.is_(None))
-    return list(session.scalars(stmt))
 
 
 def referral_dates(session: Session, referrer_id: int, since: datetime) -> list[datetime]:

@@ -235,7 +235,7 @@ def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str,
             continue
         savepoint.commit()
         seen.add(key)
-    fold_client_counts(session)  # a row per client added or changed: summed now, not by the next sweep
+    fold_client_counts(session, workspace.id)  # a row per client added or changed: summed now, not by the next sweep
     return report
 
 

@@ -204,7 +204,7 @@ def seed(session: Session, workspace: Workspace, clients: int, now: datetime, *,
     if referral_rows:
         session.execute(insert(Referral), referral_rows)
         referrals = len(referral_rows)
-    fold_client_counts(session)  # a row per client added: summed now, not by the first sweep
+    fold_client_counts(session, workspace.id)  # a row per client added: summed now, not by the first sweep
     return SeedReport(created, interactions, referrals)
 
 

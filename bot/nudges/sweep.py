@@ -197,5 +197,6 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
             # Single-workspace mode: the deployment's data belongs to whoever runs it; an uninstall stops delivery only
             erased = erase_uninstalled(session, now, settings.uninstall_grace_days) if settings.oauth else 0
             set_marker(session, "sweep", now)  # for /metrics: when a sweep last finished, in any process
+        with database.sessions.begin() as session:  # apart: a fold waits on nothing and holds up nothing
             fold_client_counts(session)  # the rows clients added and changed since: list totals stay a few rows
     return SweepReport(now, planned, delivery, hours, dry_run, erased, chosen)
