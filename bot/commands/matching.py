@@ -136,18 +136,22 @@ def _not_misspelt(session: Session, workspace_id: int, args: str, spans: list[tu
     """`Acme Crop call` is a misspelt `Acme Corp`, not `Acme` (or the prefix `Acme` of Acme Corp) followed by
     'Crop call': when the words typed after the match are close to the rest of a longer client's name (but not
     it, and not a word a command expects there), suggest that client instead of acting on the shorter match."""
-    if words >= len(spans):
-        return  # nothing typed after the match: nothing there to be misspelt (and no query to ask)
+    def typed(size: int) -> str:  # what was typed after the match, as far as a name of `size` words would reach
+        return name_key(to_plain(args[spans[words][0]: spans[size - 1][1]]))
+
+    def expected(size: int) -> bool:  # a word a command expects right after the name: never a misspelling
+        first = typed(size).split()[:1]  # none when markup alone was typed there
+        return bool(first) and (first[0] in COMMAND_WORDS or normalize_kind(first[0]) is not None)
+
+    if all(expected(size) for size in range(words + 1, len(spans) + 1)):
+        return  # nothing after the match could be a misspelt name (`log Acme call`): no query to ask
     longer = found if found is not None else clients_with_key_prefix(session, workspace_id, key + " ", 6)
     for client in longer:
         own = client.name_key.split()
         size = len(own)
-        if size <= words or size > len(spans):
-            continue
-        typed = name_key(to_plain(args[spans[words][0]: spans[size - 1][1]]))
-        if typed.split()[0] in COMMAND_WORDS or normalize_kind(typed.split()[0]) is not None:
+        if size <= words or size > len(spans) or expected(size):
             continue
         rest = " ".join(own[words:])
-        if typed != rest and difflib.SequenceMatcher(None, typed, rest).ratio() >= MISSPELT:
+        if typed(size) != rest and difflib.SequenceMatcher(None, typed(size), rest).ratio() >= MISSPELT:
             shown = to_plain(args[: spans[size - 1][1]]).strip()
             raise ClientLookupError(f"No client matches {shown!r}. Did you mean {client.name}?")
