@@ -741,40 +741,61 @@ def clients_with_open_nudges(session: Session, client_ids: Sequence[int], sent_s
 
 @cache
 def _health_counts_statement() -> Any:
-    """health_counts's statement, built once with its values as parameters (building it is most of its cost)."""
+    """health_counts's statement, built once with its values as parameters (building it is most of its cost).
+    Rows: (client, tag, kind, count, count since :recent_since, since when): our late signs first (their
+    column types carry the union's), then interactions by kind, then referrals made."""
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     since: BindParameter[datetime] = bindparam("since")
-    in_recent = func.sum(case((Interaction.occurred_at >= bindparam("recent_since"), 1), else_=0))
-    touches = (select(Interaction.client_id.label("client_id"), Interaction.kind.label("kind"),
-                      func.count().label("n"), in_recent.label("recent"))
+    recent_since: BindParameter[datetime] = bindparam("recent_since")
+    zero = literal(0, Integer)
+    late = (select(Commitment.client_id.label("client_id"), literal("late", String).label("tag"),
+                   Commitment.kind.label("kind"), zero.label("n"), zero.label("recent"),
+                   Commitment.late_since.label("at"))
+            .where(Commitment.client_id.in_(ids), Commitment.done_at.is_(None), Commitment.late_since >= recent_since))
+    goals = (select(Goal.client_id, literal("late", String), literal("goal", String), zero, zero, Goal.at_risk_since)
+             .where(Goal.client_id.in_(ids), Goal.status == "open", Goal.at_risk_since >= recent_since))
+    in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
+    touches = (select(Interaction.client_id, literal("touch", String), Interaction.kind, func.count(), in_recent,
+                      null())
                .where(Interaction.client_id.in_(ids), Interaction.occurred_at >= since)
                .group_by(Interaction.client_id, Interaction.kind))
-    made = (select(Referral.referrer_id, null().cast(String), func.count(), literal(0, Integer))
+    made = (select(Referral.referrer_id, literal("referral", String), null(), func.count(), zero, null())
             .where(Referral.referrer_id.in_(ids), Referral.created_at >= since)
             .group_by(Referral.referrer_id))
-    return union_all(touches, made)
+    return union_all(late, goals, touches, made)
+
+
+@dataclass(frozen=True)
+class HealthCounts:
+    """What a page of clients' health labels are worked out from, per client."""
+
+    kinds: dict[int, dict[str, int]]  # interactions by kind since `since`
+    recent_kinds: dict[int, dict[str, int]]  # the same since `recent_since`
+    referrals: dict[int, int]  # referrals they made since `since`
+    late: dict[int, list[tuple[str, datetime]]]  # our late signs since `recent_since`, oldest first (as late_signs_of)
 
 
 def health_counts(session: Session, client_ids: Sequence[int], since: datetime, recent_since: datetime
-                  ) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]], dict[int, int]]:
-    """Per client: interactions by kind since `since`, the same since `recent_since` (within it), and referrals
-    they made since `since`. One grouped statement per 500 clients (the referrals ride along as rows with no
-    kind): a list's every line shows a health label, and each statement costs a round trip."""
+                  ) -> HealthCounts:
+    """One statement per 500 clients: a list's every line shows a health label, and each statement costs a round
+    trip (the referrals and our late signs ride along as rows of their own)."""
     assert recent_since >= since
-    wide: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
-    recent: dict[int, dict[str, int]] = {cid: {} for cid in client_ids}
-    referrals: dict[int, int] = {}
+    found = HealthCounts({cid: {} for cid in client_ids}, {cid: {} for cid in client_ids}, {}, {})
     ids = list(client_ids)
     for start in range(0, len(ids), 500):
         params = {"ids": ids[start:start + 500], "since": since, "recent_since": recent_since}
-        for client_id, kind, count, recent_count in session.execute(_health_counts_statement(), params):
-            if kind is None:
-                referrals[client_id] = count
-                continue
-            wide[client_id][kind] = count
-            if recent_count:
-                recent[client_id][kind] = recent_count
-    return wide, recent, referrals
+        for client_id, tag, kind, count, recent_count, at in session.execute(_health_counts_statement(), params):
+            if tag == "late":
+                found.late.setdefault(client_id, []).append((kind, at))
+            elif tag == "referral":
+                found.referrals[client_id] = count
+            else:
+                found.kinds[client_id][kind] = count
+                if recent_count:
+                    found.recent_kinds[client_id][kind] = recent_count
+    for signs in found.late.values():
+        signs.sort(key=lambda sign: (sign[1], sign[0]))
+    return found
 
 
 def referral_dates(session: Session, referrer_id: int, since: datetime) -> list[datetime]:

@@ -21,10 +21,10 @@ from storage.queries import health_counts, interactions_since, referrals_by
 
 def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:
     ids = [c.id for c in clients]
-    kinds, recent_kinds, referrals = health_counts(session, ids, now - WINDOW, now - timedelta(days=30))
-    late = late_signs_of(session, ids, now - timedelta(days=30))
-    return {client.id: _assess(client, kinds[client.id], recent_kinds[client.id], referrals.get(client.id, 0),
-                               late.get(client.id, []), now) for client in clients}
+    counts = health_counts(session, ids, now - WINDOW, now - timedelta(days=30))
+    return {client.id: _assess(client, counts.kinds[client.id], counts.recent_kinds[client.id],
+                               counts.referrals.get(client.id, 0), counts.late.get(client.id, []), now)
+            for client in clients}
 
 
 @dataclass(frozen=True)
