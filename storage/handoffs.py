@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, literal, select, true, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
 from storage.queries import due_page
@@ -24,6 +25,22 @@ _WAITING_INTRODUCTION = select(Handoff).where(
     Handoff.introduced_at.is_(None), Handoff.at <= bindparam("at"))
 _LATEST_CLOSEOUT = (select(Closeout).where(Closeout.client_id == bindparam("client_id"))
                     .order_by(Closeout.id.desc()).limit(1))
+
+
+def _latest_of_both() -> Any:
+    handoff = aliased(Handoff, _LATEST_HANDOFF.subquery())
+    closeout = aliased(Closeout, _LATEST_CLOSEOUT.subquery())
+    return (select(handoff, closeout).select_from(select(literal(1).label("one")).subquery())
+            .outerjoin(handoff, true()).outerjoin(closeout, true()))
+
+
+_LATEST_OF_BOTH = _latest_of_both()
+
+
+def latest_handoff_and_closeout(session: Session, client_id: int) -> tuple[Handoff | None, Closeout | None]:
+    """A client's latest handoff and latest closeout, each None if there is none: one round trip for its card."""
+    handoff, closeout = session.execute(_LATEST_OF_BOTH, {"client_id": client_id}).one()
+    return handoff, closeout
 
 
 def latest_handoff(session: Session, client_id: int) -> Handoff | None:
@@ -64,10 +81,6 @@ def due_handoffs(session: Session, now: datetime, *, after: tuple[datetime, int]
 def open_closeout(session: Session, client_id: int) -> Closeout | None:
     stmt = select(Closeout).where(Closeout.client_id == client_id, Closeout.done_at.is_(None))
     return session.scalars(stmt.order_by(Closeout.id.desc()).limit(1)).first()
-
-
-def latest_closeout(session: Session, client_id: int) -> Closeout | None:
-    return session.scalars(_LATEST_CLOSEOUT, {"client_id": client_id}).first()
 
 
 def get_closeout(session: Session, workspace_id: int, closeout_id: int) -> Closeout | None:

@@ -16,7 +16,8 @@ from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.schedule import start_schedule
 from bot.relationship.thresholds import AT_RISK_SIGNS, RHYTHM_WINDOW, WARNING_WINDOW
 from storage.commitments import late_signs_of
-from storage.models import Client, Commitment, Interaction, Workspace
+from storage.handoffs import latest_handoff_and_closeout
+from storage.models import Client, Closeout, Commitment, Handoff, Interaction, Workspace
 from storage.queries import (
     at_risk_clients,
     contact_facts,
@@ -179,3 +180,24 @@ def test_a_touchs_facts_in_one_statement_are_the_seven_queries_answers(database)
             assert facts.late_since == sorted(at for _, at in late)
             checked_late += bool(late)
     assert checked_late  # the portfolio's late commitments were among them
+
+
+def test_a_cards_latest_handoff_and_closeout_come_back_together_or_alone(database):
+    workspace_id = _portfolio(database)
+    with database.sessions.begin() as session:
+        first, second, third = session.scalars(select(Client.id).where(Client.workspace_id == workspace_id)
+                                               .order_by(Client.id).limit(3)).all()
+        for days, to_user in ((30, "UBEN"), (10, "UCAT")):  # the later one is the latest
+            session.add(Handoff(workspace_id=workspace_id, client_id=first, from_user="UANA", to_user=to_user,
+                                at=NOW - timedelta(days=days), by="UANA"))
+        session.add(Closeout(workspace_id=workspace_id, client_id=second, note="first", opened_by="UANA",
+                             opened_at=NOW - timedelta(days=40), done_at=NOW - timedelta(days=35)))
+        session.flush()  # one open closeout a client: the first is done, the second still open
+        session.add(Closeout(workspace_id=workspace_id, client_id=second, note="second", opened_at=NOW,
+                             opened_by="UANA"))
+    with database.sessions() as session:
+        handoff, closeout = latest_handoff_and_closeout(session, first)
+        assert handoff is not None and handoff.to_user == "UCAT" and closeout is None
+        handoff, closeout = latest_handoff_and_closeout(session, second)
+        assert handoff is None and closeout is not None and closeout.note == "second"
+        assert latest_handoff_and_closeout(session, third) == (None, None)

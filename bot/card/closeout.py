@@ -12,7 +12,7 @@ from bot.handoffs.handoff import is_halved
 from bot.relationship.thresholds import halved_days
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
-from storage.handoffs import latest_closeout, latest_handoff, ticks_of
+from storage.handoffs import latest_handoff_and_closeout, ticks_of
 from storage.models import Client, Closeout, CloseoutTick
 
 TICK_ACTION = "closeout_tick"
@@ -48,7 +48,7 @@ def checklist_blocks(client: Client, closeout: Closeout, ticks: dict[str, Closeo
 def status_lines(session: Session, client: Client, now: datetime) -> list[b.Block]:
     """The latest handoff and closeout, for the client card."""
     lines: list[b.Block] = []
-    handoff = latest_handoff(session, client.id)
+    handoff, closeout = latest_handoff_and_closeout(session, client.id)
     if handoff is not None:
         parts: list[b.Element | str] = [b.emoji("handshake"), " Handed from ", b.user(handoff.from_user), " to ",
                                         b.user(handoff.to_user), " on ", b.date(handoff.at)]
@@ -62,7 +62,6 @@ def status_lines(session: Session, client: Client, now: datetime) -> list[b.Bloc
         if is_halved(client, now) and client.halved_until is not None:
             lines.append(b.line(f"Quiet threshold halved to {halved_days(client.quiet_threshold_days)} days after the "
                                 "handoff, until ", b.date(client.halved_until), "."))
-    closeout = latest_closeout(session, client.id)
     if closeout is not None:
         ticks = ticks_of(session, closeout.id)
         done = closeout.done_at is not None
