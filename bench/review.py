@@ -31,34 +31,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
+from sweep_plan import _fresh as fresh_database  # noqa: E402 - the same fresh database, another label
 
-from storage.db import make_engine, normalize_url  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 from storage.models import Client, Commitment, Interaction, LinkedChannel, Workspace  # noqa: E402
 
 FREEZE_AT = datetime(2026, 12, 1, 8, tzinfo=UTC)  # the first sweep of December freezes November
-PG = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 KINDS = ("call", "email", "meeting", "message", "visit", "help", "acted", "delay")
-
-
-def _fresh(backend: str) -> str:
-    if backend == "sqlite":
-        path = Path("/tmp/rapport-bench-review.db")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    else:
-        schema = "rapport_bench_review"
-        admin = create_engine(normalize_url(PG))
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{PG}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    return url
 
 
 def build(url: str, clients: int, per_client: int = 10, seed: int = 11) -> int:
@@ -183,7 +165,7 @@ def main() -> None:
         return
     clients = 5000 if args.quick else args.clients
     backend = "postgresql" if args.postgres else "sqlite"
-    url = _fresh(backend)
+    url = fresh_database(backend, "review")
     started = time.perf_counter()
     client = build(url, clients)
     print(f"built {clients:,} clients in {time.perf_counter() - started:.0f} s", file=sys.stderr)
