@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Interaction, LinkedChannel, Workspace
-from storage.queries import INSTALLED
+from storage.queries import due_page
 from storage.types import rows_changed
 
 CAPTURED = "slack"
@@ -78,17 +78,9 @@ def linking_workspaces(session: Session, channel_id: str) -> list[Workspace]:
 def due_replies(session: Session, asked_before: datetime, *, after: tuple[datetime, int] | None = None,
                 limit: int | None = None, workspace_id: int | None = None) -> list[tuple[LinkedChannel, Client]]:
     """Linked channels whose client's question has waited at least since `asked_before` (a calendar bound;
-    the rule checks business hours), with their clients, for planning."""
-    stmt = (select(LinkedChannel, Client).join(Client, Client.id == LinkedChannel.client_id)
-            .where(LinkedChannel.next_reply_at <= asked_before, LinkedChannel.workspace_id.in_(INSTALLED))
-            .order_by(LinkedChannel.next_reply_at, LinkedChannel.id))
-    if workspace_id is not None:
-        stmt = stmt.where(LinkedChannel.workspace_id == workspace_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(LinkedChannel.next_reply_at, LinkedChannel.id) > tuple_(*after))
-    if limit is not None:
-        stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=LinkedChannel)
-    return [(linked, client) for linked, client in session.execute(stmt)]
+    the rule checks business hours), with their clients, for planning (storage.queries.due_page)."""
+    return due_page(session, LinkedChannel, asked_before, [], after=after, limit=limit, workspace_id=workspace_id,
+                    due=LinkedChannel.next_reply_at)
 
 
 def linked_by_ids(session: Session, ids: Sequence[int]) -> dict[int, LinkedChannel]:

@@ -36,7 +36,7 @@ def due_commitments(session: Session, now: datetime, *, after: tuple[datetime, i
                     limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Commitment, Client]]:
     """Open commitments whose rule is due a look, with their clients (storage.queries.due_page)."""
     return due_page(session, Commitment, now, [Commitment.done_at.is_(None)], after=after, limit=limit,
-                    workspace_id=workspace_id)
+                    workspace_id=workspace_id, due=Commitment.next_check_at)
 
 
 def last_touch_from_us(session: Session, client_ids: Sequence[int]) -> dict[int, datetime]:

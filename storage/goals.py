@@ -31,7 +31,8 @@ def get_goal(session: Session, workspace_id: int, goal_id: int) -> Goal | None:
 def due_goals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
               limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Goal, Client]]:
     """Open goals whose rule is due a look, with their clients (storage.queries.due_page)."""
-    return due_page(session, Goal, now, [Goal.status == OPEN], after=after, limit=limit, workspace_id=workspace_id)
+    return due_page(session, Goal, now, [Goal.status == OPEN], after=after, limit=limit, workspace_id=workspace_id,
+                    due=Goal.next_check_at)
 
 
 def confidences_since(session: Session, goal_id: int, since: datetime) -> list[int]:

@@ -75,7 +75,8 @@ def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime
 def due_handoffs(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Handoff, Client]]:
     """Handoffs whose schedule is due a look, with their clients (storage.queries.due_page)."""
-    return due_page(session, Handoff, now, [], after=after, limit=limit, workspace_id=workspace_id)
+    return due_page(session, Handoff, now, [], after=after, limit=limit, workspace_id=workspace_id,
+                    due=Handoff.next_check_at)
 
 
 def open_closeout(session: Session, client_id: int) -> Closeout | None:
@@ -102,7 +103,7 @@ def due_closeouts(session: Session, now: datetime, *, after: tuple[datetime, int
                   limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Closeout, Client]]:
     """Open closeouts due a look, with their clients (storage.queries.due_page)."""
     return due_page(session, Closeout, now, [Closeout.done_at.is_(None)], after=after, limit=limit,
-                    workspace_id=workspace_id)
+                    workspace_id=workspace_id, due=Closeout.next_check_at)
 
 
 def unhandled_nudges(session: Session, client_id: int, kinds: Sequence[str]) -> list[Nudge]:

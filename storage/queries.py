@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.counts import kept_total
@@ -478,23 +478,23 @@ def due_clients(session: Session, column: str, now: datetime, statuses: Sequence
     return list(session.scalars(stmt))
 
 
-DueRow = TypeVar("DueRow", Commitment, Goal, Handoff, Closeout)
+DueRow = TypeVar("DueRow", Commitment, Goal, Handoff, Closeout, LinkedChannel)
 
 
 def due_page(session: Session, model: type[DueRow], now: datetime, still_open: Sequence[ColumnElement[bool]], *,
-             after: tuple[datetime, int] | None, limit: int | None, workspace_id: int | None
-             ) -> list[tuple[DueRow, Client]]:
-    """Rows of `model` whose rule is due a look (`next_check_at` passed) and still open, with their clients, in
-    (next check, id) order from `after`, of installed workspaces; with a `limit`, on PostgreSQL, rows another
-    planner holds are skipped. What every scheduled thing a client has (commitments, goals, handoffs, closeouts)
-    is planned from."""
+             after: tuple[datetime, int] | None, limit: int | None, workspace_id: int | None,
+             due: InstrumentedAttribute[datetime | None]) -> list[tuple[DueRow, Client]]:
+    """Rows of `model` whose rule is due a look (its `due` column passed) and still open, with
+    their clients, in (due, id) order from `after`, of installed workspaces; with a `limit`, on PostgreSQL, rows
+    another planner holds are skipped. What every scheduled thing a client has (commitments, goals, handoffs,
+    closeouts, a linked channel's question) is planned from."""
     stmt = (select(model, Client).join(Client, Client.id == model.client_id)
-            .where(model.next_check_at <= now, *still_open, model.workspace_id.in_(INSTALLED))
-            .order_by(model.next_check_at, model.id))
+            .where(due <= now, *still_open, model.workspace_id.in_(INSTALLED))
+            .order_by(due, model.id))
     if workspace_id is not None:
         stmt = stmt.where(model.workspace_id == workspace_id)
     if after is not None:
-        stmt = stmt.where(tuple_(model.next_check_at, model.id) > tuple_(*after))
+        stmt = stmt.where(tuple_(due, model.id) > tuple_(*after))
     if limit is not None:
         stmt = stmt.limit(limit).with_for_update(skip_locked=True, of=model)
     return [(row, client) for row, client in session.execute(stmt)]
