@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, String, bindparam, func, literal, select, union_all, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.goals import OPEN
-from storage.models import Client, Commitment, Goal, Interaction, Nudge
-from storage.queries import due_page
+from storage.models import Client, Commitment, Interaction, Nudge
+from storage.queries import due_page, our_late_signs
 
 FROM_US = ("out", "both")
 
@@ -66,14 +65,7 @@ def late_signs_of(session: Session, client_ids: Sequence[int], since: datetime
 @cache
 def _late_signs_statement() -> Any:
     """late_signs_of's statement, built once with its values as parameters (building it is most of its cost)."""
-    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
-    since: BindParameter[datetime] = bindparam("since")
-    commitments = select(Commitment.client_id.label("client_id"), Commitment.kind.label("kind"),
-                         Commitment.late_since.label("at")).where(
-        Commitment.client_id.in_(ids), Commitment.done_at.is_(None), Commitment.late_since >= since)
-    goals = select(Goal.client_id, literal("goal", String).label("kind"), Goal.at_risk_since).where(
-        Goal.client_id.in_(ids), Goal.status == OPEN, Goal.at_risk_since >= since)
-    signs = union_all(commitments, goals).subquery()
+    signs = our_late_signs(lambda model: model.client_id.in_(bindparam("ids", expanding=True)), bindparam("since"))
     return select(signs).order_by(signs.c.client_id, signs.c.at, signs.c.kind)  # on a tie, 'goal' first, as before
 
 

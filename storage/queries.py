@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -237,6 +237,18 @@ def _page(session: Session, stmt: Any, params: dict[str, Any]) -> tuple[list[Cli
     return [row[0] for row in rows], (rows[0].total if rows else 0)  # an empty page: nothing matches
 
 
+def our_late_signs(of: Callable[[Any], ColumnElement[bool]], since: Any) -> Subquery:
+    """Our warning signs since `since`, one row each (client_id, kind, at): a promise or issue still open that went
+    late then (PRODUCT.md §4.10), an open goal at risk since then (kind 'goal', §4.11). `of(model)` says whose:
+    a client, a page of clients, a workspace. Every reader of them (a touch, the card, a list, at-risk) uses it."""
+    commitments = (select(Commitment.client_id.label("client_id"), Commitment.kind.label("kind"),
+                          Commitment.late_since.label("at"))
+                   .where(of(Commitment), Commitment.done_at.is_(None), Commitment.late_since >= since))
+    goals = (select(Goal.client_id, literal("goal", String), Goal.at_risk_since)
+             .where(of(Goal), Goal.status == "open", Goal.at_risk_since >= since))
+    return union_all(commitments, goals).subquery()
+
+
 def _warning_signs() -> Subquery:
     """One row per warning sign since :since in workspace :workspace_id: their own (interactions of :kinds, read
     from the index alone) and ours (a commitment that went late then and is still open, PRODUCT.md §4.10; an open
@@ -246,12 +258,8 @@ def _warning_signs() -> Subquery:
     theirs = (select(Interaction.client_id.label("client_id"))
               .where(Interaction.workspace_id == workspace_id, Interaction.kind.in_(bindparam("kinds", expanding=True)),
                      Interaction.occurred_at >= since))
-    ours = (select(Commitment.client_id.label("client_id"))
-            .where(Commitment.workspace_id == workspace_id, Commitment.done_at.is_(None),
-                   Commitment.late_since >= since))
-    goals = (select(Goal.client_id.label("client_id"))
-             .where(Goal.workspace_id == workspace_id, Goal.status == "open", Goal.at_risk_since >= since))
-    return union_all(theirs, ours, goals).subquery()
+    ours = our_late_signs(lambda model: model.workspace_id == workspace_id, since)
+    return union_all(theirs, select(ours.c.client_id)).subquery()
 
 
 def _signs_params(workspace_id: int, kinds: Sequence[str], since: datetime, at_least: int) -> dict[str, Any]:
@@ -365,6 +373,7 @@ def _contact_facts_statement(with_primary: bool) -> Any:
         return select(literal(tag).label("tag"), rows.c.at, rows.c.direction)
 
     nothing = null().label("direction")
+    late = our_late_signs(lambda model: model.client_id == bindparam("client_id"), bindparam("warnings_since"))
     parts = [
         part("last", select(at.label("at"), direction.label("direction")).where(mine, direction.is_not(None))
              .order_by(at.desc(), Interaction.id.desc()).limit(1)),
@@ -377,12 +386,7 @@ def _contact_facts_statement(with_primary: bool) -> Any:
         part("warning", select(at.label("at"), nothing).where(
             mine, kind.in_(bindparam("warning_kinds", expanding=True)), at >= bindparam("warnings_since"))),
         # ours, in the same round trip (storage.commitments.late_signs_of reads the same rows)
-        part("late", select(Commitment.late_since.label("at"), nothing).where(
-            Commitment.client_id == bindparam("client_id"), Commitment.done_at.is_(None),
-            Commitment.late_since >= bindparam("warnings_since"))),
-        part("late", select(Goal.at_risk_since.label("at"), nothing).where(
-            Goal.client_id == bindparam("client_id"), Goal.status == "open",
-            Goal.at_risk_since >= bindparam("warnings_since"))),
+        part("late", select(late.c.at, nothing)),
     ]
     if with_primary:
         parts.append(part("primary", select(func.max(at).label("at"), nothing)
@@ -748,12 +752,9 @@ def _health_counts_statement() -> Any:
     since: BindParameter[datetime] = bindparam("since")
     recent_since: BindParameter[datetime] = bindparam("recent_since")
     zero = literal(0, Integer)
-    late = (select(Commitment.client_id.label("client_id"), literal("late", String).label("tag"),
-                   Commitment.kind.label("kind"), zero.label("n"), zero.label("recent"),
-                   Commitment.late_since.label("at"))
-            .where(Commitment.client_id.in_(ids), Commitment.done_at.is_(None), Commitment.late_since >= recent_since))
-    goals = (select(Goal.client_id, literal("late", String), literal("goal", String), zero, zero, Goal.at_risk_since)
-             .where(Goal.client_id.in_(ids), Goal.status == "open", Goal.at_risk_since >= recent_since))
+    signs = our_late_signs(lambda model: model.client_id.in_(ids), recent_since)
+    late = select(signs.c.client_id, literal("late", String).label("tag"), signs.c.kind, zero.label("n"),
+                  zero.label("recent"), signs.c.at)
     in_recent = func.sum(case((Interaction.occurred_at >= recent_since, 1), else_=0))
     touches = (select(Interaction.client_id, literal("touch", String), Interaction.kind, func.count(), in_recent,
                       null())
@@ -762,7 +763,7 @@ def _health_counts_statement() -> Any:
     made = (select(Referral.referrer_id, literal("referral", String), null(), func.count(), zero, null())
             .where(Referral.referrer_id.in_(ids), Referral.created_at >= since)
             .group_by(Referral.referrer_id))
-    return union_all(late, goals, touches, made)
+    return union_all(late, touches, made)
 
 
 @dataclass(frozen=True)
