@@ -273,3 +273,24 @@ def test_received_at_must_be_aware() -> None:
     else:  # pragma: no cover
         raise AssertionError("a naive received_at was accepted")
     assert read_mime(b"From: a@b.example\r\n\r\n", RECEIVED.astimezone(UTC)).sender == "a@b.example"
+
+
+PATHOLOGICAL = [
+    "<" * 500_000,
+    "<style" * 100_000,
+    ("forwarded message" + " " * 19_000 + "x\n") * 20,
+    ("From" + " " * 19_000 + "x\n") * 20,
+    ("a" * 19_000 + "\n") * 20,
+    "(" * 100_000,
+    ('"' + "a" * 50_000 + ",") * 4,
+]
+
+
+def test_inputs_built_to_make_a_pattern_backtrack_are_read() -> None:
+    """Each of these takes seconds to minutes with a pattern whose repeats overlap; read here they take
+    milliseconds (no timing is asserted: a regression shows as a test that hangs)."""
+    for text in PATHOLOGICAL:
+        head = f"From: sam@agency.example\r\nTo: {text[:100_000]}\r\nDate: {text[:1000]}\r\nSubject: Fwd: {SUBJECT}"
+        for kind in ("text/plain", "text/html"):
+            raw = f"{head}\r\nContent-Type: {kind}\r\n\r\n{text}".encode()
+            _read(read_mime, raw, RECEIVED)

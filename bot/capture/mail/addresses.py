@@ -16,8 +16,11 @@ from email.utils import getaddresses
 # RFC 5321: a path holds at most 256 octets, so a longer "address" is not one.
 MAX_ADDRESS = 254
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
-# What a free-text header block (a forwarded message's "From: Jane <jane@x.com>") spells an address with.
-_IN_TEXT = re.compile(r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+")
+# The common spellings ("Name <a@b>, c@d") read without the parser; anything quoted or commented is parsed.
+_NEEDS_PARSER = re.compile(r'["()\\:;]')
+_SIMPLE = re.compile(r"[^<>,]*<([^<>\s,]*)>\s*|\s*([^<>\s,]*)\s*")  # no overlapping repeats: linear
+# What separates the addresses of a free-text header block (a forwarded "From: Jane <jane@x.com>; …").
+_TEXT_DELIMITERS = re.compile(r"[\s<>\[\]()\"',;:]+")
 
 
 def normalize_domain(domain: str) -> str | None:
@@ -76,7 +79,7 @@ def addresses_in_headers(values: Iterable[str]) -> tuple[str, ...]:
 
 def addresses_in_text(text: str) -> tuple[str, ...]:
     """Every address written in free text such as a forwarded header block's `To: Jane <jane@x.com>; …`."""
-    return unique(normalize_address(match.strip(".")) for match in _IN_TEXT.findall(text))
+    return unique(normalize_address(token.strip(".")) for token in _TEXT_DELIMITERS.split(text) if "@" in token)
 
 
 def address_of_uri(uri: str) -> str | None:
@@ -90,6 +93,11 @@ def address_of_uri(uri: str) -> str | None:
 
 
 def _split(value: str) -> Iterator[tuple[str, str]]:
+    if not _NEEDS_PARSER.search(value):
+        simple = [_SIMPLE.fullmatch(item) for item in value.split(",")]
+        if all(simple):
+            yield from (("", match.group(1) or match.group(2)) for match in simple if match)
+            return
     try:
         yield from getaddresses([value])
     except Exception:  # the standard library's parsers raise more than ValueError on hostile input

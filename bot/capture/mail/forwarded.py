@@ -36,11 +36,11 @@ _MARKER = re.compile(
     r"|d[ée]but du message r[ée]exp[ée]di[ée]|message d'origine|mensaje reenviado|inicio del mensaje reenviado"
     r"|mensaje original|messaggio inoltrato|inizio messaggio inoltrato|messaggio originale"
     r"|doorgestuurd bericht|begin doorgestuurd bericht|oorspronkelijk bericht|mensagem encaminhada"
-    r"|in[íi]cio da mensagem reencaminhada|mensagem original)\s*:?[-_=\s]*$",
+    r"|in[íi]cio da mensagem reencaminhada|mensagem original)[-_=\s:]*$",
     re.IGNORECASE,
 )
 _SEPARATOR = re.compile(r"^_{10,}$")  # Outlook on the web draws a line above the block
-_LABEL = re.compile(r"^\*?\s*([^\W\d_][^\W\d_ .-]*(?: [^\W\d_]+)?)\s*\*?\s*:\s*\*?\s?(.*)$")
+_LABEL = re.compile(r"^[ \t*]*([^\W\d_]+(?: [^\W\d_]+)?)[ \t*]*:[ \t*]*(.*)$")  # "*From:* Jane" too
 _FIELDS = {
     "from": "from",
     "von": "from",
@@ -79,9 +79,10 @@ _FIELDS = {
     "onderwerp": "subject",
     "assunto": "subject",
 }
-_TAGS = re.compile(r"<[^>]*>")
-_BREAKS = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|hr)\b[^>]*>", re.IGNORECASE)
-_INVISIBLE = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# Every pattern here runs on text from the network: no two repeats may overlap, so each stays linear.
+_TAGS = re.compile(r"<[^<>]*>")
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|hr)\b[^<>]*>", re.IGNORECASE)
+_INVISIBLE = ("style", "script", "head")
 _ZONE_WORD = re.compile(r"\s+\(?[A-Z]{2,5}\)?$")
 
 
@@ -115,8 +116,27 @@ def forwarded_in(texts: list[str], *, says_it_forwards: bool, at: datetime, rece
 
 def text_of_html(markup: str) -> str:
     """Just enough of an HTML part's text to find a header block in it."""
-    markup = _INVISIBLE.sub(" ", markup[: 2 * MAX_TEXT])
+    markup = _visible(markup[: 2 * MAX_TEXT])
     return html.unescape(_TAGS.sub("", _BREAKS.sub("\n", markup)))
+
+
+def _visible(markup: str) -> str:
+    """The markup without its <style>, <script> and <head> elements (a stylesheet is no header block)."""
+    lowered = markup.lower()
+    kept: list[str] = []
+    position = 0
+    while True:
+        starts = [(found, name) for name in _INVISIBLE if (found := lowered.find(f"<{name}", position)) >= 0]
+        if not starts:
+            kept.append(markup[position:])
+            return " ".join(kept)
+        start, name = min(starts)
+        kept.append(markup[position:start])
+        end = lowered.find(f"</{name}", start)
+        if end < 0:
+            return " ".join(kept)
+        close = lowered.find(">", end)
+        position = len(markup) if close < 0 else close + 1
 
 
 def _blocks(text: str) -> list[_Block]:

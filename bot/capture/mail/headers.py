@@ -47,8 +47,8 @@ class Headers:
 
     @classmethod
     def of_message(cls, message: Message) -> Headers:
-        # raw_items, not message[name]: the structured parsers of policy.default are quadratic in a long
-        # address list and raise on some hostile values; every value here is parsed by this package instead.
+        # raw_items: every value is parsed by this package (the library's structured parsers are quadratic in
+        # a long address list, read "-04:00" as a naive time and raise on some hostile values).
         return cls(message.raw_items())
 
     def first(self, name: str) -> str | None:
@@ -82,7 +82,7 @@ def parse_date(raw: str | None) -> datetime | None:
 def parse_date_in_its_zone(raw: str | None) -> datetime | None:
     """As parse_date, but at the offset the date was written with (a forwarded block's date without a zone
     is read at the offset of the message that forwards it)."""
-    if not raw:
+    if not raw or len(raw) > 200:  # a date is some thirty characters; a longer one is not worth reading
         return None
     text = raw.strip()
     match = _COLON_OFFSET.search(text)
@@ -124,8 +124,9 @@ def says_forwarded(subject: str | None) -> bool:
     """Whether a subject carries a forward prefix ("Fwd:", "FW:", "WG:"…). The subject goes no further."""
     if not subject:
         return False
-    with contextlib.suppress(Exception):
-        subject = str(make_header(decode_header(subject)))
+    if "=?" in subject:
+        with contextlib.suppress(Exception):
+            subject = str(make_header(decode_header(subject)))
     return bool(_FORWARD_PREFIX.match(subject))
 
 

@@ -96,12 +96,17 @@ def _files(path: Path) -> Iterator[tuple[Path, bool]]:
     if not path.is_dir():
         yield path, True
         return
-    for folder, folders, files in os.walk(path, followlinks=False):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                file = Path(folder) / name
-                yield file, file.suffix.lower() in MAIL_SUFFIXES
+    try:
+        entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _files(Path(entry.path))
+        elif entry.is_file(follow_symlinks=False):
+            yield Path(entry.path), Path(entry.name).suffix.lower() in MAIL_SUFFIXES
 
 
 def _read_file(

@@ -32,7 +32,7 @@ def read_sendgrid(fields: Mapping[str, str], files: Mapping[str, bytes], receive
     if "headers" not in fields:
         raise MalformedMailError("the SendGrid form has neither `headers` nor `email`")
     try:
-        message = HeaderParser(policy=policy.default).parsestr(fields["headers"] + "\n\n", headersonly=True)
+        message = HeaderParser(policy=policy.compat32).parsestr(fields["headers"] + "\n\n", headersonly=True)
         pairs = list(message.raw_items())
     except Exception:
         pairs = []
