@@ -28,6 +28,7 @@ addresses = st.builds(
 )
 garbled = st.one_of(
     st.text(max_size=60),
+    st.text(st.characters(exclude_categories=()), max_size=30),  # lone surrogates: JSON allows "\\ud800"
     st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
     st.builds(
         "=?{}?{}?{}?=".format,
@@ -63,7 +64,7 @@ named_values = st.one_of(
 
 
 def _clean(value: str) -> str:
-    return value.replace("\r", " ").replace("\n", " ").replace("\x00", " ")
+    return value.replace("\r", " ").replace("\n", " ").replace("\x00", " ").encode("utf-8", "replace").decode()
 
 
 def _message(headers: list[tuple[str, str]], body: str) -> bytes:
@@ -136,7 +137,7 @@ def test_any_bytes_through_raw_mime(data: bytes) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | garbled,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
@@ -294,3 +295,15 @@ def test_inputs_built_to_make_a_pattern_backtrack_are_read() -> None:
         for kind in ("text/plain", "text/html"):
             raw = f"{head}\r\nContent-Type: {kind}\r\n\r\n{text}".encode()
             _read(read_mime, raw, RECEIVED)
+
+
+def test_lone_surrogates_from_json_and_forms() -> None:
+    """JSON may carry "\\ud800", and a form decoded with surrogateescape carries raw bytes as surrogates."""
+    for body in (
+        b'{"RawEmail": "From: a@b.example\\ud800\\r\\nTo: c@d.example\\r\\n\\r\\n"}',
+        b'{"FromFull": {"Email": "a\\ud800@b.example"}, "Date": "\\udfff", "ToFull": [{"Email": "c@d.example"}]}',
+    ):
+        _read(read_postmark, body, RECEIVED)
+    for form in ({"email": "From: a@b.example\ud800\r\n\r\n"}, {"headers": "From: a\udcff@b.example\n"}):
+        _read(read_sendgrid, form, {}, RECEIVED)
+        _read(read_mailgun, {"body-mime": form.get("email", ""), "From": form.get("headers", "")}, {}, RECEIVED)

@@ -172,6 +172,8 @@ def test_mailgun_signature_refuses_what_it_did_not_sign() -> None:
     for timestamp in ("", "soon", "1e9", "9" * 30):
         assert not mailgun_signature_ok(KEY, timestamp, token, good, SIGNED_AT)
     assert not mailgun_signature_ok("", ts, token, good, SIGNED_AT)
+    assert not mailgun_signature_ok(KEY, ts, token + "\ud800", good, SIGNED_AT)
+    assert not mailgun_signature_ok(KEY, ts, token, good + "\u00e9", SIGNED_AT)
     assert mailgun_replay_key(token) == mailgun_replay_key(token) != mailgun_replay_key(token[:-1])
 
 

@@ -15,7 +15,8 @@ from email.utils import getaddresses
 
 # RFC 5321: a path holds at most 256 octets, so a longer "address" is not one.
 MAX_ADDRESS = 254
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f\ud800-\udfff]")  # lone surrogates: raw bytes, not text
+_LABEL = re.compile(r"[\w-]+")  # letters of any script, digits, hyphen (and underscore, which some hosts use)
 # The common spellings ("Name <a@b>, c@d") read without the parser; anything quoted or commented is parsed.
 _NEEDS_PARSER = re.compile(r'["()\\:;]')
 _SIMPLE = re.compile(r"[^<>,]*<([^<>\s,]*)>\s*|\s*([^<>\s,]*)\s*")  # no overlapping repeats: linear
@@ -30,7 +31,7 @@ def normalize_domain(domain: str) -> str | None:
         return None
     labels = []
     for label in domain.split("."):
-        if not label or len(label) > 63:
+        if not label or len(label) > 63 or not _LABEL.fullmatch(label):
             return None
         if label.startswith("xn--"):
             with contextlib.suppress(UnicodeError, ValueError):  # a broken IDNA label is kept as written

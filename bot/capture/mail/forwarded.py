@@ -211,7 +211,7 @@ def _date(written: str, offset: tzinfo) -> datetime | None:
         try:
             # tzinfos keeps a numeric offset and drops a zone abbreviation (which dateutil would warn of)
             when = dateparser.parse(_ZONE_WORD.sub("", written), tzinfos=_offset_only)
-        except (ValueError, OverflowError, TypeError):
+        except Exception:  # dateutil's parser meets text from the network here; any failure is "no date"
             return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=offset)

@@ -29,13 +29,22 @@ EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)
 
 
+def utf8(text: str) -> bytes:
+    """Text from a form or JSON as the bytes it came from: raw bytes a caller kept as surrogates
+    (surrogateescape) come back as they were; any other lone surrogate (JSON allows "\\ud800") is replaced."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
 def text_of(value: object) -> str:
     """A header value as text: raw 8-bit bytes (kept by the parser as surrogates) are read as UTF-8."""
     text = str(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        text = utf8(text).decode("utf-8", "replace")
     return _FOLD.sub("", text).strip()
 
 

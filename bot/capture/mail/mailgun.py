@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from bot.capture.mail.assemble import Found, assemble
-from bot.capture.mail.headers import Headers
+from bot.capture.mail.headers import Headers, utf8
 from bot.capture.mail.mime import attach_message, read_mime
 from bot.capture.mail.parsed import MalformedMailError, ParsedMail
 from bot.capture.mail.sniff import sniffed_kind
@@ -53,7 +53,7 @@ def read_mailgun(fields: Mapping[str, str], files: Mapping[str, bytes], received
     has neither `message-headers`, header fields nor `body-mime`, or holds no readable address."""
     raw = fields.get("body-mime")
     if raw:
-        return read_mime(raw.encode("utf-8", "surrogateescape"), received_at)
+        return read_mime(utf8(raw), received_at)
     pairs: list[tuple[str, str]] = []
     listed = fields.get("message-headers")
     if listed:
@@ -94,7 +94,11 @@ def mailgun_signature_ok(signing_key: str, timestamp: str, token: str, signature
         return False
     if not now - MAILGUN_MAX_AGE <= signed_at <= now + MAILGUN_MAX_AHEAD:
         return False
-    expected = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    try:
+        signed = f"{timestamp}{token}".encode()
+        expected = hmac.new(signing_key.encode(), signed, hashlib.sha256).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate in a form field signs nothing
+        return False
     return hmac.compare_digest(expected, signature.strip().lower().encode("ascii", "replace").decode())
 
 

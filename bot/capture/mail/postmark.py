@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.capture.mail.assemble import Found, assemble
 from bot.capture.mail.forwarded import text_of_html
-from bot.capture.mail.headers import Headers
+from bot.capture.mail.headers import Headers, utf8
 from bot.capture.mail.mime import attach_message, read_mime
 from bot.capture.mail.parsed import MalformedMailError, ParsedMail
 from bot.capture.mail.sniff import attachment_kind
@@ -35,7 +35,7 @@ def read_postmark(body: bytes, received_at: datetime) -> ParsedMail:
         raise MalformedMailError("the Postmark body is not a JSON object")
     raw = payload.get("RawEmail")
     if isinstance(raw, str) and raw.strip():
-        return read_mime(raw.encode("utf-8", "surrogateescape"), received_at)
+        return read_mime(utf8(raw), received_at)
     pairs: list[tuple[str, str]] = [("Date", _text(payload, "Date"))]
     for header in _list(payload, "Headers"):
         if isinstance(header, Mapping) and isinstance(header.get("Name"), str):

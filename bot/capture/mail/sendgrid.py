@@ -17,7 +17,7 @@ from email.parser import HeaderParser
 
 from bot.capture.mail.assemble import Found, assemble
 from bot.capture.mail.forwarded import text_of_html
-from bot.capture.mail.headers import Headers
+from bot.capture.mail.headers import Headers, utf8
 from bot.capture.mail.mime import attach_message, read_mime
 from bot.capture.mail.parsed import MalformedMailError, ParsedMail
 from bot.capture.mail.sniff import attachment_kind, sniffed_kind
@@ -28,7 +28,7 @@ def read_sendgrid(fields: Mapping[str, str], files: Mapping[str, bytes], receive
     form that has neither `email` nor `headers`, or holds no readable address."""
     raw = fields.get("email")
     if raw:
-        return read_mime(raw.encode("utf-8", "surrogateescape"), received_at)
+        return read_mime(utf8(raw), received_at)
     if "headers" not in fields:
         raise MalformedMailError("the SendGrid form has neither `headers` nor `email`")
     try:
