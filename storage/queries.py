@@ -66,8 +66,10 @@ INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
 
 # Statements every answer runs are built once, their values passed as parameters: building a statement costs
 # SQLAlchemy about a third of what running it does (bench/answer_profile.py, issue 24).
-_WORKSPACE = select(Workspace).where(Workspace.team_id == bindparam("team"),
-                                     Workspace.enterprise_id == bindparam("enterprise"))
+# A workspace is its team: Slack keeps a team's id when it moves the team into an Enterprise Grid org, and from then
+# on its requests carry the org's id too (PRODUCT.md §8). The row whose enterprise id matches comes first.
+_WORKSPACE = (select(Workspace).where(Workspace.team_id == bindparam("team"))
+              .order_by((Workspace.enterprise_id == bindparam("enterprise")).desc(), Workspace.id).limit(1))
 _CLIENTS_BY_KEYS = select(Client).where(Client.workspace_id == bindparam("workspace_id"),
                                         Client.name_key.in_(bindparam("keys", expanding=True)))
 _INTERACTIONS_SINCE = (select(Interaction).where(Interaction.client_id == bindparam("client_id"),
@@ -83,13 +85,16 @@ _RECENT_NUDGES = select(Nudge).where(
 
 
 def find_workspace(session: Session, team_id: str, enterprise_id: str | None) -> Workspace | None:
-    return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise_id or ""}).one_or_none()
+    """The workspace of a team, whatever Enterprise Grid org a request says it is in now (see _WORKSPACE)."""
+    return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise_id or ""}).first()
 
 
 def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str | None, now: datetime) -> Workspace:
     enterprise = enterprise_id or ""
     workspace = find_workspace(session, team_id, enterprise)
     if workspace is not None:
+        if enterprise and workspace.enterprise_id != enterprise:
+            joined_grid(workspace, enterprise)
         return workspace
     try:
         # a savepoint: two first-ever requests from one team may race to create it
@@ -99,6 +104,13 @@ def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str |
         return workspace
     except IntegrityError:
         return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise}).one()
+
+
+def joined_grid(workspace: Workspace, enterprise_id: str) -> None:
+    """The workspace is now part of an Enterprise Grid org (its team id kept): it keeps everything, takes the org's
+    id, and a migration that was under way is over (PRODUCT.md §8)."""
+    workspace.enterprise_id = enterprise_id
+    workspace.grid_migration_at = None
 
 
 def clients_by_keys(session: Session, workspace_id: int, keys: Sequence[str]) -> list[Client]:
@@ -357,6 +369,7 @@ class ContactFacts:
     warning_signs_since: list[datetime]
     last_primary_contact_at: datetime | None
     late_since: list[datetime]  # our warning signs since `warnings_since`: open promises late, open goals at risk
+    first_at: datetime | None = None  # the earliest entry recorded, whenever it was recorded (a backdated touch)
 
 
 @cache
@@ -377,6 +390,7 @@ def _contact_facts_statement(with_primary: bool) -> Any:
     parts = [
         part("last", select(at.label("at"), direction.label("direction")).where(mine, direction.is_not(None))
              .order_by(at.desc(), Interaction.id.desc()).limit(1)),
+        part("first", select(func.min(at).label("at"), nothing).where(mine)),
         part("their", select(func.max(at).label("at"), nothing).where(mine, theirs)),
         part("checkin", select(func.max(at).label("at"), nothing).where(mine, kind == "checkin")),
         # our touches since they last replied (all of them if they never have)
@@ -428,6 +442,7 @@ def contact_facts(
         warning_signs_since=every("warning"),
         last_primary_contact_at=one("primary"),
         late_since=every("late"),
+        first_at=one("first"),
     )
 
 
@@ -821,10 +836,10 @@ def audit_events(session: Session, workspace_id: int, client_id: int | None = No
 
 
 def workspaces_for_install(session: Session, enterprise_id: str | None, team_id: str | None) -> list[Workspace]:
-    """The workspaces an installation covers: one team, or every team of an organisation-wide install."""
-    stmt = select(Workspace).where(Workspace.enterprise_id == (enterprise_id or ""))
-    if team_id:
-        stmt = stmt.where(Workspace.team_id == team_id)
+    """The workspaces an installation covers: one team (by its id alone: a team moved into an Enterprise Grid org
+    keeps it), or every team of an organisation-wide install."""
+    stmt = (select(Workspace).where(Workspace.team_id == team_id) if team_id else
+            select(Workspace).where(Workspace.enterprise_id == (enterprise_id or "")))
     return list(session.scalars(stmt.order_by(Workspace.id)))
 
 

@@ -27,6 +27,9 @@ from storage.models import (
 from storage.types import rows_changed
 
 CHUNK = 500  # ids per IN list
+# From when a client has history (never later than when it was added): a month has its review when this is before
+# the month's end, however recently the history was recorded (PRODUCT.md §6)
+_TRACKED = func.coalesce(Client.history_since, Client.created_at)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
@@ -126,9 +129,9 @@ def goal_checks_before(session: Session, goal_ids: Sequence[int], end: datetime)
 
 def reviewable_clients(session: Session, workspace_id: int, after_id: int, limit: int, start: datetime,
                        end: datetime) -> list[Client]:
-    """The next page (by id) of clients a month has a review for: tracked before it ended and not gone before it
-    began."""
-    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id > after_id, Client.created_at < end,
+    """The next page (by id) of clients a month has a review for: with history before it ended and not gone
+    before it began."""
+    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id > after_id, _TRACKED < end,
                                  or_(Client.ended_at.is_(None), Client.ended_at >= start))
             .order_by(Client.id).limit(limit))
     return list(session.scalars(stmt))
@@ -188,7 +191,7 @@ def owners_of_month(session: Session, workspace_id: int, start: datetime, end: d
     """Each owner's clients with a review of the month [start, end), by name: who the first-workday message goes
     to. Owners are read now (a client handed over since is the new owner's to share)."""
     stmt = (select(Client.owner_id, Client.id, Client.name)
-            .where(Client.workspace_id == workspace_id, Client.created_at < end,
+            .where(Client.workspace_id == workspace_id, _TRACKED < end,
                    or_(Client.ended_at.is_(None), Client.ended_at >= start))
             .order_by(Client.owner_id, Client.name_key))
     found: dict[str, list[tuple[int, str]]] = {}
@@ -207,7 +210,7 @@ def shared_count(session: Session, workspace_id: int, month: str) -> tuple[int, 
 
 def count_reviewable(session: Session, workspace_id: int, start: datetime, end: datetime) -> int:
     stmt = select(func.count()).select_from(Client).where(
-        Client.workspace_id == workspace_id, Client.created_at < end,
+        Client.workspace_id == workspace_id, _TRACKED < end,
         or_(Client.ended_at.is_(None), Client.ended_at >= start))
     return int(session.scalar(stmt) or 0)
 
