@@ -261,8 +261,10 @@ def _goals(goals: list[Goal], checks: dict[int, list[GoalCheck]], month: Month, 
         at_risk = still_open and ((latest is not None and is_at_risk(latest, recent)) or (
             goal.at_risk_since is not None and goal.at_risk_since < until))
         trend = [a.confidence for a in answers if a.at >= month.start][-5:]
+        earlier = [a.confidence for a in answers if a.at < month.start]
         items.append({"what": goal.what, "odds": goal.odds, "due": goal.due_on.isoformat(), "confidence": latest,
-                      "trend": trend, "direction": _direction(answers), "closed": closed, "at_risk": at_risk})
+                      "trend": trend, "before": earlier[-1] if earlier else None, "direction": _direction(answers),
+                      "closed": closed, "at_risk": at_risk})
     return {"items": items, "met": sum(1 for g in items if g["closed"] == "met"),
             "missed": sum(1 for g in items if g["closed"] == "missed"),
             "at_risk": sum(1 for g in items if g["at_risk"])}
