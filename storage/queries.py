@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.counts import kept_total
+from storage.db import ERASED
 from storage.models import (
     AuditEvent,
     Card,
@@ -347,7 +349,45 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Contact).where(Contact.client_id == client.id))
     session.execute(delete(AuditEvent).where(AuditEvent.workspace_id == client.workspace_id,
                                              AuditEvent.client_id == client.id))
+    forget_in_messages(session, client.workspace_id, client.id)
     session.delete(client)
+    session.info[ERASED] = True  # storage.db: the file's free pages and log are cleared once this commits
+
+
+def forget_in_messages(session: Session, workspace_id: int, client_id: int) -> int:
+    """Erasure reaches the messages about many clients too (PRODUCT.md §3): the weekly digests and the owners'
+    monthly-review messages, planned or sent, keep each client they name as an entry with its id (its name, and
+    its promise's or issue's words): the client's entries go, and each list's count with them. Returns how many
+    messages changed."""
+    changed = 0
+    stmt = select(Nudge).where(Nudge.workspace_id == workspace_id, Nudge.client_id.is_(None),
+                               Nudge.facts.contains(str(client_id)))
+    for nudge in session.scalars(stmt):
+        facts = json.loads(nudge.facts)
+        if _without(facts, client_id):
+            nudge.facts = json.dumps(facts)
+            changed += 1
+    return changed
+
+
+def _without(node: Any, client_id: int) -> bool:
+    """Drop every entry naming the client (a dict whose "id" is its id) from the lists in `node`, lowering the
+    "count" beside a list by what left it. Whether anything changed."""
+    changed = False
+    if isinstance(node, dict):
+        for value in node.values():
+            if isinstance(value, list):
+                kept = [v for v in value if not (isinstance(v, dict) and v.get("id") == client_id)]
+                if len(kept) < len(value):
+                    if isinstance(node.get("count"), int):
+                        node["count"] = max(0, node["count"] - (len(value) - len(kept)))
+                    value[:] = kept
+                    changed = True
+            changed = _without(value, client_id) or changed
+    elif isinstance(node, list):
+        for value in node:
+            changed = _without(value, client_id) or changed
+    return changed
 
 
 def mark_referrals_thanked(session: Session, referral_ids: Sequence[int], user_id: str, now: datetime) -> None:
@@ -870,6 +910,7 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))
+    session.info[ERASED] = True
 
 
 def value_standing(session: Session, workspace_id: int, value: int) -> tuple[int, int]:
