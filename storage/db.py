@@ -9,7 +9,6 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-
 log = logging.getLogger(__name__)
 
 

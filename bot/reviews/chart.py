@@ -49,6 +49,14 @@ def _month_name(month: str) -> str:
 
 def six_month_chart(points: Sequence[MonthPoint]) -> bytes:
     """A PNG of up to six months, oldest first as given; ValueError for none, more than six, or bad values."""
+    buffer = io.BytesIO()
+    # No Software/date metadata: the same points give the same bytes on the same matplotlib.
+    chart_figure(points).savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def chart_figure(points: Sequence[MonthPoint]) -> Figure:
+    """The chart as drawn, before it is a PNG."""
     _check(points)
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     FigureCanvasAgg(figure)
@@ -68,8 +76,4 @@ def six_month_chart(points: Sequence[MonthPoint]) -> bytes:
     bars.tick_params(axis="x", length=0)
     bars.set_xticks(list(xs), [_month_name(p.month) for p in points])
     bars.set_xlim(-0.6, len(points) - 0.4)
-
-    buffer = io.BytesIO()
-    # No Software/date metadata: the same points give the same bytes on the same matplotlib.
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure
