@@ -61,13 +61,20 @@ def require_owner_or_admin(ctx: Context, client: Client, doing: str) -> None:
                            "Ask the owner, or an admin.")
 
 
+def lock_found(session: Session, ctx: Context, client: Client) -> Client:
+    """The client a command found, locked and read afresh (storage.queries.lock_client): of two requests at once
+    the second sees what the first did, and one forgotten meanwhile is said so instead of written to."""
+    locked = lock_client(session, ctx.workspace_id, client.id)
+    if locked is None:
+        raise CommandError(f"{client.name} was forgotten a moment ago; nothing was changed.")
+    return locked
+
+
 def locked_for_owner(session: Session, ctx: Context, client: Client, doing: str) -> Client:
     """The client locked, then checked against who owns it now: the lock comes first, so a change another request
     made to its owner at the same moment is seen (two handoffs at once: the second runs on the new owner's
     authority or not at all), PRODUCT.md §3."""
-    locked = lock_client(session, ctx.workspace_id, client.id)
-    if locked is None:
-        raise CommandError(f"{client.name} was forgotten a moment ago; nothing was changed.")
+    locked = lock_found(session, ctx, client)
     require_owner_or_admin(ctx, locked, doing)
     return locked
 

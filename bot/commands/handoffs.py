@@ -8,7 +8,7 @@ import re
 from sqlalchemy.orm import Session
 
 from bot.card.closeout import checklist_blocks
-from bot.commands.common import clean_note, find, locked_for_owner, require_new_owner, split_note
+from bot.commands.common import clean_note, find, lock_found, locked_for_owner, require_new_owner, split_note
 from bot.commands.usage import USAGE
 from bot.handoffs import closeout as closeouts
 from bot.handoffs.handoff import CHECKIN_DAYS, HALVED_FOR, hand_off
@@ -71,7 +71,7 @@ def cmd_closeout(session: Session, ctx: Context, args: str) -> b.Reply:
     if match.rest.strip():
         raise CommandError(f"I found {client.name} but don't understand {match.rest.strip()!r} after it. A note "
                            f"goes after a colon, like /client closeout {client.name} : phase 1 done.", usage)
-    lock_client(session, ctx.workspace_id, client.id)  # two people opening one at once: the second sees the first
+    client = lock_found(session, ctx, client)  # two people opening one at once: the second sees the first
     try:
         closeout = closeouts.open_new(session, client, note, ctx.user_id, ctx.now)
     except closeouts.AlreadyOpenError as exc:

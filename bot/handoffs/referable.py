@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.relationship.health import WINDOW
 from bot.relationship.facts import history_start
+from bot.relationship.health import WINDOW
 from bot.relationship.health_data import health_of
 from bot.relationship.trend import Entry, label_at
 from storage.capture import links_of
