@@ -30,16 +30,20 @@ import bot.commands.contacts
 import bot.commands.goals
 import bot.commands.handoffs
 import bot.commands.manage
+import bot.log_form.goals
 import bot.reviews.share
 import handlers.actions
 import handlers.commands
 import handlers.reviews
+import handlers.views
 from bot.reviews.figures import Rules
 from bot.reviews.freeze import prepare_page, store_page
 from storage.db import normalize_url
 from storage.models import Client, Contact, Goal, Handoff, Workspace
 from tests.cli import run
 from tests.test_clicks import DEADLINE, PostedCard, Race, _applying, _entered, press
+from tests.test_home import _view
+from tests.test_interactive import _submit
 from tests.test_sweep import MONDAY, posts, run_sweep
 
 DAY = timedelta(days=1)
@@ -181,9 +185,9 @@ def test_only_the_owner_or_an_admin_marks_a_goal_met_or_missed_or_removes_a_cont
 # --- 3. two at once -----------------------------------------------------------------------------------------------
 
 ENTRIES = ((handlers.commands, "run_client_command"), (handlers.actions, "run_button"),
-           (handlers.reviews, "share_review"))
+           (handlers.reviews, "share_review"), (handlers.views, "run_log_form"))
 APPLIES = ((bot.commands.handoffs, "hand_off"), (bot.commands.manage, "move_open_goals"),
-           (bot.commands.goals, "agree"), (bot.commands.contacts, "remove_contact"),
+           (bot.commands.goals, "agree"), (bot.log_form.goals, "agree"), (bot.commands.contacts, "remove_contact"),
            (bot.commands.manage, "delete_client"), (bot.reviews.share, "claim_share"))
 
 
@@ -239,6 +243,24 @@ def test_the_same_goal_agreed_twice_at_once_is_one_goal(rapport, racing):
     assert _open_goals(rapport, _client(rapport, "T1").id) == ["renew the contract"]
     assert sorted("Goal agreed" in s for s in said) == [False, True]
     assert any("already has this goal open" in s for s in said)
+
+
+def test_the_same_goal_from_the_command_and_the_log_form_at_once_is_one_goal(rapport, racing):
+    rapport.command("add Acme Corp")
+    client_id = _client(rapport, "T1").id
+    rapport.command("", answered=False)
+    view = _view(rapport.fake.wait_for("views.open")[0])
+    said = together(racing, [
+        lambda: rapport.command("goal acme corp renew the contract by 2027-03-31").text,
+        lambda: _submit(rapport, view, client_id=client_id, kind="goal", day="2027-03-31",
+                        note="renew the contract").body])
+    assert _open_goals(rapport, client_id) == ["renew the contract"]
+    command, form = said
+    first_was_the_command = "Goal agreed" in command
+    assert first_was_the_command == ("already has this goal open" in form), said  # the form saw the command's
+    assert first_was_the_command != (form == ""), said  # or the form's goal is the one (the command saw it)
+    if not first_was_the_command:
+        assert "already has this goal open" in command
 
 
 # --- the permission matrix, and any two of the new commands at once, against a serial model --------------------
