@@ -14,7 +14,6 @@ each of those within their examples.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import select
 
 import bot.commands.contacts
 import bot.commands.goals
@@ -38,10 +37,9 @@ import handlers.reviews
 import handlers.views
 from bot.reviews.figures import Rules
 from bot.reviews.freeze import prepare_page, store_page
-from storage.db import normalize_url
 from storage.models import Client, Contact, Goal, Handoff, Workspace
 from tests.cli import run
-from tests.test_clicks import DEADLINE, PostedCard, Race, _applying, _entered, press
+from tests.test_clicks import PostedCard, Race, at_once, press, racing_on
 from tests.test_home import _view
 from tests.test_interactive import _submit
 from tests.test_sweep import MONDAY, posts, run_sweep
@@ -108,15 +106,15 @@ STRANGERS = {
 }
 
 
-def _strangers(rapport) -> None:
-    rapport.fake.users.update({user: info for user, (info, _) in STRANGERS.items() if info is not None})
-    rapport.fake.users["UANA"] = {"tz": "Europe/London", "team_id": "T1"}
-    rapport.fake.users["UBOB"] = {"tz": "UTC", "team_id": "T1"}
+def _strangers(fake) -> None:  # type: ignore[no-untyped-def]
+    fake.users.update({user: info for user, (info, _) in STRANGERS.items() if info is not None})
+    fake.users["UANA"] = {"tz": "Europe/London", "team_id": "T1"}
+    fake.users["UBOB"] = {"tz": "UTC", "team_id": "T1"}
 
 
 @pytest.mark.parametrize("command", ["handoff acme corp to <@{user}>", "owner acme corp <@{user}>"])
 def test_a_bot_a_deactivated_or_unknown_user_or_a_slack_connect_member_cannot_be_given_a_client(rapport, command):
-    _strangers(rapport)
+    _strangers(rapport.fake)
     rapport.command("add Acme Corp")
     for user, (_, why) in STRANGERS.items():
         refused = rapport.command(command.format(user=user)).text
@@ -140,7 +138,7 @@ def test_someone_of_the_same_enterprise_grid_org_may_own_a_client(rapport):
 
 
 def test_a_csv_owner_is_checked_with_slack_and_a_refused_row_leaves_no_trace(tmp_path, fake_slack):
-    _strangers(type("R", (), {"fake": fake_slack})())
+    _strangers(fake_slack)
     rows = "name,owner\nAcme Corp,UANA\n" + "".join(f"Client {user},{user}\n" for user in STRANGERS)
     (tmp_path / "clients.csv").write_text(rows)
     result = run(["import", "clients.csv"], tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake_slack.api_url)
@@ -193,36 +191,12 @@ APPLIES = ((bot.commands.handoffs, "hand_off"), (bot.commands.manage, "move_open
 
 @pytest.fixture
 def racing(rapport, database_url, monkeypatch) -> Iterator[Race]:
-    probe = create_engine(normalize_url(database_url))
-    found = Race(probe)
-    for module, name in ENTRIES:
-        monkeypatch.setattr(module, name, _entered(found, getattr(module, name)))
-    for module, name in APPLIES:
-        monkeypatch.setattr(module, name, _applying(found, getattr(module, name)))
-    event.listen(rapport.database.engine, "checkout", found.checked_out)
-    yield found
-    event.remove(rapport.database.engine, "checkout", found.checked_out)
-    probe.dispose()
+    yield from racing_on(rapport, database_url, monkeypatch, ENTRIES, APPLIES)
 
 
 def together(race: Race, sends: list[Callable[[], str]]) -> list[str]:
-    """Send them from as many threads, released together; what each was answered."""
-    race.start(len(sends))
-    barrier = threading.Barrier(len(sends))
-    said: list[str] = [""] * len(sends)
-
-    def send(i: int) -> None:
-        barrier.wait()
-        said[i] = sends[i]()
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(sends))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(DEADLINE)
-    assert race.done(), "a request was never worked out"
-    assert not race.timed_out, "the race window was never closed: a request neither got through nor waited"
-    return said
+    """Send them from as many threads, released together; what each was answered (both may be refused)."""
+    return at_once(race, sends, one_applies=False)
 
 
 def test_two_handoffs_at_once_by_the_owner_apply_one_and_refuse_the_other(rapport, racing):
