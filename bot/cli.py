@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
@@ -13,6 +14,10 @@ from bot.cli_time import parse_instant
 from bot.clock import utcnow
 from bot.logs import configure as configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # the commands import what they run when they run it: `rapport --help` stays quick
+    from bot.bulk.csv_io import Someone
+    from bot.database import Database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,13 +195,15 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     team = None if args.team else token_team(settings)  # asked before the transaction: it is a network call
     database = open_database(settings)
     try:
+        someone = _users_info(settings, database, args.team)  # the OAuth token is read before the transaction too
         with stream, database.sessions.begin() as session:
             workspace = pick_workspace(session, args.team, utcnow(), team)
             total = sum(1 for _ in stream) - 1
             stream.seek(0)
             rows = tqdm(read_csv(stream), total=total, unit="row", desc="importing", disable=None,
                         file=sys.stderr, leave=False)
-            report = import_rows(session, workspace, rows, default_owner=args.owner, tz=settings.tz, now=utcnow())
+            report = import_rows(session, workspace, rows, default_owner=args.owner, tz=settings.tz, now=utcnow(),
+                                 someone=someone)
     except (CsvError, UnicodeDecodeError) as exc:
         print(f"rapport import: {exc}", file=sys.stderr)
         return 2
@@ -206,6 +213,31 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  line {line}: rejected: {reason}")
     print(f"{args.file}: {report.summary()}")
     return 1 if report.rejected else 0
+
+
+def _users_info(settings: Settings, database: Database, team: str | None) -> Someone | None:
+    """users.info for the owners an import names (each asked once), with the workspace's bot token; None when there
+    is no token to ask with (a database used offline): the owners are then taken as given."""
+    from functools import cache
+
+    from slack_sdk import WebClient
+
+    from bot.slack.installs import WorkspaceTokens
+    from bot.slack.people import slack_user
+    from storage.db import reading
+    from storage.queries import all_workspaces, find_workspace
+
+    token = settings.slack_bot_token
+    if settings.oauth:
+        with reading(database.sessions) as session:
+            known = all_workspaces(session)
+            found = find_workspace(session, team, None) if team else known[0] if len(known) == 1 else None
+        token = WorkspaceTokens(settings, database.engine).bot_token(found.enterprise_id or None, found.team_id) \
+            if found is not None else None
+    if not token:
+        return None
+    client = WebClient(token=token, base_url=settings.slack_api_url)
+    return cache(lambda user: slack_user(client, user, timeout_seconds=5))
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,5 +1,6 @@
-"""Events about the app itself: uninstalled, or its tokens revoked. Answered 200 in every mode (the manifest
-subscribes them in every mode, and Slack retries anything else).
+"""Events about the app itself: uninstalled, or its tokens revoked; and the workspace being moved into an
+Enterprise Grid org. Answered 200 in every mode (the manifest subscribes them in every mode, and Slack retries
+anything else).
 
 In OAuth mode the workspace's tokens are deleted; in either mode nothing more is planned or posted there and its
 unsent nudges are dropped (bot/slack/installs.py). Single-workspace mode says so loudly: the deployment's one
@@ -16,7 +17,8 @@ from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.slack.installs import mark_uninstalled
+from bot.slack.installs import grid_migration_finished, grid_migration_started, mark_uninstalled
+from bot.slack.text import payload_text
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +61,22 @@ def register(app: App, session_factory: sessionmaker[Session], store: Installati
             if store is not None:
                 store.delete_bot(enterprise_id=context.enterprise_id, team_id=context.team_id)
             stop(context, "the bot token was revoked (tokens_revoked)")  # without it Rapport can post nothing there
+
+    # Enterprise Grid (PRODUCT.md §8): the envelope's team_id is the workspace being moved, the event's enterprise_id
+    # the org it joins. Slack asks apps to leave the workspace alone meanwhile; it keeps its team id after.
+    @app.event("grid_migration_started")
+    def on_grid_migration_started(body: dict[str, Any], event: dict[str, Any]) -> None:
+        team, enterprise = payload_text(body.get("team_id")), payload_text(event.get("enterprise_id"))
+        with session_factory.begin() as session:
+            paused = grid_migration_started(session, team, clock())
+        log.warning("Slack is moving workspace %s into Enterprise Grid org %s: Rapport posts nothing there until "
+                    "the move is finished (%d workspace(s) paused; nudges wait, nothing is lost)",
+                    team, enterprise, paused)
+
+    @app.event("grid_migration_finished")
+    def on_grid_migration_finished(body: dict[str, Any], event: dict[str, Any]) -> None:
+        team, enterprise = payload_text(body.get("team_id")), payload_text(event.get("enterprise_id"))
+        with session_factory.begin() as session:
+            resumed = grid_migration_finished(session, team, enterprise)
+        log.warning("Slack finished moving workspace %s into Enterprise Grid org %s: its clients and history are "
+                    "kept, and posting there resumes (%d workspace(s))", team, enterprise, resumed)

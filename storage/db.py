@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseUrlError(ValueError):
@@ -29,14 +32,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
+BUSY_TIMEOUT_MS = 10000
+ERASURE_WAIT_MS = 200
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # The driver's implicit transactions would defeat BEGIN IMMEDIATE; SQLAlchemy emits BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Erasure leaves nothing in the file: what is deleted is overwritten with zeros, not left in free pages
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -84,8 +93,41 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return engine
 
 
+ERASED = "rapport_erased"  # session.info: a client or a workspace was erased in this transaction
+
+
+def _after_erasure(session: Session) -> None:
+    """Once an erasure has committed on SQLite, the write-ahead log is checkpointed into the database and
+    truncated: its older frames still hold the erased rows as they were (secure_delete zeroes the database's own
+    pages, not the log). Best effort: a reader in the middle of a long read keeps the log until the next erasure or
+    checkpoint. PostgreSQL's dead rows go when its vacuum reuses their space."""
+    if not session.info.pop(ERASED, False):
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name != "sqlite":
+        return
+    # On the driver's connection, outside any transaction (a checkpoint cannot run inside one), waiting briefly
+    # rather than the writers' 10 s: the person's answer waits on this.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={ERASURE_WAIT_MS}")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # the pool's connection, as it was
+            cursor.close()
+    except sqlite3.Error as exc:  # the erasure itself is committed; the next checkpoint clears the log
+        log.warning("after an erasure the SQLite log could not be cleared yet: %s", exc)
+    finally:
+        raw.close()
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessions, "after_commit", _after_erasure)
+    return sessions
 
 
 SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")

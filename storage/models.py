@@ -42,7 +42,8 @@ class Workspace(Base):
     """One Slack team. `enterprise_id` is '' outside Enterprise Grid so the pair can be unique."""
 
     __tablename__ = "workspaces"
-    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+    # every request finds its workspace by team id alone (storage/queries.py find_workspace)
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"), Index("ix_workspaces_team", "team_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(String(32), server_default=text("''"))
@@ -55,6 +56,9 @@ class Workspace(Base):
     uninstalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # IANA name; None: the deployment's RAPPORT_TIMEZONE. Business hours and the digest are read in it.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Set while Slack migrates the workspace into an Enterprise Grid org (grid_migration_started, until
+    # grid_migration_finished): nothing is posted there meanwhile; planning goes on, so nothing is lost.
+    grid_migration_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Client(Base):
@@ -89,6 +93,11 @@ class Client(Base):
     created_by: Mapped[str] = mapped_column(String(32))
     # What the client is worth a year, in whole units of the workspace's currency; unset ranks as the median.
     value: Mapped[int | None] = mapped_column(BigInteger)
+    # From when Rapport has its history: the earlier of created_at and its earliest recorded entry (a backdated
+    # touch, an import), kept current with the facts below. NULL (a row written before migration 0021 filled it,
+    # or by bulk code that writes none earlier): created_at. Health on a past day, the trend and the rules that
+    # look back start here (PRODUCT.md §6), never at the row's creation.
+    history_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     # Derived facts, kept current whenever an interaction is written so that lists and the
     # nudge planner never rescan history.
@@ -469,6 +478,11 @@ class ReviewMonth(Base):
     figures: Mapped[str] = mapped_column(Text)
     shared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # posted to the client's channel
     shared_by: Mapped[str | None] = mapped_column(String(32))
+    # Sharing is whole and once (PRODUCT.md §4.12): where the message went, and when its chart arrived. A share
+    # whose message is posted but whose chart is missing is finished by the next click, never posted again.
+    shared_channel: Mapped[str | None] = mapped_column(String(32))
+    shared_ts: Mapped[str | None] = mapped_column(String(32))
+    chart_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReviewFreeze(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.counts import kept_total
+from storage.db import ERASED
 from storage.models import (
     AuditEvent,
     Card,
@@ -66,8 +68,10 @@ INSTALLED = select(Workspace.id).where(Workspace.uninstalled_at.is_(None))
 
 # Statements every answer runs are built once, their values passed as parameters: building a statement costs
 # SQLAlchemy about a third of what running it does (bench/answer_profile.py, issue 24).
-_WORKSPACE = select(Workspace).where(Workspace.team_id == bindparam("team"),
-                                     Workspace.enterprise_id == bindparam("enterprise"))
+# A workspace is its team: Slack keeps a team's id when it moves the team into an Enterprise Grid org, and from then
+# on its requests carry the org's id too (PRODUCT.md §8). The row whose enterprise id matches comes first.
+_WORKSPACE = (select(Workspace).where(Workspace.team_id == bindparam("team"))
+              .order_by((Workspace.enterprise_id == bindparam("enterprise")).desc(), Workspace.id).limit(1))
 _CLIENTS_BY_KEYS = select(Client).where(Client.workspace_id == bindparam("workspace_id"),
                                         Client.name_key.in_(bindparam("keys", expanding=True)))
 _INTERACTIONS_SINCE = (select(Interaction).where(Interaction.client_id == bindparam("client_id"),
@@ -83,13 +87,16 @@ _RECENT_NUDGES = select(Nudge).where(
 
 
 def find_workspace(session: Session, team_id: str, enterprise_id: str | None) -> Workspace | None:
-    return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise_id or ""}).one_or_none()
+    """The workspace of a team, whatever Enterprise Grid org a request says it is in now (see _WORKSPACE)."""
+    return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise_id or ""}).first()
 
 
 def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str | None, now: datetime) -> Workspace:
     enterprise = enterprise_id or ""
     workspace = find_workspace(session, team_id, enterprise)
     if workspace is not None:
+        if enterprise and workspace.enterprise_id != enterprise:
+            joined_grid(workspace, enterprise)
         return workspace
     try:
         # a savepoint: two first-ever requests from one team may race to create it
@@ -99,6 +106,13 @@ def get_or_create_workspace(session: Session, team_id: str, enterprise_id: str |
         return workspace
     except IntegrityError:
         return session.scalars(_WORKSPACE, {"team": team_id, "enterprise": enterprise}).one()
+
+
+def joined_grid(workspace: Workspace, enterprise_id: str) -> None:
+    """The workspace is now part of an Enterprise Grid org (its team id kept): it keeps everything, takes the org's
+    id, and a migration that was under way is over (PRODUCT.md §8)."""
+    workspace.enterprise_id = enterprise_id
+    workspace.grid_migration_at = None
 
 
 def clients_by_keys(session: Session, workspace_id: int, keys: Sequence[str]) -> list[Client]:
@@ -335,7 +349,45 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(Contact).where(Contact.client_id == client.id))
     session.execute(delete(AuditEvent).where(AuditEvent.workspace_id == client.workspace_id,
                                              AuditEvent.client_id == client.id))
+    forget_in_messages(session, client.workspace_id, client.id)
     session.delete(client)
+    session.info[ERASED] = True  # storage.db: the file's free pages and log are cleared once this commits
+
+
+def forget_in_messages(session: Session, workspace_id: int, client_id: int) -> int:
+    """Erasure reaches the messages about many clients too (PRODUCT.md §3): the weekly digests and the owners'
+    monthly-review messages, planned or sent, keep each client they name as an entry with its id (its name, and
+    its promise's or issue's words): the client's entries go, and each list's count with them. Returns how many
+    messages changed."""
+    changed = 0
+    stmt = select(Nudge).where(Nudge.workspace_id == workspace_id, Nudge.client_id.is_(None),
+                               Nudge.facts.contains(str(client_id)))
+    for nudge in session.scalars(stmt):
+        facts = json.loads(nudge.facts)
+        if _without(facts, client_id):
+            nudge.facts = json.dumps(facts)
+            changed += 1
+    return changed
+
+
+def _without(node: Any, client_id: int) -> bool:
+    """Drop every entry naming the client (a dict whose "id" is its id) from the lists in `node`, lowering the
+    "count" beside a list by what left it. Whether anything changed."""
+    changed = False
+    if isinstance(node, dict):
+        for value in node.values():
+            if isinstance(value, list):
+                kept = [v for v in value if not (isinstance(v, dict) and v.get("id") == client_id)]
+                if len(kept) < len(value):
+                    if isinstance(node.get("count"), int):
+                        node["count"] = max(0, node["count"] - (len(value) - len(kept)))
+                    value[:] = kept
+                    changed = True
+            changed = _without(value, client_id) or changed
+    elif isinstance(node, list):
+        for value in node:
+            changed = _without(value, client_id) or changed
+    return changed
 
 
 def mark_referrals_thanked(session: Session, referral_ids: Sequence[int], user_id: str, now: datetime) -> None:
@@ -357,6 +409,7 @@ class ContactFacts:
     warning_signs_since: list[datetime]
     last_primary_contact_at: datetime | None
     late_since: list[datetime]  # our warning signs since `warnings_since`: open promises late, open goals at risk
+    first_at: datetime | None = None  # the earliest entry recorded, whenever it was recorded (a backdated touch)
 
 
 @cache
@@ -377,6 +430,7 @@ def _contact_facts_statement(with_primary: bool) -> Any:
     parts = [
         part("last", select(at.label("at"), direction.label("direction")).where(mine, direction.is_not(None))
              .order_by(at.desc(), Interaction.id.desc()).limit(1)),
+        part("first", select(func.min(at).label("at"), nothing).where(mine)),
         part("their", select(func.max(at).label("at"), nothing).where(mine, theirs)),
         part("checkin", select(func.max(at).label("at"), nothing).where(mine, kind == "checkin")),
         # our touches since they last replied (all of them if they never have)
@@ -428,6 +482,7 @@ def contact_facts(
         warning_signs_since=every("warning"),
         last_primary_contact_at=one("primary"),
         late_since=every("late"),
+        first_at=one("first"),
     )
 
 
@@ -821,10 +876,10 @@ def audit_events(session: Session, workspace_id: int, client_id: int | None = No
 
 
 def workspaces_for_install(session: Session, enterprise_id: str | None, team_id: str | None) -> list[Workspace]:
-    """The workspaces an installation covers: one team, or every team of an organisation-wide install."""
-    stmt = select(Workspace).where(Workspace.enterprise_id == (enterprise_id or ""))
-    if team_id:
-        stmt = stmt.where(Workspace.team_id == team_id)
+    """The workspaces an installation covers: one team (by its id alone: a team moved into an Enterprise Grid org
+    keeps it), or every team of an organisation-wide install."""
+    stmt = (select(Workspace).where(Workspace.team_id == team_id) if team_id else
+            select(Workspace).where(Workspace.enterprise_id == (enterprise_id or "")))
     return list(session.scalars(stmt.order_by(Workspace.id)))
 
 
@@ -855,6 +910,7 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))
+    session.info[ERASED] = True
 
 
 def value_standing(session: Session, workspace_id: int, value: int) -> tuple[int, int]:

@@ -4,7 +4,8 @@ months, and how far a workspace's month-end freeze has got. Each takes the calle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, or_, select, update
@@ -24,9 +25,11 @@ from storage.models import (
     ReviewFreeze,
     ReviewMonth,
 )
-from storage.types import rows_changed
 
 CHUNK = 500  # ids per IN list
+# From when a client has history (never later than when it was added): a month has its review when this is before
+# the month's end, however recently the history was recorded (PRODUCT.md §6)
+_TRACKED = func.coalesce(Client.history_since, Client.created_at)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
@@ -126,9 +129,9 @@ def goal_checks_before(session: Session, goal_ids: Sequence[int], end: datetime)
 
 def reviewable_clients(session: Session, workspace_id: int, after_id: int, limit: int, start: datetime,
                        end: datetime) -> list[Client]:
-    """The next page (by id) of clients a month has a review for: tracked before it ended and not gone before it
-    began."""
-    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id > after_id, Client.created_at < end,
+    """The next page (by id) of clients a month has a review for: with history before it ended and not gone
+    before it began."""
+    stmt = (select(Client).where(Client.workspace_id == workspace_id, Client.id > after_id, end > _TRACKED,
                                  or_(Client.ended_at.is_(None), Client.ended_at >= start))
             .order_by(Client.id).limit(limit))
     return list(session.scalars(stmt))
@@ -139,23 +142,64 @@ def frozen_review(session: Session, client_id: int, month: str) -> ReviewMonth |
                                                      ReviewMonth.month == month)).one_or_none()
 
 
-def claim_share(session: Session, client_id: int, month: str, user_id: str, now: datetime) -> ReviewMonth | None:
-    """Marks a frozen month shared before it is posted, in one conditional statement, so of two clicks at once only
-    one posts. Returns the month as someone else already shared it, or None to go ahead (also when the month is
-    not frozen: a month so far has nothing to mark)."""
-    claimed = session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
-                                                        ReviewMonth.shared_at.is_(None))
-                              .values(shared_at=now, shared_by=user_id))
-    if rows_changed(claimed):
+@dataclass(frozen=True)
+class ShareStep:
+    """What one click on *Share* is to do with a frozen month (PRODUCT.md §4.12: once, and whole):
+    'post' it (nobody has); 'look' in the channel first (a post whose outcome Slack never told, or whose process
+    died: `since` is when it was tried) and post only if it is not there; add its 'chart' (the message is there,
+    its chart is not); or nothing: 'busy' (someone's post is on its way right now) or 'done' (message and chart)."""
+
+    step: str
+    month: ReviewMonth
+    since: datetime | None = None
+
+
+def claim_share(session: Session, client_id: int, month: str, user_id: str, channel: str, now: datetime,
+                in_flight: timedelta) -> ShareStep | None:
+    """Decide and claim, for a click that would post into `channel`; None when the month is not frozen (only a
+    finished month is shared). The caller holds the client's lock (storage.queries.lock_client), so of two clicks at
+    once the second sees what the first claimed. A post claimed less than `in_flight` ago is still on its way."""
+    row = frozen_review(session, client_id, month)
+    if row is None:
         return None
-    return frozen_review(session, client_id, month)
+    if row.shared_at is None:
+        row.shared_at, row.shared_by, row.shared_channel = now, user_id, channel
+        row.shared_ts = None
+        row.chart_at = None
+        return ShareStep("post", row)
+    if row.shared_ts is None:
+        if now - row.shared_at < in_flight:
+            return ShareStep("busy", row)
+        since = row.shared_at
+        row.shared_at, row.shared_by = now, user_id
+        row.shared_channel = row.shared_channel or channel
+        return ShareStep("look", row, since)
+    if row.chart_at is None:
+        row.chart_at = now
+        return ShareStep("chart", row)
+    return ShareStep("done", row)
+
+
+def posted_share(session: Session, client_id: int, month: str, claimed_at: datetime, channel: str, ts: str,
+                 chart_at: datetime | None) -> None:
+    """The review's message is in `channel` (and its chart too, with `chart_at`), for the claim made at
+    `claimed_at`."""
+    session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
+                                              ReviewMonth.shared_at == claimed_at)
+                    .values(shared_channel=channel, shared_ts=ts, chart_at=chart_at))
 
 
 def release_share(session: Session, client_id: int, month: str, user_id: str, at: datetime) -> None:
     """The post did not happen: the month is free to share again."""
     session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
                                               ReviewMonth.shared_by == user_id, ReviewMonth.shared_at == at)
-                    .values(shared_at=None, shared_by=None))
+                    .values(shared_at=None, shared_by=None, shared_channel=None, shared_ts=None, chart_at=None))
+
+
+def release_chart(session: Session, client_id: int, month: str, at: datetime) -> None:
+    """The chart did not arrive: the next click adds it."""
+    session.execute(update(ReviewMonth).where(ReviewMonth.client_id == client_id, ReviewMonth.month == month,
+                                              ReviewMonth.chart_at == at).values(chart_at=None))
 
 
 def save_frozen(session: Session, rows: Sequence[dict[str, object]]) -> int:
@@ -188,7 +232,7 @@ def owners_of_month(session: Session, workspace_id: int, start: datetime, end: d
     """Each owner's clients with a review of the month [start, end), by name: who the first-workday message goes
     to. Owners are read now (a client handed over since is the new owner's to share)."""
     stmt = (select(Client.owner_id, Client.id, Client.name)
-            .where(Client.workspace_id == workspace_id, Client.created_at < end,
+            .where(Client.workspace_id == workspace_id, end > _TRACKED,
                    or_(Client.ended_at.is_(None), Client.ended_at >= start))
             .order_by(Client.owner_id, Client.name_key))
     found: dict[str, list[tuple[int, str]]] = {}
@@ -207,7 +251,7 @@ def shared_count(session: Session, workspace_id: int, month: str) -> tuple[int, 
 
 def count_reviewable(session: Session, workspace_id: int, start: datetime, end: datetime) -> int:
     stmt = select(func.count()).select_from(Client).where(
-        Client.workspace_id == workspace_id, Client.created_at < end,
+        Client.workspace_id == workspace_id, end > _TRACKED,
         or_(Client.ended_at.is_(None), Client.ended_at >= start))
     return int(session.scalar(stmt) or 0)
 

@@ -134,6 +134,7 @@ def fake_slack() -> Iterator[FakeSlack]:
         "UANA": {"tz": "Europe/London", "is_admin": False},
         "UBEN": {"tz": "America/Los_Angeles", "is_admin": False},
         "UADMIN": {"tz": "UTC", "is_admin": True},
+        "UBOB": {"tz": "Europe/London", "is_admin": False},
     })
     yield fake
     fake.close()

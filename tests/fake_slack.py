@@ -70,6 +70,8 @@ class FakeSlack:
     arrived: dict[str, float] = field(default_factory=dict)  # method -> when it was last called
     hang_seconds: float = 5.0
     channel_errors: dict[str, str] = field(default_factory=dict)
+    # method -> the Slack error it answers with while set ("missing_scope" for an install without a scope)
+    method_errors: dict[str, str] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Slack's posting limit, roughly one message per second per channel: faster posts get 429 + Retry-After
     per_channel_interval: float | None = None
@@ -229,6 +231,8 @@ class FakeSlack:
         token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
         if token in self.revoked:
             return {"ok": False, "error": "token_revoked"}
+        if method in self.method_errors:
+            return {"ok": False, "error": self.method_errors[method]}
         captured = self._capture_answer(method, params, token) or self._file_answer(method, params)
         if captured is not None:
             return captured

@@ -1,5 +1,6 @@
-"""A review's six-month chart (PRODUCT.md §4.12): a PNG of touches each way and the health label per month, shared
-in a channel through Slack's external upload, and saved beside you by the offline shell."""
+"""A review's six-month chart (PRODUCT.md §4.12): a PNG of touches each way per month (never our health label: the
+chart goes to the client), shared in a channel through Slack's external upload, and saved beside you by the offline
+shell."""
 
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ from bot.slack.files import upload_png
 from tests.fake_slack import UPLOAD, FakeSlack
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-HALF_YEAR = [MonthPoint("2026-06", 3, 5, "Steady"), MonthPoint("2026-07", 0, 2, "Shallow"),
-             MonthPoint("2026-08", 0, 0, None), MonthPoint("2026-09", 1, 4, "At risk"),
-             MonthPoint("2026-10", 6, 3, "Deep"), MonthPoint("2026-11", 4, 4, "Deep")]
+HALF_YEAR = [MonthPoint("2026-06", 3, 5), MonthPoint("2026-07", 0, 2), MonthPoint("2026-08", 0, 0),
+             MonthPoint("2026-09", 1, 4), MonthPoint("2026-10", 6, 3), MonthPoint("2026-11", 4, 4)]
 
 
 def size_of(png: bytes) -> tuple[int, int]:
@@ -38,24 +38,23 @@ def test_one_to_six_months_make_a_readable_png(months):
     assert 2_000 < len(png) < 200_000
 
 
-def test_months_with_no_touches_and_no_label_still_draw():
-    quiet = [MonthPoint("2026-10", 0, 0, None), MonthPoint("2026-11", 0, 0, None)]
+def test_months_with_no_touches_still_draw():
+    quiet = [MonthPoint("2026-10", 0, 0), MonthPoint("2026-11", 0, 0)]
     assert size_of(six_month_chart(quiet)) == (800, 450)
 
 
 def test_the_same_months_give_the_same_image_and_other_months_another():
     assert six_month_chart(HALF_YEAR) == six_month_chart(list(HALF_YEAR))
-    changed = [*HALF_YEAR[:-1], MonthPoint("2026-11", 4, 4, "At risk")]
+    changed = [*HALF_YEAR[:-1], MonthPoint("2026-11", 4, 5)]
     assert six_month_chart(changed) != six_month_chart(HALF_YEAR)
 
 
 @pytest.mark.parametrize(("points", "message"), [
     ([], "1 to 6 months, not 0"),
-    ([*HALF_YEAR, MonthPoint("2026-12", 1, 1, None)], "1 to 6 months, not 7"),
-    ([MonthPoint("2026-13", 1, 1, None)], "'2026-13' is not YYYY-MM"),
-    ([MonthPoint("Nov 2026", 1, 1, None)], "'Nov 2026' is not YYYY-MM"),
-    ([MonthPoint("2026-11", -1, 1, None)], "2026-11: touches cannot be negative"),
-    ([MonthPoint("2026-11", 1, 1, "Great")], "2026-11: unknown health label 'Great'"),
+    ([*HALF_YEAR, MonthPoint("2026-12", 1, 1)], "1 to 6 months, not 7"),
+    ([MonthPoint("2026-13", 1, 1)], "'2026-13' is not YYYY-MM"),
+    ([MonthPoint("Nov 2026", 1, 1)], "'Nov 2026' is not YYYY-MM"),
+    ([MonthPoint("2026-11", -1, 1)], "2026-11: touches cannot be negative"),
 ])
 def test_what_cannot_be_drawn_is_refused(points, message):
     with pytest.raises(ValueError, match=message):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.bulk.csv_io import import_rows
 from bot.commands import run_button, run_client_command
 from bot.slack.caller import Caller
-from bot.slack.people import Person
+from bot.slack.people import Person, SlackUser
 from storage.counts import fold_client_counts
 from storage.db import normalize_url
 from storage.migrate import alembic_config, upgrade
@@ -36,7 +36,8 @@ CURRENT = ("active", "prospect", "paused")
 
 def _caller(team: str, user: str = "UANA") -> Caller:
     return Caller(team_id=team, enterprise_id=None, user_id=user,
-                  person=lambda: Person(ZoneInfo("Europe/London"), True))  # an admin: may hand over and forget
+                  person=lambda: Person(ZoneInfo("Europe/London"), True),  # an admin: may hand over and forget
+                  someone=lambda _user: SlackUser(found=True))  # every new owner is one of the team
 
 
 def _say(database, team: str, line: str) -> str:  # type: ignore[no-untyped-def]

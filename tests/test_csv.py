@@ -119,6 +119,7 @@ def test_values_import_update_and_clear(database):
 
 def test_import_before_any_command_finds_the_workspace_from_the_bot_token(tmp_path, fake_slack):
     (tmp_path / "clients.csv").write_text("name,owner,value\nAcme Corp,U0ANA,250k\n")
+    fake_slack.users["U0ANA"] = {"tz": "UTC"}  # a person of the workspace: the import checks each owner with Slack
     token = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.api_url}
     result = run(["import", "clients.csv"], tmp_path, **token)
     assert result.returncode == 0 and "1 added" in result.stdout, result.stderr

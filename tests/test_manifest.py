@@ -19,7 +19,7 @@ def test_the_bot_scopes_are_the_ones_oauth_asks_for():
 def test_events_the_handlers_listen_for_are_subscribed():
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_home_opened", "app_uninstalled", "tokens_revoked", "message.channels", "message.groups",
-            "channel_shared", "channel_unshared"} <= events
+            "channel_shared", "channel_unshared", "grid_migration_started", "grid_migration_finished"} <= events
 
 
 def test_the_command_escapes_mentions_and_the_shortcut_is_log_to_rapport():

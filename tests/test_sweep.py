@@ -198,6 +198,7 @@ def test_a_nudge_that_no_longer_applies_is_not_posted(rapport):
 
 
 def test_several_nudges_for_one_channel_share_messages_of_at_most_ten(rapport):
+    rapport.fake.users.update({f"U{i}": {"tz": "UTC"} for i in range(3)})  # owners are people Slack knows
     for i in range(12):
         rapport.command(f"add Client {i:02d} channel <#CSHARED|shared> owner <@U{i % 3}|p{i % 3}>")
     report = run_sweep(rapport, MONDAY + 31 * DAY)

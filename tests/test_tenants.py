@@ -21,7 +21,8 @@ from tests.conftest import SIGNING_SECRET, RapportServer, _served, oauth_setting
 from tests.helpers import client_named
 from tests.test_metrics import _get, _value
 from tests.test_sweep import posts, run_sweep
-from tests.test_workspaces import install
+from tests.test_workspaces import install, posted_by_team
+from tests.test_workspaces import run_sweep as oauth_sweep
 
 SHARED = "CSHARED"  # one Slack Connect channel: the same id in every organisation
 MONDAY_9 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -312,6 +313,35 @@ TOKENS_REVOKED = {
 }
 
 
+# Slack's documentation, https://api.slack.com/events/grid_migration_started and /events/grid_migration_finished
+# (the same at docs.slack.dev/reference/events/grid_migration_started and …_finished), verbatim but for the ids
+# (TXXXXXXXX -> T1, EXXXXXXXX -> E1). The envelope's team_id is the workspace being moved; the event names the org.
+GRID_MIGRATION_STARTED = {
+    "token": "XXYYZZ",
+    "team_id": "T1",
+    "api_app_id": "AXXXXXXXXX",
+    "event": {
+        "type": "grid_migration_started",
+        "enterprise_id": "E1"
+    },
+    "type": "event_callback",
+    "event_id": "EvXXXXXXXX",
+    "event_time": 1234567890
+}
+GRID_MIGRATION_FINISHED = {
+    "token": "XXYYZZ",
+    "team_id": "T1",
+    "api_app_id": "AXXXXXXXXX",
+    "event": {
+        "type": "grid_migration_finished",
+        "enterprise_id": "E1"
+    },
+    "type": "event_callback",
+    "event_id": "EvXXXXXXXX",
+    "event_time": 1234567890
+}
+
+
 @pytest.mark.parametrize("payload", [APP_UNINSTALLED, TOKENS_REVOKED], ids=["app_uninstalled", "tokens_revoked"])
 def test_single_workspace_mode_answers_an_uninstall_stops_delivery_and_says_so(watched, payload, caplog):
     """Before: 404 (the listeners existed only in OAuth mode), so Slack retried, and nudges kept being tried."""
@@ -342,6 +372,85 @@ def test_single_workspace_mode_answers_an_uninstall_stops_delivery_and_says_so(w
     assert _value(_get(rapport)[1], "rapport_uninstalled_workspaces") == 0
     run_sweep(rapport, saturday + timedelta(days=65))
     assert posts(rapport) != []
+
+
+# --- A workspace moved into Enterprise Grid (PRODUCT.md §8) -------------------------------------------------------
+
+
+def _event(rapport: RapportServer, payload: dict, team: str = "T1") -> None:
+    raw = json.dumps({**payload, "team_id": team})
+    reply = rapport.post(raw, {**sign(raw), "Content-Type": "application/json"})
+    assert reply.status == 200, reply.body
+
+
+def _workspaces(rapport: RapportServer) -> list[tuple[str, str, bool]]:
+    with rapport.database.sessions() as session:
+        return [(w.enterprise_id, w.team_id, w.grid_migration_at is not None)
+                for w in session.scalars(select(Workspace).order_by(Workspace.id))]
+
+
+def test_a_workspace_moved_into_enterprise_grid_keeps_its_clients_and_posts_nothing_while_it_moves(watched, caplog):
+    """Before: the migration events went unanswered, nudges were posted into a workspace being moved, and the first
+    command carrying the org's id landed in a new, empty workspace ("No client matches Acme Corp")."""
+    rapport = watched
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    with caplog.at_level(logging.WARNING):
+        _event(rapport, GRID_MIGRATION_STARTED)
+    assert _workspaces(rapport) == [("", "T1", True)]
+    assert any("posts nothing there" in r.getMessage() for r in caplog.records if r.name == "handlers.lifecycle")
+    monday = datetime(2026, 12, 21, 10, tzinfo=UTC)  # Acme Corp gone quiet, in business hours
+    run_sweep(rapport, monday)
+    assert posts(rapport) == []  # paused: planned, waiting
+    with rapport.database.sessions() as session:
+        assert session.scalars(select(Nudge.status)).all() == ["pending"]
+
+    _event(rapport, GRID_MIGRATION_FINISHED)
+    assert _workspaces(rapport) == [("E1", "T1", False)]
+    card = rapport.command("status Acme Corp", enterprise="E1").text  # requests now carry the org's id
+    assert "Acme Corp" in card and "No client" not in card
+    rapport.command("log acme corp call from", enterprise="E1")
+    assert _workspaces(rapport) == [("E1", "T1", False)]  # the same workspace, not a second one
+    run_sweep(rapport, monday + timedelta(hours=1))
+    assert len(posts(rapport, "CACME")) == 1  # what waited is posted now, once
+
+
+def test_requests_with_the_orgs_id_find_the_workspace_even_when_the_events_were_missed(watched):
+    rapport = watched
+    rapport.command("add Acme Corp")
+    _event(rapport, GRID_MIGRATION_STARTED)
+    assert "Acme Corp" in rapport.command("list", enterprise="E1").text
+    assert "Added Globex" in rapport.command("add Globex", enterprise="E1").text
+    # the first request made in the org says the move is over: the workspace takes the org's id and posting resumes
+    assert _workspaces(rapport) == [("E1", "T1", False)]
+    assert "Acme Corp" in rapport.command("status acme corp").text  # a request that names no org still finds it
+
+
+@pytest.fixture
+def oauth_watched(database, fake_slack, database_url) -> Iterator[RapportServer]:  # type: ignore[no-untyped-def]
+    with _served(oauth_settings(database_url, fake_slack), database, fake_slack,
+                 process_before_response=True) as server:
+        yield server
+
+
+def test_a_workspace_level_install_is_found_by_its_team_once_it_is_in_an_org(oauth_watched):
+    """OAuth mode: the install was stored with no org; Bolt and the scheduler look it up with the org's id once the
+    team is in one. Before: "install the app first" to every command, and no token to post with."""
+    rapport = oauth_watched
+    rapport.clock.now = MONDAY_9
+    install(rapport, "code-a", "TA")
+    install(rapport, "code-org", None, enterprise_id="E2", org_wide=True)  # an org-wide install keeps working
+    rapport.command("add Acme Corp channel <#CACME|acme>", team="TA")
+    rapport.command("add Org Client channel <#CORG|org>", team="TX", enterprise="E2", org_wide=True)
+    _event(rapport, {**GRID_MIGRATION_STARTED, "event": {**GRID_MIGRATION_STARTED["event"], "enterprise_id": "E9"}},
+           team="TA")
+    _event(rapport, {**GRID_MIGRATION_FINISHED, "event": {**GRID_MIGRATION_FINISHED["event"], "enterprise_id": "E9"}},
+           team="TA")
+    assert _workspaces(rapport) == [("E9", "TA", False), ("E2", "TX", False)]
+    assert "Acme Corp" in rapport.command("status acme corp", team="TA", enterprise="E9").text
+    assert "Org Client" in rapport.command("status org client", team="TX", enterprise="E2", org_wide=True).text
+    oauth_sweep(rapport, MONDAY_9 + timedelta(days=35))
+    by_team = posted_by_team(rapport)
+    assert any("Acme Corp" in m for m in by_team["TA"]) and any("Org Client" in m for m in by_team["E2"])
 
 
 # --- Migration 0012 ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, TextIO
@@ -20,6 +20,7 @@ from bot.relationship.facts import STATUSES, next_checkin
 from bot.relationship.health_data import health_of
 from bot.relationship.schedule import refresh, start_schedule
 from bot.relationship.value import AmountError, parse_value
+from bot.slack.people import SlackUser, owner_refusal
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
@@ -132,8 +133,21 @@ def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     return min(moment, now)
 
 
+Someone = Callable[[str], SlackUser | None]  # users.info for a user id; None when Slack could not be asked
+
+
+def _check_owner(owner: str, workspace: Workspace, someone: Someone | None) -> None:
+    """A client's owner is a person of the workspace, as Slack says (PRODUCT.md §3); without a Slack token to ask
+    with (`someone` None: an offline database) the id is taken as given."""
+    if someone is None:
+        return
+    refusal = owner_refusal(someone(owner), owner, workspace.team_id, workspace.enterprise_id or None, who=owner)
+    if refusal is not None:
+        raise ValueError(f"owner refused: {refusal}")
+
+
 def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], default_owner: str | None,
-               tz: ZoneInfo, now: datetime, report: ImportReport) -> None:
+               tz: ZoneInfo, now: datetime, report: ImportReport, someone: Someone | None = None) -> None:
     plain = to_plain(row.get("name") or "")
     name = normalize_name(plain)
     if name[:1] == "'" and name[1:2] in FORMULA_STARTS:
@@ -161,6 +175,8 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     people = _contacts(row.get("contacts") or "")
 
     existing = clients_by_keys(session, workspace.id, [name_key(name)])
+    if owner and (not existing or existing[0].owner_id != owner):
+        _check_owner(owner, workspace, someone)
     if existing:
         client = existing[0]
         before = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
@@ -214,8 +230,9 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
 
 
 def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str, str]], *,
-                default_owner: str | None, tz: ZoneInfo, now: datetime) -> ImportReport:
-    """Each row stands alone: a bad row is rejected with its reason and leaves no trace; good rows land."""
+                default_owner: str | None, tz: ZoneInfo, now: datetime, someone: Someone | None = None) -> ImportReport:
+    """Each row stands alone: a bad row is rejected with its reason and leaves no trace; good rows land.
+    `someone`: users.info, to check each row's owner with Slack (cache it: each owner is asked about once)."""
     report = ImportReport()
     seen: set[str] = set()
     for number, row in enumerate(rows, start=2):  # line 1 is the header
@@ -228,7 +245,7 @@ def import_rows(session: Session, workspace: Workspace, rows: Iterable[dict[str,
             continue
         savepoint = session.begin_nested()
         try:
-            _apply_row(session, workspace, row, default_owner, tz, now, report)
+            _apply_row(session, workspace, row, default_owner, tz, now, report, someone)
         except ValueError as exc:
             savepoint.rollback()
             report.rejected.append((number, str(exc)))

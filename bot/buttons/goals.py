@@ -15,7 +15,7 @@ from bot.goals.ledger import check, close_goal
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import card_of, note_message
 from bot.slack import blocks as b
-from bot.slack.caller import Context
+from bot.slack.caller import Context, owner_or_admin
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
 from storage.goals import get_goal
@@ -60,6 +60,9 @@ def goal_click(session: Session, ctx: Context, action: str, nudge_id: int
                 "strategy, or scope it down together."))
     else:
         outcome = parsed.group("outcome")
+        if not owner_or_admin(ctx, client):  # it changes the owner's calibration (PRODUCT.md §3)
+            return b.error(f"Only {client.name}'s owner or a workspace admin can mark its goals met or missed. "
+                           "Ask the owner, or an admin."), []
         close_goal(session, goal, outcome, None, ctx.user_id, ctx.now)
         audit.record(session, ctx.workspace_id, ctx.user_id, f"goal_{outcome}", ctx.now, client_id=client.id,
                      detail=goal.what)

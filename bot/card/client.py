@@ -16,6 +16,7 @@ from bot.card.goals import goal_lines
 from bot.nudges import ranking, rules
 from bot.relationship.facts import (
     cadence,
+    history_start,
     is_snoozed,
     next_checkin,
     quiet_threshold,
@@ -132,12 +133,13 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     health = health_from(client, history, now)
     checklist = [b.line("✓ " if ok else "✗ ", text) for text, ok in health.checklist]
     entries = [Entry(i.occurred_at, i.kind, i.direction) for i in history.interactions]
-    contacts_line, health_line = describe(monthly(entries, history.referral_dates, client.created_at,
+    since = history_start(client)
+    contacts_line, health_line = describe(monthly(entries, history.referral_dates, since,
                                                   client.quiet_threshold_days, now))
     blocks = [b.header(client.name), b.rich(*lines),
               b.rich(b.line(b.text(f"Health: {health.label}", bold=True), " (last 180 days): " +
                             "; ".join(health.facts) + "."), b.bullets(checklist),
-                     b.line(health_line), b.line(contacts_line))]
+                     b.line(health_line), b.line(contacts_line), _history_line(client, since))]
     # newest first; the history already holds them unless fewer than RECENT touches fall in its 400 days
     recent = (history.interactions[::-1][:RECENT] if len(history.interactions) >= RECENT
               else recent_interactions(session, client.id, RECENT))
@@ -154,6 +156,14 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
             items.append(b.line(*parts))
         blocks += [b.divider(), b.rich(b.line(b.text("Recent", bold=True)), b.bullets(items))]
     return blocks + audit.status_section(session, ctx.workspace_id, client.id)
+
+
+def _history_line(client: Client, since: datetime) -> b.Block:
+    """From when Rapport has history, which is not when the client was added when its past was logged or imported
+    (PRODUCT.md §6)."""
+    if since < client.created_at:
+        return b.line("History since ", b.date(since), " (added ", b.date(client.created_at), ").")
+    return b.line("History since ", b.date(since), ", when it was added.")
 
 
 def commitment_lines(commitments: Sequence[Commitment], today: date) -> list[b.Block]:

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bot.card.commitments import day_element
-from bot.commands.common import clean_note, find, split_note
+from bot.commands.common import clean_note, find, lock_found, split_note
 from bot.commands.usage import USAGE
 from bot.commitments.ledger import AlreadyOpenError, record, settle
 from bot.relationship.said import clean_text, matching
@@ -17,7 +17,6 @@ from bot.slack.caller import CommandError, Context
 from bot.when import WhenError, parse_future_day
 from storage.commitments import open_commitments
 from storage.models import Client, Commitment
-from storage.queries import lock_client
 
 
 def _what(raw: str, usage: str, example: str) -> str:
@@ -107,7 +106,7 @@ def cmd_kept(session: Session, ctx: Context, args: str) -> b.Reply:
     usage = USAGE["kept"]
     match = find(session, ctx, args, usage)
     client = match.client
-    lock_client(session, ctx.workspace_id, client.id)  # serialised with Kept clicks: read what they did
+    client = lock_found(session, ctx, client)  # serialised with Kept clicks: read what they did
     promise = _pick(client, open_commitments(session, client.id, "promise"), match.rest, "promise", usage)
     settle(session, promise, ctx.user_id, ctx.now)
     return b.reply(f"Kept: {promise.what}.", b.paragraph(
@@ -121,7 +120,7 @@ def cmd_resolved(session: Session, ctx: Context, args: str) -> b.Reply:
     note = clean_note(raw_note, usage)
     match = find(session, ctx, head, usage)
     client = match.client
-    lock_client(session, ctx.workspace_id, client.id)  # serialised with Resolved clicks: read what they did
+    client = lock_found(session, ctx, client)  # serialised with Resolved clicks: read what they did
     issue = _pick(client, open_commitments(session, client.id, "issue"), match.rest, "issue", usage)
     settle(session, issue, ctx.user_id, ctx.now, note)
     lines = [b.line(b.emoji("white_check_mark"), " Resolved for ", b.text(client.name, bold=True), ": ",

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.commands.common import clean_name, find
+from bot.commands.common import clean_name, find, locked_for_owner
 from bot.commands.usage import USAGE
 from bot.people.contacts import ContactRuleError, remove_contact, save_contact
 from bot.people.heads_up import HeadsUp, after_touch, gave_heads_up
@@ -55,6 +55,7 @@ def cmd_contact(session: Session, ctx: Context, args: str) -> b.Reply:
         raise CommandError(str(exc), usage) from None
     name = clean_name(words.name, usage)
     if words.remove:
+        client = locked_for_owner(session, ctx, client, "remove a contact of")
         try:
             gone = remove_contact(session, client, name, ctx.now)
         except ContactRuleError as exc:

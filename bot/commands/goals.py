@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import audit
 from bot.card.commitments import day_element
 from bot.card.goals import describe_goal
-from bot.commands.common import clean_note, find, split_note
+from bot.commands.common import clean_note, find, lock_found, locked_for_owner, split_note
 from bot.commands.usage import USAGE
 from bot.goals.ledger import (
     BARRIERS_MAX,
@@ -34,7 +34,6 @@ from bot.when import WhenError, parse_future_day
 from storage.goals import open_goals
 from storage.models import Client, Goal
 from storage.names import name_key
-from storage.queries import lock_client
 
 _CONFIDENCE = re.compile(r"(?:(?P<words>.*?)\s+)?confidence(?:\s+(?P<value>\S+))?", re.I | re.S)
 _CLOSING = re.compile(r"(?:(?P<words>.*?)\s+)?(?P<outcome>met|missed)", re.I | re.S)
@@ -82,6 +81,8 @@ def _agree(session: Session, ctx: Context, client: Client, rest: str, raw_barrie
     except WhenError as exc:
         raise CommandError(str(exc).replace("a promise is", "a goal is"), usage) from None
     barriers = _barriers(raw_barriers, usage)
+    # under the client's lock: the same goal agreed twice at once is one goal, the second told it is already open
+    client = lock_found(session, ctx, client)
     if any(name_key(g.what) == name_key(what) for g in open_goals(session, client.id)):
         raise CommandError(f"{client.name} already has this goal open: {what}.", usage)
     goal = agree(session, client, what, due_on, odds, barriers, ctx.user_id, ctx.now)
@@ -139,7 +140,7 @@ def _confidence(session: Session, ctx: Context, client: Client, words: str, raw:
         shown = f", not {raw!r}" if raw is not None else ""
         raise CommandError(f"Confidence is a whole number from 1 to 10{shown}, like /client goal {client.name} "
                            "confidence 7.", usage)
-    lock_client(session, ctx.workspace_id, client.id)  # serialised with the weekly card's buttons
+    client = lock_found(session, ctx, client)  # serialised with the weekly card's buttons
     goal = _pick(client, open_goals(session, client.id), words, f"confidence {raw}", usage)
     before = goal.confidence
     at_risk = check(session, goal, int(raw), note, ctx.user_id, ctx.now)
@@ -156,7 +157,7 @@ def _confidence(session: Session, ctx: Context, client: Client, words: str, raw:
 
 def _close(session: Session, ctx: Context, client: Client, words: str, outcome: str, note: str | None,
            usage: str) -> b.Reply:
-    lock_client(session, ctx.workspace_id, client.id)  # serialised with the Met / Missed buttons
+    client = locked_for_owner(session, ctx, client, "mark goals met or missed for")  # as the Met / Missed buttons
     goal = _pick(client, open_goals(session, client.id), words, outcome, usage)
     close_goal(session, goal, outcome, note, ctx.user_id, ctx.now)
     audit.record(session, ctx.workspace_id, ctx.user_id, f"goal_{outcome}", ctx.now, client_id=client.id,

@@ -8,8 +8,7 @@ import re
 from sqlalchemy.orm import Session
 
 from bot.card.closeout import checklist_blocks
-from bot.commands.common import clean_note, find, split_note
-from bot.commands.manage import require_owner_or_admin
+from bot.commands.common import clean_note, find, lock_found, locked_for_owner, require_new_owner, split_note
 from bot.commands.usage import USAGE
 from bot.handoffs import closeout as closeouts
 from bot.handoffs.handoff import CHECKIN_DAYS, HALVED_FOR, hand_off
@@ -37,8 +36,8 @@ def cmd_handoff(session: Session, ctx: Context, args: str) -> b.Reply:
     new_owner = user_id(TO.sub("", rest))
     if new_owner is None:
         raise CommandError(f"Name the new owner with an @mention, like {example}.", usage)
-    require_owner_or_admin(ctx, client, "hand over")
-    lock_client(session, ctx.workspace_id, client.id)
+    client = locked_for_owner(session, ctx, client, "hand over")
+    require_new_owner(session, ctx, new_owner, usage)
     if new_owner == client.owner_id:
         raise CommandError(f"{client.name} is already owned by that person: nothing to hand over.", usage)
     previous = client.owner_id
@@ -72,7 +71,7 @@ def cmd_closeout(session: Session, ctx: Context, args: str) -> b.Reply:
     if match.rest.strip():
         raise CommandError(f"I found {client.name} but don't understand {match.rest.strip()!r} after it. A note "
                            f"goes after a colon, like /client closeout {client.name} : phase 1 done.", usage)
-    lock_client(session, ctx.workspace_id, client.id)  # two people opening one at once: the second sees the first
+    client = lock_found(session, ctx, client)  # two people opening one at once: the second sees the first
     try:
         closeout = closeouts.open_new(session, client, note, ctx.user_id, ctx.now)
     except closeouts.AlreadyOpenError as exc:

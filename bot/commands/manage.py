@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
+from bot.commands.common import (
+    clean_name,
+    clean_note,
+    find,
+    find_whole,
+    locked_for_owner,
+    require_new_owner,
+    require_owner_or_admin,
+    split_note,
+)
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import USAGE
 from bot.nudges import ranking, rules
@@ -119,6 +128,8 @@ def cmd_add(session: Session, ctx: Context, args: str) -> b.Reply:
     if not args.strip():
         raise CommandError("Give the new client a name.", USAGE["add"])
     request = parse_add(args)
+    if request.owner:
+        require_new_owner(session, ctx, request.owner, USAGE["add"])
     _ensure_name_free(session, ctx, request.name, USAGE["add"])
     client = Client(
         workspace_id=ctx.workspace_id,
@@ -188,12 +199,15 @@ def cmd_owner(session: Session, ctx: Context, args: str) -> b.Reply:
     owner = user_id(match.rest)
     if owner is None:
         raise CommandError(f"Name the new owner with an @mention, like /client owner {match.client.name} @ana.", usage)
-    require_owner_or_admin(ctx, match.client, "change who owns")
-    match.client.owner_id = owner
-    move_open_goals(session, match.client.id, owner)  # an open goal is its client's owner's (closed ones stay put)
-    audit.record(session, ctx.workspace_id, ctx.user_id, "owner", ctx.now, client_id=match.client.id, detail=owner)
-    return b.reply(f"{match.client.name} is now owned by someone new.",
-                   b.paragraph(b.user(owner), " now owns ", b.text(match.client.name, bold=True), "."))
+    client = locked_for_owner(session, ctx, match.client, "change who owns")
+    require_new_owner(session, ctx, owner, usage)
+    if owner == client.owner_id:
+        raise CommandError(f"{client.name} is already owned by that person: nothing to change.", usage)
+    client.owner_id = owner
+    move_open_goals(session, client.id, owner)  # an open goal is its client's owner's (closed ones stay put)
+    audit.record(session, ctx.workspace_id, ctx.user_id, "owner", ctx.now, client_id=client.id, detail=owner)
+    return b.reply(f"{client.name} is now owned by someone new.",
+                   b.paragraph(b.user(owner), " now owns ", b.text(client.name, bold=True), "."))
 
 
 def cmd_channel(session: Session, ctx: Context, args: str) -> b.Reply:
@@ -327,13 +341,6 @@ def cmd_timezone(session: Session, ctx: Context, args: str) -> b.Reply:
     return b.reply(f"Timezone set to {zone}.",
                    b.paragraph("This workspace's business hours and weekly digest now follow ", b.text(zone, bold=True),
                                "."))
-
-
-def require_owner_or_admin(ctx: Context, client: Client, doing: str) -> None:
-    """Forgetting a client and changing its owner are for its owner and workspace admins (from users.info)."""
-    if client.owner_id != ctx.user_id and not ctx.is_admin():
-        raise CommandError(f"Only {client.name}'s owner or a workspace admin can {doing} {client.name}. "
-                           "Ask the owner, or an admin.")
 
 
 def require_admin(ctx: Context, doing: str) -> None:

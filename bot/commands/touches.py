@@ -8,7 +8,7 @@ import re
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.commands.common import clean_name, clean_note, find, find_whole, split_note
+from bot.commands.common import clean_name, clean_note, find, find_whole, lock_found, split_note
 from bot.commands.contacts import contact_for_log, heads_up_after, heads_up_blocks, split_with, touch_contact
 from bot.commands.matching import ClientLookupError, split_quoted
 from bot.commands.usage import KINDS_HELP, USAGE
@@ -211,7 +211,7 @@ def cmd_thanked(session: Session, ctx: Context, args: str) -> b.Reply:
 
 
 def _thank(session: Session, ctx: Context, referrer: Client, usage: str | None) -> b.Reply:
-    lock_client(session, ctx.workspace_id, referrer.id)  # of two at once, the second finds nothing left to thank
+    referrer = lock_found(session, ctx, referrer)  # of two at once, the second finds nothing left to thank
     open_ones = open_referrals_from(session, ctx.workspace_id, referrer.id)
     if not open_ones:
         raise CommandError(f"No referrals from {referrer.name} are waiting for thanks.", usage)

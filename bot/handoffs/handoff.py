@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot import audit
 from bot.relationship import thresholds
 from bot.relationship.cards import answer_nudges
+from bot.relationship.facts import spell_start
 from storage.commitments import open_commitments
 from storage.handoffs import INTRO_KINDS, move_open_goals, scheduled_handoffs, unhandled_nudges
 from storage.models import Client, Handoff
@@ -47,8 +48,7 @@ def hand_off(session: Session, client: Client, to_user: str, note: str | None, b
     client.halved_until = now + HALVED_FOR
     if not client.quiet_nudges:  # not quiet yet: the halved threshold applies to this spell too
         threshold = thresholds.Threshold(client.quiet_threshold_days, client.quiet_threshold_how)
-        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at,
-                                                          threshold, client.halved_until)
+        client.next_quiet_at = thresholds.first_quiet_due(spell_start(client), threshold, client.halved_until)
     goals = move_open_goals(session, client.id, to_user)
     audit.record(session, client.workspace_id, by, "handoff", now, client_id=client.id, detail=to_user)
     contact = primary_contact(session, client.id)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.relationship.facts import history_start
 from bot.relationship.health import WINDOW
 from bot.relationship.health_data import health_of
 from bot.relationship.trend import Entry, label_at
@@ -64,7 +65,7 @@ def next_look(standing: Standing, now: datetime) -> datetime | None:
 def label_as_of(session: Session, client: Client, at: datetime) -> str:
     """The health label as it stood at `at`, from the history before it (as the card's six-month trend does)."""
     entries = [Entry(i.occurred_at, i.kind, i.direction) for i in interactions_since(session, client.id, at - WINDOW)]
-    return label_at(entries, referral_dates(session, client.id, at - WINDOW), client.created_at,
+    return label_at(entries, referral_dates(session, client.id, at - WINDOW), history_start(client),
                     client.quiet_threshold_days, at)
 
 

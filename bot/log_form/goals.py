@@ -15,6 +15,7 @@ from bot.when import WhenError, parse_future_day
 from storage.goals import open_goals
 from storage.models import Client
 from storage.names import name_key
+from storage.queries import lock_client
 
 GOAL_OPTION = ("goal", f"A goal we agreed with them (goal, odds {DEFAULT_ODDS}%)")
 
@@ -34,6 +35,9 @@ def goal_from_form(session: Session, ctx: Context, client: Client | None, note_r
         errors["date"] = str(exc).replace("a promise is", "a goal is") if day else "Pick the day it is due."
     if errors or client is None or due_on is None:
         return errors or {"client": "Pick a client."}
+    # under the client's lock, as the command: the same goal agreed twice at once is one goal
+    if lock_client(session, ctx.workspace_id, client.id) is None:
+        return {"client": "That client was forgotten a moment ago; pick another."}
     if any(name_key(g.what) == name_key(what) for g in open_goals(session, client.id)):
         return {"note": f"{client.name} already has this goal open."}
     agree(session, client, what, due_on, DEFAULT_ODDS, [], ctx.user_id, ctx.now)

@@ -35,7 +35,7 @@ from bot.nudges.review_messages import owner_facts
 from bot.nudges.rules import CONTACTABLE
 from bot.people.heads_up import close as close_heads_up
 from bot.people.heads_up import still_owed
-from bot.relationship.facts import cadence
+from bot.relationship.facts import cadence, spell_start
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.relationship.thresholds import quiet_days
 from bot.reviews.figures import Rules
@@ -108,7 +108,7 @@ def _quiet(session: Session, clients: Sequence[Client], now: datetime) -> list[P
             client.next_quiet_at = now + rules.QUIET_REMIND_EVERY
             continue
         number = client.quiet_nudges + 1
-        spell = client.last_their_contact_at or client.created_at
+        spell = spell_start(client)
         contact = contacts.get(client.id)
         facts = {"spell": _iso(spell), "heard": _iso(client.last_their_contact_at), "silent_days": _days(spell, now),
                  "threshold": quiet_days(client.quiet_threshold_days, spell, client.halved_until),

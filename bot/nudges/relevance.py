@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from bot.nudges.rules import CONTACTABLE
+from bot.relationship.facts import spell_start
 from storage.models import Client, Commitment, Goal, LinkedChannel, Nudge, Referral
 
 
@@ -41,7 +42,7 @@ def relevance(nudge: Nudge, client: Client | None, referral: Referral | None, no
     if client.status not in CONTACTABLE:
         return "drop"
     changed = {
-        "quiet": facts.get("spell") != iso(client.last_their_contact_at or client.created_at),
+        "quiet": facts.get("spell") != iso(spell_start(client)),
         "unanswered": facts.get("since") != iso(client.unanswered_since),
         "checkin": facts.get("last") != iso(client.last_checkin_at) or not client.checkin_count,
         "advocate": facts.get("heard_from_contact") != iso(client.last_primary_contact_at),

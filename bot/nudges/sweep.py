@@ -183,7 +183,9 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
         plan_shared_pass(database, now, settings, stop)
     with reading(database.sessions) as session:
         workspaces = all_workspaces(session)
-        open_ids = [w.id for w in workspaces if in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
+        # a workspace Slack is moving into an Enterprise Grid org gets nothing posted until the move is done (§8)
+        open_ids = [w.id for w in workspaces if w.grid_migration_at is None
+                    and in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
     hours = bool(open_ids) or not workspaces
     delivery = chosen = None
     if hours and not dry_run:

@@ -20,10 +20,22 @@ def quiet_threshold(client: Client) -> tuple[int, str]:
     return client.quiet_threshold_days, how
 
 
+def history_start(client: Client) -> datetime:
+    """From when Rapport has the client's history: the earliest entry recorded for it, or when it was added if
+    that is earlier (PRODUCT.md §6): a client added today with a year of backdated or imported history has a year
+    of history, not a day."""
+    since = client.history_since
+    return client.created_at if since is None or since > client.created_at else since
+
+
+def spell_start(client: Client) -> datetime:
+    """Where the current silence from their side began: their last contact, else the start of the history."""
+    return client.last_their_contact_at or history_start(client)
+
+
 def silent_days(client: Client, now: datetime) -> int:
-    """Whole days since they last reached us (or since we started tracking them, if never)."""
-    since = client.last_their_contact_at or client.created_at
-    return max(0, (now - since).days)
+    """Whole days since they last reached us (or, if they never have, since the history Rapport has begins)."""
+    return max(0, (now - spell_start(client)).days)
 
 
 def is_quiet(client: Client, now: datetime) -> bool:

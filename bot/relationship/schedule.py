@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.relationship import thresholds
-from bot.relationship.facts import next_checkin
+from bot.relationship.facts import history_start, next_checkin, spell_start
 from bot.relationship.kinds import WARNING_SIGNS
 from storage.handoffs import latest_handoff
 from storage.models import Client, Contact, Nudge, Referral
@@ -40,7 +40,7 @@ def refresh(session: Session, client: Client, now: datetime, contacts: list[Cont
         contacts_since=now - thresholds.RHYTHM_WINDOW, warnings_since=now - 2 * thresholds.WARNING_WINDOW,
         warning_kinds=WARNING_SIGNS, primary_contact_id=primary.id if primary else None,
     )
-    spell_changed = facts.last_their_contact_at != client.last_their_contact_at
+    spell_before = spell_start(client)
     client.last_contact_at = facts.last_contact_at
     client.last_contact_direction = facts.last_contact_direction
     client.last_their_contact_at = facts.last_their_contact_at
@@ -49,14 +49,15 @@ def refresh(session: Session, client: Client, now: datetime, contacts: list[Cont
     client.unanswered_since = facts.unanswered[0] if facts.unanswered else None
     client.last_primary_contact_at = facts.last_primary_contact_at
     client.last_warning_at = max(facts.warning_signs_since, default=None)
+    client.history_since = min(client.created_at, facts.first_at) if facts.first_at else client.created_at
+    spell_changed = spell_start(client) != spell_before
 
     threshold = thresholds.quiet_threshold(client.quiet_after_days, facts.their_contacts_since, now)
     threshold_changed = (threshold.days, threshold.how) != (client.quiet_threshold_days, client.quiet_threshold_how)
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     if spell_changed or (threshold_changed and not client.quiet_nudges):
         client.quiet_nudges = 0
-        client.next_quiet_at = thresholds.first_quiet_due(client.last_their_contact_at or client.created_at, threshold,
-                                                          client.halved_until)
+        client.next_quiet_at = thresholds.first_quiet_due(spell_start(client), threshold, client.halved_until)
     client.next_unanswered_at = thresholds.unanswered_due(facts.unanswered)
     client.next_checkin_at = next_checkin(client)
     episode = thresholds.at_risk_episode([*facts.warning_signs_since, *facts.late_since], now)
@@ -71,7 +72,7 @@ def start_schedule(client: Client) -> None:
                                 "own" if client.quiet_after_days else "default")
     client.quiet_threshold_days, client.quiet_threshold_how = threshold.days, threshold.how
     client.quiet_nudges = 0
-    client.next_quiet_at = thresholds.first_quiet_due(client.created_at, threshold)
+    client.next_quiet_at = thresholds.first_quiet_due(history_start(client), threshold)
     client.next_checkin_at = next_checkin(client)
 
 

@@ -36,25 +36,26 @@ def _month_starts(now: datetime) -> list[datetime]:
     return starts
 
 
-def monthly(entries: Sequence[Entry], referrals: Sequence[datetime], created_at: datetime, quiet_threshold: int,
+def monthly(entries: Sequence[Entry], referrals: Sequence[datetime], since: datetime, quiet_threshold: int,
             now: datetime) -> list[Month]:
-    """Each month's contacts from their side, and the health label as it stood at the month's end (or now)."""
+    """Each month's contacts from their side, and the health label as it stood at the month's end (or now).
+    `since`: from when Rapport has the client's history (bot.relationship.facts.history_start)."""
     months = []
     starts = _month_starts(now)
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else now + timedelta(seconds=1)  # this month: up to now
         theirs = [e.occurred_at for e in entries if e.occurred_at < end and e.direction in ("in", "both")]
-        label = label_at(entries, referrals, created_at, quiet_threshold, end)
+        label = label_at(entries, referrals, since, quiet_threshold, end)
         contacts = sum(1 for t in theirs if t >= start)
         months.append(Month(start.strftime("%b"), contacts, label))
     return months
 
 
-def label_at(entries: Sequence[Entry], referrals: Sequence[datetime], created_at: datetime, quiet_threshold: int,
+def label_at(entries: Sequence[Entry], referrals: Sequence[datetime], since: datetime, quiet_threshold: int,
              end: datetime) -> str:
-    """The health label as it stood at `end`, from the entries and referrals before it ('—' before the client was
-    tracked)."""
-    if created_at >= end:
+    """The health label as it stood at `end`, from the entries and referrals before it ('—' before Rapport has any
+    history of the client: `since`, however recently that history was recorded)."""
+    if since >= end:
         return "—"
     before = [e for e in entries if e.occurred_at < end]
     theirs = [e.occurred_at for e in before if e.direction in ("in", "both")]
@@ -68,7 +69,7 @@ def label_at(entries: Sequence[Entry], referrals: Sequence[datetime], created_at
         kinds=kinds, referrals=sum(1 for r in referrals if end - WINDOW <= r < end),
         warning_signs_30d=sum(1 for e in before
                               if e.kind in WARNING_SIGNS and e.occurred_at >= end - timedelta(days=30)),
-        silent_days=max(0, (end - (last_their or created_at)).days), heard_ever=last_their is not None,
+        silent_days=max(0, (end - (last_their or since)).days), heard_ever=last_their is not None,
         quiet_threshold=quiet_threshold, unanswered=len(outs),
     )).label
 

@@ -1,4 +1,7 @@
-"""The six-month chart a review is shared with: touches from them and from us each month, and the health label.
+"""The six-month chart a review is shared with: touches from them and from us each month.
+
+It goes to the client with their version of the review, so it shows what happened between us and nothing of our
+own reading of it: no health label, no warning signs (PRODUCT.md §4.12).
 
 Drawn with matplotlib's object API on the Agg canvas, never pyplot: pyplot keeps global figure state, and charts
 are drawn from request and scheduler threads at once.
@@ -14,14 +17,11 @@ from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from bot.relationship.health import LABELS
+from matplotlib.ticker import MaxNLocator
 
 MAX_MONTHS = 6
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 4.5, 100  # 800 × 450 px: readable in a Slack preview
 IN_COLOUR, OUT_COLOUR = "#2c4a3e", "#9cc3b2"  # the app's green; them dark, us light
-LABEL_COLOURS = {"Deep": "#1b7f3b", "Steady": "#6aa84f", "Shallow": "#e6a23c", "At risk": "#cc3333"}
-NO_LABEL_COLOUR = "#d9d9d9"
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -30,7 +30,6 @@ class MonthPoint:
     month: str  # 'YYYY-MM'
     touches_in: int  # from them
     touches_out: int  # from us
-    label: str | None  # Deep | Steady | Shallow | At risk, or None when there was nothing to judge
 
 
 def _check(points: Sequence[MonthPoint]) -> None:
@@ -41,8 +40,6 @@ def _check(points: Sequence[MonthPoint]) -> None:
             raise ValueError(f"month {point.month!r} is not YYYY-MM")
         if point.touches_in < 0 or point.touches_out < 0:
             raise ValueError(f"{point.month}: touches cannot be negative")
-        if point.label is not None and point.label not in LABELS:
-            raise ValueError(f"{point.month}: unknown health label {point.label!r}")
 
 
 def _month_name(month: str) -> str:
@@ -52,40 +49,31 @@ def _month_name(month: str) -> str:
 
 def six_month_chart(points: Sequence[MonthPoint]) -> bytes:
     """A PNG of up to six months, oldest first as given; ValueError for none, more than six, or bad values."""
+    buffer = io.BytesIO()
+    # No Software/date metadata: the same points give the same bytes on the same matplotlib.
+    chart_figure(points).savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def chart_figure(points: Sequence[MonthPoint]) -> Figure:
+    """The chart as drawn, before it is a PNG."""
     _check(points)
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     FigureCanvasAgg(figure)
-    bars, strip = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [6, 1], "hspace": 0.08})
+    bars = figure.subplots()
     xs = range(len(points))
     width = 0.38
     bars.bar([x - width / 2 for x in xs], [p.touches_in for p in points], width, color=IN_COLOUR,
-             label="From them")
+             label="From you")
     bars.bar([x + width / 2 for x in xs], [p.touches_out for p in points], width, color=OUT_COLOUR,
              label="From us")
     highest = max(max(p.touches_in, p.touches_out) for p in points)
     bars.set_ylim(0, max(highest, 1) * 1.1)  # an empty half-year still gets an axis, not a collapsed one
-    bars.yaxis.get_major_locator().set_params(integer=True)
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
     bars.set_ylabel("Touches")
     bars.legend(loc="lower left", bbox_to_anchor=(0, 1), frameon=False, ncols=2)  # above, clear of any bar
     bars.spines[["top", "right"]].set_visible(False)
     bars.tick_params(axis="x", length=0)
-
-    # The health strip: one coloured cell per month with its label written in it.
-    for x, point in zip(xs, points, strict=True):
-        colour = LABEL_COLOURS.get(point.label or "", NO_LABEL_COLOUR)
-        strip.bar(x, 1, 0.92, color=colour)
-        strip.text(x, 0.5, point.label or "—", ha="center", va="center", fontsize=9,
-                   color="white" if point.label else "#555555")
-    strip.set_ylim(0, 1)
-    strip.set_yticks([])
-    strip.set_ylabel("Health", rotation=0, ha="right", va="center")
-    for side in ("top", "right", "left", "bottom"):
-        strip.spines[side].set_visible(False)
-    strip.set_xticks(list(xs), [_month_name(p.month) for p in points])
-    strip.tick_params(axis="x", length=0)
-    strip.set_xlim(-0.6, len(points) - 0.4)
-
-    buffer = io.BytesIO()
-    # No Software/date metadata: the same points give the same bytes on the same matplotlib.
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    bars.set_xticks(list(xs), [_month_name(p.month) for p in points])
+    bars.set_xlim(-0.6, len(points) - 0.4)
+    return figure

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.goals.risk import RISK_WINDOW, is_at_risk
 from bot.handoffs.closeout import ITEMS as CLOSEOUT_ITEMS
-from bot.relationship.facts import next_checkin
+from bot.relationship.facts import history_start, next_checkin
 from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import LABELS, WARNING_SIGNS
 from bot.reviews.calibration import calibration_of
@@ -261,8 +261,10 @@ def _goals(goals: list[Goal], checks: dict[int, list[GoalCheck]], month: Month, 
         at_risk = still_open and ((latest is not None and is_at_risk(latest, recent)) or (
             goal.at_risk_since is not None and goal.at_risk_since < until))
         trend = [a.confidence for a in answers if a.at >= month.start][-5:]
+        earlier = [a.confidence for a in answers if a.at < month.start]
         items.append({"what": goal.what, "odds": goal.odds, "due": goal.due_on.isoformat(), "confidence": latest,
-                      "trend": trend, "direction": _direction(answers), "closed": closed, "at_risk": at_risk})
+                      "trend": trend, "before": earlier[-1] if earlier else None, "direction": _direction(answers),
+                      "closed": closed, "at_risk": at_risk})
     return {"items": items, "met": sum(1 for g in items if g["closed"] == "met"),
             "missed": sum(1 for g in items if g["closed"] == "missed"),
             "at_risk": sum(1 for g in items if g["at_risk"])}
@@ -278,7 +280,8 @@ def _direction(answers: list[GoalCheck]) -> str:
 def _health(client: Client, touches: list[Touch], referrals: list[datetime], owed: list[Commitment],
             goals: list[Goal], months: list[Month], until: datetime, before: dict[str, Any] | None) -> dict[str, Any]:
     end = min(months[-1].end, until)
-    now_health = _health_at(client, touches, referrals, owed, goals, end) if client.created_at < end else None
+    since = history_start(client)
+    now_health = _health_at(client, touches, referrals, owed, goals, end) if since < end else None
     current = {"month": months[-1].key, "label": now_health.label if now_health else None}
     if before is not None and before.get("version") == VERSION and before.get("month") == months[-2].key:
         labels = [*before["health"]["months"][1:], current]
@@ -287,7 +290,7 @@ def _health(client: Client, touches: list[Touch], referrals: list[datetime], owe
         labels, last = [], None
         for m in months[:-1]:
             m_end = min(m.end, until)
-            health = _health_at(client, touches, referrals, owed, goals, m_end) if client.created_at < m_end else None
+            health = _health_at(client, touches, referrals, owed, goals, m_end) if since < m_end else None
             labels.append({"month": m.key, "label": health.label if health else None})
             last = [ok for _, ok in health.checklist] if health else None
         labels.append(current)
@@ -315,7 +318,7 @@ def _health_at(client: Client, touches: list[Touch], referrals: list[datetime], 
         kinds=kinds, referrals=sum(1 for r in referrals if end - WINDOW <= r < end),
         warning_signs_30d=sum(1 for t in before
                               if t.kind in WARNING_SIGNS and t.occurred_at >= end - timedelta(days=30)),
-        silent_days=max(0, (end - (last_theirs or client.created_at)).days), heard_ever=last_theirs is not None,
+        silent_days=max(0, (end - (last_theirs or history_start(client))).days), heard_ever=last_theirs is not None,
         quiet_threshold=client.quiet_threshold_days, unanswered=len(outs), late_commitments=len(late),
         goals_at_risk=sum(1 for g in goals if g.at_risk_since is not None
                           and end - timedelta(days=30) <= g.at_risk_since < end

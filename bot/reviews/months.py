@@ -8,6 +8,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# The earliest month a review is asked for is 2000-01 (bot/reviews/view.py); its six-month history reaches back
+# into 1999, so a month as such may be older. Before 1900 the calendar's edges are too near (a timezone's offset
+# could leave year 1).
+FIRST_YEAR = 1900
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def month_of(key: str, tz: ZoneInfo) -> Month:
     if match is None:
         raise ValueError(f"{key!r} is not a month like 2026-10")
     year, number = int(match[1]), int(match[2])
-    if not 1 <= number <= 12 or year < 2000:
+    if not 1 <= number <= 12 or year < FIRST_YEAR:
         raise ValueError(f"{key!r} is not a month like 2026-10")
     next_year, next_number = _add(year, number, 1)
     first, following = date(year, number, 1), date(next_year, next_number, 1)

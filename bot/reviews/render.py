@@ -1,5 +1,10 @@
 """A review as Slack shows it: six sections in a fixed order, zeros shown, 'What went wrong' always there. One
-rendering for the team (the command, the owner's Open button) and one worded for the client (sharing)."""
+rendering for the team (the command, the owner's Open button) and one worded for the client (sharing).
+
+The client's version is about the work (PRODUCT.md §4.12): contact, commitments, goals with their stated odds and
+our confidence, what went wrong on our side and what is next. Our reading of the relationship stays ours to act on:
+no health label (Deep, Steady, Shallow, At risk), no warning signs, no "at risk" — a goal whose confidence fell
+gives the numbers instead."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from bot.reviews.figures import wrong_count
 from bot.slack import blocks as b
 
 SECTIONS = ("Contact", "Commitments", "Goals", "Health", "What went wrong", "Next")
+CLIENT_SECTIONS = tuple(s for s in SECTIONS if s != "Health")
 
 
 def _title(figures: dict[str, Any]) -> str:
@@ -34,8 +40,39 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
+def _confidences(item: dict[str, Any]) -> list[int]:
+    """A goal's answers to show: the one before the month (frozen months from before it was kept have none), then
+    the month's."""
+    before = item.get("before")
+    return ([before] if before is not None else []) + list(item["trend"])
+
+
+def _client_goal(item: dict[str, Any]) -> str:
+    """A goal as the client reads it: what we stated and how confident we are, in numbers, never our verdict."""
+    answers = _confidences(item)
+    if len(answers) >= 2 and answers[-1] != answers[-2]:
+        ours = "our confidence " + " → ".join(str(v) for v in answers[-2:])
+    elif item["confidence"] is not None:
+        ours = f"our confidence {item['confidence']}/10"
+    else:
+        ours = "our confidence not yet stated"
+    closed = f", {item['closed']}" if item["closed"] else ""
+    return f"{item['what']} (by {_day(item['due'])}): stated odds {item['odds']}%, {ours}{closed}"
+
+
+def _client_goal_wrong(item: dict[str, Any]) -> str:
+    """A goal of ours in trouble, for the client: the numbers that say so."""
+    answers = _confidences(item)
+    fell = [v for v in answers if v > answers[-1]] if answers else []
+    if fell:
+        return f"Our confidence in {item['what']} fell from {max(fell)} to {answers[-1]} (of 10)"
+    stated = f"is {item['confidence']} of 10" if item["confidence"] is not None else "is low"
+    return f"Our confidence in {item['what']} {stated}"
+
+
 def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[tuple[str, list[str]]]:
-    """(section title, lines) in the fixed order: the one source of every rendering (blocks, text, tests)."""
+    """(section title, lines) in the fixed order: the one source of every rendering (blocks, text, tests). The
+    client's version has no Health section and says nothing of our labels or warning signs."""
     c, k, g, h, w, n = (figures[key] for key in ("contact", "commitments", "goals", "health", "wrong", "next"))
     them = "you" if for_client else "them"
     contact = [
@@ -51,8 +88,12 @@ def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[
         f"{k['issues_open_over_7d']} open longer than 7 days",
         f"Status updates: {k['updates_owed']} owed, {k['updates_given']} given",
     ]
-    goals = [f"Met this month: {g['met']} · missed: {g['missed']} · at risk: {g['at_risk']}"]
+    goals = [f"Met this month: {g['met']} · missed: {g['missed']}" +
+             ("" if for_client else f" · at risk: {g['at_risk']}")]
     for item in g["items"]:
+        if for_client:
+            goals.append(_client_goal(item))
+            continue
         confidence = f"{item['confidence']}/10" if item["confidence"] is not None else "not asked yet"
         trend = " → ".join(str(v) for v in item["trend"]) if item["trend"] else "no answers this month"
         state = f", {item['closed']}" if item["closed"] else ", at risk" if item["at_risk"] else ""
@@ -64,15 +105,17 @@ def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[
         goals.append(str(g["calibration"]))
     labels = " → ".join(m["label"] or "—" for m in h["months"])
     health = [f"This month: {h['label'] or '—'}", f"Six months: {labels}"]
-    if not for_client:
-        health += [f"{'✓' if s['now'] else '✗'} {s['signal']} (last month: "
-                   f"{'—' if s['last'] is None else '✓' if s['last'] else '✗'})" for s in h["signals"]]
+    health += [f"{'✓' if s['now'] else '✗'} {s['signal']} (last month: "
+               f"{'—' if s['last'] is None else '✓' if s['last'] else '✗'})" for s in h["signals"]]
     wrong: list[str] = []
     wrong += [f"Promise kept late: {p['what']} (due {_day(p['due'])}, kept {_day(p['kept'])})" for p in w["late"]]
     wrong += [f"Promise missed: {p['what']} (due {_day(p['due'])})" for p in w["missed"]]
-    wrong += [f"Warning sign: {s['kind']} ({_day(s['at'])})" for s in w["signs"]] if not for_client else []
+    wrong += [] if for_client else [f"Warning sign: {s['kind']} ({_day(s['at'])})" for s in w["signs"]]
     wrong += [f"Question left unanswered: asked {_day(q['at'])}" for q in w["unanswered"]]
-    wrong += [f"Goal at risk: {what}" for what in w["goals_at_risk"]]
+    if for_client:
+        wrong += [_client_goal_wrong(item) for item in g["items"] if item["at_risk"]]
+    else:
+        wrong += [f"Goal at risk: {what}" for what in w["goals_at_risk"]]
     if not wrong:  # only the client's wording leaves out our warning signs
         wrong = ["nothing"] if wrong_count(figures) == 0 else ["No missed promises or unanswered questions."]
     nxt = [f"Promise: {p['what']} (due {_day(p['due'])})" for p in n["promises"]]
@@ -80,6 +123,8 @@ def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[
     nxt.append(f"Next check-in: {_day(n['checkin'])}" if n["checkin"] else "Next check-in: none set")
     if not for_client:  # months frozen before closeouts were counted have none
         nxt += [_closeout_line(c) for c in n.get("closeouts", [])]
+    if for_client:
+        return list(zip(CLIENT_SECTIONS, (contact, commitments, goals, wrong, nxt), strict=True))
     return list(zip(SECTIONS, (contact, commitments, goals, health, wrong, nxt), strict=True))
 
 

@@ -32,9 +32,11 @@ class Installation:
     team_id: str | None
 
     def covers(self, enterprise_id: str | None, team_id: str) -> bool:
-        """Whether this installation is the one of the workspace (enterprise_id '' or None outside Grid)."""
+        """Whether this installation is the one of the workspace (enterprise_id '' or None outside Grid). A team's id
+        is its own for good, even once Slack moves it into an Enterprise Grid org (PRODUCT.md §8): a team-level
+        installation is matched by it alone."""
         if self.team_id:
-            return self.team_id == team_id and (self.enterprise_id or "") == (enterprise_id or "")
+            return self.team_id == team_id
         return bool(self.enterprise_id) and self.enterprise_id == enterprise_id
 
 

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.channels import ChannelInfo
 from bot.slack.people import Person, SlackUser
-from storage.models import Workspace
+from storage.models import Client, Workspace
 from storage.queries import get_or_create_workspace
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,13 @@ class Caller:
     update_every: int = Settings.update_every
     settings: Settings = field(default_factory=Settings)
     someone: Callable[[str], SlackUser | None] = lambda _user: None
+
+
+def owner_or_admin(ctx: Context, client: Client) -> bool:
+    """Whether the person asking may change what others rely on about a client (PRODUCT.md §3 "Who may change
+    what"): its owner, or a workspace admin. Read it from a client locked for the change (storage.queries
+    .lock_client), so an owner changed by a request at the same moment is the one asked about."""
+    return client.owner_id == ctx.user_id or ctx.is_admin()
 
 
 def context_for(session: Session, caller: Caller, now: datetime) -> Context:

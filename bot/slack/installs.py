@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 
 from bot.settings import Settings, SettingsError
 from bot.slack.tokens import EncryptedInstallationStore, TokenCipher, TokenKeyError, check_stored_tokens
-from storage.queries import drop_unsent_nudges, erase_workspace, workspaces_for_install, workspaces_uninstalled_before
+from storage.queries import (
+    drop_unsent_nudges,
+    erase_workspace,
+    joined_grid,
+    workspaces_for_install,
+    workspaces_uninstalled_before,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +183,31 @@ def mark_installed(session: Session, enterprise_id: str | None, team_id: str | N
         return
     for workspace in workspaces_for_install(session, enterprise_id, team_id):
         workspace.uninstalled_at = None
+
+
+def grid_migration_started(session: Session, team_id: str | None, now: datetime) -> int:
+    """Slack has begun moving a team into an Enterprise Grid org (grid_migration_started): nothing is posted there
+    until it is done (Slack asks apps to stop calling its API for that workspace meanwhile). Planning goes on, so
+    what falls due meanwhile is posted afterwards. Returns how many workspaces that paused (0 or 1)."""
+    if not team_id:
+        return 0
+    workspaces = workspaces_for_install(session, None, team_id)
+    for workspace in workspaces:
+        workspace.grid_migration_at = workspace.grid_migration_at or now
+    return len(workspaces)
+
+
+def grid_migration_finished(session: Session, team_id: str | None, enterprise_id: str | None) -> int:
+    """The team is in the org now (grid_migration_finished): it keeps its clients and history under the org's id,
+    and posting resumes."""
+    if not team_id:
+        return 0
+    workspaces = workspaces_for_install(session, None, team_id)
+    for workspace in workspaces:
+        if enterprise_id:
+            joined_grid(workspace, enterprise_id)
+        workspace.grid_migration_at = None
+    return len(workspaces)
 
 
 def erase_uninstalled(session: Session, now: datetime, grace_days: int) -> int:

@@ -27,13 +27,39 @@ class Person:
 
 @dataclass(frozen=True)
 class SlackUser:
-    """What users.info says of a user a command names (a contact's Slack user): whether Slack knows them, and
-    whether they are a person (not a bot, not deactivated)."""
+    """What users.info says of a user a command names (a contact's Slack user, a new owner): whether Slack knows
+    them, whether they are a person (not a bot, not deactivated), and which workspace and Enterprise Grid org they
+    belong to (a Slack Connect member's are another organisation's)."""
 
     found: bool
     is_bot: bool = False
     deleted: bool = False
     team_id: str | None = None
+    enterprise_id: str | None = None
+
+
+def owner_refusal(user: SlackUser | None, user_id: str, team_id: str, enterprise_id: str | None,
+                  who: str | None = None) -> str | None:
+    """Why `user_id` cannot own a client of the workspace (team_id, enterprise_id), or None when they can
+    (PRODUCT.md §3): a client's owner gets its cards, its digest and its history, so it is a person of our own
+    workspace, never a bot, a deactivated or unknown user, or a Slack Connect member of another organisation.
+    `user`: what users.info said; None when Slack could not be asked, which is not taken as a yes. `who`: how the
+    answer names them (a mention, unless given)."""
+    who = who or f"<@{user_id}>"
+    if user is None:
+        return f"Slack could not tell me who {who} is just now, so nothing changed. Try again in a moment."
+    if not user.found:
+        return f"Slack doesn't know {who} as a member of this workspace; a client's owner is one of your own people."
+    if user.deleted:
+        return f"{who} is deactivated in Slack; a client's owner is someone still on your team."
+    if user.is_bot:
+        return f"{who} is a bot, not a person; a client's owner is one of your own people."
+    ours = user.team_id is None or user.team_id == team_id or (
+        bool(enterprise_id) and enterprise_id in (user.enterprise_id, user.team_id))
+    if not ours:
+        return (f"{who} is from another organisation (Slack Connect), not one of your own people: the client's "
+                "cards, digest and history would go to them.")
+    return None
 
 
 def slack_user(client: WebClient, user_id: str, timeout_seconds: int = 1) -> SlackUser | None:
@@ -51,8 +77,11 @@ def slack_user(client: WebClient, user_id: str, timeout_seconds: int = 1) -> Sla
         return None
     user = info.get("user") or {}
     team = user.get("team_id")
+    grid = user.get("enterprise_user")
+    org = grid.get("enterprise_id") if isinstance(grid, dict) else None
     return SlackUser(found=True, is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
-                     deleted=bool(user.get("deleted")), team_id=team if isinstance(team, str) else None)
+                     deleted=bool(user.get("deleted")), team_id=team if isinstance(team, str) else None,
+                     enterprise_id=org if isinstance(org, str) and org else None)
 
 
 class Directory(Protocol):

@@ -83,7 +83,11 @@ class TokenCipher:
 
 
 class EncryptedInstallationStore(InstallationStore):
-    """slack_sdk's installation store, with every token sealed before it is written and opened after it is read."""
+    """slack_sdk's installation store, with every token sealed before it is written and opened after it is read.
+
+    A workspace-level install is found by its team id when the org's id is new to it: Slack keeps a team's id when
+    it moves the team into an Enterprise Grid org, and from then on requests carry the org's id as well, while the
+    install was stored without one (PRODUCT.md §8). Organisation-wide installs are looked up as before."""
 
     def __init__(self, inner: InstallationStore, cipher: TokenCipher) -> None:
         self.inner = inner
@@ -101,24 +105,42 @@ class EncryptedInstallationStore(InstallationStore):
 
     def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                  is_enterprise_install: bool | None = False) -> Bot | None:
-        return self.cipher.opened(self.inner.find_bot(enterprise_id=enterprise_id, team_id=team_id,
-                                                      is_enterprise_install=is_enterprise_install))
+        found = self.inner.find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                    is_enterprise_install=is_enterprise_install)
+        if found is None and _joined_grid(enterprise_id, team_id, is_enterprise_install):
+            found = self.inner.find_bot(enterprise_id=None, team_id=team_id, is_enterprise_install=False)
+        return self.cipher.opened(found)
 
     def find_installation(self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
                           is_enterprise_install: bool | None = False) -> Installation | None:
-        return self.cipher.opened(self.inner.find_installation(
-            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
-            is_enterprise_install=is_enterprise_install))
+        found = self.inner.find_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+                                             is_enterprise_install=is_enterprise_install)
+        if found is None and _joined_grid(enterprise_id, team_id, is_enterprise_install):
+            found = self.inner.find_installation(enterprise_id=None, team_id=team_id, user_id=user_id,
+                                                 is_enterprise_install=False)
+        return self.cipher.opened(found)
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         self.inner.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        if _joined_grid(enterprise_id, team_id, False):
+            self.inner.delete_bot(enterprise_id=None, team_id=team_id)
 
     def delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
                             user_id: str | None = None) -> None:
         self.inner.delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+        if _joined_grid(enterprise_id, team_id, False):
+            self.inner.delete_installation(enterprise_id=None, team_id=team_id, user_id=user_id)
 
     def delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         self.inner.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        if _joined_grid(enterprise_id, team_id, False):
+            self.inner.delete_all(enterprise_id=None, team_id=team_id)
+
+
+def _joined_grid(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None) -> bool:
+    """A look-up of one team in an org, which a team installed before it was moved into that org was stored
+    without (see EncryptedInstallationStore)."""
+    return bool(enterprise_id) and bool(team_id) and not is_enterprise_install
 
 
 def check_stored_tokens(engine: Engine, cipher: TokenCipher) -> None:
