@@ -299,7 +299,8 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     clock = Clock()
     # More answer threads than production's one, so commands the tests send at once really run at once.
     workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
-    app = build_app(settings, database.sessions, clock=clock, workers=workers,
+    posting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rapport-post")  # as served: answers sent apart
+    app = build_app(settings, database.sessions, clock=clock, workers=workers, posting=posting,
                     process_before_response=process_before_response,
                     capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
@@ -313,6 +314,7 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     server.shutdown()
     server.server_close()
     workers.shutdown(wait=True)  # answers still being worked out finish before the database goes
+    posting.shutdown(wait=True)  # and reach the fake Slack before it goes
     # and so do the listeners Bolt runs after acknowledging (an uninstall's, a home tab's): otherwise one still
     # queued runs after this test's fake Slack is gone, and logs its failure into the next test
     app.listener_runner.listener_executor.shutdown(wait=True)
