@@ -85,6 +85,21 @@ def _first_words(key: str, width: int) -> str | None:
     return key[: len(key) - len(parts[width]) - 1] if len(parts) > width else None
 
 
+def _all_first_words(keys: list[str], spaces: list[int], width: int) -> list[str]:
+    """Every distinct first `width` words of the sorted `keys` that have more words than that (`spaces`: each key's
+    count of spaces, one between words). Keys sharing their first words sort together: one look per group."""
+    if width == 0:
+        return [""]
+    wide = [key for key, count in zip(keys, spaces, strict=True) if count >= width]
+    heads, at = [], 0
+    while at < len(wide):
+        head = _first_words(wide[at], width)
+        assert head is not None
+        heads.append(head)
+        at = bisect_left(wide, head + "!", at)  # past every key that begins `head ` (no character sorts between)
+    return heads
+
+
 def closest(words: list[str], keys: list[str]) -> list[str]:
     """Up to three of the name keys `keys` most like the typed `words` (or their first one or two words), best
     first, ties by key.
@@ -96,6 +111,7 @@ def closest(words: list[str], keys: list[str]) -> list[str]:
     left could reach the third best. The same suggestions as scoring every key with difflib
     (tests/test_suggestions.py)."""
     keys = sorted(keys)
+    spaces = [key.count(" ") for key in keys]
     bound: dict[int, float] = {}  # each candidate key's best possible score
     whole: dict[int, list[str]] = {}  # what was typed that the whole key may be close to
     by_first_words: dict[int, float] = {}  # a key's exact score by its first words, where that is CLOSE
@@ -105,7 +121,7 @@ def closest(words: list[str], keys: list[str]) -> list[str]:
         for score, i in _close(probe, keys):
             bound[i] = max(bound.get(i, 0.0), score)
             whole.setdefault(i, []).append(probe)
-        heads = list({head for key in keys if (head := _first_words(key, width)) is not None})
+        heads = _all_first_words(keys, spaces, width)
         close: dict[str, float] = {}
         for _, h in _close(probe, heads):
             if (exact := difflib.SequenceMatcher(None, probe, heads[h]).ratio()) >= CLOSE:
