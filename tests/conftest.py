@@ -293,12 +293,12 @@ def buttons(response: Response) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
-            process_before_response: bool = False) -> Iterator[RapportServer]:
+            process_before_response: bool = False, answer_threads: int = 4) -> Iterator[RapportServer]:
     """`process_before_response`: Bolt runs event listeners before answering, so a test knows an event was
     handled when its request returns (the listeners are the same)."""
     clock = Clock()
     # More answer threads than production's one, so commands the tests send at once really run at once.
-    workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
+    workers = ThreadPoolExecutor(max_workers=answer_threads, thread_name_prefix="rapport-command")
     posting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rapport-post")  # as served: answers sent apart
     app = build_app(settings, database.sessions, clock=clock, workers=workers, posting=posting,
                     process_before_response=process_before_response,
