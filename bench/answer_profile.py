@@ -4,7 +4,8 @@ each timed, with its SQL statements counted and timed (the round trips), optiona
     python bench/answer_profile.py sqlite:////tmp/rapport-answers-bench.db
     python bench/answer_profile.py postgresql://127.0.0.1/rapport_bench --commands "status {n};list at-risk" --profile
 
-`{n}` is a client's name (a different one each time). Prints, for each command, its median and slowest time, the
+`{n}` is a client's name (a different one each time), `{t}` the same name mistyped (its second letter left out: a
+name no client has, answered "Did you mean …?"). Prints, for each command, its median and slowest time, the
 statements it sent and the SQL time, then its six costliest statements. Reads and writes like the real thing: the
 `log` commands it runs are written.
 """
@@ -30,7 +31,11 @@ from bot.slack.caller import Caller
 from bot.slack.people import Person
 from storage.db import make_engine, make_session_factory
 
-COMMANDS = "status {n};log {n} call;list;list quiet;list mine;list at-risk;list all;list former"
+COMMANDS = "status {n};status {t};log {n} call;list;list quiet;list mine;list at-risk;list all;list former"
+
+
+def _line(command: str, name: str) -> str:
+    return command.format(n=name, t=name[:1] + name[2:])
 
 
 def main() -> int:
@@ -61,7 +66,7 @@ def main() -> int:
                     person=lambda: Person(ZoneInfo("Europe/London"), False))
     now = datetime.now(UTC)
     for command in args.commands.split(";"):
-        run_client_command(sessions, caller, command.format(n=names[0]), now)  # warm the statement cache
+        run_client_command(sessions, caller, _line(command, names[0]), now)  # warm the statement cache
         started.clear()
         spent.clear()
         times = []
@@ -70,7 +75,7 @@ def main() -> int:
             begun = time.perf_counter()
             if profile:
                 profile.enable()
-            run_client_command(sessions, caller, command.format(n=names[(i + 1) % len(names)]), now)
+            run_client_command(sessions, caller, _line(command, names[(i + 1) % len(names)]), now)
             if profile:
                 profile.disable()
             times.append(time.perf_counter() - begun)

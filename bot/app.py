@@ -45,6 +45,7 @@ def build_app(
     process_before_response: bool = False,
     workers: Executor | None = None,
     capture_workers: Executor | None = None,
+    posting: Executor | None = None,
 ) -> App:
     """A Bolt app that talks to `settings.slack_api_url`.
 
@@ -54,7 +55,9 @@ def build_app(
 
     `workers` runs slash commands after their acknowledgement (see handlers/commands.py); the shell passes
     one that runs them at once, so the answer is there when dispatch returns. `capture_workers` records the
-    messages of linked channels, one at a time by default (handlers/events.py).
+    messages of linked channels, one at a time by default (handlers/events.py). `posting` sends worked-out answers
+    to Slack, so answer threads never wait on Slack's reply: a pool of its own unless the caller brought its own
+    `workers` (and then the answer thread posts, as the shell needs).
     """
     if settings.oauth:
         app = App(
@@ -88,8 +91,11 @@ def build_app(
     token_for = bot_token_finder(app.installation_store) if app.installation_store is not None else \
         lambda _enterprise, _team: token  # one bot token for every workspace
     events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
-    workers = workers or ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
-    commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings)
+    if workers is None:
+        workers = ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
+        # posting is waiting on Slack, not work for the interpreter: a few threads, so a slow reply holds up nobody
+        posting = posting or ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-post")
+    commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings, posting)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
     nudges.register(app, session_factory, directory, clock)

@@ -149,6 +149,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bulk.demo import seed
     from bot.database import open_database
     from bot.shell.repl import TEAM
+    from storage.db import settle_after_bulk_write
     from storage.queries import all_workspaces
 
     if not 1 <= args.clients <= 2_000_000 or not 0 <= args.per_client <= 1000:
@@ -167,6 +168,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
             owners = [args.owner or "UYOU", "UANA", "UBEN", "UCHLOE"]
             report = seed(session, workspace, args.clients, now, owners=owners, per_client=args.per_client,
                           progress=bar.update)
+        settle_after_bulk_write(database.engine)
     except CsvError as exc:
         print(f"rapport seed-demo: {exc}", file=sys.stderr)
         return 2
@@ -183,6 +185,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bulk.csv_io import CsvError, import_rows, pick_workspace, read_csv
     from bot.database import open_database
     from bot.slack.installs import token_team
+    from storage.db import settle_after_bulk_write
 
     if args.owner and not args.owner.startswith(("U", "W")):
         print("rapport import: --owner must be a Slack member id like U0123ABCD", file=sys.stderr)
@@ -204,6 +207,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                         file=sys.stderr, leave=False)
             report = import_rows(session, workspace, rows, default_owner=args.owner, tz=settings.tz, now=utcnow(),
                                  someone=someone)
+        settle_after_bulk_write(database.engine)
     except (CsvError, UnicodeDecodeError) as exc:
         print(f"rapport import: {exc}", file=sys.stderr)
         return 2

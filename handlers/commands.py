@@ -32,7 +32,18 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
-             workers: Executor, update_every: int = Settings.update_every, settings: Settings | None = None) -> None:
+             workers: Executor, update_every: int = Settings.update_every, settings: Settings | None = None,
+             posting: Executor | None = None) -> None:
+    """`posting`: where an answer worked out is sent to Slack (its response_url, and the messages it rewrites),
+    so the answer thread goes on to the next command instead of waiting on Slack's reply; None: by the answer
+    thread itself."""
+    def post(reply: b.Reply, client: WebClient, respond: Respond) -> None:
+        try:
+            respond(**reply.as_message())
+            rewrite(client, reply.updates)
+        except Exception as exc:  # outside Bolt's listener, so its error handler would never see it
+            apologise(log, exc, respond)
+
     def answer(caller: Caller, text: str, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
             now = clock()
@@ -40,10 +51,13 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
                 client.views_open(trigger_id=body["trigger_id"], view=log_form_for(caller, now))
                 return
             reply = run_client_command(session_factory, caller, text, now)
-            respond(**reply.as_message())
-            rewrite(client, reply.updates)
         except Exception as exc:  # outside Bolt's listener, so its error handler would never see it
             apologise(log, exc, respond)
+            return
+        if posting is None:
+            post(reply, client, respond)
+        else:
+            posting.submit(post, reply, client, respond)
 
     @app.command("/client")
     def client_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

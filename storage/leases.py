@@ -102,3 +102,18 @@ def planners_in_pass(session: Session, pass_at: datetime) -> dict[str, int]:
     """How many workspaces each process planned in the pass."""
     return dict(session.execute(select(PlanningLease.planned_by, func.count())  # type: ignore[arg-type]
                                 .where(PlanningLease.pass_at == pass_at).group_by(PlanningLease.planned_by)).all())
+
+
+def take_focus(session: Session, workspace_id: int, process: str, pass_at: datetime, now: datetime) -> bool:
+    """Whether `process` chooses the workspace's focus cards in this pass: nobody has in this pass (or this process
+    did, and sweeps again), nobody is planning it right now, and no other process planned it in this pass (the
+    one that did chooses after planning, so what it planned is ranked too). One conditional update: of processes
+    asking at once, one gets it; the lease row must exist (ensure_leases)."""
+    result = session.execute(update(PlanningLease).where(
+        PlanningLease.workspace_id == workspace_id,
+        or_(PlanningLease.focused_in.is_(None), PlanningLease.focused_in != pass_at,
+            PlanningLease.focused_by == process),
+        or_(PlanningLease.holder.is_(None), PlanningLease.expires_at <= now),
+        or_(PlanningLease.pass_at.is_(None), PlanningLease.pass_at != pass_at, PlanningLease.planned_by == process),
+    ).values(focused_in=pass_at, focused_by=process))
+    return bool(rows_changed(result))

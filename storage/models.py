@@ -459,6 +459,8 @@ class PlanningLease(Base):
     pass_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the pass (sweep interval) last planned in
     planned_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process that planned it
     plans: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # in that pass
+    focused_in: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the pass that last chose its focus cards
+    focused_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process that chose them
 
 
 class ReviewMonth(Base):

@@ -294,13 +294,14 @@ def buttons(response: Response) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
-            process_before_response: bool = False) -> Iterator[RapportServer]:
+            process_before_response: bool = False, answer_threads: int = 4) -> Iterator[RapportServer]:
     """`process_before_response`: Bolt runs event listeners before answering, so a test knows an event was
     handled when its request returns (the listeners are the same)."""
     clock = Clock()
     # More answer threads than production's one, so commands the tests send at once really run at once.
-    workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-command")
-    app = build_app(settings, database.sessions, clock=clock, workers=workers,
+    workers = ThreadPoolExecutor(max_workers=answer_threads, thread_name_prefix="rapport-command")
+    posting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rapport-post")  # as served: answers sent apart
+    app = build_app(settings, database.sessions, clock=clock, workers=workers, posting=posting,
                     process_before_response=process_before_response,
                     capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
@@ -314,6 +315,7 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     server.shutdown()
     server.server_close()
     workers.shutdown(wait=True)  # answers still being worked out finish before the database goes
+    posting.shutdown(wait=True)  # and reach the fake Slack before it goes
     # and so do the listeners Bolt runs after acknowledging (an uninstall's, a home tab's): otherwise one still
     # queued runs after this test's fake Slack is gone, and logs its failure into the next test
     app.listener_runner.listener_executor.shutdown(wait=True)

@@ -177,3 +177,41 @@ def test_serve_answers_from_as_many_processes_as_the_machine_has_cores_unless_to
     for bad in ("0", "two", "-1", "1000"):
         with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
             web_concurrency({"WEB_CONCURRENCY": bad})
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes `pid` started, with their command lines."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    line = cmdline.read().replace(b"\0", b" ").decode()
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if parent == pid:
+                found[int(entry)] = line
+    return found
+
+
+def test_serves_scheduler_gives_the_web_processes_the_cores_first(tmp_path, fake_slack):
+    """PRODUCT.md §7: acknowledgements stay within budget while the scheduler plans a backlog, so it runs at a lower
+    CPU priority than the processes that acknowledge."""
+    process, _, _ = start_serve(tmp_path, fake_slack.api_url, WEB_CONCURRENCY="2")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            children = _children(process.pid)
+            schedulers = [pid for pid, line in children.items() if " worker --parent " in line]
+            web = [pid for pid in children if pid not in schedulers]
+            if (schedulers and len(web) == 2) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(schedulers) == 1 and len(web) == 2, children
+        serving = os.getpriority(os.PRIO_PROCESS, process.pid)
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) == serving for pid in web)
+        assert os.getpriority(os.PRIO_PROCESS, schedulers[0]) == min(19, serving + 10)
+    finally:
+        stop_serve(process)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
 from bot.relationship.kinds import normalize_kind
 from bot.slack.text import to_plain
 from storage.models import Client
 from storage.queries import (
-    client_names_for_suggestions,
+    client_keys_for_suggestions,
     clients_by_keys,
     clients_with_key_prefix,
     name_key,
@@ -57,33 +59,102 @@ def split_note(args: str) -> tuple[str, str | None]:
     return args, None
 
 
-def _similarity(probe: str, key: str) -> float:
-    """How alike a typed name is to a known one, also comparing with the known name's first words."""
-    head = " ".join(key.split()[: len(probe.split())])
+CLOSE = 0.7  # how alike a typed name must be to a client's to be suggested
+
+
+def _close(probe: str, choices: list[str]) -> list[tuple[float, int]]:
+    """Which of `choices` could be CLOSE to `probe`, each with a score no lower than difflib's, found by RapidFuzz.
+
+    RapidFuzz's ratio is 2·LCS/(|a|+|b|), from the longest common subsequence; difflib's is 2·M/(|a|+|b|), where M
+    counts the characters of its matching blocks, which are one common subsequence, so M ≤ LCS: RapidFuzz never
+    scores below difflib (less a rounding, added back), and nothing difflib finds CLOSE is left out."""
+    found = process.extract(probe, choices, scorer=fuzz.ratio, score_cutoff=CLOSE * 100 - 1e-7, limit=None)
+    return [(score / 100 + 1e-9, i) for _, score, i in found]
+
+
+def _whole(probe: str, key: str) -> float:
     matcher = difflib.SequenceMatcher(None, probe, key)
-    score = matcher.ratio() if matcher.real_quick_ratio() >= 0.5 else 0.0
-    if head != key:
-        score = max(score, difflib.SequenceMatcher(None, probe, head).ratio())
-    return score
+    return matcher.ratio() if matcher.real_quick_ratio() >= 0.5 else 0.0
+
+
+def _first_words(key: str, width: int) -> str | None:
+    """The key's first `width` words, if it has more than that (none of them: nothing typed but markup)."""
+    if width == 0:
+        return "" if key else None
+    parts = key.split(" ", width)
+    return key[: len(key) - len(parts[width]) - 1] if len(parts) > width else None
+
+
+def _all_first_words(keys: list[str], spaces: list[int], width: int) -> list[str]:
+    """Every distinct first `width` words of the sorted `keys` that have more words than that (`spaces`: each key's
+    count of spaces, one between words). Keys sharing their first words sort together: one look per group."""
+    if width == 0:
+        return [""]
+    wide = [key for key, count in zip(keys, spaces, strict=True) if count >= width]
+    heads, at = [], 0
+    while at < len(wide):
+        head = _first_words(wide[at], width)
+        assert head is not None
+        heads.append(head)
+        at = bisect_left(wide, head + "!", at)  # past every key that begins `head ` (no character sorts between)
+    return heads
+
+
+def closest(words: list[str], keys: list[str]) -> list[str]:
+    """Up to three of the name keys `keys` most like the typed `words` (or their first one or two words), best
+    first, ties by key.
+
+    A key's score is difflib's ratio with what was typed (counted only when their lengths are within a factor of
+    three: difflib's real_quick_ratio ≥ 0.5), or with as many of its first words as were typed, whichever is
+    higher; CLOSE or more is suggested. difflib scores only what RapidFuzz finds could reach CLOSE: first words
+    many keys share (`northwind …`) once each, then whole keys by their RapidFuzz bound, best first, until none
+    left could reach the third best. The same suggestions as scoring every key with difflib
+    (tests/test_suggestions.py)."""
+    keys = sorted(keys)
+    spaces = [key.count(" ") for key in keys]
+    bound: dict[int, float] = {}  # each candidate key's best possible score
+    whole: dict[int, list[str]] = {}  # what was typed that the whole key may be close to
+    by_first_words: dict[int, float] = {}  # a key's exact score by its first words, where that is CLOSE
+    for size in range(1, min(len(words), 3) + 1):
+        probe = name_key(to_plain(" ".join(words[:size])))
+        width = len(probe.split())
+        for score, i in _close(probe, keys):
+            bound[i] = max(bound.get(i, 0.0), score)
+            whole.setdefault(i, []).append(probe)
+        heads = _all_first_words(keys, spaces, width)
+        close: dict[str, float] = {}
+        for _, h in _close(probe, heads):
+            if (exact := difflib.SequenceMatcher(None, probe, heads[h]).ratio()) >= CLOSE:
+                close[heads[h]] = exact
+        # Keys sharing first words sort together and tie on them: only a group's first three can be among the best
+        # three by first words alone; any other key of it that is close as a whole gets its first words' score too.
+        after = {head: head + " " if head else "" for head in close}
+        tied = [i for head in close for i in range(bisect_left(keys, after[head]), len(keys))[:3]
+                if keys[i].startswith(after[head])]
+        for i in [*tied, *whole]:
+            head = _first_words(keys[i], width)
+            if head in close:
+                by_first_words[i] = max(by_first_words.get(i, 0.0), close[head])
+                bound[i] = max(bound.get(i, 0.0), close[head])
+    top: list[tuple[float, str]] = []  # (-score, key) of the best three so far
+    for i in sorted(bound, key=lambda i: (-bound[i], keys[i])):
+        if len(top) == 3 and (-bound[i], keys[i]) > top[-1]:
+            break  # neither this key nor any after it can beat the third best
+        best = max([by_first_words.get(i, 0.0), *(_whole(probe, keys[i]) for probe in whole.get(i, ()))])
+        if best >= CLOSE:
+            top = sorted([*top, (-best, keys[i])])[:3]
+    return [key for _, key in top]
 
 
 def _suggest(session: Session, workspace_id: int, words: list[str]) -> str:
     term = to_plain(" ".join(words))
-    pool = client_names_for_suggestions(session, workspace_id, name_key(term)[:1], SUGGESTION_POOL)
-    by_key = {name_key(n): n for n in pool}
-    best: dict[str, float] = {}
-    for size in range(1, min(len(words), 3) + 1):
-        probe = name_key(to_plain(" ".join(words[:size])))
-        for key in by_key:
-            score = _similarity(probe, key)
-            if score >= 0.7:
-                best[key] = max(best.get(key, 0.0), score)
-    ranked = sorted(best, key=lambda k: (-best[k], k))[:3]
+    keys = client_keys_for_suggestions(session, workspace_id, name_key(term)[:1], SUGGESTION_POOL)
+    ranked = closest(words, keys)
     shown = term if len(term) <= 40 else term[:40] + "…"
     if not ranked:
         return f"No client matches {shown!r}. Add it with /client add, or see /client list all."
-    names = " or ".join(by_key[k] for k in ranked)
-    return f"No client matches {shown!r}. Did you mean {names}?"
+    names = {c.name_key: c.name for c in clients_by_keys(session, workspace_id, ranked)}
+    return f"No client matches {shown!r}. Did you mean {' or '.join(names[k] for k in ranked)}?"
 
 
 def _ambiguous(prefix: str, clients: list[Client], more: bool) -> ClientLookupError:

@@ -181,17 +181,22 @@ def top(ranked: Iterable[Ranked], k: int) -> tuple[list[Ranked], int]:
 
 
 def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, workspaces: Iterable[Workspace],
-           *, stop: Callable[[], bool] = lambda: False) -> FocusReport:
+           *, stop: Callable[[], bool] = lambda: False,
+           ours: Callable[[Session, int], bool] = lambda _session, _id: True) -> FocusReport:
     """Choose today's cards for everyone with something waiting, in the given workspaces (those inside their
     business hours).
 
     One streamed pass over a workspace's waiting nudges ranks every client and keeps each person's top few;
     then each person's cards are made in a transaction of their own, under the lock on their day, where every
     chosen client is checked again (another sweep may have carded it meanwhile). People whose budget is spent
-    are left out of the pass, so later sweeps of the day cost almost nothing."""
+    are left out of the pass, so later sweeps of the day cost almost nothing. `ours`: whether this process
+    chooses a workspace's cards in this pass (another process sweeping the same pass may be choosing them)."""
     report = FocusReport()
     budget = settings.daily_focus
     for workspace in workspaces:
+        with sessions.begin() as session:
+            if not ours(session, workspace.id):
+                continue
         with reading(sessions) as session:
             scale = scale_of(session, workspace, settings.tz, settings.business_hours)
             day = day_of(now, scale.tz)

@@ -18,11 +18,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from sqlalchemy.orm import Session
 
 from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
 from bot.nudges.focus import FocusReport, select
-from bot.nudges.leases import plan_shared
+from bot.nudges.leases import pass_of, plan_shared
 from bot.nudges.planner import UTC_ZONE, PlanReport, due_workspaces, plan
 from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
@@ -30,6 +31,7 @@ from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret
 from bot.workspaces import tz_of
 from storage.counts import fold_client_counts
 from storage.db import reading
+from storage.leases import ensure_leases, take_focus
 from storage.queries import all_workspaces, set_marker
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,16 @@ def plan_shared_pass(database: Database, now: datetime, settings: Settings, stop
                        stop=stop.is_set if stop is not None else lambda: False, on_lease=on_lease)
 
 
+def _focus_claims(database: Database, workspace_ids: list[int], now: datetime,
+                  settings: Settings) -> Callable[[Session, int], bool]:
+    """Whether this process chooses a workspace's focus cards in this pass: one process a pass ranks a workspace's
+    waiting nudges, not every process sweeping it (storage/leases.py take_focus)."""
+    with database.sessions.begin() as session:
+        ensure_leases(session, workspace_ids)
+    pass_at, process = pass_of(now, settings.sweep_minutes), worker_name()
+    return lambda session, workspace_id: take_focus(session, workspace_id, process, pass_at, now)
+
+
 def _rules(settings: Settings | None) -> dict[str, Any]:
     return {"tz": settings.tz if settings else UTC_ZONE,
             "default_channel": settings.nudge_channel if settings else None,
@@ -190,7 +202,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     delivery = chosen = None
     if hours and not dry_run:
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
-                        stop=stop.is_set)
+                        stop=stop.is_set, ours=_focus_claims(database, open_ids, now, settings))
         delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
                            default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop)
     erased = 0

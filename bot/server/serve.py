@@ -36,6 +36,16 @@ STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is kill
 GRACEFUL_SECONDS = 5  # gunicorn: how long a web worker may finish its requests after SIGTERM
 
 
+SCHEDULER_NICE = 10  # the scheduler's CPU share beside the web processes: about a tenth of theirs when both want it
+
+
+def _behind_the_web() -> None:
+    """In the scheduler's process before it starts: a lower CPU priority, so a sweep planning a backlog takes the
+    cores only when the web processes leave them idle, and acknowledgements do not queue behind it (PRODUCT.md §7).
+    Its database work, and so its locks, are as quick as ever: only the Python between statements yields."""
+    os.nice(SCHEDULER_NICE)
+
+
 class SchedulerProcess:
     """The server's scheduler, as a child process."""
 
@@ -44,7 +54,8 @@ class SchedulerProcess:
         self.stopping = False
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--parent", str(os.getpid())])
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--parent", str(os.getpid())],
+                                        preexec_fn=_behind_the_web)  # the master has no threads: safe to fork here
         log.info("scheduler started (pid %s)", self.process.pid)
 
     def ensure_running(self) -> None:
