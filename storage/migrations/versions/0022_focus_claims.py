@@ -6,8 +6,8 @@ day's cards (issue 32: two processes read 1.33x the rows of one, most of it the 
 process that takes a workspace's focus for the pass (a conditional update of its lease row) ranks it; the others
 move on. Nothing existing changes; downgrading drops only the two columns.
 
-Revision ID: 0023
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 21:00:00
 
 """
@@ -17,8 +17,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0023'
-down_revision: Union[str, Sequence[str], None] = '0020'
+revision: str = '0022'
+down_revision: Union[str, Sequence[str], None] = '0021'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
