@@ -44,7 +44,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        caller = caller_or_none({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory)
+        caller = caller_or_none({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory,
+                                settings)
         if caller is None:
             return
         publish(client, caller)
@@ -59,7 +60,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("home_resolved")
     def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        caller = caller_or_none(body, client, directory)
+        caller = caller_or_none(body, client, directory, settings)
         if caller is None:
             return
         selected = action.get("selected_option")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.buttons import digest_card, run_click
 from bot.clock import Clock
 from bot.log_form import log_form_for
+from bot.settings import Settings
 from bot.slack.message_updates import rewrite
 from bot.slack.people import Directory
 from handlers.payload import caller_or_none
@@ -27,7 +28,8 @@ def _value(action: dict[str, Any]) -> str:
     return str(selected.get("value") if isinstance(selected, dict) else action.get("value", ""))
 
 
-def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock) -> None:
+def register(app: App, session_factory: sessionmaker[Session], directory: Directory, clock: Clock,
+             settings: Settings | None = None) -> None:
     @app.action({"action_id": "nudge_log"})
     @app.action({"action_id": "nudge_snooze"})
     @app.action({"action_id": "nudge_done"})
@@ -37,7 +39,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def on_nudge_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
         ack()
-        caller = caller_or_none(body, client, directory)
+        caller = caller_or_none(body, client, directory, settings)
         if caller is None:
             return
         now = clock()
@@ -55,7 +57,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def on_digest_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
         ack()
-        caller = caller_or_none(body, client, directory)
+        caller = caller_or_none(body, client, directory, settings)
         if caller is None:
             return
         card = digest_card(session_factory, caller, _value(action), clock())

@@ -124,7 +124,7 @@ def test_a_promise_is_recalled_before_it_is_due_then_while_overdue_until_kept(ra
     assert "reminder 1 of 2" in said[2] and "reminder 2 of 2" in said[3]
     rapport.clock.now = at(date(2026, 11, 30))
     status = rapport.command("status acme corp").text
-    assert "overdue by 11 days" in status and "Warning signs in the last 30 days: 1, 1 of them commitments" in status
+    assert "11 days late" in status and "Warning signs in the last 30 days: 1, 1 of them commitments" in status
     assert "1 commitment of ours late" in status
     assert "Kept your promise to Acme Corp" in rapport.command("kept acme corp").text
     assert "Promised:" not in rapport.command("status acme corp").text

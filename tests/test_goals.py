@@ -329,7 +329,7 @@ def test_a_goal_at_risk_and_a_complaint_put_the_client_at_risk(rapport):
     assert "Health: At risk" not in rapport.command("status acme corp").text
     rapport.command("goal acme corp confidence 2")
     status = rapport.command("status acme corp").text
-    assert "Health: At risk" in status and "Warning signs in the last 30 days: 2, 1 of them goals at risk (at risk)" \
+    assert "Health: At risk" in status and "Warning signs in the last 30 days: 2, 1 of them goals at risk." \
         in status
     assert "Acme Corp" in rapport.command("list at-risk").text
     run_sweep(rapport, at(TUE))

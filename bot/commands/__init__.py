@@ -111,7 +111,7 @@ def _execute(session: Session, caller: Caller, now: datetime, text: str) -> b.Re
     ctx = context_for(session, caller, now)
     reply = execute(session, ctx, text)
     if session.info.get(UPDATES):  # a touch closed cards: their messages are brought up to date after the commit
-        reply = replace(reply, updates=tuple(message_updates(session, ctx.workspace_id)))
+        reply = replace(reply, updates=tuple(message_updates(session, ctx.workspace_id, ctx.settings.tz)))
     return reply
 
 

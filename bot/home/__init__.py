@@ -36,7 +36,7 @@ def home_settle(session_factory: sessionmaker[Session], caller: Caller, value: s
     with session_factory.begin() as session:
         ctx = context_for(session, caller, now)
         notice = settle_from_home(session, ctx, value)
-        return message_updates(session, ctx.workspace_id), notice
+        return message_updates(session, ctx.workspace_id, ctx.settings.tz), notice
 
 
 def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
