@@ -30,6 +30,7 @@ from bot.commands.manage import (
     cmd_value,
     forget_confirmed,
 )
+from bot.commands.me import cmd_me
 from bot.commands.reviews import cmd_review
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
@@ -74,6 +75,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "contact": cmd_contact,
     "handoff": cmd_handoff,
     "closeout": cmd_closeout,
+    "me": cmd_me,
 }
 
 MAX_TEXT = 4000
