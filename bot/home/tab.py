@@ -19,6 +19,7 @@ from bot.nudges.messages import NudgeView as View
 from bot.nudges.messages import not_relevant_confirm, said_of, snooze_menu
 from bot.nudges.pace import Pace, pace_of
 from bot.nudges.pace import describe as describe_pace
+from bot.nudges.said import plural
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
@@ -61,8 +62,8 @@ class Counts:
 
     def line(self) -> str:
         return (f"Your clients: {self.quiet} gone quiet · {self.unanswered} with no reply · "
-                f"{self.checkins_this_week} check-ins due this week · {self.to_thank} referrers to thank · "
-                f"{self.warning_signs} with 2+ warning signs")
+                f"{plural(self.checkins_this_week, 'check-in')} due this week · "
+                f"{plural(self.to_thank, 'referrer')} to thank · {self.warning_signs} with 2+ warning signs")
 
 
 def home(session: Session, ctx: Context, settings: Settings, page: int = 1, attention_page: int = 1,

@@ -44,8 +44,8 @@ def say(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
                     ("a short message or call to ", *contact, " with ", b.user(f["to"]), " in it; any touch between ",
                      b.user(f["to"]), " and the client closes this, or press ", b.text("Mark introduced", bold=True),
                      "."),
-                    f"handed over on {days(f['at'])}: introduce the new owner to {who}",
-                    f"introduce the new owner to {who}",
+                    f"handed over on {days(f['at'])}, and {who} not yet introduced to the new owner",
+                    "introduce them, warmly",
                     "A warm introduction from the person the client trusts carries that trust over; a new name out "
                     "of the blue does not.")
     if kind == "handoff_checkin":

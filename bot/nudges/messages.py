@@ -158,20 +158,23 @@ def _card(card: CardView, days: Days, to_owner: bool) -> tuple[list[b.Block], st
         blocks.append(answers)
         asked += 1
     about = [] if to_owner else [f"For <@{card.first.owner_id}>"]
-    if card.why:
-        about.append(escape_mrkdwn(_why_today(card.why)))
+    why = _why_today(card.why) if card.why else None
+    if why:
+        about.append(escape_mrkdwn(why))
     if card.note and open_card:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
     if about:
         blocks.append(b.context(" · ".join(about)))
     blocks.append(_controls(card, days))
     whats = [s.what for r, s in zip(reasons, said, strict=True) if r.handled is None] or [top_said.what]
-    return blocks, clause(top.client_name, "; ".join(whats), top_said.todo)
+    return blocks, clause(top.client_name, whats, top_said.todo)
 
 
-def _why_today(why: str) -> str:
-    """Cards chosen before this wording said "chosen today: …"; every card says it the same way now."""
-    return "Why today: " + why.removeprefix("chosen today: ").removeprefix("Why today: ")
+def _why_today(why: str) -> str | None:
+    """Why this client today, when it says more than the headline does (its value, how long it waited); cards
+    chosen before this wording said "chosen today: …", and say it the same way now."""
+    said = why.removeprefix("chosen today: ").removeprefix("Why today: ")
+    return "Why today: " + said if ", " in said else None
 
 
 def card_size(kinds: Sequence[str]) -> int:

@@ -22,13 +22,33 @@ class Said:
     why: str  # why it matters, one sentence
 
 
-def clause(name: str, what: str, todo: str) -> str:
+def clause(name: str, whats: list[str], todo: str) -> str:
     """'Acme Corp: no reply to 3 emails since 30 Jun. Call them, or ask for a short meeting.' in at most
-    CLAUSE_MAX characters: a long name or a long fact is cut, never the step."""
-    head = b.clip(name, NAME_IN_CLAUSE) + ": "
-    tail = f". {todo[:1].upper()}{todo[1:]}." if todo else "."
-    room = CLAUSE_MAX - len(head) - len(tail)
-    return b.clip(head + b.clip(what, max(room, 1)) + tail, CLAUSE_MAX)
+    CLAUSE_MAX characters: what happened (the worst first, then as many others as fit, the rest counted), then
+    the step. A long name or a long fact is cut at a word, never the step."""
+    head = clip_words(name, NAME_IN_CLAUSE) + ": "
+    tail = f" {todo[:1].upper()}{todo[1:]}." if todo else ""
+    room = CLAUSE_MAX - len(head) - len(tail) - 1  # the full stop after what happened
+    more = f" (+{len(whats) - 1} more)" if len(whats) > 1 else ""
+    said = clip_words(whats[0], room - len(more))
+    for index, what in enumerate(whats[1:], start=1):
+        left = len(whats) - index - 1  # still to say after this one
+        longer = f"{said}; {what}"
+        if len(longer) + len(f" (+{left} more)" if left else "") > room:
+            said += f" (+{len(whats) - index} more)"
+            break
+        said = longer
+    return head + said + ("" if said.endswith(("?", ".", "!")) else ".") + tail
+
+
+def clip_words(value: str, limit: int) -> str:
+    """At most `limit` characters, cut after a whole word with '…'."""
+    if len(value) <= limit:
+        return value
+    cut = value[: max(limit - 1, 1)]
+    if " " in cut[1:]:
+        cut = cut[: cut.rindex(" ")].rstrip(" ,;:")
+    return cut + "…"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -95,7 +95,7 @@ def _unanswered(client: b.Element, name: str, f: dict[str, Any], days: Days) -> 
     else:
         tried = plural(f["count"], "touch")
     what = f"no reply to {tried} since {days(f['since'])}"
-    return Said("telephone_receiver", (client, f": {what} from you."),
+    return Said("telephone_receiver", (client, f" hasn't replied to {tried} from you since {days(f['since'])}."),
                 ("pick up the phone, or ask for a short meeting, rather than another email.",),
                 what, "call them, or ask for a short meeting", WHY["unanswered"])
 
@@ -114,7 +114,7 @@ def _thank(client: b.Element, name: str, f: dict[str, Any], days: Days) -> Said:
     return Said("pray", (client, " introduced you to ", b.text(f["referred"], bold=True), f" on {days(f['logged'])}"
                          f" and{again} hasn't been thanked."),
                 ("send a short personal note of thanks, then press ", b.text("Mark thanked", bold=True), "."),
-                f"introduced you to {f['referred']} on {days(f['logged'])}, not yet thanked",
+                f"{f['referred']}'s introduction on {days(f['logged'])} not yet thanked",
                 "send a short note of thanks", WHY["thank"])
 
 
@@ -153,7 +153,8 @@ def _winback(client: b.Element, name: str, f: dict[str, Any], days: Days) -> Sai
                     f"a former client since {days(f['ended'])}: time to ask for honest feedback",
                     "ask what you could have done better", WHY["winback"])
     touch = f["number"] - 1
-    return Said("seedling", ("A soft touch for ", client, ", a former client", *ended, f"; {touch} of {f['of']}."),
+    return Said("seedling", ("A soft touch for ", client, ", a former client", *ended,
+                             f": touch {touch} of {f['of']}."),
                 (SOFT_TOUCHES[(touch - 1) % len(SOFT_TOUCHES)] + ". Nothing to sell.",),
                 f"a former client since {days(f['ended'])}: time for a soft touch",
                 SOFT_SHORT[(touch - 1) % len(SOFT_SHORT)], WHY["winback"])
@@ -167,7 +168,9 @@ def _reply(client: b.Element, name: str, f: dict[str, Any], days: Days) -> Said:
                                    b.channel(f["channel"]), f"{hours}; nobody from your side has answered", *opened,
                                    "."),
                 ("answer in the channel or its thread, even if only to say when you will know more.",),
-                f"a question has waited{hours or ' a while'} for an answer from you", "answer it, even briefly",
+                "a question of theirs has waited "
+                f"{plural(f['hours'], 'business hour') if f.get('hours') else 'a while'} for an answer",
+                "answer it, even briefly",
                 WHY["reply"])
 
 

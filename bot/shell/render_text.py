@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 EMOJI = {
     "warning": "⚠️", "white_check_mark": "✅", "memo": "📝", "pray": "🙏", "zzz": "💤", "tada": "🎉",
     "wastebasket": "🗑️", "bell": "🔔", "wave": "👋", "seedling": "🌱", "calendar": "📅", "telephone_receiver": "📞",
-    "bust_in_silhouette": "👤", "raised_hand": "✋",
+    "bust_in_silhouette": "👤", "raised_hand": "✋", "speech_balloon": "💬", "handshake": "🤝", "alarm_clock": "⏰",
+    "hammer_and_wrench": "🛠️", "dart": "🎯", "checkered_flag": "🏁", "clipboard": "📋", "inbox_tray": "📥",
 }
 
 Names = Callable[[str], str]
@@ -97,7 +98,8 @@ def render(message: Mapping[str, Any], tz: ZoneInfo, name_of: Names = lambda i: 
             for element in block.get("elements", []):
                 if element.get("type") == "button":
                     buttons.append(dict(element, block_id=block.get("block_id", "")))
-                    labels.append(f"[{element['text']['text']}]")
+                    # a button that asks first (Block Kit `confirm`) is marked, as Slack's dialog will show
+                    labels.append(f"[{element['text']['text']}{'…' if element.get('confirm') else ''}]")
                 elif "placeholder" in element:  # menus are shown, but only buttons can be clicked here
                     labels.append(f"[{element['placeholder']['text']} ▾]")
             hint = "" if not buttons else f"   (click 1-{len(buttons)})" if len(buttons) > 1 else "   (click 1)"
