@@ -113,7 +113,7 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
     ]
     if notice is not None:
         blocks[1:1] = notice.blocks[:1]
-    blocks += needs_attention(session, ctx, settings, attention_page, best, total, days)
+    blocks += needs_attention(session, ctx, attention_page, best, total, days, pace.cards)
     blocks += promises_and_issues(session, ctx, days)
     blocks += goals_section(session, ctx)
     others = [c for c in clients if c.id not in waiting_ids]
@@ -160,8 +160,8 @@ def _today(session: Session, ctx: Context, settings: Settings, scale: Scale, pac
     return said + (f" · {waiting} waiting their turn" if waiting else " · nothing waiting")
 
 
-def needs_attention(session: Session, ctx: Context, settings: Settings, page: int, best: list[ranking.Ranked],
-                    total: int, days: Days) -> list[b.Block]:
+def needs_attention(session: Session, ctx: Context, page: int, best: list[ranking.Ranked], total: int,
+                    days: Days, budget: int) -> list[b.Block]:
     """Everything due for the user's clients that focus has not put on a card yet, ranked as focus ranks it
     (PRODUCT.md §4.8): nothing due is ever out of reach, whatever the daily budget. Each says what happened and
     the next step, as its card will."""
@@ -174,8 +174,8 @@ def needs_attention(session: Session, ctx: Context, settings: Settings, page: in
     clients, nudges, _ = waiting_for(session, [r.candidate.client_id for r in shown])
     blocks: list[b.Block] = [b.rich(b.line(
         b.text(f"Needs attention ({total})", bold=True),
-        " · waiting their turn, most important first. Rapport brings up a few a workday; deal with any of them "
-        "here now."))]
+        f" · waiting their turn, most important first. Rapport brings up at most {budget} a workday; deal with any "
+        "of them here now."))]
     for ranked in shown:
         client_id = ranked.candidate.client_id
         client = clients.get(client_id)

@@ -120,8 +120,8 @@ def read_pause(text: str, now: datetime, tz: ZoneInfo) -> date:
         raise PaceError(f"{exc}.") from None
     today = now.astimezone(tz).date()
     if day <= today:
-        raise PaceError(f"{text.strip()} is today: a pause runs until a day still to come, when your cards start "
-                        "again.")
+        raise PaceError(f"A pause until {text.strip()} would end before it began: pause until a day after today, "
+                        "when your cards start again.")
     if day - today > PAUSE_MAX:
         raise PaceError(f"{text.strip()} is more than a year away: pause until a day within the next year.")
     return day
