@@ -64,9 +64,17 @@ def week_of(week: str) -> date:
     return date.fromisocalendar(int(year), int(number), 1)
 
 
-COUNT_WORDS = {QUIET: "gone quiet", NO_REPLY: "with no reply", CHECKINS: "check-ins due this week",
-               THANKS: "referrers to thank", SIGNS: "with 2+ warning signs", FORMER: "former clients due",
-               PROMISES: "promises due this week", ISSUES: "open issues", WAITING: "waiting their turn"}
+COUNT_WORDS = {QUIET: ("gone quiet",) * 2, NO_REPLY: ("with no reply",) * 2,
+               CHECKINS: ("check-in due this week", "check-ins due this week"),
+               THANKS: ("referrer to thank", "referrers to thank"), SIGNS: ("with 2+ warning signs",) * 2,
+               FORMER: ("former client due", "former clients due"),
+               PROMISES: ("promise due this week", "promises due this week"), ISSUES: ("open issue", "open issues"),
+               WAITING: ("waiting their turn",) * 2}
+
+
+def _counted(count: int, title: str) -> str:
+    one, many = COUNT_WORDS[title]
+    return one if count == 1 else many
 LIST_ORDER_WORDS = {SIGNS: "most first", NO_REPLY: "most first", PROMISES: "latest first", ISSUES: "longest first",
                     QUIET: "longest silence first", CHECKINS: "latest first", THANKS: "most first",
                     FORMER: "soonest first", WAITING: "as they will come up"}
@@ -96,7 +104,8 @@ def digest_message(facts: dict[str, Any], days: Days | None = None) -> tuple[str
     counts, lists = _counts(facts)
     numbers: list[b.Element | str] = []
     for index, title in enumerate(SECTIONS):
-        numbers += [" · " if index else "", b.text(str(counts.get(title, 0)), bold=True), f" {COUNT_WORDS[title]}"]
+        count = counts.get(title, 0)
+        numbers += [" · " if index else "", b.text(str(count), bold=True), f" {_counted(count, title)}"]
     head = [b.line(*numbers)]
     health = facts.get("health")
     if health:
@@ -139,7 +148,7 @@ def digest_message(facts: dict[str, Any], days: Days | None = None) -> tuple[str
             "placeholder": {"type": "plain_text", "text": "View a client…"},
             "options": [{"text": {"type": "plain_text", "text": b.clip(name, 75)}, "value": str(client_id)}
                         for client_id, name in list(menu.items())[:100]]}, block_id="digest-open"))
-    worst = [f"{counts.get(title, 0)} {COUNT_WORDS[title]}" for title in LISTS if counts.get(title)]
+    worst = [f"{counts[title]} {_counted(counts[title], title)}" for title in LISTS if counts.get(title)]
     summary = ", ".join(worst[:6]) if worst else "nothing due or owed"
     return b.fallback(f"Weekly digest, week of {monday}: {summary}."), blocks
 
