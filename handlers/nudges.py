@@ -1,4 +1,5 @@
-"""Buttons on posted nudges (Log a touch, Snooze, Done, Open) and the digest's Open menus."""
+"""Buttons on posted nudges (Log a touch, Record check-in and the like, Snooze, View client, Mark not relevant) and the
+digest's View a client menu."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from handlers.payload import caller_or_none
 
 log = logging.getLogger(__name__)
 ACTIONS = ("nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open")
+# a card's buttons that do what its reasons ask: Record check-in (nudge_done_checkin), Mark thanked, …; the bare
+# nudge_done is an older message's Done
+DONE_ACTIONS = re.compile(r"^nudge_done(?:_[a-z_]{1,20})?$")
 GOAL_ACTIONS = re.compile(r"^goal_(?:confidence_(?:10|[1-9])|met|missed)$")  # a goal card's one-click answers
 
 
@@ -32,7 +36,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
              settings: Settings | None = None) -> None:
     @app.action({"action_id": "nudge_log"})
     @app.action({"action_id": "nudge_snooze"})
-    @app.action({"action_id": "nudge_done"})
+    @app.action({"action_id": DONE_ACTIONS})
     @app.action({"action_id": "nudge_not_relevant"})
     @app.action({"action_id": "nudge_open"})
     @app.action({"action_id": GOAL_ACTIONS})

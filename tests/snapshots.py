@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.location import PyTestLocation
@@ -48,13 +46,3 @@ def reading(text: str, blocks: list[dict[str, Any]], tz: ZoneInfo = LONDON) -> s
     """What a person reads: the notification's text, then the message as the shell shows it."""
     shown, _ = render({"blocks": blocks}, tz, lambda slack_id: slack_id)
     return f"{text}\n\n--- as shown ---\n{shown}\n"
-
-
-@pytest.fixture
-def blocks_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(BlockKit)
-
-
-@pytest.fixture
-def text_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(Reading)

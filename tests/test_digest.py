@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from tests.snapshots import blocks_snapshot, reading, text_snapshot  # noqa: F401 (fixtures)
+from tests.snapshots import reading
 from tests.test_sweep import run_sweep, words
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC

@@ -14,7 +14,7 @@ import pytest
 from bot.nudges.messages import CardView, Handled, NudgeView, message
 from bot.shell.render_text import render
 from bot.when import Days
-from tests.snapshots import LONDON, blocks_snapshot, reading, text_snapshot  # noqa: F401 (fixtures)
+from tests.snapshots import LONDON, reading
 
 NOW = datetime(2026, 12, 14, 10, tzinfo=UTC)
 DAYS = Days(LONDON, 2026)
@@ -153,7 +153,7 @@ def test_the_fallback_is_one_clause_per_client_with_what_to_do(text_snapshot):
     cards = [one(case, nudge_id=i + 1, name=name) for i, (case, name) in enumerate(
         [("at_risk", "Vantage Foods"), ("quiet", "Northwind Labs"), ("unanswered", "Acme Corp"),
          ("thank", LONG_NAME), ("promise_late", "Globex")])]
-    text, blocks, _ = message(cards, DAYS, to_owner=True)
+    text, _, _ = message(cards, DAYS, to_owner=True)
     assert text == text_snapshot
     head, *clauses = text.split("\n")
     assert head == "5 clients need attention:" and len(clauses) == 5

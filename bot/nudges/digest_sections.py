@@ -144,8 +144,8 @@ class _Target:
             self.counts[ISSUES] += 1
             owed.issues += 1
             since = commitment.update_since or commitment.created_at
-            news = "no news yet" if since <= commitment.created_at else "no news"
-            detail = f"{what}, {news} since {days(since)}"
+            detail = f"{what}, open since {days(since)}, no news yet" if since <= commitment.created_at else \
+                f"{what}, no news since {days(since)}"
             if commitment.due_on is not None and commitment.due_on < today:
                 detail += f"; the estimate, {days(commitment.due_on)}, has passed"
             key = (since, commitment.id)

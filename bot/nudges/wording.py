@@ -80,7 +80,7 @@ def _quiet(client: b.Element, name: str, f: dict[str, Any], days: Days) -> Said:
     usual = {"rhythm": f"; you usually hear from them every {plural(max(1, f['threshold'] // 2), 'day')}",
              "own": f", longer than the {plural(f['threshold'], 'day')} you set for them"}.get(f.get("how", ""), "")
     if f.get("halved"):
-        usual += ", and they are watched closely after the handoff"
+        usual += "; watched twice as closely for 90 days after a handoff"
     reminder = f" (reminder {f['number'] - 1} of {f['of'] - 1})" if f.get("number", 1) > 1 else ""
     who = f"call {f['contact']}" if f.get("contact") else "give them a call"
     return Said("bell", (client, f" has gone quiet: {seen}{usual}{reminder}."),
