@@ -120,7 +120,8 @@ def heads_up_blocks(client: Client, heads_up: HeadsUp) -> list[b.Block]:
                       f", your advocate at {client.name}, hasn't heard from you in the last 2 business days. Give them "
                       "a heads-up that you spoke with ", b.text(heads_up.sponsor.name, bold=True),
                       ", so they never hear it from someone else first. A line you could send:"), quote),
-        b.actions(b.button("Mark heads-up given", HEADS_UP_ACTION, str(client.id), style="primary"), block_id="heads_up"),
+        b.actions(b.button("Mark heads-up given", HEADS_UP_ACTION, str(client.id), style="primary"),
+                  block_id="heads_up"),
     ]
 
 

@@ -125,8 +125,9 @@ DETAILS = {
     "link": "`/client link acme #acme-shared`: the client's people talk with you there; their messages count as "
             "touches. Invite Rapport to the channel first.",
     "unlink": "`/client unlink acme #acme-shared`",
-    "promise": "`/client promise acme the revised proposal by friday` · `… by in 3d` · `… by 2026-12-01`\nA card the "
-               "business day before it is due, and if it is late.",
+    "promise": "`/client promise acme the revised proposal by friday` · `/client promise acme the deck by 2w`\n"
+               "The day: today, tomorrow, a weekday (the next one), in 3d, 2w, or a date. A card comes the business "
+               "day before it is due, and again if it is late.",
     "kept": "`/client kept acme` (the only open one) · `/client kept acme proposal` (the one whose words you type)",
     "issue": "`/client issue acme login errors eta friday`\nThey are owed a status update every few business days "
              "until it is resolved; any touch from you to them counts as one.",

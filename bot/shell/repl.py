@@ -110,7 +110,7 @@ class ShellSession:
                 return "No such button here." if not labels else f"Buttons: {', '.join(labels)}"
             button = self.buttons[matches[0]]
         if button.get("_deny"):
-            self.buttons = []
+            self.buttons = button["_deny"]  # as in Slack, the message and its buttons stay as they were
             return "Cancelled: nothing changed."
         button = button.get("_proceed") or button
         if button.get("confirm") and not button.get("_confirmed"):
@@ -144,7 +144,7 @@ class ShellSession:
         as text, with its two answers as the buttons to click."""
         dialog = button["confirm"]
         self.buttons = [{"text": dialog["confirm"], "_proceed": {**button, "_confirmed": True}},
-                        {"text": dialog["deny"], "_deny": True}]
+                        {"text": dialog["deny"], "_deny": self.buttons}]
         return (f"{dialog['title']['text']}\n{dialog['text']['text']}\n"
                 f"[{dialog['confirm']['text']}]  [{dialog['deny']['text']}]   (click 1-2)")
 
