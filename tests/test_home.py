@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -180,3 +180,38 @@ def test_a_check_in_in_the_past_says_late(rapport):
     rapport.clock.now = MONDAY + 10 * DAY  # its check-in fell due three days ago; no sweep has carded it yet
     text = _words(_open_home(rapport))
     assert "Steady Co · Steady\nLast heard from them 16 Nov · check-in late since 23 Nov" in text
+
+
+VERBS = {"Log", "Record", "Mark", "View", "Show", "Change", "Resume", "Forget", "Cancel", "Tick", "←"}
+PERMANENT = {"nudge_not_relevant", "home_not_relevant", "forget_confirm"}  # what ends something for good
+
+
+def _buttons(node):
+    if isinstance(node, dict):
+        if node.get("type") == "button":
+            yield node
+        for value in node.values():
+            yield from _buttons(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _buttons(value)
+
+
+@SQLITE
+def test_every_button_names_what_it_does_and_a_permanent_one_asks_first(rapport):
+    """Cards, the digest, App Home and command replies alike (issue 34): a verb that says what the click does; a
+    goal's 1–10 answer a question; what ends something for good has a Block Kit confirm."""
+    view = _busy_home(rapport)
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
+    run_sweep(rapport, MONDAY + 35 * DAY, digest=(0, time(9)))
+    replies = [rapport.command(text).json() for text in (
+        "referral steady co -> Gamma", "forget quiet 0", "closeout calm co", "contact calm co Sam Lee sponsor",
+        "contact calm co Jane Doe primary", "log calm co meeting with Sam Lee")]
+    posted = [m for history in rapport.fake.messages.values() for m in history]
+    seen = list(_buttons([view, replies, posted]))
+    assert {b["action_id"] for b in seen} >= {"nudge_not_relevant", "home_not_relevant", "forget_confirm",
+                                              "home_pace", "referral_thanked", "closeout_tick", "nudge_open"}
+    for button in seen:
+        label = button["text"]["text"]
+        assert label.isdigit() or label.split()[0] in VERBS, label
+        assert ("confirm" in button) == (button["action_id"] in PERMANENT), button["action_id"]

@@ -200,3 +200,30 @@ def test_a_click_from_another_workspace_cannot_act(rapport):
     with rapport.database.sessions() as session:
         assert session.scalars(select(Nudge)).one().handled_at is None
         assert session.scalars(select(Interaction)).all() == []
+
+
+def test_each_button_on_a_merged_card_does_only_what_it_says(rapport):
+    """A check-in due and a referrer to thank on one card: *Mark thanked* thanks (and logs no check-in), the card
+    stays open for *Record check-in*, which records it; before, one *Done* did both without saying so."""
+    message = _posted_nudge(rapport, "add Acme Corp every 1w channel <#CACME|acme>\nreferral acme corp -> Beta Ltd",
+                            MONDAY + 8 * DAY)
+    labels = [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+              if e["type"] == "button"]
+    assert labels == ["Log a touch", "Record check-in", "Mark thanked", "View client", "Mark not relevant"]
+    _press(rapport, message, "nudge_done_thank")
+    update = _latest_update(rapport)
+    with rapport.database.sessions() as session:
+        assert session.scalars(select(Referral)).one().thanked_by == "UANA"
+    assert interactions_of(rapport.database, "Acme Corp") == [], "no check-in was logged by thanking"
+    still = [e["text"]["text"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]
+             if e["type"] == "button"]
+    assert still == ["Log a touch", "Record check-in", "View client", "Mark not relevant"]
+    assert "@UANA thanked them on 24 Nov." in _words({"blocks": update["blocks"]})
+    _press(rapport, message, "nudge_done_checkin")
+    closed = _latest_update(rapport, count=2)
+    assert not any(b["type"] == "actions" for b in closed["blocks"])
+    assert "<@UANA> checked in on 24 Nov." in json.dumps(closed["blocks"])
+    [entry] = interactions_of(rapport.database, "Acme Corp")
+    assert (entry.kind, entry.direction) == ("checkin", "both")
+    again = _press(rapport, message, "nudge_done_thank", user="UBEN")  # a stale copy
+    assert "Already handled by" in _words(rapport.fake.wait_for(again)[0].params)
