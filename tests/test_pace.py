@@ -36,7 +36,7 @@ def _waiting(rapport) -> int:
 
 def test_me_alone_shows_the_workspace_pace_and_how_to_change_it(rapport):
     reply = rapport.command("me")
-    assert "Up to 5 cards a workday (the workspace's most), from the start of business hours (09:00 UTC)." in \
+    assert "up to 5 cards a workday (the workspace's most), from the start of business hours (09:00 UTC)." in \
         reply.text
     assert "/client me cards 3" in reply.text and "Change pace" in reply.text
     assert _pace(rapport) is None
@@ -83,7 +83,7 @@ def test_the_hour_is_yours_and_must_fall_inside_business_hours(rapport):
 
 def test_set_several_at_once_then_resume(rapport):
     reply = rapport.command("me cards 2 at 11:15 pause until 2026-11-30")
-    assert "Up to 2 cards a workday (the workspace allows 5), from 11:15 your time (Europe/London). Paused: no " \
+    assert "up to 2 cards a workday (the workspace allows 5), from 11:15 your time (Europe/London). Paused: no " \
            "cards before 30 Nov, when they start again." in reply.text
     assert "it waits, ranked, in App Home (Needs attention)" in reply.text
     assert _pace(rapport) == (2, "11:15", "Europe/London", date(2026, 11, 30))

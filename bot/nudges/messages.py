@@ -145,7 +145,8 @@ def _card(card: CardView, days: Days, to_owner: bool) -> tuple[list[b.Block], st
     if also:
         lines.append(b.line(b.text("Also: ", bold=True), "; ".join(also) + "."))
     lines.append(b.line(b.text("Next: ", bold=True), *top_said.next))
-    lines += [_handled_line(r, days) for r in reasons if r.handled is not None]
+    if card.handled is None:  # one reason answered on its own while the card stays open for the others
+        lines += [_handled_line(r, days) for r in reasons if r.handled is not None]
     blocks: list[b.Block] = [b.rich(*lines)]
     open_card = card.handled is None
     asked = 0
