@@ -184,3 +184,12 @@ def test_app_home_change_pace_checks_like_the_command(rapport):
     _press(rapport, "home_resume", "0")
     rapport.fake.wait_for("views.publish", count=3)
     assert _pace(rapport) == (3, "10:30", "Europe/London", None)
+
+
+def test_the_hour_is_read_in_the_persons_own_timezone(rapport):
+    """Ben, in Los Angeles, asks for 07:30: 15:30 in the workspace's UTC."""
+    _quiet_portfolio(rapport, 1, "UBEN")
+    rapport.command("me at 07:30", user="UBEN")
+    assert run_sweep(rapport, THURSDAY.replace(hour=15)).delivery.posted == 0
+    run_sweep(rapport, THURSDAY.replace(hour=15, minute=30))
+    assert _cards_of(rapport, "UBEN") == 1
