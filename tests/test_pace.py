@@ -19,8 +19,9 @@ DAY = timedelta(days=1)
 
 
 def _pace(rapport, user="UANA") -> tuple | None:
+    """The one workspace's row (a first command refused makes no workspace: its id may not be 1)."""
     with rapport.database.sessions() as session:
-        row = session.get(PersonPace, (1, user))
+        row = session.scalars(select(PersonPace).where(PersonPace.user_id == user)).one_or_none()
         return None if row is None else (row.cards, row.at, row.tz, row.paused_until)
 
 
