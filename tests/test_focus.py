@@ -75,8 +75,8 @@ def test_a_client_due_for_three_reasons_gets_one_card(rapport):
     assert [b["type"] for b in message["blocks"]] == ["rich_text", "context", "actions"]
     text = words(message)
     assert text.startswith(" Acme Corp shows 2 warning signs in 30 days"), "the worst reason leads"
-    assert "Also: a check-in is due (every 1 week, none yet); Beta Ltd's introduction on 16 Nov not yet thanked." \
-        in text
+    assert ("Also: a check-in is due (every week, there hasn't been one yet); Beta Ltd's introduction on 16 Nov not "
+            "yet thanked.") in text
     assert text.count("Next:") == 1 and "Why it matters" not in text
     context = json.dumps(message["blocks"][1])
     assert "For <@UANA>" in context and "Why today" not in context  # nothing to add to the headline

@@ -19,7 +19,7 @@ from bot.nudges.messages import NudgeView as View
 from bot.nudges.messages import not_relevant_confirm, said_of, snooze_menu
 from bot.nudges.pace import Pace, pace_of
 from bot.nudges.pace import describe as describe_pace
-from bot.nudges.said import plural
+from bot.nudges.said import plural, summary
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
@@ -50,6 +50,7 @@ PAGE_SIZE = 16
 ATTENTION_PAGE = 8
 COMMITMENTS_SHOWN = 8
 OPEN_WINDOW = timedelta(days=14)
+WHAT_ROOM = 110  # characters of what happened, on a waiting client's line
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,8 @@ def needs_attention(session: Session, ctx: Context, page: int, best: list[rankin
                        key=lambda v: (-ranking.STRENGTH.get(v.kind, 0.0), v.nudge_id))
         parts: list[b.Element | str] = [b.text(client.name, bold=True)]
         if views:
-            said = said_of(views[0], days)
-            more = f" (and {len(views) - 1} more)" if len(views) > 1 else ""
-            parts += [f" · {said.what}{more} → ", b.text(said.todo, italic=True)]
+            said = [said_of(view, days) for view in views]
+            parts += [f" · {summary([s.what for s in said], WHAT_ROOM)} → ", b.text(said[0].todo, italic=True)]
         parts.append(" · " + ("due today" if ranked.waited == 0 else
                               f"waiting {ranked.waited} workday{'s' if ranked.waited != 1 else ''}"))
         value = str(client_id)

@@ -75,9 +75,10 @@ COUNT_WORDS = {QUIET: ("gone quiet",) * 2, NO_REPLY: ("with no reply",) * 2,
 def _counted(count: int, title: str) -> str:
     one, many = COUNT_WORDS[title]
     return one if count == 1 else many
-LIST_ORDER_WORDS = {SIGNS: "most first", NO_REPLY: "most first", PROMISES: "latest first", ISSUES: "longest first",
-                    QUIET: "longest silence first", CHECKINS: "latest first", THANKS: "most first",
-                    FORMER: "soonest first", WAITING: "as they will come up"}
+LIST_ORDER_WORDS = {SIGNS: "most first", NO_REPLY: "most first", PROMISES: "earliest due first",
+                    ISSUES: "longest without news first", QUIET: "longest silence first",
+                    CHECKINS: "earliest due first", THANKS: "most first", FORMER: "soonest first",
+                    WAITING: "as they will come up"}
 HEALTH_LABELS = ("Deep", "Steady", "Shallow", "At risk")
 
 

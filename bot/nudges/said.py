@@ -28,17 +28,22 @@ def clause(name: str, whats: list[str], todo: str) -> str:
     the step. A long name or a long fact is cut at a word, never the step."""
     head = clip_words(name, NAME_IN_CLAUSE) + ": "
     tail = f" {todo[:1].upper()}{todo[1:]}." if todo else ""
-    room = CLAUSE_MAX - len(head) - len(tail) - 1  # the full stop after what happened
+    said = summary(whats, CLAUSE_MAX - len(head) - len(tail) - 1)  # the full stop after what happened
+    return head + said + ("" if said.endswith(("?", ".", "!")) else ".") + tail
+
+
+def summary(whats: list[str], room: int) -> str:
+    """What happened, the worst first, then as many of the others as fit in `room` characters, the rest counted:
+    'no reply to 3 emails since 2 Dec; no word from them since 9 Nov (+1 more)'."""
     more = f" (+{len(whats) - 1} more)" if len(whats) > 1 else ""
     said = clip_words(whats[0], room - len(more))
     for index, what in enumerate(whats[1:], start=1):
         left = len(whats) - index - 1  # still to say after this one
         longer = f"{said}; {what}"
         if len(longer) + len(f" (+{left} more)" if left else "") > room:
-            said += f" (+{len(whats) - index} more)"
-            break
+            return said + f" (+{len(whats) - index} more)"
         said = longer
-    return head + said + ("" if said.endswith(("?", ".", "!")) else ".") + tail
+    return said
 
 
 def clip_words(value: str, limit: int) -> str:

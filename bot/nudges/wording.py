@@ -102,10 +102,11 @@ def _unanswered(client: b.Element, name: str, f: dict[str, Any], days: Days) -> 
 
 def _checkin(client: b.Element, name: str, f: dict[str, Any], days: Days) -> Said:
     last = f"the last on {days(f['last'])}" if f.get("last") else "and there hasn't been one yet"
-    return Said("calendar", ("A check-in with ", client, f" is due: every {f['every']}, {last}."),
+    every = str(f["every"]).removeprefix("1 ")  # "every month", not "every 1 month"
+    return Said("calendar", ("A check-in with ", client, f" is due: every {every}, {last}."),
                 ("ask “How are you feeling about everything?”, then press ", b.text("Record check-in", bold=True),
                  "."),
-                f"a check-in is due (every {f['every']}, {last.removeprefix('and ')})",
+                f"a check-in is due (every {every}, {last.removeprefix('and ')})",
                 "ask how they feel about everything",
                 WHY["checkin"])
 
