@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 EMOJI = {
     "warning": "⚠️", "white_check_mark": "✅", "memo": "📝", "pray": "🙏", "zzz": "💤", "tada": "🎉",
     "wastebasket": "🗑️", "bell": "🔔", "wave": "👋", "seedling": "🌱", "calendar": "📅", "telephone_receiver": "📞",
-    "bust_in_silhouette": "👤", "raised_hand": "✋", "speech_balloon": "💬", "handshake": "🤝", "alarm_clock": "⏰",
-    "hammer_and_wrench": "🛠️", "dart": "🎯", "checkered_flag": "🏁", "clipboard": "📋", "inbox_tray": "📥",
+    "bust_in_silhouette": "👤", "raised_hand": "✋",
+    "handshake": "🤝", "dart": "🎯", "clipboard": "📋", "speech_balloon": "💬", "hammer_and_wrench": "🛠️", "link": "🔗",
+    "information_source": "ℹ️", "checkered_flag": "🏁", "bar_chart": "📊", "alarm_clock": "⏰",
+    "white_large_square": "⬜", "inbox_tray": "📥",
 }
 
 Names = Callable[[str], str]
