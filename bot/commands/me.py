@@ -74,7 +74,7 @@ def cmd_me(session: Session, ctx: Context, args: str) -> b.Reply:
         row = apply(session, ctx.workspace_id, ctx.user_id, change, ctx.user_tz(), ctx.now)
     pace = pace_of(row, settings.daily_focus, workspace_tz)
     said = describe(pace, settings.business_hours, workspace_tz, ctx.now)
-    lines = [b.line(b.text("Your pace: ", bold=True), said[:1].lower() + said[1:])]
+    lines = [b.line(b.text("Your pace: ", bold=True), said)]
     if change.resume:
         lines.append(b.line("Resumed: your cards come again from the next sweep in business hours." if was_paused
                             else "You weren't paused; your cards come as usual."))

@@ -103,8 +103,7 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
     blocks: list[b.Block] = [
         b.header("Your relationships"),
         b.rich(b.line(b.text(_today(session, ctx, settings, scale, pace, total, days), bold=True)),
-               b.line("Your pace: " + describe_pace(pace, settings.business_hours, scale.tz, now)
-                      .replace("Up to", "up to", 1))),
+               b.line("Your pace: " + describe_pace(pace, settings.business_hours, scale.tz, now))),
         b.context(counts.line()),
         b.actions(b.button("Log a touch", "home_log", "0", style="primary"),
                   b.button("Change pace", "home_pace", "0"),

@@ -171,8 +171,9 @@ def apply(session: Session, workspace_id: int, user_id: str, change: Change, per
 
 
 def describe(pace: Pace, hours: BusinessHours, workspace_tz: ZoneInfo, now: datetime) -> str:
-    """'Up to 3 cards a workday, from 10:30 your time (Europe/London).' and the pause, if any."""
-    cards = f"Up to {pace.cards} card{'s' if pace.cards != 1 else ''} a workday" + \
+    """'up to 3 cards a workday, from 10:30 your time (Europe/London).' and the pause, if any: what follows "Your
+    pace: " in `/client me` and App Home."""
+    cards = f"up to {pace.cards} card{'s' if pace.cards != 1 else ''} a workday" + \
         (" (the workspace's most)" if pace.cards == pace.cap else f" (the workspace allows {pace.cap})")
     when = (f", from {pace.at:%H:%M} your time ({pace.tz.key})" if pace.at is not None else
             f", from the start of business hours ({hours.start:%H:%M} {workspace_tz.key})")
