@@ -12,7 +12,6 @@ Snooze, …) the first applies and the second, reading after it, is answered "Al
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -23,8 +22,8 @@ from bot.commitments.ledger import settle
 from bot.handoffs.handoff import introduced_by_click
 from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
-from bot.nudges.messages import DONE_ACTION, DONE_GROUPS, DONE_LABELS, said_of
-from bot.nudges.messages import NudgeView as View
+from bot.nudges.messages import DONE_ACTION, DONE_GROUPS, DONE_LABELS
+from bot.nudges.said import WHY
 from bot.people.heads_up import gave_heads_up
 from bot.relationship.cards import answer_nudges, card_of, close, note_message
 from bot.relationship.record import record_interaction
@@ -33,7 +32,7 @@ from bot.slack import blocks as b
 from bot.slack.caller import Context
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
-from bot.when import Days, WhenError, add_period, describe_period, parse_period
+from bot.when import WhenError, add_period, describe_period, parse_period
 from storage.handoffs import INTRO_KINDS, latest_handoff
 from storage.models import Card, Client, Commitment, Nudge
 from storage.queries import (
@@ -126,18 +125,16 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
     if nudge is None or client is None:
         return _gone()
     if action == "nudge_open":
-        blocks = [*_why_it_matters(session, ctx, nudge, client), *client_card(session, ctx, client)]
+        blocks = [*_why_it_matters(session, ctx, nudge), *client_card(session, ctx, client)]
         return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=blocks))
     return ClickResult(log_form_for=(client.id, client.name, nudge.id))
 
 
-def _why_it_matters(session: Session, ctx: Context, nudge: Nudge, client: Client) -> list[b.Block]:
+def _why_it_matters(session: Session, ctx: Context, nudge: Nudge) -> list[b.Block]:
     """What the card leaves out to stay short: why each of its reasons matters, said once, here."""
     _, reasons = card_of(session, ctx.workspace_id, nudge)
-    days = Days(ctx.settings.tz)
-    whys = list(dict.fromkeys(said_of(View(n.id, n.kind, client.name, client.owner_id, json.loads(n.facts)), days).why
-                              for n in reasons))
-    return [b.rich(*(b.line(b.text("Why it matters: ", bold=True), why) for why in whys)), b.divider()]
+    whys = list(dict.fromkeys(WHY[n.kind] for n in reasons if n.kind in WHY))
+    return [b.rich(*(b.line(b.text("Why it matters: ", bold=True), why) for why in whys)), b.divider()] if whys else []
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.nudges.said import Said
+from bot.nudges.said import WHY, Said
 from bot.slack import blocks as b
 from bot.when import Days
 
@@ -25,8 +25,7 @@ def say_goal(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
         return Said("dart", ("How confident are you now that ", client, " will reach ", what, f" by {due}? You gave "
                              f"it {f['odds']}% when you agreed it{latest}."),
                     ("one click, 1 (it won't happen) to 10 (it's done).",),
-                    f"how confident are you in {short} by {due}, 1–10?", "answer with one click",
-                    "A goal slipping is easier to save the week you notice than the week it is due.")
+                    f"how confident are you in {short} by {due}, 1–10?", "answer with one click", WHY[kind])
     if kind == "goal_risk":
         said = f"{f['confidence']}/10" if f.get("confidence") is not None else "low"
         drop = f", down from {f['highest']}/10 within 14 days" if f.get("highest") and f["highest"] > (
@@ -36,12 +35,11 @@ def say_goal(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
                     ("have the awkward conversation now: what happens if we don't get there? Change the strategy, or "
                      "scope it down together.",),
                     f"the goal {short} is at risk: your confidence is {said}", "have the awkward conversation now",
-                    "Clients forgive a goal missed far more easily than one they were surprised by.")
+                    WHY[kind])
     return Said("checkered_flag", ("The goal agreed with ", client, ", ", what, f", was due {due} (you gave it "
                                    f"{f['odds']}%). Was it met?"),
                 ("press ", b.text("Mark met", bold=True), " or ", b.text("Mark missed", bold=True), "."),
-                f"was {short} met? It was due {due}", "mark it met or missed",
-                "Comparing the odds you gave with what happened is how your next estimate gets honest.")
+                f"was {short} met? It was due {due}", "mark it met or missed", WHY["goal_due"])
 
 
 def goal_controls(kind: str, nudge_id: int) -> b.Block | None:

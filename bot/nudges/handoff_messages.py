@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from bot.handoffs.closeout import ITEM_WORDS
-from bot.nudges.said import Said
+from bot.nudges.said import WHY, Said
 from bot.slack import blocks as b
 from bot.when import Days
 from storage.handoffs import INTRO_KINDS
@@ -45,16 +45,14 @@ def say(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
                      b.user(f["to"]), " and the client closes this, or press ", b.text("Mark introduced", bold=True),
                      "."),
                     f"handed over on {days(f['at'])}, and {who} not yet introduced to the new owner",
-                    "introduce them, warmly",
-                    "A warm introduction from the person the client trusts carries that trust over; a new name out "
-                    "of the blue does not.")
+                    "introduce them, warmly", WHY[kind])
     if kind == "handoff_checkin":
         return Said("calendar", (f"{f['days']} days since you took over ", client, " from ", b.user(f["from"]),
                                  f" (check-in {f['number']} of {f['of']})."),
                     ("ask ", *contact, " ", CHECKIN_QUESTIONS.get(f["days"], "how it is going"), "; then press ",
                      b.text("Record check-in", bold=True), "."),
                     f"{f['days']} days since you took them over: a check-in is due", f"ask {who} how it is going",
-                    "The months after a change of hands are when a client quietly decides whether to stay.")
+                    WHY[kind])
     if kind == "closeout":
         left = ", ".join(ITEM_WORDS.get(item, item).lower() for item in f["left"])
         return Said("clipboard", ("The closeout of ", client, f"'s project, opened {days(f['opened'])}, has "
@@ -62,9 +60,7 @@ def say(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
                     ("finish them and tick them: ", b.text(f"/client closeout {name}", code=True),
                      " shows the checklist."),
                     f"the project closeout has {len(f['left'])} of {f['of']} items unticked",
-                    "finish them and tick them off",
-                    "A project that ends loose (logins not handed over, open issues not listed) is what the client "
-                    "remembers, more than the work.")
+                    "finish them and tick them off", WHY[kind])
     if kind == "referable":
         return Said("seedling", (client, " has been a deep relationship for two months and just told you it is "
                                  "working: a good moment to make referring you easy, if it feels natural."),
@@ -72,6 +68,5 @@ def say(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
                      b.text("“What we did together, in one sentence. Who it would help, and how to reach you.”",
                             italic=True)),
                     "a deep relationship that just said it is working", "send two lines they could forward",
-                    "Most happy clients are willing to refer, but few are ever given an easy way to; give first, "
-                    "never make it a condition.")
+                    WHY[kind])
     raise ValueError(f"unknown nudge kind {kind!r}")

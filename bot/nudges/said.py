@@ -10,6 +10,35 @@ from bot.slack import blocks as b
 
 CLAUSE_MAX = 120  # a client's clause in a notification: what happened and what to do, read aloud by screen readers
 NAME_IN_CLAUSE = 40
+# Why each kind of nudge matters, one sentence: said once, at the top of *View client*, not on every card every day
+WHY = {
+    "quiet": "Clients rarely say they are unhappy; they go quiet first.",
+    "unanswered": "When calls and emails stop being returned, another email is the easiest thing to ignore.",
+    "checkin": "Small, regular conversations catch problems while they are still small.",
+    "thank": "A referral is the strongest sign of trust, and an unthanked one is rarely repeated.",
+    "at_risk": "Clients rarely complain outright; warning signs piling up is how leaving usually starts.",
+    "advocate": "The advocate going quiet is the earlier warning.",
+    "winback": "A former client's honest view is the most useful feedback you will get, and staying useful without "
+               "selling keeps the door open.",
+    "reply": "A question left waiting tells a client how much they matter; a quick answer is the cheapest trust there "
+             "is.",
+    "promise": "A promise kept on time is the simplest proof they can rely on you; trust is lost first where one "
+               "slips without a word.",
+    "issue": "The client cares less that you are working on it than about when it will be solved.",
+    "eta": "A missed estimate that nobody mentions hurts more than the delay itself.",
+    "heads_up": "An advocate who hears about it from someone else stops being your advocate.",
+    "goal_check": "A goal slipping is easier to save the week you notice than the week it is due.",
+    "goal_risk": "Clients forgive a goal missed far more easily than one they were surprised by.",
+    "goal_due": "Comparing the odds you gave with what happened is how your next estimate gets honest.",
+    "intro": "A warm introduction from the person the client trusts carries that trust over; a new name out of the "
+             "blue does not.",
+    "handoff_checkin": "The months after a change of hands are when a client quietly decides whether to stay.",
+    "closeout": "A project that ends loose (logins not handed over, open issues not listed) is what the client "
+                "remembers, more than the work.",
+    "referable": "Most happy clients are willing to refer, but few are ever given an easy way to; give first, never "
+                 "make it a condition.",
+}
+WHY["intro_reminder"] = WHY["intro"]
 
 
 @dataclass(frozen=True)

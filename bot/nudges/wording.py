@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.nudges import handoff_messages
 from bot.nudges.goal_messages import GOAL_KINDS, say_goal
-from bot.nudges.said import Said, plural
+from bot.nudges.said import WHY, Said, plural
 from bot.slack import blocks as b
 from bot.when import Days
 
@@ -33,23 +33,6 @@ SIGN_WORDS = {"last-minute cancellation": "a last-minute cancellation", "delay":
 SIGNS_SHOWN = 3
 TOUCH_WORDS = {"call": ("call", "calls"), "meeting": ("meeting", "meetings"), "email": ("email", "emails"),
                "message": ("message", "messages"), "visit": ("visit", "visits")}
-WHY = {
-    "quiet": "Clients rarely say they are unhappy; they go quiet first.",
-    "unanswered": "When calls and emails stop being returned, another email is the easiest thing to ignore.",
-    "checkin": "Small, regular conversations catch problems while they are still small.",
-    "thank": "A referral is the strongest sign of trust, and an unthanked one is rarely repeated.",
-    "at_risk": "Clients rarely complain outright; warning signs piling up is how leaving usually starts.",
-    "advocate": "The advocate going quiet is the earlier warning.",
-    "winback": "A former client's honest view is the most useful feedback you will get, and staying useful without "
-               "selling keeps the door open.",
-    "reply": "A question left waiting tells a client how much they matter; a quick answer is the cheapest trust there "
-             "is.",
-    "promise": "A promise kept on time is the simplest proof they can rely on you; trust is lost first where one "
-               "slips without a word.",
-    "issue": "The client cares less that you are working on it than about when it will be solved.",
-    "eta": "A missed estimate that nobody mentions hurts more than the delay itself.",
-    "heads_up": "An advocate who hears about it from someone else stops being your advocate.",
-}
 
 
 def _day(days: Days, value: str | None) -> str:
