@@ -204,3 +204,15 @@ def test_days_read_the_same_in_the_card_and_its_notification():
     last_year = Days(LONDON, 2027)
     text, _, _ = message([one("unanswered")], last_year, to_owner=True)
     assert "since 2 Dec 2026" in text
+
+
+def test_a_name_can_never_ping_or_smuggle_a_link():
+    name = "<!channel> Evil <https://evil.test|click here>"
+    card = CardView((view("quiet", name=name),), WHY, note="<!here> 3 more waiting")
+    text, blocks, _ = message([card], DAYS)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text, "the notification escapes it"
+    mrkdwn = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert not any("<!" in t or "<https" in t for t in mrkdwn), mrkdwn
+    confirm = next(e for e in every_button(blocks) if e["action_id"] == "nudge_not_relevant")["confirm"]
+    assert confirm["text"]["type"] == "plain_text", "shown literally"
+    assert {"type": "text", "text": name, "style": {"bold": True}} in blocks[0]["elements"][0]["elements"]
