@@ -98,7 +98,7 @@ def build_app(
     commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings, posting)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)
-    nudges.register(app, session_factory, directory, clock)
+    nudges.register(app, session_factory, directory, clock, settings)
     views.register(app, session_factory, directory, clock, settings)
     shortcuts.register(app, session_factory, directory, clock)
     reviews.register(app, session_factory, directory, clock, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,9 +102,12 @@ _IN = re.compile(r"(?:in\s+)?(\d{1,4})\s*(d|day|days|w|wk|wks|week|weeks|m|mo|mo
 MAX_AHEAD_DAYS = 730
 
 
-def parse_future_day(text: str, now: datetime, tz: ZoneInfo) -> date:
+PAST_PROMISE = "a promise is about what is still to come"
+
+
+def parse_future_day(text: str, now: datetime, tz: ZoneInfo, past: str = PAST_PROMISE) -> date:
     """A day from today on, as people promise them: 'tomorrow', 'friday' (the next one, today if it is
-    Friday), 'in 3d', '2w', '2026-12-01'. Read in the user's timezone; a past day is an error."""
+    Friday), 'in 3d', '2w', '2026-12-01'. Read in the user's timezone; a past day is an error, `past` says why."""
     _bounded(text, "a day", FUTURE_FORMS)
     words = " ".join(text.lower().split())
     today = now.astimezone(tz).date()
@@ -125,11 +129,46 @@ def parse_future_day(text: str, now: datetime, tz: ZoneInfo) -> date:
         except ValueError:
             raise WhenError(f"{text} is not a real date") from None
         if day < today:
-            raise WhenError(f"{text} is in the past: a promise is about what is still to come")
+            raise WhenError(f"{text} is in the past: {past}")
     if day is None and (words == "yesterday" or _AGO.fullmatch(words)):
-        raise WhenError(f"{text} is in the past: a promise is about what is still to come")
+        raise WhenError(f"{text} is in the past: {past}")
     if day is None:
         raise WhenError(f"I can't read {text!r} as a day. Use {FUTURE_FORMS}")
     if (day - today).days > MAX_AHEAD_DAYS:
         raise WhenError(f"{text!r} is more than two years away")
     return day
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Days:
+    """The one way Rapport writes a day wherever it writes one itself (cards and their notification text, the
+    digest, App Home): '30 Jun', with the year when it is not the current one ('30 Jun 2025'), read in one
+    timezone (the workspace's; App Home: the reader's). Never 'today' or 'yesterday': a message rewritten days
+    later must still say the same day."""
+
+    tz: ZoneInfo = field(default=UTC_ZONE)
+    year: int | None = None  # the current year, in `tz`; None: always without the year
+
+    @classmethod
+    def at(cls, now: datetime, tz: ZoneInfo) -> Days:
+        return cls(tz, now.astimezone(tz).year)
+
+    def __call__(self, value: datetime | date | str) -> str:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        day = value.astimezone(self.tz).date() if isinstance(value, datetime) else value
+        text = f"{day.day} {day:%b}"
+        return text if self.year is None or day.year == self.year else f"{text} {day.year}"
+
+    def date_of(self, value: datetime) -> date:
+        return value.astimezone(self.tz).date()
+
+
+def end_of_week(now: datetime, tz: ZoneInfo) -> datetime:
+    """When this week ends where `tz` is: the coming Monday at 00:00. "Due this week" is due before then (a day
+    already past included, said as late), never the first days of next week."""
+    today = now.astimezone(tz).date()
+    return datetime.combine(today + timedelta(days=7 - today.weekday()), time(0), tzinfo=tz)

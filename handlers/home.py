@@ -10,7 +10,18 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.home import client_for_form, home_card, home_not_relevant, home_settle, home_snooze, home_view
+from bot.home import (
+    client_for_form,
+    home_card,
+    home_not_relevant,
+    home_settle,
+    home_snooze,
+    home_view,
+    pace_resumed,
+    pace_saved,
+    pace_view,
+)
+from bot.home.pace import CALLBACK as PACE_FORM
 from bot.log_form import log_form_for
 from bot.settings import Settings
 from bot.slack.message_updates import rewrite
@@ -44,7 +55,8 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        caller = caller_or_none({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory)
+        caller = caller_or_none({"team_id": body.get("team_id"), "user_id": event.get("user")}, client, directory,
+                                settings)
         if caller is None:
             return
         publish(client, caller)
@@ -57,9 +69,11 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.action("home_not_relevant")
     @app.action("home_kept")
     @app.action("home_resolved")
+    @app.action("home_pace")
+    @app.action("home_resume")
     def home_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        caller = caller_or_none(body, client, directory)
+        caller = caller_or_none(body, client, directory, settings)
         if caller is None:
             return
         selected = action.get("selected_option")
@@ -81,7 +95,26 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
             updates, notice = home_settle(session_factory, caller, value, now)
             publish(client, caller, **_pages(body), notice=notice)
             rewrite(client, updates)
+        elif kind == "home_pace":
+            client.views_open(trigger_id=body.get("trigger_id"), view=pace_view(session_factory, caller, now, settings))
+        elif kind == "home_resume":
+            pace_resumed(session_factory, caller, now)
+            publish(client, caller, **_pages(body))
         elif kind == "home_attention_page":
             publish(client, caller, _pages(body).get("page", 1), _number(value))
         else:
             publish(client, caller, _number(value), _pages(body).get("attention", 1))
+
+    @app.view(PACE_FORM)
+    def pace_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        caller = caller_or_none(body, client, directory, settings)
+        if caller is None:
+            ack(response_action="errors", errors={"cards": "That request from Slack was incomplete."})
+            return
+        values = (view.get("state") or {}).get("values") or {}
+        errors = pace_saved(session_factory, caller, values if isinstance(values, dict) else {}, clock(), settings)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        publish(client, caller)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.settings import Settings
 from bot.slack.caller import Caller
 from bot.slack.people import Directory
 from bot.slack.text import payload_text
@@ -14,8 +16,10 @@ class BadPayloadError(Exception):
     pass
 
 
-def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller:
-    """Slash commands carry team_id/user_id at the top; interactions nest them in team/user objects."""
+def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory,
+                settings: Settings | None = None) -> Caller:
+    """Slash commands carry team_id/user_id at the top; interactions nest them in team/user objects. `settings`:
+    the deployment's, for what a surface reads of them (the timezone days are written in, focus's budget)."""
     team = body.get("team")
     user = body.get("user")
     team_id = payload_text(body.get("team_id")) or (payload_text(team.get("id")) if isinstance(team, dict) else None)
@@ -27,15 +31,17 @@ def caller_from(body: Mapping[str, Any], client: WebClient, directory: Directory
         enterprise_id = payload_text(team.get("enterprise_id"))
     if team_id is None or user_id is None:
         raise BadPayloadError("missing team or user")
-    return Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
-                  person=lambda: directory.person(client, team_id, user_id),
-                  channel=lambda channel_id: directory.channel(client, channel_id),
-                  someone=lambda user: directory.someone(client, user))
+    caller = Caller(team_id=team_id, enterprise_id=enterprise_id, user_id=user_id,
+                    person=lambda: directory.person(client, team_id, user_id),
+                    channel=lambda channel_id: directory.channel(client, channel_id),
+                    someone=lambda user: directory.someone(client, user))
+    return replace(caller, settings=settings, update_every=settings.update_every) if settings else caller
 
 
-def caller_or_none(body: Mapping[str, Any], client: WebClient, directory: Directory) -> Caller | None:
+def caller_or_none(body: Mapping[str, Any], client: WebClient, directory: Directory,
+                   settings: Settings | None = None) -> Caller | None:
     """For interactions, where a malformed payload has nobody to answer: do nothing."""
     try:
-        return caller_from(body, client, directory)
+        return caller_from(body, client, directory, settings)
     except BadPayloadError:
         return None

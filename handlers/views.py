@@ -27,7 +27,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.options("client")
     def client_typeahead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         try:
-            caller = caller_from(body, client, directory)
+            caller = caller_from(body, client, directory, settings)
         except BadPayloadError:
             ack(options=[])
             return
@@ -37,7 +37,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.options("with")
     def contact_typeahead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         try:
-            caller = caller_from(body, client, directory)
+            caller = caller_from(body, client, directory, settings)
         except BadPayloadError:
             ack(options=[])
             return
@@ -48,7 +48,7 @@ def register(app: App, session_factory: sessionmaker[Session], directory: Direct
     @app.view(CALLBACK)
     def log_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         try:
-            caller = caller_from(body, client, directory)
+            caller = caller_from(body, client, directory, settings)
         except BadPayloadError:
             ack(response_action="errors", errors={"client": "That request from Slack was incomplete."})
             return

@@ -103,11 +103,15 @@ def card_history(session: Session, workspace_id: int, owner_id: str | None, sinc
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
 
 
-def days_spent(session: Session, workspace_id: int, day: str, budget: int) -> dict[str, int]:
-    """People whose budget for the day is spent, with how many were still waiting for them."""
-    stmt = select(FocusDay.owner_id, FocusDay.waiting).where(
-        FocusDay.workspace_id == workspace_id, FocusDay.day == day, FocusDay.shown >= budget)
-    return dict(session.execute(stmt).all())
+def focus_days_on(session: Session, workspace_id: int, day: str, owner_id: str | None = None
+                  ) -> dict[str, tuple[int, int]]:
+    """Each person's (cards shown, clients still waiting) on a workday, for those who had cards chosen: a budget
+    is spent when shown reaches that person's own number."""
+    stmt = select(FocusDay.owner_id, FocusDay.shown, FocusDay.waiting).where(
+        FocusDay.workspace_id == workspace_id, FocusDay.day == day)
+    if owner_id is not None:
+        stmt = stmt.where(FocusDay.owner_id == owner_id)
+    return {owner: (shown, waiting) for owner, shown, waiting in session.execute(stmt)}
 
 
 _OPEN_CARDS = select(Card).where(Card.client_id == bindparam("client_id"), Card.closed_at.is_(None))  # every touch

@@ -583,3 +583,18 @@ class ClientCount(Base):
     owner_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     delta: Mapped[int] = mapped_column(Integer)
+
+
+class PersonPace(Base):
+    """One person's own pace for cards (PRODUCT.md §4.8): fewer a workday than the workspace's number (never more),
+    the hour they come, and a pause until a day. No row, or a column left empty: the workspace's way."""
+
+    __tablename__ = "person_paces"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cards: Mapped[int | None] = mapped_column(Integer)  # a workday; read as at most RAPPORT_DAILY_FOCUS
+    at: Mapped[str | None] = mapped_column(String(5))  # 'HH:MM' in `tz`: no cards before then on a workday
+    tz: Mapped[str | None] = mapped_column(String(64))  # the person's IANA timezone (Slack's) when they set it
+    paused_until: Mapped[date | None] = mapped_column(Date)  # no cards before this day (in `tz`); it waits, ranked
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1032,3 +1032,20 @@ def forgotten_event(session: Session, workspace_id: int, client_id: int) -> Audi
     stmt = (select(AuditEvent).where(AuditEvent.workspace_id == workspace_id, AuditEvent.client_id == client_id,
                                      AuditEvent.action == "forgotten").order_by(AuditEvent.id.desc()).limit(1))
     return session.scalars(stmt).first()
+
+
+def out_kinds_since(session: Session, since: dict[int, datetime]) -> dict[int, dict[str, int]]:
+    """Per client, how many touches of each kind we made since the given moment (its unanswered streak): what a
+    card says as "no reply to 2 emails and a call"."""
+    found: dict[int, dict[str, int]] = {}
+    ids = list(since)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        stmt = select(Interaction.client_id, Interaction.kind, Interaction.occurred_at).where(
+            Interaction.client_id.in_(chunk), Interaction.direction == "out",
+            Interaction.occurred_at >= min(since[i] for i in chunk))
+        for client_id, kind, at in session.execute(stmt):
+            if at >= since[client_id]:
+                kinds = found.setdefault(client_id, {})
+                kinds[kind] = kinds.get(kind, 0) + 1
+    return found

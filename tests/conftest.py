@@ -38,6 +38,7 @@ from storage.migrate import upgrade
 from storage.models import Base
 from tests.clock_shift import TODAY, pairs_a_date_with_the_machine_clock, shift_from_environment
 from tests.fake_slack import FakeSlack
+from tests.snapshots import BlockKit, Reading
 
 CLOCK_OFFSET = shift_from_environment()
 
@@ -354,3 +355,15 @@ def oauth_rapport(database: Database, fake_slack: FakeSlack, database_url: str) 
     """Rapport offered to many workspaces: nothing is installed until a test goes through the OAuth flow."""
     with _served(oauth_settings(database_url, fake_slack), database, fake_slack) as server:
         yield server
+
+
+@pytest.fixture
+def blocks_snapshot(snapshot: Any) -> Any:
+    """A message's or view's Block Kit, held in tests/snapshots/ (tests/snapshots.py says how to regenerate)."""
+    return snapshot.use_extension(BlockKit)
+
+
+@pytest.fixture
+def text_snapshot(snapshot: Any) -> Any:
+    """What a person reads of it: its notification text and the blocks as the shell renders them."""
+    return snapshot.use_extension(Reading)

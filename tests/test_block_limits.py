@@ -61,7 +61,7 @@ def _cards(handled: bool = False) -> list[CardView]:
     message carries."""
     views = _views(30)
     done = Handled("marked it done", "UANA", NOW + timedelta(hours=1)) if handled else None
-    why = "chosen today: at risk, 61 days overdue and 2 more reasons, top 10% by value, waited 9 workdays"
+    why = "Why today: 2+ warning signs, top 10% by value, waited 9 workdays, the longest"
     note = "2,000 of your clients are due for attention. These 5 matter most today; the other 1,995 wait."
     return [CardView(tuple(views[3 * i:3 * i + 3]), why, note, done) for i in range(10)]
 
@@ -71,7 +71,7 @@ def test_a_full_nudge_message_fits_slacks_limits():
     _limits_hold(blocks, 50)
     assert len(text) <= 3000 and len(metadata["event_payload"]["nudge_ids"]) == 30
     assert [e["action_id"] for e in blocks[2]["elements"]] == [
-        "nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open"]
+        "nudge_log", "nudge_done_checkin", "nudge_open", "nudge_snooze", "nudge_not_relevant"]
     _, handled_blocks, _ = message(_cards(handled=True))
     _limits_hold(handled_blocks, 50)
     assert not any(blk["type"] == "actions" for blk in handled_blocks)

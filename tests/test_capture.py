@@ -216,7 +216,8 @@ def test_a_question_unanswered_for_four_business_hours_is_a_nudge_across_a_weeke
     said = words(posted)
     assert "@UJANE at Acme Corp asked in #CSHARED 4 business hours ago; nobody from your side has answered" in said
     assert f"https://test.slack.com/archives/{SHARED}/p{asked.replace('.', '')}" in json.dumps(posted["blocks"])
-    assert "chosen today: a message waiting for an answer" in json.dumps(posted["blocks"])
+    assert posted["text"] == ("Acme Corp: a question of theirs has waited 4 business hours for an answer. Answer it, "
+                              "even briefly.")
     assert run_sweep(rapport, monday.replace(hour=15)).planned.planned == {}  # once per question
 
 

@@ -144,8 +144,9 @@ class Race:
 # Where the clicks enter (a request is a click of the race from then on) and where each applies what it read.
 ENTRIES = ((handlers.nudges, "run_click"), (handlers.home, "home_settle"), (handlers.home, "home_not_relevant"),
            (handlers.actions, "run_button"))
-APPLIES = ((bot.buttons.clicks, "close"), (bot.home.tab, "settle"), (bot.home.tab, "not_relevant"),
-           (bot.commands.touches, "mark_referrals_thanked"), (bot.commands.manage, "delete_client"),
+APPLIES = ((bot.buttons.clicks, "close"), (bot.buttons.clicks, "answer_nudges"), (bot.home.tab, "settle"),
+           (bot.home.tab, "not_relevant"), (bot.commands.touches, "mark_referrals_thanked"),
+           (bot.commands.manage, "delete_client"),
            (bot.buttons.goals, "check"), (bot.buttons.goals, "close_goal"))
 
 
@@ -262,8 +263,16 @@ class PostedCard:
     team: str = "T1"
 
     def control(self, action_id: str) -> dict[str, Any]:
-        return next(e for b in self.message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                    if e["action_id"] == action_id)
+        """"nudge_done": the card's button that does what its reason asks (Record check-in, Mark thanked, …); a card
+        with none (a goal at risk) is pressed with an older message's Done, which must stay serialised too."""
+        elements = [e for b in self.message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        found = next((e for e in elements if e["action_id"] == action_id or
+                      (action_id == "nudge_done" and e["action_id"].startswith("nudge_done_"))), None)
+        if found is None and action_id == "nudge_done":
+            log_button = next(e for e in elements if e["action_id"] == "nudge_log")
+            return {**log_button, "action_id": "nudge_done", "text": {"type": "plain_text", "text": "Done"}}
+        assert found is not None, action_id
+        return found
 
 
 def press(rapport, card: PostedCard, action_id: str, user: str, *, period: str = "1w", verbatim: bool = False
@@ -275,10 +284,11 @@ def press(rapport, card: PostedCard, action_id: str, user: str, *, period: str =
     if verbatim:
         payload = bolt_python_block_actions(
             team=card.team, user=user, channel=card.message["channel"], message_ts="1.000100", response_url=url,
-            action_id=action_id, block_id=f"nudge-{element['value']}", value=element["value"],
+            action_id=element["action_id"], block_id=f"nudge-{element['value']}", value=element["value"],
             label=element["text"]["text"])
     else:
-        action: dict[str, Any] = {"type": element["type"], "action_id": action_id, "block_id": "b", "action_ts": "1"}
+        action: dict[str, Any] = {"type": element["type"], "action_id": element["action_id"], "block_id": "b",
+                                  "action_ts": "1"}
         if element["type"] == "static_select":
             action["selected_option"] = next(o for o in element["options"] if o["value"].endswith(":" + period))
         else:

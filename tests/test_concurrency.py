@@ -79,7 +79,7 @@ def test_three_sweepers_post_every_nudge_exactly_once_within_the_budget(database
     assert sorted(posted) == sorted(ids), "every nudge and digest posted exactly once"
     assert statuses == {"sent": CLIENTS + CHANNELS}
     digests = [m for history in fake_slack.messages.values() for m in history
-               if m["text"].startswith("Weekly digest 2026-W47")]
+               if m["text"].startswith("Weekly digest, week of 16 Nov:")]
     assert sorted(m["channel"] for m in digests) == sorted(f"C{i:03d}" for i in range(CHANNELS))
     print("\n".join(first_day))
     assert sum(" 0 cards " not in s or " posted 0 " not in s for s in first_day) >= 2, \

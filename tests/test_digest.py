@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from bot.nudges.digest import SECTIONS
+import pytest
+
+from tests.snapshots import reading
 from tests.test_sweep import run_sweep, words
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC
@@ -34,18 +36,26 @@ def test_monday_nine_in_the_workspace_timezone_once_a_week(rapport):
     assert sweep(rapport, later + timedelta(hours=5), timezone="America/New_York").planned.planned["digest"] == 1
 
 
-def test_an_empty_workspace_gets_the_same_sections_with_zeros(rapport):
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one snapshot, not one per database
+
+
+@SQLITE
+def test_an_empty_week_is_one_block_of_zeros(rapport, blocks_snapshot, text_snapshot):
     rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     sweep(rapport, MONDAY_9)
     [digest] = digests(rapport)
     assert digest["channel"] == "CTEAM"
+    assert digest["blocks"] == blocks_snapshot and reading(digest["text"], digest["blocks"]) == text_snapshot
     text = words(digest)
-    positions = [text.index(f"{title} (0)") for title in SECTIONS]
-    assert positions == sorted(positions), "the sections come in the same order every week"
-    assert text.count("None this week.") == len(SECTIONS)
+    assert text.startswith("Weekly digest · week of 23 Nov\n0 gone quiet · 0 with no reply · 0 check-ins due this "
+                           "week · 0 referrers to thank · 0 with 2+ warning signs · 0 former clients due · 0 promises "
+                           "due this week · 0 open issues · 0 waiting their turn\n")
+    assert [b["type"] for b in digest["blocks"]] == ["header", "rich_text"], "no empty list, no empty line"
+    assert "None this week" not in text and "Reviews shared" not in text and "0 of 0" not in text
+    assert digest["text"] == "Weekly digest, week of 23 Nov: nothing due or owed."
 
 
-def test_a_busy_workspace(rapport):
+def _busy_week(rapport):
     rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     rapport.clock.now = MONDAY_9 - timedelta(days=40)
     rapport.command("add Quiet One")
@@ -64,16 +74,43 @@ def test_a_busy_workspace(rapport):
     rapport.command("log weekly email to 15d ago")
     rapport.command("log weekly email to 12d ago")
     rapport.command("log weekly email to")
+    rapport.command("add Late Check every 1w")  # its check-in fell due on Thursday: late, said so
+    rapport.clock.now = MONDAY_9 - timedelta(days=11)
+    rapport.command("checkin late check done")
+    rapport.command("add Next Week every 2w")  # due next Monday: not this week
+    rapport.clock.now = MONDAY_9 - timedelta(days=7)
+    rapport.command("checkin next week done")
     sweep(rapport, MONDAY_9)
     [digest] = digests(rapport)
+    return digest
+
+
+@SQLITE
+def test_a_busy_week_leads_with_the_worst_each_client_once(rapport, blocks_snapshot, text_snapshot):
+    digest = _busy_week(rapport)
+    assert digest["blocks"] == blocks_snapshot and reading(digest["text"], digest["blocks"]) == text_snapshot
+
+
+def test_a_busy_workspace(rapport):
+    digest = _busy_week(rapport)
     text = words(digest)
-    assert "Gone quiet (" in text and "Quiet One · silent 40 days" in text
-    assert "Unanswered (1)" in text and "Weekly · 3 touches unanswered" in text
-    assert "Check-ins due this week (1)" in text and "Referrers to thank (1)" in text
-    assert "At risk (1)" in text and "Risky One" in text
-    assert "Former clients due (0)" in text
-    assert "Deepest relationships (1)" in text and "Deep One · Deep" in text
-    assert "Risky One · At risk" in text
+    counts = text.splitlines()[1]
+    assert counts == ("1 gone quiet · 1 with no reply · 2 check-ins due this week · 1 referrer to thank · 1 with 2+ "
+                      "warning signs · 0 former clients due · 0 promises due this week · 0 open issues · "
+                      "5 waiting their turn"), counts
+    assert "Health of current clients: 1 deep · 2 steady · 3 shallow · 1 at risk" in text
+    lists = text[text.index("2+ warning signs · most first"):]
+    order = [lists.index(title) for title in ("2+ warning signs", "No reply", "Gone quiet", "Check-ins due",
+                                              "Referrers to thank")]
+    assert order == sorted(order), "the worst first"
+    assert "Risky One · 2 warning signs in 30 days → ask for an honest conversation" in text
+    assert "Weekly · no reply to 3 touches since 19 Oct (also a check-in due) → call, or ask for a short meeting" \
+        in text
+    assert text.count("Weekly ·") == 1, "each client once in the lists, under its worst reason"
+    assert "Quiet One · nothing from them in 40 days → give them a call" in text
+    checkins = text[text.index("Check-ins due this week ·"):text.index("Referrers to thank ·")]
+    assert "Late Check · late: due 19 Nov" in checkins and "Next Week" not in checkins, "this week is this week"
+    assert "Deepest: Deep One (Deep)" in text and "Shallowest: Risky One (At risk)" in text
 
 
 def test_hundreds_of_clients_stay_within_slacks_limits(rapport):
@@ -93,7 +130,7 @@ def test_hundreds_of_clients_stay_within_slacks_limits(rapport):
     [digest] = digests(rapport)
     assert len(digest["blocks"]) <= 50
     text = words(digest)
-    assert "Gone quiet (300)" in text and "…and 290 more" in text
+    assert "300 gone quiet" in text and "…and 295 more" in text
     assert len(digest["text"]) <= 3000
 
 
@@ -106,6 +143,7 @@ def test_a_client_in_the_digest_opens_its_card(rapport):
     sweep(rapport, MONDAY_9 + timedelta(days=31))
     [digest] = digests(rapport)
     menu = next(e for b in digest["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert menu["placeholder"]["text"] == "View a client…"
     path = f"response/{uuid.uuid4().hex[:8]}"
     rapport.interact({"type": "block_actions", "response_url": f"{rapport.fake.url}/{path}", "trigger_id": "t",
                       "container": {"type": "message"}, "actions": [

@@ -74,14 +74,16 @@ def test_a_client_due_for_three_reasons_gets_one_card(rapport):
     assert len(message["metadata"]["event_payload"]["nudge_ids"]) == 3
     assert [b["type"] for b in message["blocks"]] == ["rich_text", "context", "actions"]
     text = words(message)
-    assert "introduced you to Beta Ltd" in text and "2 warning signs within 30 days" in text
-    assert "A check-in with Acme Corp is due" in text
+    assert text.startswith(" Acme Corp shows 2 warning signs in 30 days"), "the worst reason leads"
+    assert ("Also: a check-in is due (every week, there hasn't been one yet); Beta Ltd's introduction on 16 Nov not "
+            "yet thanked.") in text
+    assert text.count("Next:") == 1 and "Why it matters" not in text
     context = json.dumps(message["blocks"][1])
-    assert "chosen today: at risk and 2 more reasons" in context
+    assert "For <@UANA>" in context and "Why today" not in context  # nothing to add to the headline
     assert [e["text"]["text"] for e in message["blocks"][2]["elements"] if e["type"] == "button"] == [
-        "Log a touch", "Done", "Not relevant", "Open"]
+        "Log a touch", "Record check-in", "Mark thanked", "View client", "Mark not relevant"]
     [card] = _cards(rapport)
-    assert card.why == "chosen today: at risk and 2 more reasons"
+    assert card.why == "Why today: 2+ warning signs"
 
 
 def test_the_highest_value_goes_first_and_says_so(rapport):
@@ -92,7 +94,7 @@ def test_the_highest_value_goes_first_and_says_so(rapport):
     run_sweep(rapport, THURSDAY, daily_focus=1)
     [message] = posts(rapport, "CX")
     assert "Big Co" in words(message) and "Small Co" not in words(message)  # names only the client it nudges about
-    assert "chosen today: gone quiet, top 10% by value" in json.dumps(message["blocks"])
+    assert "Why today: gone quiet, top 10% by value" in json.dumps(message["blocks"])
 
 
 def test_nothing_waits_unseen_more_than_ten_workdays(rapport):
@@ -114,7 +116,7 @@ def test_nothing_waits_unseen_more_than_ten_workdays(rapport):
         day += DAY
     assert first_card == 8, "ranked below every new valuable client until it had waited 8 workdays"
     card = next(c for c in _cards(rapport) if c.client_id == client_named(rapport.database, "Small Co").id)
-    assert "waited 8 workdays (nothing waits more than 10)" in card.why
+    assert card.why == "Why today: a check-in due, waited 8 workdays, the longest"
 
 
 def test_not_relevant_closes_the_episode_and_asks_nothing_more(rapport):
@@ -143,7 +145,7 @@ def test_any_touch_logged_closes_the_clients_open_cards(rapport):
     assert update["channel"] == "CACME" and "<@UANA> logged a call" in json.dumps(update["blocks"])
     [card] = _cards(rapport)
     assert card.closed_at == rapport.clock.now and card.closed_action == "logged a call"
-    stale = _press_in_message(rapport, message, "nudge_done", user="UBEN")
+    stale = _press_in_message(rapport, message, "nudge_not_relevant", user="UBEN")
     assert "Already handled" in _words(rapport.fake.wait_for(stale)[0].params)
 
 
@@ -179,11 +181,12 @@ def test_app_home_lists_every_waiting_client_ranked_with_not_relevant(rapport):
     entries = [b for b in view["blocks"] if b.get("block_id", "").startswith("attention-")]
     assert len(entries) == 6
     assert len(view["blocks"]) <= 100
-    waiting = {_words(b) for b in view["blocks"] if b["type"] == "rich_text" and "gone quiet" in _words(b)}
+    waiting = {_words(b) for b in view["blocks"] if b["type"] == "rich_text" and "→" in _words(b)}
     assert len(waiting) == 6 and all("due today" in w for w in waiting)
+    assert all("nothing from them in 30 days → give them a call" in w for w in waiting), waiting
     assert not any("Client 07" in w for w in waiting)  # the most valuable was carded today
-    first = entries[0]["elements"][2]
-    assert first["action_id"] == "home_not_relevant"
+    first = entries[0]["elements"][3]
+    assert first["action_id"] == "home_not_relevant" and first["confirm"]["confirm"]["text"] == "Mark not relevant"
     _press(rapport, "home_not_relevant", first["value"])
     republished = rapport.fake.wait_for("views.publish", count=2)[1].params["view"]
     republished = json.loads(republished) if isinstance(republished, str) else republished
@@ -208,9 +211,9 @@ def test_the_digest_lists_who_waits_and_last_weeks_action_rate(rapport):
     run_sweep(rapport, monday, digest=(0, time(9)))
     digest = next(m for m in posts(rapport, "CTEAM") if m["text"].startswith("Weekly digest"))
     text = _words({"blocks": digest["blocks"]})
-    assert "Waiting for a card (2)" in text and "gone quiet" in text
-    assert "Action rate last week: 2 of the 5 clients Rapport nudged you about had a touch logged within 7 days " \
-           "(40%)." in json.dumps(digest["blocks"])
+    assert "2 waiting their turn" in text and "5 gone quiet" in text
+    assert "Last week 2 of the 5 clients Rapport brought up had a touch logged within 7 days (40%)." in \
+        json.dumps(digest["blocks"])
 
 
 def test_value_is_set_shown_and_refused_when_unreadable(rapport):

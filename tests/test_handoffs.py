@@ -132,7 +132,7 @@ def test_a_handoff_moves_what_is_open_and_the_new_owners_captured_message_closes
     run_sweep(rapport, rapport.clock.now)
     [intro] = _said(rapport)
     assert "@UANA, you handed Acme Corp to @UBOB on" in intro and "introduce them to Jane Doe" in intro
-    assert "Introduced" in json.dumps(posts(rapport, "CACME")[0]["blocks"])
+    assert "Mark introduced" in json.dumps(posts(rapport, "CACME")[0]["blocks"])
 
     # Bob writes in the linked Slack Connect channel the next morning: the introduction is made
     rapport.clock.now = at(MON + DAY, 9)
@@ -176,7 +176,7 @@ def test_the_halved_threshold_lasts_90_days_and_not_after(rapport):
     run_sweep(rapport, rapport.clock.now + 15 * DAY + time_of(1))
     quiet = [n for n in _rows(rapport, Nudge) if n.kind == "quiet"]
     assert len(quiet) == 1 and json.loads(quiet[0].facts)["threshold"] == 15
-    assert any("quiet means more than 15 days (the default, halved for 90 days after a handoff)" in s
+    assert any("no word from them since 16 Nov, 15 days ago; watched twice as closely for 90 days after a handoff" in s
                for s in _said(rapport))
     # day 80: a new spell whose halved threshold would pass after day 90 has to pass the whole 30 days
     rapport.clock.now = at(MON) + 80 * DAY
@@ -377,11 +377,13 @@ def test_with_no_channel_the_introduction_goes_to_the_previous_owner_and_the_che
     rapport.command("handoff acme corp to <@UBOB>")
     run_sweep(rapport, rapport.clock.now)
     [intro] = posts(rapport, "DANA")  # Ana's DM (the fake's D + user)
-    assert "introduce them to Jane Doe" in words(intro) and "For <@UANA>" in json.dumps(intro["blocks"])
+    assert "introduce them to Jane Doe" in words(intro) and "For <@" not in json.dumps(intro["blocks"])  # hers
+    assert intro["text"].startswith("Acme Corp: handed over on 16 Nov, and Jane Doe not yet introduced")
     assert posts(rapport, "DBOB") == []
-    with rapport.database.sessions() as session:  # the card as any later rewrite draws it: still Ana's
+    with rapport.database.sessions() as session:  # the card as any later rewrite draws it: still Ana's, in her DM
         _, _, _, blocks = rebuilt(session, 1, "DANA", intro["ts"]) or (None, None, None, [])
-    assert "For <@UANA>" in json.dumps(blocks) and "For <@UBOB>" not in json.dumps(blocks)
+    assert '"user_id": "UANA"}, {"type": "text", "text": ", you handed "' in json.dumps(blocks)
+    assert "For <@UBOB>" not in json.dumps(blocks) and "For <@UANA>" not in json.dumps(blocks)
     run_sweep(rapport, rapport.clock.now + 30 * DAY)
     # Bob's card that day: gone quiet (after the halved 15 days), his first check-in, and the reminder to Ana merged
     # into it (one card is one message, so it is not split between two people's DMs)

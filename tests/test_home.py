@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
+import pytest
+
+from tests.conftest import _words
 from tests.helpers import client_named
+from tests.snapshots import reading
 from tests.test_sweep import MONDAY, run_sweep
 
 DAY = timedelta(days=1)
@@ -37,7 +41,8 @@ def test_a_user_with_no_clients_sees_how_to_start(rapport):
     view = _open_home(rapport)
     text = json.dumps(view, ensure_ascii=False)
     assert "You don't own any clients yet" in text
-    assert "Gone quiet 0 · Unanswered 0 · Check-ins due this week 0 · Referrers to thank 0 · At risk 0" in text
+    assert ("Your clients: 0 gone quiet · 0 with no reply · 0 check-ins due this week · 0 referrers to thank · 0 with "
+            "2+ warning signs") in text
     assert any(e.get("action_id") == "home_log" for b in view["blocks"] if b["type"] == "actions"
                for e in b["elements"])
 
@@ -54,11 +59,16 @@ def test_what_needs_attention_comes_first(rapport):
     run_sweep(rapport, MONDAY + 2 * DAY)  # thanks for Calm Co, at-risk for Risky Ltd
     rapport.clock.now = MONDAY + 3 * DAY
     view = _open_home(rapport)
-    names = [b["elements"][0]["elements"][0]["text"] for b in view["blocks"] if b["type"] == "rich_text"]
-    assert names[:2] == ["Calm Co", "Risky Ltd"] or names[:2] == ["Risky Ltd", "Calm Co"]
+    names = [b["elements"][0]["elements"][0]["text"] for b in view["blocks"] if b["type"] == "rich_text"
+             and b["elements"][0]["elements"][0].get("style") == {"bold": True}]
+    assert names[0] == "Today: 0 of your 5 cards sent · nothing waiting" and names[1] == "Your clients (4)"
+    assert names[2:4] in (["Calm Co", "Risky Ltd"], ["Risky Ltd", "Calm Co"]), "a card out and warning signs first"
     assert "Someone Else's" not in names and "New Lead" in names
     text = json.dumps(view, ensure_ascii=False)
-    assert "Referrers to thank 1 · At risk 1" in text and "Check-ins due this week 1" in text
+    assert "1 referrer to thank · 1 with 2+ warning signs" in text
+    # Quiet Inc's check-in falls due next Monday: not this week, whatever seven days from Thursday would say
+    assert "0 check-ins due this week" in text and "check-in due 23 Nov" in _words(view)
+    assert "Risky Ltd · At risk, card sent, 2 warning signs in 30 days" in _words(view)
 
 
 def test_hundreds_of_clients_are_paged_within_slacks_limit(rapport):
@@ -118,4 +128,90 @@ def test_a_touch_logged_from_the_home_tab_shows_there_at_once(rapport):
     assert reply.body == ""
     [published] = rapport.fake.wait_for("views.publish")
     home = json.dumps(_view(published), ensure_ascii=False)
-    assert "Acme Corp" in home and "Last heard from them" in home and "Not heard from yet" not in home
+    assert "Acme Corp" in home and "Last heard from them 16 Nov" in home and "Not heard from yet" not in home
+
+
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one snapshot, not one per database
+
+
+def _busy_home(rapport):
+    """Nine clients of Ana's: five gone quiet (two carded today, three waiting), one with a check-in in the past,
+    warning signs, a referrer to thank, a promise and an issue."""
+    for i in range(5):
+        rapport.command(f"add Quiet {i} channel <#CTEAM|team>")
+    rapport.command("value quiet 4 900k")
+    rapport.command("add Steady Co every 1w")
+    rapport.command("log steady co call from")
+    rapport.command("add Risky Ltd")
+    rapport.command("add Calm Co")
+    rapport.command("referral calm co -> New Lead")
+    rapport.command("promise calm co the deck by 2026-12-21")
+    rapport.command("issue risky ltd the export times out")
+    rapport.clock.now = MONDAY + 30 * DAY
+    rapport.command("log calm co call from")
+    rapport.command("log steady co call from")
+    rapport.command("log risky ltd cancel 3d ago")
+    rapport.command("log risky ltd complaint")
+    rapport.command("checkin steady co done")
+    run_sweep(rapport, MONDAY + 31 * DAY, daily_focus=2)
+    rapport.clock.now = MONDAY + 31 * DAY + timedelta(hours=1)
+    return _open_home(rapport)
+
+
+@SQLITE
+def test_app_home_says_what_today_holds_and_lists_each_client_once(rapport, blocks_snapshot, text_snapshot):
+    view = _busy_home(rapport)
+    assert view["blocks"] == blocks_snapshot
+    assert reading("(App Home)", view["blocks"]) == text_snapshot
+    text = _words(view)
+    assert "Today: 2 of your 5 cards sent · 6 waiting their turn" in text
+    needs = text[text.index("Needs attention (6)"):text.index("Promises and issues")]
+    rest = text[text.index("Your other clients"):]
+    listed = [line.split(" · ")[0] for line in rest.splitlines()[1:] if " · " in line and line[:1].isupper()
+              and not line.startswith(("Last heard", "Not heard", "Page "))]
+    assert listed and not any(name in needs for name in listed), "no client in both lists"
+    assert len(view["blocks"]) <= 100
+
+
+@SQLITE
+def test_a_check_in_in_the_past_says_late(rapport):
+    rapport.command("add Steady Co every 1w")
+    rapport.command("log steady co call from")
+    rapport.clock.now = MONDAY + 10 * DAY  # its check-in fell due three days ago; no sweep has carded it yet
+    text = _words(_open_home(rapport))
+    assert "Steady Co · Steady\nLast heard from them 16 Nov · check-in late since 23 Nov" in text
+
+
+VERBS = {"Log", "Record", "Mark", "View", "Show", "Change", "Resume", "Forget", "Cancel", "Tick", "←"}
+PERMANENT = {"nudge_not_relevant", "home_not_relevant", "forget_confirm"}  # what ends something for good
+
+
+def _buttons(node):
+    if isinstance(node, dict):
+        if node.get("type") == "button":
+            yield node
+        for value in node.values():
+            yield from _buttons(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _buttons(value)
+
+
+@SQLITE
+def test_every_button_names_what_it_does_and_a_permanent_one_asks_first(rapport):
+    """Cards, the digest, App Home and command replies alike (issue 34): a verb that says what the click does; a
+    goal's 1–10 answer a question; what ends something for good has a Block Kit confirm."""
+    view = _busy_home(rapport)
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
+    run_sweep(rapport, MONDAY + 35 * DAY, digest=(0, time(9)))
+    replies = [rapport.command(text).json() for text in (
+        "referral steady co -> Gamma", "forget quiet 0", "closeout calm co", "contact calm co Sam Lee sponsor",
+        "contact calm co Jane Doe primary", "log calm co meeting with Sam Lee")]
+    posted = [m for history in rapport.fake.messages.values() for m in history]
+    seen = list(_buttons([view, replies, posted]))
+    assert {b["action_id"] for b in seen} >= {"nudge_not_relevant", "home_not_relevant", "forget_confirm",
+                                              "home_pace", "referral_thanked", "closeout_tick", "nudge_open"}
+    for button in seen:
+        label = button["text"]["text"]
+        assert label.isdigit() or label.split()[0] in VERBS, label
+        assert ("confirm" in button) == (button["action_id"] in PERMANENT), button["action_id"]

@@ -28,8 +28,10 @@ def _posted_nudge(rapport, setup: str, at: datetime):
 def _press(rapport, message, action_id, *, value=None, user=None, team=None):
     """Press a control in a posted message; returns what went back to response_url (if anything)."""
     actions = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    element = next(e for e in actions if e["action_id"] == action_id)
-    action = {"type": element["type"], "action_id": action_id, "block_id": "b", "action_ts": "1"}
+    # "nudge_done" finds the card's button that does what its reason asks (nudge_done_checkin, _thank, …)
+    element = next(e for e in actions if e["action_id"] == action_id or
+                   (action_id == "nudge_done" and e["action_id"].startswith("nudge_done_")))
+    action = {"type": element["type"], "action_id": element["action_id"], "block_id": "b", "action_ts": "1"}
     if element["type"] == "static_select":
         action["selected_option"] = next(o for o in element["options"] if o["value"].endswith(value or "1w"))
     else:
@@ -55,7 +57,9 @@ def _latest_update(rapport, count=1):
 def test_done_on_a_check_in_logs_it_and_updates_the_message(rapport):
     message = _posted_nudge(rapport, "add Acme Corp every 1w channel <#CACME|acme>", MONDAY + 7 * DAY)
     assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
-        "nudge_log", "nudge_snooze", "nudge_done", "nudge_not_relevant", "nudge_open"]
+        "nudge_log", "nudge_done_checkin", "nudge_open", "nudge_snooze", "nudge_not_relevant"]
+    assert [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button"] == ["Log a touch", "Record check-in", "View client", "Mark not relevant"]
     _press(rapport, message, "nudge_done")
     update = _latest_update(rapport)
     assert update["channel"] == "CACME" and update["ts"] == "1.000100"
@@ -96,6 +100,7 @@ def test_open_shows_the_client_card_to_the_clicker_only(rapport):
     [reply] = rapport.fake.wait_for(path)
     assert reply.params["response_type"] == "ephemeral" and reply.params["replace_original"] is False
     assert "Acme Corp" in _words(reply.params) and "Open nudge: gone quiet" in _words(reply.params)
+    assert _words(reply.params).startswith("Why it matters: Clients rarely say they are unhappy; they go quiet first.")
     assert rapport.fake.called("chat.update") == []
 
 
@@ -182,16 +187,43 @@ def test_stale_clicks_get_a_friendly_explanation(rapport):
     with rapport.database.sessions.begin() as session:
         from storage.queries import delete_client
         delete_client(session, session.scalars(select(Client)).one())
-    path = _press(rapport, message, "nudge_done")
+    path = _press(rapport, message, "nudge_not_relevant")
     [reply] = rapport.fake.wait_for(path)
     assert "its client was forgotten" in _words(reply.params)
 
 
 def test_a_click_from_another_workspace_cannot_act(rapport):
     message = _posted_nudge(rapport, "add Acme Corp channel <#CACME|acme>", MONDAY + 31 * DAY)
-    path = _press(rapport, message, "nudge_done", team="T2")
+    path = _press(rapport, message, "nudge_not_relevant", team="T2")
     [reply] = rapport.fake.wait_for(path)
     assert "no longer exists" in _words(reply.params)
     with rapport.database.sessions() as session:
         assert session.scalars(select(Nudge)).one().handled_at is None
         assert session.scalars(select(Interaction)).all() == []
+
+
+def test_each_button_on_a_merged_card_does_only_what_it_says(rapport):
+    """A check-in due and a referrer to thank on one card: *Mark thanked* thanks (and logs no check-in), the card
+    stays open for *Record check-in*, which records it; before, one *Done* did both without saying so."""
+    message = _posted_nudge(rapport, "add Acme Corp every 1w channel <#CACME|acme>\nreferral acme corp -> Beta Ltd",
+                            MONDAY + 8 * DAY)
+    labels = [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+              if e["type"] == "button"]
+    assert labels == ["Log a touch", "Record check-in", "Mark thanked", "View client", "Mark not relevant"]
+    _press(rapport, message, "nudge_done_thank")
+    update = _latest_update(rapport)
+    with rapport.database.sessions() as session:
+        assert session.scalars(select(Referral)).one().thanked_by == "UANA"
+    assert interactions_of(rapport.database, "Acme Corp") == [], "no check-in was logged by thanking"
+    still = [e["text"]["text"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]
+             if e["type"] == "button"]
+    assert still == ["Log a touch", "Record check-in", "View client", "Mark not relevant"]
+    assert "@UANA thanked them on 24 Nov." in _words({"blocks": update["blocks"]})
+    _press(rapport, message, "nudge_done_checkin")
+    closed = _latest_update(rapport, count=2)
+    assert not any(b["type"] == "actions" for b in closed["blocks"])
+    assert "<@UANA> checked in on 24 Nov." in json.dumps(closed["blocks"])
+    [entry] = interactions_of(rapport.database, "Acme Corp")
+    assert (entry.kind, entry.direction) == ("checkin", "both")
+    again = _press(rapport, message, "nudge_done_thank", user="UBEN")  # a stale copy
+    assert "Already handled by" in _words(rapport.fake.wait_for(again)[0].params)

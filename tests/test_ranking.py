@@ -150,13 +150,14 @@ def test_an_at_risk_signal_leads_on_its_first_workday_then_ranks_with_the_rest()
 def test_each_card_says_why_it_was_chosen():
     values = sorted([10, 20, 30, 40, 50, 60, 70, 80, 90, 1000, 2000])
     risky = rank(_candidate(1, "at_risk", value=2000), 50, MONDAY, WEEK)
-    assert explain(risky, values, MONDAY) == "chosen today: at risk, top 10% by value"
+    # the rule is named for what it is (issue 34): "2+ warning signs", not the health label "at risk"
+    assert explain(risky, values, MONDAY) == "Why today: 2+ warning signs, top 10% by value"
     late = rank(_candidate(2, "quiet", "thank", value=None, due=MONDAY - 12 * DAY), 50, MONDAY, WEEK)
-    assert explain(late, values, MONDAY) == "chosen today: gone quiet, 12 days overdue and 1 more reason"
+    # the card says what happened and since when; "overdue" and "1 more reason" are our machinery
+    assert explain(late, values, MONDAY) == "Why today: gone quiet"
     planned = MONDAY - 14 * DAY
     starving = rank(_candidate(3, "checkin", value=10, planned=planned, due=planned), 50, MONDAY, WEEK)
-    assert explain(starving, values, MONDAY) == ("chosen today: check-in due, 14 days overdue, waited 10 workdays "
-                                                 "(nothing waits more than 10)")
+    assert explain(starving, values, MONDAY) == "Why today: a check-in due, waited 10 workdays, the longest"
     tired = rank(_candidate(4, "quiet", value=90, ignored=1), 50, MONDAY, WEEK)
-    assert explain(tired, values, MONDAY) == ("chosen today: gone quiet, top 25% by value, "
-                                              "despite recent cards left aside")
+    assert explain(tired, values, MONDAY) == ("Why today: gone quiet, top 25% by value, "
+                                              "though recent cards about them were set aside")

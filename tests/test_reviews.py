@@ -236,8 +236,8 @@ def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(cap
 
     # the weekly digest counts last month's reviews shared
     run_sweep(rapport, at(7, 10, month=12), digest=(0, time(9)))
-    digest = next(m for m in posts(rapport) if "Weekly relationships digest" in words(m))
-    assert "Reviews shared last month: 1 of 3." in words(digest)
+    digest = next(m for m in posts(rapport) if m["text"].startswith("Weekly digest"))
+    assert "1 of last month's 3 reviews were shared with the client." in words(digest)
 
 
 def buttons_of(message: dict) -> list[dict]:

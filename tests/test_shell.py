@@ -30,7 +30,7 @@ def test_scripted_session_on_a_fresh_sqlite_database(tmp_path):
     assert "@you thanked Acme Corp for introducing Beta Ltd" in out
     assert "Acme Corp\n=========\nActive · owner @you" in out
     assert "Did you mean Acme Corp?" in out
-    assert "[Forget Beta Ltd]  [Cancel]" in out and "Cancelled: nothing was forgotten." in out
+    assert "[Forget Beta Ltd…]  [Cancel]" in out and "Cancelled: nothing was forgotten." in out
     assert result.stderr == ""
     assert (tmp_path / "rapport.db").exists()
 
@@ -68,10 +68,24 @@ def test_sweep_in_the_shell_shows_what_slack_would_get(tmp_path):
     # a Monday: the weekly digest goes to #acme and to the DM as well as the nudges
     assert "dry run, would plan 6 (digest 2, quiet 3, thanks 1); nothing written" in out
     assert "planned 6 (digest 2, quiet 3, thanks 1); 3 cards for 1 person; posted 6 in 4 messages" in out
-    year, week, _ = monday.isocalendar()
-    assert f"→ #acme\nWeekly relationships digest · {year}-W{week:02d}" in out
-    assert "Gone quiet (1)\n  • Acme Corp" in out
-    assert "→ #acme\n🔔 Acme Corp has gone quiet." in out and "Next: call Jane" in out
-    assert "→ DM to @you\n🔔 Solo has gone quiet." in out
+    assert f"→ #acme\nWeekly digest · week of {monday.day} {monday:%b}" in out
+    assert "Gone quiet · longest silence first\n  • Acme Corp · nothing from them in " in out
+    assert "→ #acme\n🔔 Acme Corp has gone quiet: nothing from their side in the " in out
+    assert "Next: call Jane" in out
+    assert "→ DM to @you\n🔔 Solo has gone quiet" in out
     assert f"sweep at {monday:%Y-%m-%dT%H:%M}+00:00: planned 0; posted 0 in 0 messages" in out
     assert "--at: 'tomorrow' is not an ISO-8601 time" in out
+
+
+def test_the_shell_asks_before_a_button_that_ends_something_and_shows_app_home(tmp_path):
+    monday = monday_after(days=30)
+    script = (f"/client add Acme Corp channel #acme\nsweep --at {iso(monday)}\nclick Mark not relevant\nclick Keep it\n"
+              "click Mark not relevant\nclick Mark not relevant\nhome\n/client me cards 2\nhome\n")
+    out = run(["shell"], tmp_path, script, RAPPORT_DIGEST="off").stdout
+    assert "[Log a touch]  [View client]  [Snooze… ▾]  [Mark not relevant…]" in out
+    asked = ("> click Mark not relevant\nMark as not relevant?\nAcme Corp: no more reminders about this silence (the "
+             "next one starts once they get in touch). This can't be undone.\n[Mark not relevant]  [Keep it]")
+    assert out.count(asked) == 2, out
+    assert "> click Keep it\nCancelled: nothing changed." in out
+    assert "✅ @you marked it not relevant on" in out
+    assert "Your relationships\n==================\nToday: " in out and "Your pace: up to 2 cards a workday" in out

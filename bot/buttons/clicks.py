@@ -1,7 +1,9 @@
-"""What a click on a card does (Log a touch, Snooze, Done, Not relevant, Open), and the messages to update.
+"""What a click on a card does (Log a touch, Record check-in, Mark thanked and the other buttons that do what a
+reason asks, Snooze, View client, Mark not relevant), and the messages to update.
 
 A button's value is the id of the first nudge on its card (cards posted before focus carry one nudge), so
-every button ever posted still finds what it was about.
+every button ever posted still finds what it was about. A button that does what a reason asks acts on the reasons
+of its group only (`nudge_done_thank`: the referrers to thank); an old message's *Done* (`nudge_done`) on all.
 
 Clicks are serialised (PRODUCT.md §5): a click that changes anything first locks the client's row
 (storage.queries.lock_client), then reads the card. Of two clicks at once on one card (Done and Done, Done and
@@ -20,8 +22,10 @@ from bot.commitments.ledger import settle
 from bot.handoffs.handoff import introduced_by_click
 from bot.nudges.cards import message_updates
 from bot.nudges.focus import NOT_RELEVANT
+from bot.nudges.messages import DONE_ACTION, DONE_GROUPS, DONE_LABELS
+from bot.nudges.said import WHY
 from bot.people.heads_up import gave_heads_up
-from bot.relationship.cards import card_of, close, note_message
+from bot.relationship.cards import answer_nudges, card_of, close, note_message
 from bot.relationship.record import record_interaction
 from bot.relationship.schedule import not_relevant
 from bot.slack import blocks as b
@@ -71,7 +75,8 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     if is_goal_action(action):
         reply, updates = goal_click(session, ctx, action, int(nudge_part))
         return ClickResult(ephemeral=reply, updates=updates)
-    if action not in ("nudge_snooze", "nudge_done", "nudge_not_relevant"):
+    group = action.removeprefix(DONE_ACTION + "_") if action.startswith(DONE_ACTION + "_") else None
+    if action not in ("nudge_snooze", DONE_ACTION, "nudge_not_relevant") and group not in DONE_LABELS:
         return ClickResult(ephemeral=b.error("That button is out of date."))
     client_id = client_id_of_nudge(session, ctx.workspace_id, int(nudge_part))
     client = lock_client(session, ctx.workspace_id, client_id) if client_id is not None else None
@@ -82,9 +87,13 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
     card, reasons = card_of(session, ctx.workspace_id, nudge)
     # a card stays open while any reason on it is (a promise kept elsewhere closes only its own reason)
     still_open = [n for n in reasons if n.handled_at is None] if card is None or card.closed_at is None else []
+    if group is not None:  # only the reasons this button is about
+        still_open = [n for n in still_open if DONE_GROUPS.get(n.kind) == group]
     if not still_open:
         note_message(session, nudge)  # a stale copy: show it as it now reads
-        return ClickResult(ephemeral=_already(card, nudge), updates=message_updates(session, ctx.workspace_id))
+        mine = [n for n in reasons if DONE_GROUPS.get(n.kind) == group and n.handled_at is not None]
+        return ClickResult(ephemeral=_already(card if not mine else None, mine[0] if mine else nudge),
+                           updates=message_updates(session, ctx.workspace_id, ctx.settings.tz))
     kinds = {n.kind for n in still_open}
     if action == "nudge_snooze":
         try:
@@ -94,14 +103,19 @@ def click(session: Session, ctx: Context, action: str, value: str) -> ClickResul
         close(session, card, still_open, f"snoozed {client.name} for {describe_period(count, unit)}", ctx.user_id,
               ctx.now)
         client.snoozed_until = add_period(ctx.now, count, unit)
-    elif action == "nudge_done":
+    elif action == DONE_ACTION:
         # closed first, so the check-in recorded below (which closes the client's open cards) reads as done
         close(session, card, still_open, done_words(kinds), ctx.user_id, ctx.now)
+        _done(session, ctx, still_open, client)
+    elif group is not None:
+        # this group's reasons are answered; the card closes when nothing else on it is open (a touch recorded
+        # below, a check-in say, closes the client's open cards as any touch does)
+        answer_nudges(session, still_open, done_words(kinds), ctx.user_id, ctx.now)
         _done(session, ctx, still_open, client)
     else:
         close(session, card, still_open, NOT_RELEVANT, ctx.user_id, ctx.now)
         not_relevant(session, client, still_open)
-    return ClickResult(updates=message_updates(session, ctx.workspace_id))
+    return ClickResult(updates=message_updates(session, ctx.workspace_id, ctx.settings.tz))
 
 
 def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickResult:
@@ -111,8 +125,16 @@ def _look(session: Session, ctx: Context, action: str, nudge_id: int) -> ClickRe
     if nudge is None or client is None:
         return _gone()
     if action == "nudge_open":
-        return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=client_card(session, ctx, client)))
+        blocks = [*_why_it_matters(session, ctx, nudge), *client_card(session, ctx, client)]
+        return ClickResult(ephemeral=b.Reply(text=b.fallback(client.name), blocks=blocks))
     return ClickResult(log_form_for=(client.id, client.name, nudge.id))
+
+
+def _why_it_matters(session: Session, ctx: Context, nudge: Nudge) -> list[b.Block]:
+    """What the card leaves out to stay short: why each of its reasons matters, said once, here."""
+    _, reasons = card_of(session, ctx.workspace_id, nudge)
+    whys = list(dict.fromkeys(WHY[n.kind] for n in reasons if n.kind in WHY))
+    return [b.rich(*(b.line(b.text("Why it matters: ", bold=True), why) for why in whys)), b.divider()] if whys else []
 
 
 DONE_WORDS = (("checkin", "checked in"), ("thank", "thanked them"), ("promise", "kept the promise"),

@@ -46,11 +46,11 @@ def goal_click(session: Session, ctx: Context, action: str, nudge_id: int
         note_message(session, nudge)  # a stale copy: show it as it now reads
         if nudge.handled_at is None and goal.status != "open":
             return already_handled(f"marked it {goal.status}", goal.closed_by, goal.closed_at), \
-                message_updates(session, ctx.workspace_id)
+                message_updates(session, ctx.workspace_id, ctx.settings.tz)
         action_done = card.closed_action if card is not None and card.closed_at else nudge.handled_action
         by = card.closed_by if card is not None and card.closed_at else nudge.handled_by
         at = card.closed_at if card is not None and card.closed_at else nudge.handled_at
-        return already_handled(action_done, by, at), message_updates(session, ctx.workspace_id)
+        return already_handled(action_done, by, at), message_updates(session, ctx.workspace_id, ctx.settings.tz)
     reply: b.Reply | None = None
     if parsed.group("confidence"):
         if check(session, goal, int(parsed.group("confidence")), None, ctx.user_id, ctx.now):
@@ -66,4 +66,4 @@ def goal_click(session: Session, ctx: Context, action: str, nudge_id: int
         close_goal(session, goal, outcome, None, ctx.user_id, ctx.now)
         audit.record(session, ctx.workspace_id, ctx.user_id, f"goal_{outcome}", ctx.now, client_id=client.id,
                      detail=goal.what)
-    return reply, message_updates(session, ctx.workspace_id)
+    return reply, message_updates(session, ctx.workspace_id, ctx.settings.tz)

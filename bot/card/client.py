@@ -13,7 +13,7 @@ from bot.card.closeout import status_lines as handoff_lines
 from bot.card.commitments import describe as describe_commitment
 from bot.card.contacts import contact_lines
 from bot.card.goals import goal_lines
-from bot.nudges import ranking, rules
+from bot.nudges import ranking
 from bot.relationship.facts import (
     cadence,
     history_start,
@@ -99,18 +99,17 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
                             b.date(client.unanswered_since or now), "."))
     due = next_checkin(client)
     if due is not None:
-        overdue = f", overdue by {(now - due).days} days" if due < now and (now - due).days > 0 else ""
-        lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), overdue + "."))
+        behind = f", {(now - due).days} days late" if due < now and (now - due).days > 0 else ""
+        lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), behind + "."))
     else:
         lines.append(b.line("Check-ins: no rhythm set."))
     signs = warning_signs_since(history, warning_window_start(now))
     late = len(history.late)
     goals = sum(1 for kind, _ in history.late if kind == "goal")
     if signs + late:
-        risk = " (at risk)" if signs + late >= rules.AT_RISK_SIGNS else ""
         ours = f", {late - goals} of them commitments of ours gone late" if late - goals else ""
         ours += f", {goals} of them goals at risk" if goals else ""
-        lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}{risk}."))
+        lines.append(b.line(f"Warning signs in the last 30 days: {signs + late}{ours}."))
     lines += commitment_lines(commitments, now.astimezone(ctx.user_tz()).date())
     lines += goal_lines(goals_open, now.astimezone(ctx.user_tz()).date())
     lines += handoff_lines(session, client, now)

@@ -30,6 +30,7 @@ from bot.commands.manage import (
     cmd_value,
     forget_confirmed,
 )
+from bot.commands.me import cmd_me
 from bot.commands.reviews import cmd_review
 from bot.commands.touches import cmd_checkin, cmd_log, cmd_referral, cmd_thanked, thanked_from_button
 from bot.commands.usage import USAGE
@@ -74,6 +75,7 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "contact": cmd_contact,
     "handoff": cmd_handoff,
     "closeout": cmd_closeout,
+    "me": cmd_me,
 }
 
 MAX_TEXT = 4000
@@ -111,7 +113,7 @@ def _execute(session: Session, caller: Caller, now: datetime, text: str) -> b.Re
     ctx = context_for(session, caller, now)
     reply = execute(session, ctx, text)
     if session.info.get(UPDATES):  # a touch closed cards: their messages are brought up to date after the commit
-        reply = replace(reply, updates=tuple(message_updates(session, ctx.workspace_id)))
+        reply = replace(reply, updates=tuple(message_updates(session, ctx.workspace_id, ctx.settings.tz)))
     return reply
 
 

@@ -121,12 +121,13 @@ def heads_up_blocks(client: Client, heads_up: HeadsUp) -> list[b.Block]:
                       f", your advocate at {client.name}, hasn't heard from you in the last 2 business days. Give them "
                       "a heads-up that you spoke with ", b.text(heads_up.sponsor.name, bold=True),
                       ", so they never hear it from someone else first. A line you could send:"), quote),
-        b.actions(b.button("Gave a heads-up", HEADS_UP_ACTION, str(client.id), style="primary"), block_id="heads_up"),
+        b.actions(b.button("Mark heads-up given", HEADS_UP_ACTION, str(client.id), style="primary"),
+                  block_id="heads_up"),
     ]
 
 
 def heads_up_given(session: Session, ctx: Context, client_id: int) -> b.Reply:
-    """*Gave a heads-up*, on the reply to a touch with a sponsor: a touch from us with the advocate, which closes
+    """*Mark heads-up given*, on the reply to a touch with a sponsor: a touch from us with the advocate, which closes
     the episode. Of two clicks at once the second is answered "Already handled by …"."""
     client = lock_client(session, ctx.workspace_id, client_id)
     if client is None:

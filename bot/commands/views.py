@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.card.client import client_card
 from bot.commands.common import find_whole
-from bot.commands.usage import KINDS_HELP, SUMMARY, USAGE
+from bot.commands.usage import DETAILS, EVERYDAY, GROUPS, KINDS_HELP, SUMMARY, TOPICS, USAGE, WHEN_HELP
 from bot.nudges import rules
 from bot.relationship.facts import (
     next_checkin,
@@ -26,19 +27,54 @@ from storage.queries import (
     quiet_clients,
 )
 
+SECTION_MAX = 3000  # Slack's limit for a section's text
 LIST_LIMIT = 25
 HEALTH_SORT_LIMIT = 2000  # 'by health' ranks at most this many candidates
 CURRENT = ("active", "prospect", "paused")
 
 
 def cmd_help(session: Session, ctx: Context, args: str) -> b.Reply:
-    rows = "\n".join(f"`{USAGE[name]}`\n      {SUMMARY[name]}" for name in USAGE)
+    """`/client help`: the few commands everyone needs, then the rest by what they are for, each a name to ask
+    about; `/client help <command>`: how to use that one."""
+    asked = args.strip().lower().removeprefix("/client ").strip()
+    if asked:
+        return _help_on(asked)
+    everyday = "\n".join(f"`{USAGE[name]}`\n{SUMMARY[name]}" for name in EVERYDAY if name in USAGE)
+    grouped = {name for _, names in GROUPS for name in names}
+    groups = [(title, [n for n in names if n in USAGE]) for title, names in GROUPS]
+    groups.append(("More", [n for n in USAGE if n not in grouped]))
+    rest = "\n".join(f"*{title}*: " + " · ".join(f"`{name}`" for name in names) for title, names in groups if names)
     return b.reply(
-        "Rapport: /client commands",
+        "Rapport: the /client commands. /client help <command> shows how to use one.",
         b.header("Rapport keeps your client relationships warm"),
-        {"type": "section", "text": {"type": "mrkdwn", "text": b.clip(rows, 3000)}},
-        b.context(KINDS_HELP + " When: today, yesterday, 3d ago, 2w ago, monday, 2026-11-02."),
+        _section("*Every day*\n`/client` alone opens the form to log a touch.\n" + everyday),
+        _section("*Everything else*, by what it is for:\n" + rest),
+        b.context("`/client help <command>` shows how to use one, with an example: `/client help promise`. "
+                  "`/client help kinds` and `/client help dates` list what you can type for a kind and a day."),
     )
+
+
+def _section(text: str) -> b.Block:
+    """Whole: help is never cut (tests/test_help.py holds every one of them to SECTION_MAX)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _help_on(asked: str) -> b.Reply:
+    if asked in TOPICS:
+        return b.reply(TOPICS[asked], _section(TOPICS[asked]))
+    name = "referral" if asked == "refer" else asked
+    if name not in USAGE:
+        close = difflib.get_close_matches(name, [*USAGE, *TOPICS], n=1)
+        hint = f" Did you mean `/client help {close[0]}`?" if close else ""
+        raise CommandError(f"There is no /client command called {asked!r}.{hint} `/client help` lists them all.",
+                           USAGE["help"])
+    text = f"`{USAGE[name]}`\n{SUMMARY[name][:1].upper()}{SUMMARY[name][1:]}."
+    if name in DETAILS:
+        text += "\n" + DETAILS[name]
+    blocks = [_section(text)]
+    if name == "log":
+        blocks.append(b.context(KINDS_HELP + " " + WHEN_HELP))
+    return b.reply(f"{USAGE[name]}: {SUMMARY[name]}", *blocks)
 
 
 def cmd_status(session: Session, ctx: Context, args: str) -> b.Reply:
@@ -74,7 +110,7 @@ def cmd_list(session: Session, ctx: Context, args: str) -> b.Reply:
         clients, total = list_clients(session, ctx.workspace_id, limit=limit)
     else:
         clients, total = list_clients(session, ctx.workspace_id, statuses=CURRENT, limit=limit)
-    title = {"current": "Clients", "mine": "Your clients", "quiet": "Gone quiet", "at-risk": "At risk",
+    title = {"current": "Clients", "mine": "Your clients", "quiet": "Gone quiet", "at-risk": "2+ warning signs",
              "former": "Former clients", "all": "All clients"}[which]
     if not clients:
         empty = {"mine": "You don't own any current clients yet. Add one: /client add Acme Corp",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.home.pace import pace_modal, resume_pace, save_pace
 from bot.home.tab import card_modal, home, not_relevant_from_home, settle_from_home, snooze_from_home
 from bot.nudges.cards import message_updates
 from bot.settings import Settings
@@ -36,7 +37,7 @@ def home_settle(session_factory: sessionmaker[Session], caller: Caller, value: s
     with session_factory.begin() as session:
         ctx = context_for(session, caller, now)
         notice = settle_from_home(session, ctx, value)
-        return message_updates(session, ctx.workspace_id), notice
+        return message_updates(session, ctx.workspace_id, ctx.settings.tz), notice
 
 
 def home_snooze(session_factory: sessionmaker[Session], caller: Caller, value: str, now: datetime) -> None:
@@ -58,3 +59,22 @@ def client_for_form(session_factory: sessionmaker[Session], caller: Caller, valu
         ctx = context_for(session, caller, now)
         client = get_client(session, ctx.workspace_id, int(value))
         return (client.id, client.name) if client else None
+
+
+def pace_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime,
+              settings: Settings) -> dict[str, Any]:
+    """*Change pace*: the modal, filled in with the person's pace as it is."""
+    with session_factory.begin() as session:
+        return pace_modal(session, context_for(session, caller, now), settings)
+
+
+def pace_saved(session_factory: sessionmaker[Session], caller: Caller, values: dict[str, Any], now: datetime,
+               settings: Settings) -> dict[str, str]:
+    """The modal submitted: errors by field, nothing saved; or none, and the pace saved."""
+    with session_factory.begin() as session:
+        return save_pace(session, context_for(session, caller, now), settings, values)
+
+
+def pace_resumed(session_factory: sessionmaker[Session], caller: Caller, now: datetime) -> None:
+    with session_factory.begin() as session:
+        resume_pace(session, context_for(session, caller, now))

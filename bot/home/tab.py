@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.card.client import client_card
@@ -14,7 +14,12 @@ from bot.card.commitments import describe
 from bot.commitments.ledger import settle
 from bot.home.goals import goals_section
 from bot.nudges import ranking, rules
-from bot.nudges.focus import NOT_RELEVANT, ranked_waiting, scale_of, top
+from bot.nudges.focus import NOT_RELEVANT, Scale, day_of, ranked_waiting, scale_of, top
+from bot.nudges.messages import NudgeView as View
+from bot.nudges.messages import not_relevant_confirm, said_of, snooze_menu
+from bot.nudges.pace import Pace, pace_of
+from bot.nudges.pace import describe as describe_pace
+from bot.nudges.said import plural, summary
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
 from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
@@ -23,10 +28,11 @@ from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.caller import Context
 from bot.slack.handled import already_handled
-from bot.when import WhenError, add_period, parse_period
+from bot.when import Days, WhenError, add_period, end_of_week, parse_period
 from storage.commitments import client_id_of_commitment, get_commitment, owner_commitments
-from storage.focus import waiting_nudges_of
+from storage.focus import focus_days_on, waiting_for, waiting_nudges_of
 from storage.models import Client, Contact, Workspace
+from storage.paces import pace_of as pace_row
 from storage.queries import (
     clients_with_open_nudges,
     clients_with_warning_signs,
@@ -38,12 +44,13 @@ from storage.queries import (
     primary_contacts,
 )
 
-# Slack allows 100 blocks a view: 4 at the top; 2 a waiting client and 4 around them (20); 2 a commitment and 3
-# around them (19); 3 a client and 2 around them (50): 93.
+# Slack allows 100 blocks a view: 6 at the top (a notice among them); 2 a waiting client and 4 around them (20);
+# 2 a commitment and 3 around them (19); goals 2; 2 a client and 3 around them (35): 82, room for a few more.
 PAGE_SIZE = 16
 ATTENTION_PAGE = 8
 COMMITMENTS_SHOWN = 8
 OPEN_WINDOW = timedelta(days=14)
+WHAT_ROOM = 110  # characters of what happened, on a waiting client's line
 
 
 @dataclass(frozen=True)
@@ -52,97 +59,144 @@ class Counts:
     unanswered: int
     checkins_this_week: int
     to_thank: int
-    at_risk: int
+    warning_signs: int  # clients with 2+ warning signs in 30 days: the rule, not the health label
 
     def line(self) -> str:
-        return (f"Gone quiet {self.quiet} · Unanswered {self.unanswered} · Check-ins due this week "
-                f"{self.checkins_this_week} · Referrers to thank {self.to_thank} · At risk {self.at_risk}")
+        return (f"Your clients: {self.quiet} gone quiet · {self.unanswered} with no reply · "
+                f"{plural(self.checkins_this_week, 'check-in')} due this week · "
+                f"{plural(self.to_thank, 'referrer')} to thank · {self.warning_signs} with 2+ warning signs")
 
 
 def home(session: Session, ctx: Context, settings: Settings, page: int = 1, attention_page: int = 1,
          notice: b.Reply | None = None) -> dict[str, object]:
     """`notice`: what became of the user's last click, when it did not do what they asked (the Home tab has no
-    thread to answer in), shown at the top."""
+    thread to answer in), shown at the top.
+
+    The top says what today holds; then *Needs attention* (what waits for a card, ranked as focus ranks it); then
+    promises and issues, goals, and the rest of the user's clients: a client is in one of those lists, not two."""
     now = ctx.now
+    workspace = session.get(Workspace, ctx.workspace_id)
+    assert workspace is not None
+    scale = scale_of(session, workspace, settings.tz, settings.business_hours)
+    days = Days.at(now, ctx.user_tz())
     clients = owned_current_clients(session, ctx.workspace_id, ctx.user_id)
-    ids = [c.id for c in clients]
-    attention = clients_with_open_nudges(session, ids, now - OPEN_WINDOW)
-    risky = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
+    waiting_ids: set[int] = set()
+
+    def ranked() -> Iterator[ranking.Ranked]:
+        for one in ranked_waiting(session, ctx.workspace_id, ctx.user_id, now, scale):
+            waiting_ids.add(one.candidate.client_id)
+            yield one
+
+    best, total = top(ranked(), max(1, attention_page) * ATTENTION_PAGE)
+    pace = pace_of(pace_row(session, ctx.workspace_id, ctx.user_id), settings.daily_focus, scale.tz)
+    signs = clients_with_warning_signs(session, ctx.workspace_id, WARNING_SIGNS, warning_window_start(now),
                                        rules.AT_RISK_SIGNS)
     thanks = open_referral_counts(session, ctx.workspace_id)
-    week = now + timedelta(days=7)
+    week_ends = end_of_week(now, ctx.user_tz())
     counts = Counts(
         quiet=sum(is_quiet(c, now) for c in clients),
         unanswered=sum(is_unanswered(c, now) for c in clients),
-        checkins_this_week=sum(1 for c in clients if (due := next_checkin(c)) is not None and due <= week),
+        checkins_this_week=sum(1 for c in clients if (due := next_checkin(c)) is not None and due < week_ends),
         to_thank=sum(1 for c in clients if thanks.get(c.id)),
-        at_risk=sum(1 for c in clients if c.id in risky),
+        warning_signs=sum(1 for c in clients if c.id in signs),
     )
-    ordered = sorted(clients, key=lambda c: (c.id not in attention, c.id not in risky,
-                                             c.last_their_contact_at or c.created_at, c.name_key))
-    pages = max(1, -(-len(ordered) // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    shown = ordered[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     blocks: list[b.Block] = [
         b.header("Your relationships"),
+        b.rich(b.line(b.text(_today(session, ctx, settings, scale, pace, total, days), bold=True)),
+               b.line("Your pace: " + describe_pace(pace, settings.business_hours, scale.tz, now))),
         b.context(counts.line()),
-        b.actions(b.button("Log a touch", "home_log", "0", style="primary"), block_id="home-top"),
+        b.actions(b.button("Log a touch", "home_log", "0", style="primary"),
+                  b.button("Change pace", "home_pace", "0"),
+                  *([b.button("Resume cards", "home_resume", "0")] if pace.paused(now) else []),
+                  block_id="home-top"),
         b.divider(),
     ]
     if notice is not None:
         blocks[1:1] = notice.blocks[:1]
-    blocks += needs_attention(session, ctx, settings, attention_page)
-    blocks += promises_and_issues(session, ctx)
+    blocks += needs_attention(session, ctx, attention_page, best, total, days, pace.cards)
+    blocks += promises_and_issues(session, ctx, days)
     blocks += goals_section(session, ctx)
+    others = [c for c in clients if c.id not in waiting_ids]
+    attention = clients_with_open_nudges(session, [c.id for c in others], now - OPEN_WINDOW)
+    ordered = sorted(others, key=lambda c: (c.id not in attention, c.id not in signs,
+                                            c.last_their_contact_at or c.created_at, c.name_key))
+    pages = max(1, -(-len(ordered) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    shown = ordered[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     if not clients:
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
+    elif ordered:
+        title = "Your clients" if not waiting_ids else "Your other clients"
+        blocks.append(b.rich(b.line(b.text(f"{title} ({len(ordered)})", bold=True),
+                                    " · those with a card out and warning signs first, then the longest silence")))
     health = health_of(session, shown, now)
     advocates = primary_contacts(session, [c.id for c in shown])
     for client in shown:
-        blocks += _client_blocks(client, now, client.id in attention, client.id in risky, thanks.get(client.id, 0),
-                                 health[client.id].label, advocates.get(client.id))
+        blocks += _client_blocks(client, now, days, client.id in attention, signs.get(client.id, 0),
+                                 thanks.get(client.id, 0), health[client.id].label, advocates.get(client.id))
     if pages > 1:
-        blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients, most in need of attention first"),
+        blocks += [b.context(f"Page {page} of {pages} · {len(ordered)} clients"),
                    _pager(page, pages, "home_page", "home-pages")]
     return {"type": "home", "blocks": blocks,
             "private_metadata": json.dumps({"page": page, "attention": attention_page})}
 
 
-def needs_attention(session: Session, ctx: Context, settings: Settings, page: int) -> list[b.Block]:
+def _today(session: Session, ctx: Context, settings: Settings, scale: Scale, pace: Pace, waiting: int,
+           days: Days) -> str:
+    """'Today: 3 of your 5 cards sent · 28 waiting their turn', or why none come today."""
+    now = ctx.now
+    shown = focus_days_on(session, ctx.workspace_id, day_of(now, scale.tz), ctx.user_id).get(ctx.user_id, (0, 0))[0]
+    starts = pace.starts(now, settings.business_hours, scale.tz, timedelta(minutes=settings.sweep_minutes))
+    if pace.paused(now):
+        assert pace.paused_until is not None
+        said = f"Today: paused, no cards until {days(pace.paused_until)}"
+    elif now.astimezone(scale.tz).weekday() not in settings.business_hours.days:
+        said = "Today: not a workday, no cards"
+    elif not shown and starts is not None and now < starts:
+        said = f"Today: your cards come from {starts.astimezone(pace.tz):%H:%M} your time"
+    else:
+        said = f"Today: {shown} of your {pace.cards} card{'s' if pace.cards != 1 else ''} sent"
+    return said + (f" · {waiting} waiting their turn" if waiting else " · nothing waiting")
+
+
+def needs_attention(session: Session, ctx: Context, page: int, best: list[ranking.Ranked], total: int,
+                    days: Days, budget: int) -> list[b.Block]:
     """Everything due for the user's clients that focus has not put on a card yet, ranked as focus ranks it
-    (PRODUCT.md §4.8): nothing due is ever out of reach, whatever the daily budget."""
-    workspace = session.get(Workspace, ctx.workspace_id)
-    assert workspace is not None
-    scale = scale_of(session, workspace, settings.tz, settings.business_hours)
-    start = (max(1, page) - 1) * ATTENTION_PAGE
-    best, total = top(ranked_waiting(session, ctx.workspace_id, ctx.user_id, ctx.now, scale),
-                      start + ATTENTION_PAGE)
+    (PRODUCT.md §4.8): nothing due is ever out of reach, whatever the daily budget. Each says what happened and
+    the next step, as its card will."""
     if not total:
         return []
     pages = -(-total // ATTENTION_PAGE)
     page = min(max(1, page), pages)
     start = (page - 1) * ATTENTION_PAGE
     shown = best[start:start + ATTENTION_PAGE]
-    names = {c.id: c.name for c in session.scalars(select(Client).where(
-        Client.id.in_([r.candidate.client_id for r in shown])))}
+    clients, nudges, _ = waiting_for(session, [r.candidate.client_id for r in shown])
     blocks: list[b.Block] = [b.rich(b.line(
         b.text(f"Needs attention ({total})", bold=True),
-        f" · due and waiting for a card, most important first. Rapport brings up at most {settings.daily_focus} "
-        "a workday; deal with any of them here now."))]
+        f" · waiting their turn, most important first. Rapport brings up at most {budget} a workday; deal with any "
+        "of them here now."))]
     for ranked in shown:
         client_id = ranked.candidate.client_id
-        facts = [ranking.reasons_phrase(ranked, ctx.now)]
-        standing = ranking.value_standing(ranked.candidate.value, scale.values)
-        if standing:
-            facts.append(standing)
-        facts.append("due today" if ranked.waited == 0 else
-                     f"waiting {ranked.waited} workday{'s' if ranked.waited != 1 else ''}")
+        client = clients.get(client_id)
+        if client is None:
+            continue
+        views = sorted((View(n.id, n.kind, client.name, client.owner_id, json.loads(n.facts))
+                        for n in nudges.get(client_id, [])),
+                       key=lambda v: (-ranking.STRENGTH.get(v.kind, 0.0), v.nudge_id))
+        parts: list[b.Element | str] = [b.text(client.name, bold=True)]
+        if views:
+            said = [said_of(view, days) for view in views]
+            parts += [f" · {summary([s.what for s in said], WHAT_ROOM)} → ", b.text(said[0].todo, italic=True)]
+        parts.append(" · " + ("due today" if ranked.waited == 0 else
+                              f"waiting {ranked.waited} workday{'s' if ranked.waited != 1 else ''}"))
         value = str(client_id)
         blocks += [
-            b.rich(b.line(b.text(names.get(client_id, "?"), bold=True), " · " + ", ".join(facts))),
-            b.actions(b.button("Log a touch", "home_log", value), b.button("Open", "home_open", value),
-                      b.button("Not relevant", "home_not_relevant", value), _snooze(value),
+            b.rich(b.line(*parts)),
+            b.actions(b.button("Log a touch", "home_log", value), b.button("View client", "home_open", value),
+                      snooze_menu("home_snooze", value),
+                      b.button("Mark not relevant", "home_not_relevant", value,
+                               confirm=not_relevant_confirm(client.name, [v.kind for v in views])),
                       block_id=f"attention-{value}"),
         ]
     if pages > 1:
@@ -151,7 +205,7 @@ def needs_attention(session: Session, ctx: Context, settings: Settings, page: in
     return [*blocks, b.divider()]
 
 
-def promises_and_issues(session: Session, ctx: Context) -> list[b.Block]:
+def promises_and_issues(session: Session, ctx: Context, days: Days) -> list[b.Block]:
     """What the user owes their clients (PRODUCT.md §4.10): promises soonest due first, then issues, each with
     the button that marks it done."""
     owed = owner_commitments(session, ctx.workspace_id, ctx.user_id)
@@ -164,13 +218,13 @@ def promises_and_issues(session: Session, ctx: Context) -> list[b.Block]:
         f" · {promises} promise{'s' if promises != 1 else ''} and {len(owed) - promises} open "
         f"issue{'s' if len(owed) - promises != 1 else ''}: what your clients are waiting for."))]
     for commitment, client in owed[:COMMITMENTS_SHOWN]:
-        done = (b.button("Kept", "home_kept", str(commitment.id), style="primary") if commitment.kind == "promise"
-                else b.button("Resolved", "home_resolved", str(commitment.id), style="primary"))
+        done = (b.button("Mark kept", "home_kept", str(commitment.id), style="primary") if commitment.kind == "promise"
+                else b.button("Mark resolved", "home_resolved", str(commitment.id), style="primary"))
         blocks += [
             b.rich(b.line(b.emoji("handshake" if commitment.kind == "promise" else "hammer_and_wrench"), " ",
-                          b.text(client.name, bold=True), " · ", *describe(commitment, today))),
+                          b.text(client.name, bold=True), " · ", *describe(commitment, today, days))),
             b.actions(done, b.button("Log a touch", "home_log", str(client.id)),
-                      b.button("Open", "home_open", str(client.id)), block_id=f"owed-{commitment.id}"),
+                      b.button("View client", "home_open", str(client.id)), block_id=f"owed-{commitment.id}"),
         ]
     if len(owed) > COMMITMENTS_SHOWN:
         blocks.append(b.context(f"Showing {COMMITMENTS_SHOWN} of {len(owed)}, soonest due first; each client's "
@@ -199,17 +253,10 @@ def settle_from_home(session: Session, ctx: Context, value: str) -> b.Reply | No
 def _pager(page: int, pages: int, action_id: str, block_id: str) -> b.Block:
     nav = []
     if page > 1:
-        nav.append(b.button("← Previous", action_id, str(page - 1)))
+        nav.append(b.button("← Show previous", action_id, str(page - 1)))
     if page < pages:
-        nav.append(b.button("Next →", action_id, str(page + 1)))
+        nav.append(b.button("Show next →", action_id, str(page + 1)))
     return b.actions(*nav, block_id=block_id)
-
-
-def _snooze(value: str) -> dict[str, object]:
-    return {"type": "static_select", "action_id": "home_snooze",
-            "placeholder": {"type": "plain_text", "text": "Snooze…"},
-            "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
-                        for period, label in (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))]}
 
 
 def not_relevant_from_home(session: Session, ctx: Context, value: str) -> b.Reply | None:
@@ -233,36 +280,32 @@ def not_relevant_from_home(session: Session, ctx: Context, value: str) -> b.Repl
     return None
 
 
-def _client_blocks(client: Client, now: datetime, open_nudge: bool, risky: bool, to_thank: int,
+def _client_blocks(client: Client, now: datetime, days: Days, card_out: bool, signs: int, to_thank: int,
                    health: str, advocate: Contact | None = None) -> list[b.Block]:
     flags = [health]
-    if open_nudge:
-        flags.append("needs attention")
-    if risky and health != "At risk":
-        flags.append("warning signs")
+    if card_out:
+        flags.append("card sent")
+    if signs:
+        flags.append(f"{signs} warning signs in 30 days")
     if to_thank:
         flags.append(f"{to_thank} referral{'s' if to_thank > 1 else ''} to thank")
     if client.status != "active":
         flags.append(client.status)
     if advocate is not None and client.heads_up_since is not None:
         flags.append(f"{advocate.name} is owed a heads-up")
-    head: list[b.Element | str] = [b.text(client.name, bold=True)]
-    if flags:
-        head.append(" · " + ", ".join(flags))
-    facts: list[b.Element | str] = (["Last heard from them ", b.date(client.last_their_contact_at)]
-                                    if client.last_their_contact_at else ["Not heard from yet"])
+    facts = [f"last heard from them {days(client.last_their_contact_at)}" if client.last_their_contact_at
+             else "not heard from yet"]
     due = next_checkin(client)
     if due is not None:
-        facts += [" · check-in ", b.date(due)]
+        facts.append(f"check-in late since {days(due)}" if due < now else f"check-in due {days(due)}")
     if advocate is not None:
-        facts += [" · advocate ", b.text(advocate.name, bold=True)]
+        facts.append(f"advocate {advocate.name}")
     value = str(client.id)
-    snooze = _snooze(value)
     return [
-        b.rich(b.line(*head), b.line(*facts)),
-        b.actions(b.button("Log a touch", "home_log", value), b.button("Open", "home_open", value), snooze,
-                  block_id=f"home-{value}"),
-        b.divider(),
+        b.rich(b.line(b.text(client.name, bold=True), " · " + ", ".join(flags)),
+               b.line(" · ".join(facts)[:1].upper() + " · ".join(facts)[1:])),
+        b.actions(b.button("Log a touch", "home_log", value), b.button("View client", "home_open", value),
+                  snooze_menu("home_snooze", value), block_id=f"home-{value}"),
     ]
 
 

@@ -162,7 +162,7 @@ def submit(session: Session, ctx: Context, values: dict[str, Any],
     nudge_id = meta.get("nudge")
     close_card_of(session, ctx.workspace_id, nudge_id if isinstance(nudge_id, int) else None, touch_words(kind),
                   ctx.user_id, ctx.now)
-    updates = message_updates(session, ctx.workspace_id)
+    updates = message_updates(session, ctx.workspace_id, ctx.settings.tz)
     return {}, updates
 
 

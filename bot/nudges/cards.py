@@ -4,26 +4,32 @@ messages on the session, and whoever owns the transaction rebuilds them here onc
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.nudges.handoff_messages import addressed_to
-from bot.nudges.messages import CardView, Handled, NudgeView, message
+from bot.nudges.messages import CardView, Handled, NudgeView, is_direct, message
 from bot.relationship.cards import UPDATES
 from bot.slack.message_updates import MessageUpdate
-from storage.models import Card, Client, Nudge
+from bot.when import UTC_ZONE, Days
+from bot.workspaces import tz_of
+from storage.models import Card, Client, Nudge, Workspace
 from storage.queries import nudges_in_message
 
 
-def message_updates(session: Session, workspace_id: int) -> list[MessageUpdate]:
-    """The messages whose cards changed in this transaction, as they should now read."""
+def message_updates(session: Session, workspace_id: int, tz: ZoneInfo = UTC_ZONE) -> list[MessageUpdate]:
+    """The messages whose cards changed in this transaction, as they should now read. `tz`: the deployment's
+    timezone (RAPPORT_TIMEZONE), for a workspace that has not set its own."""
     session.flush()
     touched = sorted(session.info.pop(UPDATES, set()))
-    return [update for channel, ts in touched if (update := rebuilt(session, workspace_id, channel, ts))]
+    return [update for channel, ts in touched if (update := rebuilt(session, workspace_id, channel, ts, tz))]
 
 
-def rebuilt(session: Session, workspace_id: int, channel: str, ts: str) -> MessageUpdate | None:
-    """A posted message as it should read now: current names, and who handled what."""
+def rebuilt(session: Session, workspace_id: int, channel: str, ts: str,
+            tz: ZoneInfo = UTC_ZONE) -> MessageUpdate | None:
+    """A posted message as it should read now: current names, and who handled what, its days written as when
+    it was posted (the year of its post decides whether a day shows its year)."""
     nudges = nudges_in_message(session, workspace_id, channel, ts)
     groups: dict[object, list[Nudge]] = {}
     for nudge in nudges:
@@ -41,7 +47,11 @@ def rebuilt(session: Session, workspace_id: int, channel: str, ts: str) -> Messa
         cards.append(CardView(views, card.why if card else None, card.note if card else None, _handled(card, group)))
     if not cards:
         return None
-    text, blocks, _ = message(cards)
+    workspace = session.get(Workspace, workspace_id)
+    zone = tz_of(workspace, tz) if workspace is not None else tz
+    posted = min((n.sent_at for n in nudges if n.sent_at is not None), default=None)
+    days = Days.at(posted, zone) if posted is not None else Days(zone)
+    text, blocks, _ = message(cards, days, to_owner=is_direct(channel))
     return channel, ts, text, blocks
 
 

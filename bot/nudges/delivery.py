@@ -26,6 +26,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -33,9 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges.digest import digest_message
 from bot.nudges.handoff_messages import INTRODUCTIONS, addressed_to
-from bot.nudges.messages import CardView, NudgeView, message, pack
+from bot.nudges.messages import CardView, NudgeView, is_direct, message, pack
 from bot.nudges.relevance import relevance
 from bot.nudges.review_messages import owner_message
+from bot.when import UTC_ZONE, Days
+from bot.workspaces import tz_of
 from storage.db import is_outage
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
@@ -172,10 +175,11 @@ class _Item:
     digest: dict[str, Any] | None = None
     card: Card | None = None  # the client's card for the day (focus); every reason on it shares one section
     seen_missing: bool = False  # its channel's history was read this pass and does not carry it
+    days: Days = field(default_factory=Days)  # how its days read: in its workspace's timezone
 
 
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
-           report: DeliveryReport, workspace_ids: Sequence[int] | None) -> list[_Item]:
+           report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE) -> list[_Item]:
     items = []
     for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
@@ -184,11 +188,13 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
             report.dropped += 1
             continue
         key = (workspace.enterprise_id, workspace.team_id)
+        days = Days.at(now, tz_of(workspace, tz))
         if nudge.kind in ("digest", "reviews"):  # about a channel or a person, not one client
             unknown = nudge.status == "unknown"
             nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
-                               (nudge.sent_at or previous_claim) if unknown else None, digest=json.loads(nudge.facts)))
+                               (nudge.sent_at or previous_claim) if unknown else None, digest=json.loads(nudge.facts),
+                               days=days))
             nudge.status = "sending"
             continue
         client = session.get(Client, nudge.client_id)
@@ -223,7 +229,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         view = NudgeView(nudge.id, nudge.kind, client.name, owner, facts)
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
         items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
-                           (nudge.sent_at or previous_claim) if unknown else None, card=card))
+                           (nudge.sent_at or previous_claim) if unknown else None, card=card, days=days))
         nudge.status = "sending"
     return items
 
@@ -237,7 +243,7 @@ Settlement = tuple[list[_Item], Outcome, str | None]  # nudges, what became of t
 
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
             default_channel: str | None, workspace_ids: Sequence[int] | None = None,
-            stop: threading.Event | None = None) -> DeliveryReport:
+            stop: threading.Event | None = None, tz: ZoneInfo = UTC_ZONE) -> DeliveryReport:
     """Post what is due, each workspace's nudges with that workspace's own bot token; with `workspace_ids`,
     only those workspaces' (the ones inside their business hours).
 
@@ -256,7 +262,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
         claimed = DeliveryReport()
         try:
             with sessions.begin() as session:
-                items = _claim(session, now, worker, default_channel, claimed, workspace_ids)
+                items = _claim(session, now, worker, default_channel, claimed, workspace_ids, tz)
         except Exception as exc:
             lost_claims += 1
             if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
@@ -424,14 +430,14 @@ def _reconcile(poster: SlackPoster, channel: str, items: list[_Item], oldest: da
 
 def _post_chunk(poster: SlackPoster, channel: str, chunk: list[_Item], now: datetime,
                 report: DeliveryReport) -> Iterable[Settlement]:
-    text, blocks, metadata = _compose(chunk)
+    text, blocks, metadata = _compose(chunk, channel)
     outcome = poster.post(channel, text, blocks, metadata)
     if outcome.status == "unknown":
         # Not a blind resend: only the nudges whose absence the channel shows go again.
         chunk = yield from _reconcile(poster, channel, chunk, now - RECONCILE_WINDOW)
         if not chunk:
             return
-        text, blocks, metadata = _compose(chunk)
+        text, blocks, metadata = _compose(chunk, channel)
         outcome = poster.post(channel, text, blocks, metadata)
     if outcome.status == "permanent" and not channel.startswith("D"):
         yield from _fall_back(poster, chunk, outcome.error or "permanent", now, report)
@@ -452,17 +458,18 @@ def _by_card(items: list[_Item]) -> list[list[_Item]]:
     return list(cards.values())
 
 
-def _compose(chunk: list[_Item]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+def _compose(chunk: list[_Item], channel: str) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     if chunk[0].digest is not None:
         digest = chunk[0].digest
-        text, blocks = owner_message(digest) if digest.get("kind") == "reviews" else digest_message(digest)
+        text, blocks = owner_message(digest) if digest.get("kind") == "reviews" else \
+            digest_message(digest, chunk[0].days)
         return text, blocks, {"event_type": "rapport_nudge", "event_payload": {"nudge_ids": [chunk[0].nudge_id]}}
     cards = []
     for items in _by_card(chunk):
         card = items[0].card
         cards.append(CardView(tuple(i.view for i in items if i.view is not None), card.why if card else None,
                               card.note if card else None))
-    return message(cards)
+    return message(cards, chunk[0].days, to_owner=is_direct(channel))
 
 
 def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: datetime,
@@ -484,7 +491,7 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
             yield items, Outcome("retry", error=f"conversations.open: {exc}"), reason
             continue
-        text, blocks, metadata = _compose(items)
+        text, blocks, metadata = _compose(items, channel)
         outcome = poster.post(channel, text, blocks, metadata)
         report.fell_back += len(items) if outcome.status == "sent" else 0
         yield items, _where(outcome, channel), reason

@@ -1,23 +1,32 @@
-"""The weekly digest (PRODUCT.md §4.7): Monday 09:00 workspace time, one per nudge destination, the same
-sections in the same order every week, zeros shown."""
+"""The weekly digest (PRODUCT.md §4.7): Monday 09:00 workspace time, one per nudge destination: every count first,
+zeros shown, the same order every week; then the lists, worst first, each client once with its one next step."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.nudges.digest_sections import (
+    CHECKINS,
+    FORMER,
+    ISSUES,
+    LISTS,
+    NO_REPLY,
+    PROMISES,
+    QUIET,
+    SECTIONS,
+    SIGNS,
+    THANKS,
+    WAITING,
+)
 from bot.slack import blocks as b
+from bot.when import Days
 from storage.models import Workspace
 from storage.queries import route_targets
-
-SECTIONS = ("Gone quiet", "Unanswered", "Check-ins due this week", "Referrers to thank", "At risk",
-            "Former clients due", "Promises due this week", "Open issues", "Waiting for a card",
-            "Deepest relationships", "Shallowest relationships")
-COUNTED = 8  # the sections the plain-text fallback counts: everything due or owed
 
 
 def digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9))) -> str | None:
@@ -49,41 +58,115 @@ def digest_targets(session: Session, workspace: Workspace, default_channel: str 
     return sorted(channels | ({default} if default else owners))
 
 
-def digest_message(facts: dict[str, Any]) -> tuple[str, list[b.Block]]:
-    blocks: list[b.Block] = [b.header(f"Weekly relationships digest · {facts['week']}")]
-    for section in facts["sections"]:
-        lines = [b.line(b.text(f"{section['title']} ({section['count']})", bold=True))]
-        if section["items"]:
-            lines.append(b.bullets([b.line(b.text(i["name"], bold=True), f" · {i['detail']}")
-                                    for i in section["items"]]))
-            if section["count"] > len(section["items"]):
-                lines.append(b.line(f"…and {section['count'] - len(section['items'])} more"))
-        else:
-            lines.append(b.line("None this week."))
+def week_of(week: str) -> date:
+    """The Monday of an ISO week ('2026-W50')."""
+    year, number = week.split("-W")
+    return date.fromisocalendar(int(year), int(number), 1)
+
+
+COUNT_WORDS = {QUIET: ("gone quiet",) * 2, NO_REPLY: ("with no reply",) * 2,
+               CHECKINS: ("check-in due this week", "check-ins due this week"),
+               THANKS: ("referrer to thank", "referrers to thank"), SIGNS: ("with 2+ warning signs",) * 2,
+               FORMER: ("former client due", "former clients due"),
+               PROMISES: ("promise due this week", "promises due this week"), ISSUES: ("open issue", "open issues"),
+               WAITING: ("waiting their turn",) * 2}
+
+
+def _counted(count: int, title: str) -> str:
+    one, many = COUNT_WORDS[title]
+    return one if count == 1 else many
+LIST_ORDER_WORDS = {SIGNS: "most first", NO_REPLY: "most first", PROMISES: "earliest due first",
+                    ISSUES: "longest without news first", QUIET: "longest silence first",
+                    CHECKINS: "earliest due first", THANKS: "most first", FORMER: "soonest first",
+                    WAITING: "as they will come up"}
+HEALTH_LABELS = ("Deep", "Steady", "Shallow", "At risk")
+
+
+def _counts(facts: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """(counts, lists) from the facts, whichever way they were planned: digests planned before the counts came
+    first carried one list per section, each with its count."""
+    if "counts" in facts:
+        return dict(facts["counts"]), list(facts["lists"])
+    old = {s["title"]: s for s in facts.get("sections", [])}
+    renamed = {"Unanswered": NO_REPLY, "At risk": SIGNS, "Waiting for a card": WAITING}
+    counts = {renamed.get(title, title): s["count"] for title, s in old.items() if title in renamed or
+              title in SECTIONS}
+    lists = [{**s, "title": renamed.get(title, title)} for title, s in old.items() if title in renamed or
+             title in SECTIONS]
+    return counts, lists
+
+
+def digest_message(facts: dict[str, Any], days: Days | None = None) -> tuple[str, list[b.Block]]:
+    """The digest (PRODUCT.md §4.7): a compact first block of every count, zeros shown, in the same order every
+    week; then the lists, worst first, each client once with what happened and its one next step; then health,
+    last week's action rate, reviews shared and the referral channel, each only when there is something to say."""
+    days = days or Days()
+    monday = days(week_of(facts["week"]))
+    counts, lists = _counts(facts)
+    numbers: list[b.Element | str] = []
+    for index, title in enumerate(SECTIONS):
+        count = counts.get(title, 0)
+        numbers += [" · " if index else "", b.text(str(count), bold=True), f" {_counted(count, title)}"]
+    head = [b.line(*numbers)]
+    health = facts.get("health")
+    if health:
+        head.append(b.line("Health of current clients: " + " · ".join(
+            f"{health.get(label, 0)} {label.lower()}" for label in HEALTH_LABELS)))
+    blocks: list[b.Block] = [b.header(f"Weekly digest · week of {monday}"), b.rich(*head)]
+    by_title = {entry["title"]: entry for entry in lists}
+    menu: dict[int, str] = {}
+    for title in LISTS:
+        entry = by_title.get(title)
+        if not entry or not entry["items"]:
+            continue  # its zero is in the counts
+        lines = [b.line(b.text(title, bold=True), f" · {LIST_ORDER_WORDS[title]}")]
+        items = []
+        for item in entry["items"]:
+            parts: list[b.Element | str] = [b.text(item["name"], bold=True), f" · {item['detail']}"]
+            if item.get("also"):
+                parts.append(f" (also {', '.join(item['also'])})")
+            if item.get("next"):
+                parts += [" → ", b.text(item["next"], italic=True)]
+            items.append(b.line(*parts))
+            menu.setdefault(item["id"], item["name"])
+        lines.append(b.bullets(items))
+        hidden = entry["count"] - len(entry["items"])
+        if hidden > 0:
+            lines.append(b.line(f"…and {hidden} more"))
         blocks.append(b.rich(*lines))
-        if section["items"]:
-            options = {i["id"]: i["name"] for i in section["items"]}  # a client owing two promises: one option
-            blocks.append(b.actions({
-                "type": "static_select", "action_id": "digest_open",
-                "placeholder": {"type": "plain_text", "text": "Open a client…"},
-                "options": [{"text": {"type": "plain_text", "text": b.clip(name, 75)}, "value": str(client_id)}
-                            for client_id, name in options.items()]},
-                block_id=f"digest-{SECTIONS.index(section['title'])}"))
+    extremes = []
+    for label, key in (("Deepest", "deepest"), ("Shallowest", "shallowest")):
+        shown = facts.get(key) or []
+        if shown:
+            extremes.append(b.line(b.text(f"{label}: ", bold=True),
+                                   ", ".join(f"{i['name']} ({i['detail']})" for i in shown)))
+    if extremes:
+        blocks.append(b.rich(*extremes))
+    blocks += [b.context(line) for line in _footnotes(facts)]
+    if menu:
+        blocks.append(b.actions({
+            "type": "static_select", "action_id": "digest_open",
+            "placeholder": {"type": "plain_text", "text": "View a client…"},
+            "options": [{"text": {"type": "plain_text", "text": b.clip(name, 75)}, "value": str(client_id)}
+                        for client_id, name in list(menu.items())[:100]]}, block_id="digest-open"))
+    worst = [f"{counts[title]} {_counted(counts[title], title)}" for title in LISTS if counts.get(title)]
+    summary = ", ".join(worst[:6]) if worst else "nothing due or owed"
+    return b.fallback(f"Weekly digest, week of {monday}: {summary}."), blocks
+
+
+def _footnotes(facts: dict[str, Any]) -> list[str]:
+    notes = []
     rate = facts.get("action_rate")
-    if rate:
+    if rate and rate[0]:
         nudged, acted = rate
-        blocks.append(b.context(
-            f"Action rate last week: {acted} of the {nudged} clients Rapport nudged you about had a touch logged "
-            f"within 7 days ({round(100 * acted / nudged)}%)." if nudged else
-            "Action rate last week: Rapport nudged you about no clients."))
+        notes.append(f"Last week {acted} of the {nudged} clients Rapport brought up had a touch logged within 7 days "
+                     f"({round(100 * acted / nudged)}%).")
     reviews = facts.get("reviews_shared")
-    if reviews:  # PRODUCT.md §4.12: how many of last month's reviews reached their clients
-        blocks.append(b.context(f"Reviews shared last month: {reviews[0]} of {reviews[1]}."))
+    if reviews and reviews[1]:  # PRODUCT.md §4.12: how many of last month's reviews reached their clients
+        notes.append(f"{reviews[0]} of last month's {reviews[1]} reviews were shared with the client.")
     channel = facts.get("referral_channel")
-    if channel:
+    if channel and channel[1]:
         referring, active = channel
-        share = f" ({round(100 * referring / active)}%)" if active else ""
-        blocks.append(b.context(f"Referral channel: {referring} of {active} active clients referred someone in the "
-                                f"last 12 months{share}."))
-    counts = ", ".join(f"{s['title'].lower()} {s['count']}" for s in facts["sections"][:COUNTED])
-    return b.fallback(f"Weekly digest {facts['week']}: {counts}"), blocks
+        notes.append(f"Referral channel: {referring} of {active} active clients referred someone in the last 12 "
+                     f"months ({round(100 * referring / active)}%).")
+    return notes

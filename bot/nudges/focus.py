@@ -13,13 +13,14 @@ import heapq
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nudges import ranking
+from bot.nudges.pace import pace_of
 from bot.nudges.ranking import Candidate, Ranked, Reason, Workweek
 from bot.nudges.relevance import relevance
 from bot.settings import BusinessHours, Settings
@@ -28,7 +29,7 @@ from storage.db import reading
 from storage.focus import (
     WaitingRow,
     card_history,
-    days_spent,
+    focus_days_on,
     lock_focus_day,
     previous_focus_day,
     waiting_for,
@@ -36,6 +37,7 @@ from storage.focus import (
     workspace_values,
 )
 from storage.models import Card, Nudge, Workspace
+from storage.paces import paces_of
 
 log = logging.getLogger(__name__)
 NOT_RELEVANT = "marked it not relevant"
@@ -184,7 +186,7 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
            *, stop: Callable[[], bool] = lambda: False,
            ours: Callable[[Session, int], bool] = lambda _session, _id: True) -> FocusReport:
     """Choose today's cards for everyone with something waiting, in the given workspaces (those inside their
-    business hours).
+    business hours), each at their own pace (bot/nudges/pace.py).
 
     One streamed pass over a workspace's waiting nudges ranks every client and keeps each person's top few;
     then each person's cards are made in a transaction of their own, under the lock on their day, where every
@@ -192,7 +194,8 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
     are left out of the pass, so later sweeps of the day cost almost nothing. `ours`: whether this process
     chooses a workspace's cards in this pass (another process sweeping the same pass may be choosing them)."""
     report = FocusReport()
-    budget = settings.daily_focus
+    cap = settings.daily_focus
+    sweep = timedelta(minutes=settings.sweep_minutes)
     for workspace in workspaces:
         with sessions.begin() as session:
             if not ours(session, workspace.id):
@@ -200,18 +203,27 @@ def select(sessions: sessionmaker[Session], now: datetime, settings: Settings, w
         with reading(sessions) as session:
             scale = scale_of(session, workspace, settings.tz, settings.business_hours)
             day = day_of(now, scale.tz)
-            done = days_spent(session, workspace.id, day, budget)
+            spent = focus_days_on(session, workspace.id, day)
+            paces = {user: pace_of(row, cap, scale.tz) for user, row in paces_of(session, workspace.id).items()}
+        budgets = {user: pace.cards for user, pace in paces.items()}
+        budget_of = budgets.get
+
+        # each person's own pace (PRODUCT.md §4.8): their budget spent, paused, or their hour not come yet today;
+        # what waits for them is not touched, and competes again when their cards come
+        done = {owner: waiting for owner, (shown, waiting) in spent.items() if shown >= budget_of(owner, cap)}
+        held = [owner for owner, pace in paces.items()
+                if owner not in done and pace.waits(now, settings.business_hours, scale.tz, sweep)]
         report.waiting += sum(done.values())
         kept: dict[str, TopK] = {}
-        for ranked, row in ranked_pages(sessions, workspace.id, now, scale, skip_owners=done):
-            kept.setdefault(row.owner_id, TopK(SLACK * budget + SLACK)).push(ranked)
+        for ranked, row in ranked_pages(sessions, workspace.id, now, scale, skip_owners=[*done, *held]):
+            kept.setdefault(row.owner_id, TopK(SLACK * budget_of(row.owner_id, cap) + SLACK)).push(ranked)
         for owner, best in sorted(kept.items()):
             if stop():
                 return report
             try:
                 with sessions.begin() as session:
-                    chosen, waiting = _select_for(session, workspace.id, owner, now, day, scale, budget, best,
-                                                  report)
+                    chosen, waiting = _select_for(session, workspace.id, owner, now, day, scale, budget_of(owner, cap),
+                                                  best, report)
             except IntegrityError:
                 # a client of theirs was carded at this moment by a sweep choosing for its previous owner (it
                 # changed hands mid-sweep): that card stands, and the next sweep chooses this person's again

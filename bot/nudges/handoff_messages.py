@@ -1,14 +1,15 @@
 """What the nudges of handoffs, closeouts and the referral channel say (PRODUCT.md §4.13-4.14): pure functions
-from the planned facts to rich-text lines and a plain-text fallback, like the other kinds in messages.py."""
+from the planned facts to what each reason says (bot/nudges/said.py), like the other kinds in wording.py."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
 from typing import Any
 
 from bot.handoffs.closeout import ITEM_WORDS
+from bot.nudges.said import WHY, Said
 from bot.slack import blocks as b
+from bot.when import Days
 from storage.handoffs import INTRO_KINDS
 
 KINDS = frozenset({"intro", "intro_reminder", "handoff_checkin", "closeout", "referable"})
@@ -31,62 +32,41 @@ CHECKIN_QUESTIONS = {
 }
 
 
-def _why(*parts: b.Element | str) -> b.Block:
-    return b.line(b.text("Why it matters: ", bold=True), *parts)
-
-
-def _next(*parts: b.Element | str) -> b.Block:
-    return b.line(b.text("Next: ", bold=True), *parts)
-
-
-def _when(value: str) -> b.Element:
-    return b.date(datetime.fromisoformat(value))
-
-
-def render(kind: str, name: str, f: dict[str, Any]) -> tuple[list[b.Block], str]:
-    """Lines for one reason of these kinds, and its one-line fallback."""
+def say(kind: str, name: str, f: dict[str, Any], days: Days) -> Said:
+    """What one reason of these kinds says."""
     client = b.text(name, bold=True)
     contact: list[b.Element | str] = [b.text(f["contact"], bold=True)] if f.get("contact") else ["their main contact"]
+    who = f.get("contact") or "their main contact"
     if kind in ("intro", "intro_reminder"):
         again = " still" if kind == "intro_reminder" else ""
-        lines = [
-            b.line(b.emoji("handshake"), " ", b.user(f["from"]), ", you handed ", client, " to ", b.user(f["to"]),
-                   " on ", _when(f["at"]), f";{again} introduce them to ", *contact, "."),
-            _why("a warm introduction from the person the client trusts carries that trust over; a new name out "
-                 "of the blue does not."),
-            _next("a short message or call to ", *contact, " with ", b.user(f["to"]), " in it. Any touch between ",
-                  b.user(f["to"]), " and the client closes this, or press ", b.text("Introduced", bold=True), "."),
-        ]
-        return lines, f"Introduce the new owner of {name} to {f.get('contact') or 'their main contact'}."
+        return Said("handshake", (b.user(f["from"]), ", you handed ", client, " to ", b.user(f["to"]),
+                                  f" on {days(f['at'])};{again} introduce them to ", *contact, "."),
+                    ("a short message or call to ", *contact, " with ", b.user(f["to"]), " in it; any touch between ",
+                     b.user(f["to"]), " and the client closes this, or press ", b.text("Mark introduced", bold=True),
+                     "."),
+                    f"handed over on {days(f['at'])}, and {who} not yet introduced to the new owner",
+                    "introduce them, warmly", WHY[kind])
     if kind == "handoff_checkin":
-        lines = [
-            b.line(b.emoji("calendar"), " ", f"{f['days']} days since you took over ", client, " from ",
-                   b.user(f["from"]), f" (check-in {f['number']} of {f['of']})."),
-            _why("the months after a change of hands are when a client quietly decides whether to stay."),
-            _next("ask ", *contact, " ", CHECKIN_QUESTIONS.get(f["days"], "how it is going"), "; then log it: ",
-                  b.text(f"/client checkin {name} done : …", code=True)),
-        ]
-        return lines, f"{f['days']}-day check-in with {name} after the handoff."
+        return Said("calendar", (f"{f['days']} days since you took over ", client, " from ", b.user(f["from"]),
+                                 f" (check-in {f['number']} of {f['of']})."),
+                    ("ask ", *contact, " ", CHECKIN_QUESTIONS.get(f["days"], "how it is going"), "; then press ",
+                     b.text("Record check-in", bold=True), "."),
+                    f"{f['days']} days since you took them over: a check-in is due", f"ask {who} how it is going",
+                    WHY[kind])
     if kind == "closeout":
         left = ", ".join(ITEM_WORDS.get(item, item).lower() for item in f["left"])
-        lines = [
-            b.line(b.emoji("clipboard"), " The closeout of ", client, "'s project, opened ", _when(f["opened"]),
-                   f", has {len(f['left'])} of {f['of']} items unticked: {left}."),
-            _why("a project that ends loose (logins not handed over, open issues not listed) is what the client "
-                 "remembers, more than the work."),
-            _next("finish them and tick them: ", b.text(f"/client closeout {name}", code=True), " shows the "
-                  "checklist."),
-        ]
-        return lines, f"The closeout of {name} has {len(f['left'])} items unticked."
+        return Said("clipboard", ("The closeout of ", client, f"'s project, opened {days(f['opened'])}, has "
+                                  f"{len(f['left'])} of {f['of']} items unticked: {left}."),
+                    ("finish them and tick them: ", b.text(f"/client closeout {name}", code=True),
+                     " shows the checklist."),
+                    f"the project closeout has {len(f['left'])} of {f['of']} items unticked",
+                    "finish them and tick them off", WHY[kind])
     if kind == "referable":
-        lines = [
-            b.line(b.emoji("seedling"), " ", client, " has been a deep relationship for two months and just told "
-                   "you it is working. A good moment to make referring you easy, if it feels natural."),
-            _why("most happy clients are willing to refer, but few are ever given an easy way to; give first, "
-                 "never make it a condition."),
-            _next("send something they could forward as it is, two lines: ",
-                  b.text("“What we did together, in one sentence. Who it would help, and how to reach you.”",
-                         italic=True)),
-        ]
-        return lines, f"A good moment to make referring easy for {name}."
+        return Said("seedling", (client, " has been a deep relationship for two months and just told you it is "
+                                 "working: a good moment to make referring you easy, if it feels natural."),
+                    ("send something they could forward as it is, two lines: ",
+                     b.text("“What we did together, in one sentence. Who it would help, and how to reach you.”",
+                            italic=True)),
+                    "a deep relationship that just said it is working", "send two lines they could forward",
+                    WHY[kind])
     raise ValueError(f"unknown nudge kind {kind!r}")

@@ -1,29 +1,36 @@
-"""What a nudge says: the client, what was observed (dates, numbers), why it matters, the next action.
+"""How a card reads (PRODUCT.md §4.8: a card is short): per client one headline (what happened, with dates and
+numbers) and one next step; other reasons due for it in one "Also" line; why it was chosen today in a quiet line
+below; buttons that each name what they do. Why a kind matters is said once, behind *View client*.
 
-Pure functions from the planned facts to Block Kit; written to read like a thoughtful colleague.
+The plain-text fallback is what notifications and screen readers get: one clause per client, what happened and
+what to do, at most 120 characters each. Pure functions from the planned facts to Block Kit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.nudges import handoff_messages
-from bot.nudges.goal_messages import GOAL_KINDS, goal_controls, goal_reason
+from bot.nudges.goal_messages import GOAL_KINDS, goal_controls
+from bot.nudges.ranking import STRENGTH
+from bot.nudges.said import Said, clause
+from bot.nudges.wording import SOFT_TOUCHES, say
 from bot.slack import blocks as b
 from bot.slack.text import escape_mrkdwn
+from bot.when import Days
 
 MAX_CLIENTS_PER_MESSAGE = 10
 MAX_BLOCKS = 50  # Slack's limit for a message
 ANSWERS_PER_CARD = 5  # goal questions answered by buttons on one card; more are answered with the command
 T = TypeVar("T")
+__all__ = ["SOFT_TOUCHES", "CardView", "Handled", "NudgeView", "message", "pack"]
 
 
 @dataclass(frozen=True)
 class Handled:
-    action: str  # 'marked it done', 'snoozed it for 2 weeks', …
+    action: str  # 'checked in', 'snoozed Acme Corp for 2 weeks', …
     user_id: str
     at: datetime
 
@@ -58,265 +65,122 @@ class CardView:
     def nudge_ids(self) -> list[int]:
         return [r.nudge_id for r in self.reasons]
 
+    def worst_first(self) -> list[NudgeView]:
+        """The reasons in the order they matter: the strongest sign of losing the client leads the card."""
+        return sorted(self.reasons, key=lambda r: (-STRENGTH.get(r.kind, 0.0), r.nudge_id))
 
-SOFT_TOUCHES = (
-    "send them your newsletter, or a short note on something you learned this quarter",
-    "share an article that speaks to a challenge they mentioned",
-    "send a useful resource: a template, checklist or tool you use yourself",
-    "invite them to an event, webinar or meetup you are going to",
-    "introduce them to someone in your network who could help them",
-    "congratulate them on a recent milestone or piece of news",
-)
-DONE_LABELS = {"checkin": "Check-in done", "thank": "Mark thanked", "promise": "Mark kept",
-               "issue": "Sent an update", "heads_up": "Gave a heads-up",
-               "intro": "Introduced", "intro_reminder": "Introduced",
-               "handoff_checkin": "Check-in done"}
+
+# The buttons that do what a reason asks, by the group of kinds each acts on (bot/buttons/clicks.py). Reasons
+# with no such action (gone quiet, warning signs, …) are dealt with by logging a touch.
+DONE_GROUPS = {"checkin": "checkin", "handoff_checkin": "checkin", "thank": "thank", "promise": "promise",
+               "issue": "issue", "heads_up": "heads_up", "intro": "intro", "intro_reminder": "intro"}
+DONE_LABELS = {"checkin": "Record check-in", "thank": "Mark thanked", "promise": "Mark kept",
+               "issue": "Record update sent", "heads_up": "Mark heads-up given", "intro": "Mark introduced"}
+DONE_ACTION = "nudge_done"  # + "_" + the group; the bare id is an old message's Done, for every reason on it
 SNOOZES = (("1w", "1 week"), ("2w", "2 weeks"), ("1m", "1 month"))
+# What *Mark not relevant* ends for good (bot/relationship/schedule.py not_relevant), said before it does
+ENDS = {"quiet": "no more reminders about this silence (the next one starts once they get in touch)",
+        "advocate": "nothing more about their advocate's silence this time",
+        "heads_up": "the heads-up is no longer asked for", "intro": "no reminder about the introduction",
+        "intro_reminder": "no more reminders about the introduction",
+        "winback": "the former-client series ends for good",
+        "thank": "no second reminder to thank them (it stays open for /client thanked)"}
 
 
-def done_label(kinds: set[str]) -> str:
-    """*Check-in done* or *Mark thanked* when that is all the card is about; otherwise *Done*."""
-    return DONE_LABELS.get(next(iter(kinds)), "Done") if len(kinds) == 1 else "Done"
+def done_groups(reasons: Sequence[NudgeView]) -> list[str]:
+    """The groups whose button a card shows: those with a reason still open, in the card's order."""
+    return list(dict.fromkeys(DONE_GROUPS[r.kind] for r in reasons if r.kind in DONE_GROUPS and r.handled is None))
 
 
-def _controls(card: CardView) -> b.Block:
+def not_relevant_confirm(name: str, kinds: Sequence[str]) -> dict[str, Any]:
+    ends = list(dict.fromkeys(ENDS.get(kind, "") for kind in kinds if kind in ENDS))
+    said = "; ".join(ends) if ends else "this card closes and nothing more is asked about it"
+    return b.confirm_dialog("Mark as not relevant?", f"{name}: {said}. This can't be undone.", "Mark not relevant",
+                            "Keep it")
+
+
+def snooze_menu(action_id: str, value: str) -> b.Element:
+    return {"type": "static_select", "action_id": action_id,
+            "placeholder": {"type": "plain_text", "text": "Snooze…"},
+            "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
+                        for period, label in SNOOZES]}
+
+
+def _controls(card: CardView, days: Days) -> b.Block:
     """Buttons while the card is open; who did what and when once someone acted on it."""
     if card.handled is not None:
-        return {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f":white_check_mark: <@{card.handled.user_id}> {card.handled.action} "
-                                       f"<!date^{int(card.handled.at.timestamp())}^{{date_short_pretty}} at "
-                                       f"{{time}}|{card.handled.at:%Y-%m-%d %H:%M} UTC>"}]}
+        return b.context(f":white_check_mark: <@{card.handled.user_id}> {escape_mrkdwn(card.handled.action)} on "
+                         f"{days(card.handled.at)}.")
     value = str(card.first.nudge_id)
-    snooze = {"type": "static_select", "action_id": "nudge_snooze",
-              "placeholder": {"type": "plain_text", "text": "Snooze…"},
-              "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{value}:{period}"}
-                          for period, label in SNOOZES]}
+    done = [b.button(DONE_LABELS[group], f"{DONE_ACTION}_{group}", value) for group in done_groups(card.reasons)]
     return b.actions(
         b.button("Log a touch", "nudge_log", value, style="primary"),
-        snooze,
-        b.button(done_label({r.kind for r in card.reasons}), "nudge_done", value),
-        b.button("Not relevant", "nudge_not_relevant", value),
-        b.button("Open", "nudge_open", value),
+        *done,
+        b.button("View client", "nudge_open", value),
+        snooze_menu("nudge_snooze", value),
+        b.button("Mark not relevant", "nudge_not_relevant", value,
+                 confirm=not_relevant_confirm(card.first.client_name, [r.kind for r in card.reasons])),
         block_id=f"nudge-{value}",
     )
 
 
-def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def _handled_line(view: NudgeView, days: Days) -> b.Block:
+    assert view.handled is not None
+    return b.line(b.emoji("white_check_mark"), " ", b.user(view.handled.user_id),
+                  f" {view.handled.action} on {days(view.handled.at)}.")
 
 
-def _day(value: str) -> b.Element:
-    """A calendar day (a promise's, an estimate's), shown as a date at noon UTC so every reader sees that day."""
-    return b.date(datetime.fromisoformat(value).replace(hour=12, tzinfo=UTC))
+def said_of(view: NudgeView, days: Days) -> Said:
+    return say(view.kind, view.client_name, view.facts, days)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('ch') else 's'}"
-
-
-def _why(*parts: b.Element | str) -> b.Block:
-    return b.line(b.text("Why it matters: ", bold=True), *parts)
-
-
-def _next(*parts: b.Element | str) -> b.Block:
-    return b.line(b.text("Next: ", bold=True), *parts)
-
-
-def _reason(view: NudgeView) -> tuple[list[b.Block], str]:
-    """Rich-text lines for one reason, and its one-line plain-text fallback."""
-    f, name = view.facts, view.client_name
-    client = b.text(name, bold=True)
-    if view.kind in GOAL_KINDS:
-        lines, fallback = goal_reason(view.kind, f, name)
-        if view.handled is not None:  # answered on its own while the card stays open for its other reasons
-            lines.append(b.line(b.emoji("white_check_mark"), " ", b.user(view.handled.user_id),
-                                f" {view.handled.action}."))
-        return lines, fallback
-    if view.kind == "quiet":
-        how = {"own": "the threshold set for them", "rhythm": "twice their usual gap between contacts",
-               "default": "the default"}[f["how"]] + (", halved for 90 days after a handoff" if f.get("halved") else "")
-        seen: list[b.Element | str] = (["You last heard from them ", b.date(_when(f["heard"])),
-                                        f", {_plural(f['silent_days'], 'day')} ago"] if f["heard"] else
-                                       [f"Nothing from their side since you started tracking them, "
-                                        f"{_plural(f['silent_days'], 'day')} ago"])
-        reminder = f" (reminder {f['number'] - 1} of {f['of'] - 1})" if f["number"] > 1 else ""
-        who = f"call {f['contact']}" if f.get("contact") else "give them a call"
-        lines = [
-            b.line(b.emoji("bell"), " ", client, f" has gone quiet{reminder}."),
-            b.line(*seen, f"; for them, quiet means more than {_plural(f['threshold'], 'day')} ({how})."),
-            _why("clients rarely say they are unhappy; they go quiet first."),
-            _next(f"{who}, or send something useful with no ask attached."),
-        ]
-        fallback = f"{name} has gone quiet: {f['silent_days']} days without hearing from them."
-    elif view.kind == "unanswered":
-        lines = [
-            b.line(b.emoji("telephone_receiver"), " ", client, f" hasn't answered {_plural(f['count'], 'touch')} "
-                   "from us, the first on ", b.date(_when(f["since"])), "."),
-            _why("when calls and emails stop being returned, another "
-                   "email is the easiest thing to ignore."),
-            _next("pick up the phone, or ask for a short meeting."),
-        ]
-        fallback = f"{name} hasn't answered {f['count']} touches from us."
-    elif view.kind == "checkin":
-        last: list[b.Element | str] = (["; the last was ", b.date(_when(f["last"]))] if f["last"] else
-                                       ["; there hasn't been one yet"])
-        lines = [
-            b.line(b.emoji("calendar"), " A check-in with ", client, f" is due (every {f['every']}", *last, ")."),
-            _why("small, regular conversations catch problems while "
-                   "they are still small."),
-            _next("ask “How are you feeling about everything?”, then log the answer: ",
-                   b.text(f"/client checkin {name} done : …", code=True)),
-        ]
-        fallback = f"A check-in with {name} is due."
-    elif view.kind == "thank":
-        again = " still" if f["number"] > 1 else ""
-        lines = [
-            b.line(b.emoji("pray"), " ", client, " introduced you to ", b.text(f["referred"], bold=True), " on ",
-                   b.date(_when(f["logged"])), f" and{again} hasn't been thanked."),
-            _why("a referral is the strongest sign of trust, and an "
-                   "unthanked one is rarely repeated."),
-            _next("a short personal note of thanks, then ",
-                   b.text(f"/client thanked {name}", code=True)),
-        ]
-        fallback = f"Thank {name} for introducing {f['referred']}."
-    elif view.kind == "at_risk":
-        signs: list[b.Element | str] = []
-        for index, sign in enumerate(f["signs"]):
-            signs += [", " if index else "", sign["kind"], " (", b.date(_when(sign["at"])), ")"]
-        lines = [
-            b.line(b.emoji("warning"), " ", client, f" shows {_plural(len(f['signs']), 'warning sign')} within "
-                   "30 days: ", *signs, "."),
-            _why("clients rarely complain outright; this is how leaving "
-                   "usually starts."),
-            _next("ask for an honest conversation about what isn't working."),
-        ]
-        fallback = f"{name} shows {len(f['signs'])} warning signs in 30 days."
-    elif view.kind == "advocate":
-        lines = [
-            b.line(b.emoji("bell"), " ", b.text(f["contact"], bold=True), ", your advocate at ", client,
-                   ", has been quiet since ", b.date(_when(f["heard_from_contact"])),
-                   f" ({_plural(f['silent_days'], 'day')}), though others there still talk to you (last on ",
-                   b.date(_when(f["heard"])), ")."),
-            _why("the advocate going quiet is the earlier warning."),
-            _next(f"reach {f['contact']} directly, one to one."),
-        ]
-        fallback = f"{f['contact']} at {name} has gone quiet."
-    elif view.kind == "winback":
-        ended: list[b.Element | str] = [" (ended ", b.date(_when(f["ended"]))]
-        if f.get("reason"):
-            ended += [": ", b.text(f["reason"], italic=True)]
-        ended.append(")")
-        if f["number"] == 1:
-            lines = [
-                b.line(b.emoji("wave"), " It's been 90 days since ", client, " stopped being a client", *ended, "."),
-                _why("a former client's honest view is the most useful feedback you will get, and asking shows "
-                     "you cared about more than the invoice."),
-                _next("a short, genuine note: say you know they are no longer a client, and ask what you could "
-                      "have done better. No pitch."),
-            ]
-            fallback = f"Ask {name} for honest feedback, 90 days after they left."
-        else:
-            touch = f["number"] - 1
-            lines = [
-                b.line(b.emoji("seedling"), " A soft touch for ", client, ", a former client", *ended,
-                       f"; touch {touch} of {f['of']}."),
-                _why("staying useful without selling keeps the door open; clients who come back usually do so "
-                     "because someone stayed in touch."),
-                _next(SOFT_TOUCHES[(touch - 1) % len(SOFT_TOUCHES)] + ". Nothing to sell."),
-            ]
-            fallback = f"A soft touch for {name}, a former client."
-    elif view.kind == "reply":
-        where: list[b.Element | str] = [" asked in ", b.channel(f["channel"])]
-        waited = f" {_plural(f['hours'], 'business hour')} ago" if f.get("hours") else ""
-        opened: list[b.Element | str] = [" (", b.link(f["permalink"], "open the message"), ")"] \
-            if f.get("permalink") else []
-        lines = [
-            b.line(b.emoji("speech_balloon"), " ", b.user(f["user"]) if f.get("user") else "Someone", " at ", client,
-                   *where, waited, "; nobody from your side has answered", *opened, "."),
-            _why("a question left waiting tells a client how much they matter; a quick answer is the cheapest "
-                 "trust there is."),
-            _next("answer in the channel or its thread, even if only to say when you will know more."),
-        ]
-        fallback = f"A question from {name} has waited{waited or ' a while'} for an answer."
-    elif view.kind == "promise":
-        due = _day(f["due"])
-        what = b.text(f["what"], italic=True)
-        if f["stage"] == "soon":
-            lines = [
-                b.line(b.emoji("handshake"), " You promised ", client, " ", what, ", due ", due,
-                       ": the next business day."),
-                _why("a promise kept on time is the simplest proof that they can rely on you."),
-                _next("deliver it; or, if it will slip, tell them today, with a new day you can keep. Then ",
-                      b.text(f"/client kept {name}", code=True), "."),
-            ]
-            fallback = f"Your promise to {name} is due the next business day: {f['what']}."
-        else:
-            again = f" (reminder {f['number'] - 1} of {f['of'] - 1})" if f["number"] > 1 else ""
-            lines = [
-                b.line(b.emoji("alarm_clock"), " Your promise to ", client, f" is overdue{again}: ", what,
-                       " was due ", due, f", {_plural(f['days'], 'day')} ago."),
-                _why("trust is lost first where a promise slips without a word."),
-                _next("deliver it, or tell them honestly where it stands and when it will be done. Then ",
-                      b.text(f"/client kept {name}", code=True), "."),
-            ]
-            fallback = f"Your promise to {name} is overdue: {f['what']}."
-    elif view.kind == "issue":
-        since = (["since your last update, "] if f.get("updated") else ["since it was raised, "])
-        lines = [
-            b.line(b.emoji("hammer_and_wrench"), " ", client, " is waiting for news on ",
-                   b.text(f["what"], italic=True), ": nothing from you ", *since, b.date(_when(f["since"])),
-                   f" ({_plural(f['behind'], 'update')} owed, one every {_plural(f['every'], 'business day')})."),
-            _why("the client cares less that you are working on it than about when it will be solved."),
-            _next("send a short status update with an honest estimate; any touch to them counts. When it is "
-                  "fixed: ", b.text(f"/client resolved {name}", code=True), "."),
-        ]
-        fallback = f"{name} is waiting for news on {f['what']}."
-    elif view.kind == "eta":
-        lines = [
-            b.line(b.emoji("calendar"), " The estimate you gave ", client, " for ", b.text(f["what"], italic=True),
-                   ", ", _day(f["eta"]), ", has passed."),
-            _why("a missed estimate that nobody mentions hurts more than the delay itself."),
-            _next("give them a new, honest one: ", b.text(f"/client issue {name} {f['what'][:40]} eta …", code=True),
-                  "."),
-        ]
-        fallback = f"The estimate you gave {name} has passed."
-    elif view.kind == "heads_up":
-        lines = heads_up_lines(client, f)
-        fallback = f"Give {f['advocate']} at {name} a heads-up about {f.get('sponsor') or 'your talk with a sponsor'}."
-    elif view.kind in handoff_messages.KINDS:
-        lines, fallback = handoff_messages.render(view.kind, name, f)
-    else:
-        raise ValueError(f"unknown nudge kind {view.kind!r}")
-    return lines, fallback
-
-
-def _card(card: CardView) -> tuple[list[b.Block], str]:
-    """Blocks for one client's card, and its plain-text fallback."""
-    lines: list[b.Block] = []
-    fallbacks = []
-    blocks: list[b.Block] = []  # a goal's question is followed by its own row of answers, then the text goes on
-    for index, view in enumerate(card.reasons):
-        reason_lines, fallback = _reason(view)
-        if index and lines:
-            lines.append(b.line("\n"))
-        lines += reason_lines
-        fallbacks.append(fallback)
-        answers = goal_controls(view.kind, view.nudge_id) if card.handled is None and view.handled is None else None
-        if answers is not None and len(blocks) < 2 * ANSWERS_PER_CARD:
-            blocks += [b.rich(*lines), answers]
-            lines = []
-    if lines:
-        blocks.append(b.rich(*lines))
-    about = [f"For <@{card.first.owner_id}>" + (f" · {escape_mrkdwn(card.why)}" if card.why else "")]
-    if card.note and card.handled is None:
+def _card(card: CardView, days: Days, to_owner: bool) -> tuple[list[b.Block], str]:
+    """Blocks for one client's card, and its clause of the plain-text fallback."""
+    reasons = card.worst_first()
+    said = [said_of(r, days) for r in reasons]
+    top, top_said = reasons[0], said[0]
+    lines = [b.line(b.emoji(top_said.emoji), " ", *top_said.headline)]
+    also = [s.what for r, s in zip(reasons[1:], said[1:], strict=True)
+            if r.handled is None and r.kind not in GOAL_KINDS]
+    if also:
+        lines.append(b.line(b.text("Also: ", bold=True), "; ".join(also) + "."))
+    lines.append(b.line(b.text("Next: ", bold=True), *top_said.next))
+    if card.handled is None:  # one reason answered on its own while the card stays open for the others
+        lines += [_handled_line(r, days) for r in reasons if r.handled is not None]
+    blocks: list[b.Block] = [b.rich(*lines)]
+    open_card = card.handled is None
+    asked = 0
+    for index, (view, view_said) in enumerate(zip(reasons, said, strict=True)):
+        answers = goal_controls(view.kind, view.nudge_id) if open_card and view.handled is None else None
+        if answers is None or asked >= ANSWERS_PER_CARD:
+            continue
+        if index:  # a goal question that is not the headline: its own line above its answers
+            blocks.append(b.rich(b.line(b.emoji(view_said.emoji), " ", *view_said.headline)))
+        blocks.append(answers)
+        asked += 1
+    about = [] if to_owner else [f"For <@{card.first.owner_id}>"]
+    why = _why_today(card.why) if card.why else None
+    if why:
+        about.append(escape_mrkdwn(why))
+    if card.note and open_card:
         about.append(f":inbox_tray: {escape_mrkdwn(card.note)}")
-    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in about]}
-    return [*blocks, context, _controls(card)], "; ".join(fallbacks)
+    if about:
+        blocks.append(b.context(" · ".join(about)))
+    blocks.append(_controls(card, days))
+    whats = [s.what for r, s in zip(reasons, said, strict=True) if r.handled is None] or [top_said.what]
+    return blocks, clause(top.client_name, whats, top_said.todo)
+
+
+def _why_today(why: str) -> str | None:
+    """Why this client today, when it says more than the headline does (its value, how long it waited); cards
+    chosen before this wording said "chosen today: …", and say it the same way now."""
+    said = why.removeprefix("chosen today: ").removeprefix("Why today: ")
+    return "Why today: " + said if ", " in said else None
 
 
 def card_size(kinds: Sequence[str]) -> int:
     """Blocks one card takes in a message at most, its divider included: four, and for each goal question a row of
-    answers and the text after it."""
+    answers and the line above it."""
     return 4 + 2 * min(ANSWERS_PER_CARD, sum(1 for kind in kinds if goal_controls(kind, 0) is not None))
 
 
@@ -334,30 +198,28 @@ def pack(cards: Sequence[T], kinds_of: Callable[[T], Sequence[str]]) -> list[lis
     return messages
 
 
-def message(cards: list[CardView]) -> tuple[str, list[b.Block], dict[str, Any]]:
-    """One Slack message for up to ten clients' cards: (fallback text, blocks, message metadata)."""
+def message(cards: list[CardView], days: Days | None = None, *, to_owner: bool = False,
+            ) -> tuple[str, list[b.Block], dict[str, Any]]:
+    """One Slack message for up to ten clients' cards: (fallback text, blocks, message metadata). `days`: how its
+    days read (the workspace's timezone); `to_owner`: it is posted in the owner's own DM, where "For @you" would
+    only repeat who is reading."""
     assert 0 < len(cards) <= MAX_CLIENTS_PER_MESSAGE
+    days = days or Days()
     blocks: list[b.Block] = []
-    fallbacks = []
+    clauses = []
     for index, card in enumerate(cards):
         if index:
             blocks.append(b.divider())
-        card_blocks, fallback = _card(card)
+        card_blocks, said = _card(card, days, to_owner)
         blocks += card_blocks
-        fallbacks.append(fallback)
-    text = fallbacks[0] if len(fallbacks) == 1 else f"{len(fallbacks)} relationships need attention: " + \
-        "; ".join(fallbacks)
+        clauses.append(said)
+    text = clauses[0] if len(clauses) == 1 else \
+        f"{len(clauses)} clients need attention:\n" + "\n".join(f"• {c}" for c in clauses)
     metadata = {"event_type": "rapport_nudge",
                 "event_payload": {"nudge_ids": [i for card in cards for i in card.nudge_ids]}}
     return b.fallback(text), blocks, metadata
 
 
-def heads_up_lines(client: b.Element, f: dict[str, Any]) -> list[b.Block]:
-    """Advocate first (PRODUCT.md §4.13): a sponsor was spoken to and the advocate has not heard from us since."""
-    sponsor = [b.text(f["sponsor"], bold=True), " (a sponsor)"] if f.get("sponsor") else ["a sponsor"]
-    return [
-        b.line(b.emoji("raised_hand"), " You spoke with ", *sponsor, " at ", client, " on ", b.date(_when(f["since"])),
-               ", and ", b.text(f["advocate"], bold=True), ", your advocate there, hasn't heard from you since."),
-        _why("an advocate who hears about it from someone else stops being your advocate."),
-        _next(f"give {f['advocate']} a heads-up: who you spoke with and why. Then press Gave a heads-up."),
-    ]
+def is_direct(channel: str) -> bool:
+    """A DM (a D… channel) or a user id a DM is posted to, as opposed to a channel (C…, G…)."""
+    return channel[:1] in ("D", "U", "W")

@@ -57,6 +57,7 @@ from storage.queries import (
     existing_dedup_keys,
     get_workspace,
     insert_nudges,
+    out_kinds_since,
     primary_contacts,
     unsent_kind,
     warning_signs_of,
@@ -125,12 +126,13 @@ def _quiet(session: Session, clients: Sequence[Client], now: datetime) -> list[P
 
 def _unanswered(session: Session, clients: Sequence[Client], now: datetime) -> list[Planned]:
     found = []
+    kinds = out_kinds_since(session, {c.id: c.unanswered_since for c in clients if c.unanswered_since is not None})
     for client in clients:
         if client.unanswered_since is None or client.unanswered_count < rules.UNANSWERED_MIN:
             client.next_unanswered_at = None
             continue
         facts = {"count": client.unanswered_count, "since": _iso(client.unanswered_since),
-                 "heard": _iso(client.last_their_contact_at)}
+                 "heard": _iso(client.last_their_contact_at), "kinds": kinds.get(client.id, {})}
         found.append(Planned("unanswered", client,
                              f"unanswered:{client.id}:{rules.episode_stamp(client.unanswered_since)}",
                              client.next_unanswered_at or now, facts))

@@ -80,18 +80,18 @@ GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
 
 LANE_URGENT, LANE_STARVING, LANE_RANKED = 1, 2, 3
 
-# How each reason reads in "chosen today: …" and in App Home's waiting list.
+# How each reason reads in a card's "Why today: …" line, in words a person uses
 PHRASES = {
-    "at_risk": "at risk", "unanswered": "outreach unanswered", "promise": "a promise due",
+    "at_risk": "2+ warning signs", "unanswered": "no reply lately", "promise": "a promise coming due",
     "issue": "a client waiting for news", "eta": "an estimate passed",
-    "reply": "a message waiting for an answer", "quiet": "gone quiet",
-    "advocate": "their advocate went quiet", "checkin": "check-in due", "thank": "a referrer to thank",
+    "reply": "a question waiting for an answer", "quiet": "gone quiet",
+    "advocate": "their advocate went quiet", "checkin": "a check-in due", "thank": "a referrer to thank",
     "winback": "a former client to keep warm",
-    "goal_risk": "a goal at risk", "goal_due": "a goal met or missed?", "goal_check": "how confident in a goal",
-    "heads_up": "the advocate is owed a heads-up",
+    "goal_risk": "a goal at risk", "goal_due": "a goal to mark met or missed", "goal_check": "a goal to rate",
+    "heads_up": "an advocate owed a heads-up",
     "intro": "an introduction to make after a handoff",
     "intro_reminder": "an introduction still to make", "handoff_checkin": "a check-in after a handoff",
-    "closeout": "a closeout left unfinished", "referable": "a good moment to make referring easy",
+    "closeout": "a closeout to finish", "referable": "a good moment to make referring easy",
 }
 
 
@@ -216,28 +216,16 @@ def value_standing_words(above: int, total: int) -> str | None:
     return None
 
 
-def reasons_phrase(ranked: Ranked, now: datetime) -> str:
-    """The main reason, how overdue it is, and how many more there are."""
-    text = PHRASES.get(ranked.top.kind, ranked.top.kind)
-    late = (now - ranked.top.due_at).days
-    if late >= 7:
-        text += f", {late} days overdue"
-    others = len({r.kind for r in ranked.candidate.reasons} - {ranked.top.kind})
-    if others:
-        text += f" and {others} more reason{'s' if others > 1 else ''}"
-    return text
-
-
 def explain(ranked: Ranked, values: Sequence[int], now: datetime) -> str:
-    """One line on the card: why this client today."""
-    parts = [reasons_phrase(ranked, now)]
+    """One line on the card: why this client today. The card itself says what happened, with its dates."""
+    parts = [PHRASES.get(ranked.top.kind, ranked.top.kind)]
     standing = value_standing(ranked.candidate.value, values)
     if standing:
         parts.append(standing)
     if ranked.lane == LANE_STARVING:
-        parts.append(f"waited {ranked.waited} workdays (nothing waits more than {GUARANTEE_WORKDAYS})")
+        parts.append(f"waited {ranked.waited} workdays, the longest")
     elif ranked.waited >= 2:
         parts.append(f"waited {ranked.waited} workdays")
     if ranked.candidate.not_relevant or ranked.candidate.ignored:
-        parts.append("despite recent cards left aside")
-    return "chosen today: " + ", ".join(parts)
+        parts.append("though recent cards about them were set aside")
+    return "Why today: " + ", ".join(parts)

@@ -204,7 +204,7 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
                         stop=stop.is_set, ours=_focus_claims(database, open_ids, now, settings))
         delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
-                           default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop)
+                           default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop, tz=settings.tz)
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:

@@ -17,7 +17,7 @@ from storage.contacts import last_touch_with, touched_since
 from storage.models import Client, Contact
 from storage.queries import primary_contact
 
-HEADS_UP_NOTE = "Heads-up"  # the note of the touch *Gave a heads-up* logs (storage.contacts.last_heads_up finds it)
+HEADS_UP_NOTE = "Heads-up"  # the note of the touch *Mark heads-up given* logs (storage.contacts.last_heads_up finds it)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def still_owed(session: Session, client: Client) -> Contact | None:
 
 
 def gave_heads_up(session: Session, client: Client, user_id: str, now: datetime) -> Contact | None:
-    """*Gave a heads-up*: a message from us to the advocate, which closes the episode. None: no advocate."""
+    """*Mark heads-up given*: a message from us to the advocate, which closes the episode. None: no advocate."""
     advocate = primary_contact(session, client.id)
     if advocate is None:
         return None

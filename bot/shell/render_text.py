@@ -100,7 +100,8 @@ def render(message: Mapping[str, Any], tz: ZoneInfo, name_of: Names = lambda i: 
             for element in block.get("elements", []):
                 if element.get("type") == "button":
                     buttons.append(dict(element, block_id=block.get("block_id", "")))
-                    labels.append(f"[{element['text']['text']}]")
+                    # a button that asks first (Block Kit `confirm`) is marked, as Slack's dialog will show
+                    labels.append(f"[{element['text']['text']}{'…' if element.get('confirm') else ''}]")
                 elif "placeholder" in element:  # menus are shown, but only buttons can be clicked here
                     labels.append(f"[{element['placeholder']['text']} ▾]")
             hint = "" if not buttons else f"   (click 1-{len(buttons)})" if len(buttons) > 1 else "   (click 1)"

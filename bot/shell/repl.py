@@ -29,7 +29,7 @@ TEAM = "TSHELL"
 ME = "you"
 HISTORY = Path.home() / ".rapport_history"
 BANNER = ("Rapport shell: type /client commands as in Slack (try /client help). `click N` presses a button, "
-          "`sweep [--at 2026-12-01T10:00Z]` runs a nudge pass, `quit` leaves.")
+          "`sweep [--at 2026-12-01T10:00Z]` runs a nudge pass, `home` shows your App Home, `quit` leaves.")
 
 
 def _slack_id(prefix: str, name: str) -> str:
@@ -47,6 +47,7 @@ class ShellSession:
     clock: Clock = utcnow
     names: dict[str, str] = field(default_factory=dict)
     buttons: list[dict[str, Any]] = field(default_factory=list)
+    on_home: bool = False  # the buttons shown last are App Home's (a click's payload says so, as Slack's does)
 
     def __post_init__(self) -> None:
         self.names[_slack_id("U", ME)] = ME
@@ -74,7 +75,12 @@ class ShellSession:
         return re.sub(r"(?<![\w&])#([\w\-]+)", room, text)
 
     def _show(self, message: dict[str, Any]) -> str:
-        shown, self.buttons = render(message, self.settings.tz, self.name_of)
+        view = message.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        self.on_home = isinstance(view, dict) and view.get("type") == "home"
+        shown, self.buttons = render(view if self.on_home and isinstance(view, dict) else message, self.settings.tz,
+                                     self.name_of)
         return shown
 
     def command(self, line: str) -> str:
@@ -103,16 +109,52 @@ class ShellSession:
             if not matches:
                 return "No such button here." if not labels else f"Buttons: {', '.join(labels)}"
             button = self.buttons[matches[0]]
+        if button.get("_deny"):
+            self.buttons = button["_deny"]  # as in Slack, the message and its buttons stay as they were
+            return "Cancelled: nothing changed."
+        button = button.get("_proceed") or button
+        if button.get("confirm") and not button.get("_confirmed"):
+            return self._confirm(button)
+        self.buttons = []
+        container = {"type": "view", "view_id": "VHOME"} if self.on_home else {"type": "message",
+                                                                                "is_ephemeral": True}
         payload = {
             "type": "block_actions", "team": {"id": TEAM, "domain": "shell"},
             "user": {"id": _slack_id("U", ME), "name": ME, "team_id": TEAM},
             "response_url": f"{self.console.url}/response", "trigger_id": "shell",
-            "container": {"type": "message", "is_ephemeral": True}, "channel": {"id": "CSHELL"},
+            "container": container, "channel": {"id": "CSHELL"},
+            **({"view": {"id": "VHOME", "type": "home"}} if self.on_home else {}),
             "actions": [{"type": "button", "action_id": button["action_id"], "block_id": button["block_id"],
                          "value": button.get("value", ""), "action_ts": "0"}],
         }
         self.app.dispatch(BoltRequest(body=urlencode({"payload": json.dumps(payload)}), headers={
             "content-type": ["application/x-www-form-urlencoded"]}))
+        shown = []
+        for posted in self.console.drain():
+            if "_opened" in posted:
+                opened = posted["_opened"]
+                title = opened.get("title", {}).get("text", "") if isinstance(opened, dict) else ""
+                shown.append(f"(In Slack this opens “{title}”. Here, type the /client command instead.)")
+            else:
+                shown.append(self._show(posted))
+        return "\n".join(shown)
+
+    def _confirm(self, button: dict[str, Any]) -> str:
+        """Slack asks before a button that ends something for good (its `confirm`); so does the shell: the dialog
+        as text, with its two answers as the buttons to click."""
+        dialog = button["confirm"]
+        self.buttons = [{"text": dialog["confirm"], "_proceed": {**button, "_confirmed": True}},
+                        {"text": dialog["deny"], "_deny": self.buttons}]
+        return (f"{dialog['title']['text']}\n{dialog['text']['text']}\n"
+                f"[{dialog['confirm']['text']}]  [{dialog['deny']['text']}]   (click 1-2)")
+
+    def home(self) -> str:
+        """`home`: the App Home tab, as Slack would publish it when you open it."""
+        body = json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "ASHELL", "event_id": "EvHOME",
+                           "event_time": 0, "event": {"type": "app_home_opened", "user": _slack_id("U", ME),
+                                                      "tab": "home", "channel": "DSHELL", "event_ts": "0.0"}})
+        self.console.drain()
+        self.app.dispatch(BoltRequest(body=body, headers={"content-type": ["application/json"]}))
         return "\n".join(self._show(m) for m in self.console.drain() if "_opened" not in m)
 
     def sweep(self, args: list[str]) -> str:
@@ -148,10 +190,12 @@ class ShellSession:
             return self.click(line[len("click"):].strip())
         if word == "sweep":
             return self.sweep(line.split()[1:])
+        if word == "home":
+            return self.home()
         if word == "help":
             return BANNER
         return ("Commands start with /client (try /client help); `click N` presses a button; "
-                "`sweep [--at …] [--dry-run]` runs a nudge pass; `quit` leaves.")
+                "`sweep [--at …] [--dry-run]` runs a nudge pass; `home` shows your App Home; `quit` leaves.")
 
 
 def _lines(stream: TextIO, interactive: bool) -> Iterator[str]:
