@@ -1,7 +1,7 @@
 """each person's own pace for cards (issue 34, PRODUCT.md §4.8): cards a workday, the hour they come, a pause
 
-Revision ID: 0024
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-14 10:00:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0024'
-down_revision: Union[str, Sequence[str], None] = '0020'
+revision: str = '0023'
+down_revision: Union[str, Sequence[str], None] = '0022'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
