@@ -50,8 +50,8 @@ def test_forgetting_a_client_leaves_its_name_and_words_in_no_message_row_and_no_
     rapport.command("promise other co the slides by 2026-12-04")
     run_sweep(rapport, datetime(2026, 12, 1, 10, tzinfo=UTC))  # November frozen; the owners' message goes out
     run_sweep(rapport, datetime(2026, 12, 7, 9, 30, tzinfo=UTC), digest=(0, time(9)))  # Monday's digest
-    digest = next(m for m in posts(rapport, "CTEAM") if "Weekly relationships digest" in words(m))
-    assert "Zanzibar Quokka Holdings" in words(digest) and "Marmoset audit" in words(digest)
+    digest = next(m for m in posts(rapport, "CTEAM") if "Weekly digest" in words(m))
+    assert "Zanzibar Quokka Holdings" in words(digest)  # listed once, under its worst: 2+ warning signs
     kinds = {n.kind for n in _rows(rapport) if "Zanzibar" in n.facts}
     assert {"digest", "reviews"} <= kinds  # the rows erasure must reach
 
@@ -61,6 +61,8 @@ def test_forgetting_a_client_leaves_its_name_and_words_in_no_message_row_and_no_
         raw.close()
         assert "Zanzibar Quokka" in _found_in(Path(rapport.database.engine.url.database or "").read_bytes())
 
+    planned = json.loads(next(n for n in _rows(rapport) if n.kind == "digest").facts)
+    forgotten = next(i["id"] for e in planned["lists"] for i in e["items"] if i["name"] == "Zanzibar Quokka Holdings")
     rapport.clock.now = datetime(2026, 12, 7, 11, tzinfo=UTC)
     confirm = next(b for b in buttons(rapport.command("forget zanzibar quokka holdings"))
                    if b["action_id"] == "forget_confirm")
@@ -69,10 +71,10 @@ def test_forgetting_a_client_leaves_its_name_and_words_in_no_message_row_and_no_
     for row in _rows(rapport):
         assert _found_in(row.facts.encode()) == [], (row.kind, row.facts)
     digest_row = next(n for n in _rows(rapport) if n.kind == "digest")
-    sections = {s["title"]: s for s in json.loads(digest_row.facts)["sections"]}
-    promises = sections["Promises due this week"]
-    assert promises["count"] == 1 and [i["name"] for i in promises["items"]] == ["Other Co"]  # the count follows
-    assert sections["Open issues"] == {"title": "Open issues", "count": 0, "items": []}
+    lists = {entry["title"]: entry for entry in json.loads(digest_row.facts)["lists"]}
+    assert lists["2+ warning signs"]["count"] == 0 and lists["2+ warning signs"]["items"] == []  # the count follows
+    assert [i["name"] for i in lists["Promises due this week"]["items"]] == ["Other Co"]
+    assert all(item["id"] != forgotten for entry in lists.values() for item in entry["items"])
     monthly = next(n for n in _rows(rapport) if n.kind == "reviews")
     assert [c["name"] for c in json.loads(monthly.facts)["clients"]] == ["Other Co"]
     assert json.loads(monthly.facts)["count"] == 1
