@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,8 +35,9 @@ MAILER = "rapport-mail"  # Interaction.logged_by: nobody typed it
 WORKSPACE_MODELS = (MailgunToken, MailDay, MailMeeting, OurDomain, ClientDomain, MailKey)
 
 
-def _insert(session: Session) -> type[pg_insert] | type[sqlite_insert]:  # type: ignore[valid-type]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert  # type: ignore[return-value]
+def _insert(session: Session, table: Table) -> Any:
+    """INSERT with ON CONFLICT, in the dialect's own form (both have it)."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 # --- the inbound key ---------------------------------------------------------------------------------------------
@@ -206,7 +208,7 @@ def add_counts(session: Session, workspace_id: int, day: str, counts: Mapping[st
         return
     table = MailDay.__table__
     assert isinstance(table, Table)
-    stmt = _insert(session)(table)
+    stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=["workspace_id", "day", "outcome"],
                                       set_={"count": table.c.count + stmt.excluded.count})
     for row in rows:  # one row a statement: a multi-row upsert touching one key twice is an error on PostgreSQL
@@ -228,7 +230,7 @@ def first_use_of_token(session: Session, workspace_id: int, token: str, now: dat
     session.execute(delete(MailgunToken).where(MailgunToken.seen_at < forget_before))
     table = MailgunToken.__table__
     assert isinstance(table, Table)
-    stmt = _insert(session)(table).values(token=token, workspace_id=workspace_id, seen_at=now)
+    stmt = _insert(session, table).values(token=token, workspace_id=workspace_id, seen_at=now)
     return rows_changed(session.execute(stmt.on_conflict_do_nothing(index_elements=["token"]))) == 1
 
 

@@ -1,0 +1,99 @@
+# mypy: ignore-errors
+"""TEMPORARY readers, until the reading half of issue 31 (branch i31r) is merged: just enough of read_mime,
+read_mailbox and occurrences for the transports and recording to be built and tested. Replaced by theirs, then
+deleted; nothing but bot/capture/mail/readers.py imports this."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import mailbox
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from bot.capture.mail.parsed import MalformedMailError, Meeting, ParsedMail
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    reason: str
+
+
+def _addresses(message: EmailMessage, *names: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for _, address in getaddresses([str(v) for n in names for v in (message.get_all(n) or [])]):
+        address = address.strip().lower()
+        if "@" in address and address not in found:
+            found.append(address)
+    return tuple(found)
+
+
+def _from_message(message: EmailMessage, received_at: datetime, depth: int = 0) -> ParsedMail:
+    if not message.keys():
+        raise MalformedMailError("no headers: this is not an RFC 822 message")
+    raw_date = str(message.get("Date") or "")
+    try:
+        sent = parsedate_to_datetime(raw_date) if raw_date else None
+    except (TypeError, ValueError, IndexError):
+        sent = None
+    sent_at = sent.astimezone(UTC) if sent is not None and sent.tzinfo is not None else received_at
+    senders = _addresses(message, "From")
+    recipients = _addresses(message, "To", "Cc")
+    message_id = str(message.get("Message-ID") or "").strip()
+    basis = message_id or "|".join([senders[0] if senders else "", sent_at.isoformat(), *sorted(recipients)])
+    automated = None
+    if str(message.get("Auto-Submitted") or "no").strip().lower() != "no" or message.get("X-Autoreply"):
+        automated = "auto-reply"
+    elif str(message.get("Precedence") or "").strip().lower() in ("bulk", "list", "junk"):
+        automated = "bulk"
+    elif message.get("List-Id") or message.get("List-Unsubscribe"):
+        automated = "list"
+    forwarded = None
+    if depth < 5:
+        for part in message.walk():
+            if part.get_content_type() == "message/rfc822":
+                inner = part.get_payload(0) if part.is_multipart() else None
+                if isinstance(inner, EmailMessage):
+                    forwarded = _from_message(inner, received_at, depth + 1)
+                    break
+    return ParsedMail(identity=hashlib.sha256(basis.encode()).hexdigest(), sender=senders[0] if senders else None,
+                      recipients=recipients, sent_at=sent_at, automated=automated, forwarded=forwarded, meetings=())
+
+
+def read_mime(raw: bytes, received_at: datetime) -> ParsedMail:
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return _from_message(message, received_at)
+
+
+def read_mailbox(path: Path, received_at: datetime) -> Iterator[ParsedMail | Unreadable]:
+    for message in mailbox.mbox(str(path), factory=lambda f: email.message_from_binary_file(f, policy=policy.default)):
+        try:
+            assert isinstance(message, EmailMessage)
+            yield _from_message(message, received_at)
+        except MalformedMailError as exc:
+            yield Unreadable(str(exc))
+
+
+def occurrences(meeting: Meeting, after: datetime, until: datetime, zone_if_floating: ZoneInfo) -> list[datetime]:
+    assert meeting.start is not None
+    if not meeting.rrule:
+        return [meeting.start] if after <= meeting.start <= until else []
+    zone = ZoneInfo(meeting.zone) if meeting.zone else zone_if_floating
+    rule = rrulestr(meeting.rrule, dtstart=meeting.start.astimezone(zone), ignoretz=False)
+    found = []
+    for at in rule:  # type: ignore[union-attr]
+        at = at.astimezone(UTC)
+        if at > until:
+            break
+        if at >= after and at not in meeting.exdates:
+            found.append(at)
+    return found

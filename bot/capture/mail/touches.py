@@ -1,0 +1,88 @@
+"""Writing captured touches (PRODUCT.md §4.15): each once per client however often its message arrives, and what
+they change written once per client per transaction through the one recording path (bot/relationship/record.py),
+so a captured email or meeting counts wherever a logged one does."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.people.heads_up import close as close_heads_up
+from bot.relationship.record import touched
+from bot.relationship.schedule import refresh
+from storage.mail import MAIL, MAILER
+from storage.models import Client, Interaction
+
+# A touch older than this when it is written is history (a backfilled mailbox, an invitation long past): it
+# answers no card posted today.
+ANSWERS_CARDS = timedelta(days=1)
+WORDS = {"in": "heard from them by email", "out": "emailed them", "both": "met with them",
+         "cancel": "saw them cancel at the last minute"}
+
+
+def digest(*parts: str) -> str:
+    """What a captured touch keeps of where it came from: a digest, never the Message-ID or UID itself."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class _Touched:
+    client: Client
+    latest: datetime | None = None  # None: only taken away (a cancelled or moved meeting), nothing written
+    ours: datetime | None = None  # the latest touch from our side: news on an open issue
+    advocate: datetime | None = None  # the latest touch with the primary contact
+    kind: str = "in"
+
+
+@dataclass
+class Pending:
+    """The clients touched in one transaction; `settle` brings each up to date once, at the end."""
+
+    clients: dict[int, _Touched] = field(default_factory=dict)
+
+    def add(self, client: Client, direction: str, at: datetime, *, primary: bool = False, words: str = "") -> None:
+        held = self.clients.setdefault(client.id, _Touched(client))
+        if held.latest is None or at >= held.latest:
+            held.latest, held.kind = at, words or direction
+        if direction in ("out", "both") and (held.ours is None or at > held.ours):
+            held.ours = at
+        if primary and (held.advocate is None or at > held.advocate):
+            held.advocate = at
+
+    def refresh(self, client: Client) -> None:
+        """A touch of this client's was taken back or moved: its facts are worked out again at the end."""
+        self.clients.setdefault(client.id, _Touched(client))
+
+
+def write(session: Session, client: Client, kind: str, direction: str, at: datetime, mail_digest: str,
+          contact_id: int | None, now: datetime) -> bool:
+    """One captured touch; False when this client already has it (the same message again, however it came)."""
+    row = Interaction(workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
+                      occurred_at=at, note=None, logged_by=MAILER, created_at=now, contact_id=contact_id,
+                      source=MAIL, mail_digest=mail_digest)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another copy was recorded first, in this transaction or a concurrent one
+        return False
+    return True
+
+
+def settle(session: Session, pending: Pending, now: datetime) -> None:
+    """Each touched client once, in id order (two transactions lock the clients they share in one order)."""
+    for client_id in sorted(pending.clients):
+        held = pending.clients.pop(client_id)
+        client = held.client
+        if held.latest is None:
+            refresh(session, client, now)
+            continue
+        direction = "out" if held.ours is not None else "in"
+        at = held.ours or held.latest
+        touched(session, client, direction, at, WORDS.get(held.kind, WORDS["in"]), MAILER, now,
+                close_cards=held.latest >= now - ANSWERS_CARDS)
+        if held.advocate is not None and client.heads_up_since is not None and held.advocate >= client.heads_up_since:
+            close_heads_up(client)  # the advocate heard from us, or we from them: no heads-up is owed
