@@ -97,3 +97,55 @@ def occurrences(meeting: Meeting, after: datetime, until: datetime, zone_if_floa
         if at >= after and at not in meeting.exdates:
             found.append(at)
     return found
+
+
+def _from_headers(block: str, received_at: datetime) -> ParsedMail:
+    return read_mime(block.encode("utf-8", "replace") + b"\r\n\r\n", received_at)
+
+
+def read_postmark(body: bytes) -> ParsedMail:
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise MalformedMailError("the body is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("Headers", []), list):
+        raise MalformedMailError("not Postmark's inbound JSON")
+    lines = [f"{h.get('Name')}: {h.get('Value')}" for h in data.get("Headers", []) if isinstance(h, dict)]
+    sender = (data.get("FromFull") or {}).get("Email") or data.get("From") or ""
+    lines += [f"From: {sender}", f"Date: {data.get('Date', '')}"]
+    for name, key in (("To", "ToFull"), ("Cc", "CcFull")):
+        people = [p.get("Email", "") for p in data.get(key) or [] if isinstance(p, dict)]
+        if people:
+            lines.append(f"{name}: {', '.join(people)}")
+    return _from_headers("\r\n".join(lines), datetime.now(UTC))
+
+
+def read_sendgrid(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail:
+    if "email" in fields:
+        return read_mime(fields["email"].encode("utf-8", "replace"), datetime.now(UTC))
+    if "headers" not in fields:
+        raise MalformedMailError("neither headers nor email: not SendGrid's Inbound Parse")
+    return _from_headers(fields["headers"], datetime.now(UTC))
+
+
+def read_mailgun(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail:
+    import json
+
+    if "body-mime" in fields:
+        return read_mime(fields["body-mime"].encode("utf-8", "replace"), datetime.now(UTC))
+    try:
+        headers = json.loads(fields["message-headers"])
+    except (KeyError, ValueError):
+        raise MalformedMailError("no message-headers: not a Mailgun route's post") from None
+    return _from_headers("\r\n".join(f"{n}: {v}" for n, v in headers), datetime.now(UTC))
+
+
+def mailgun_signature_ok(signing_key: str, timestamp: str, token: str, signature: str, now: float) -> bool:
+    import hmac
+
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > 15 * 60:
+        return False
+    expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)

@@ -3,7 +3,17 @@ calendars): swapping how mail is read never touches what is done with it."""
 
 from __future__ import annotations
 
-from bot.capture.mail.interim import Unreadable, occurrences, read_mailbox, read_mime
+from bot.capture.mail.interim import (
+    Unreadable,
+    mailgun_signature_ok,
+    occurrences,
+    read_mailbox,
+    read_mailgun,
+    read_mime,
+    read_postmark,
+    read_sendgrid,
+)
 from bot.capture.mail.parsed import MalformedMailError
 
-__all__ = ["MalformedMailError", "Unreadable", "occurrences", "read_mailbox", "read_mime"]
+__all__ = ["MalformedMailError", "Unreadable", "mailgun_signature_ok", "occurrences", "read_mailbox", "read_mailgun",
+           "read_mime", "read_postmark", "read_sendgrid"]
