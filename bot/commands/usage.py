@@ -29,10 +29,12 @@ USAGE = {
             "/client goal <client> [<what>] confidence <1-10> [: <note>]   |   "
             "/client goal <client> [<what>] met|missed [: <note>]",
     "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
-    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user]   |   "
+    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user] [<email>]   |   "
                "/client contact <client> <name> remove",
     "handoff": "/client handoff <client> to @user [: <note>]",
     "closeout": "/client closeout <client> [: <note>]",
+    "domain": "/client domain <client> <domain> [remove]",
+    "mail": "/client mail   |   /client mail ours <domain> [<domain> …]   |   /client mail rotate",
 }
 
 SUMMARY = {
@@ -65,6 +67,8 @@ SUMMARY = {
     "contact": "a person at the client and their role; one primary contact, the advocate",
     "handoff": "hand a client to a new owner with an introduction, check-ins and everything open",
     "closeout": "the end of a project for a client who stays: a five-item checklist",
+    "domain": "a client's email domain: mail from or to anyone there counts as a touch",
+    "mail": "where to BCC or forward client mail, and what was captured or skipped this week",
 }
 
 KINDS_HELP = (
