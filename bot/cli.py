@@ -115,6 +115,7 @@ def _migrate(settings: Settings) -> int:
 
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.capture.mail.meetings import materialise_due
     from bot.database import open_database
     from bot.nudges.sweep import slack_for, sweep
 
@@ -123,7 +124,8 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_slack(need_signing_secret=False)
     database = open_database(settings)
     try:
-        report = sweep(database, settings, slack_for(settings, database), now, dry_run=args.dry_run)
+        report = sweep(database, settings, slack_for(settings, database), now, dry_run=args.dry_run,
+                       capture=materialise_due)
     finally:
         database.engine.dispose()
     print(report.summary())
@@ -131,10 +133,11 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.capture.mail.meetings import materialise_due
     from bot.nudges.scheduler import run_worker
 
     settings.require_slack(need_signing_secret=False)
-    return run_worker(settings, parent=args.parent)
+    return run_worker(settings, parent=args.parent, capture=materialise_due)
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ from bot.card.client import client_card
 from bot.card.commitments import describe
 from bot.commitments.ledger import settle
 from bot.home.goals import goals_section
+from bot.home.mail import mail_block
 from bot.nudges import ranking, rules
 from bot.nudges.focus import NOT_RELEVANT, ranked_waiting, scale_of, top
 from bot.relationship.facts import is_quiet, is_unanswered, next_checkin, warning_window_start
@@ -94,6 +95,7 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
     blocks += needs_attention(session, ctx, settings, attention_page)
     blocks += promises_and_issues(session, ctx)
     blocks += goals_section(session, ctx)
+    blocks += mail_block(session, ctx, settings)
     if not clients:
         blocks.append(b.paragraph("You don't own any clients yet. Add one with ", b.text("/client add Acme Corp",
                                                                                        code=True), "."))
