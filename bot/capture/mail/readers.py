@@ -7,6 +7,7 @@ from bot.capture.mail.interim import (
     Unreadable,
     mailgun_signature_ok,
     occurrences,
+    read_calendar,
     read_mailbox,
     read_mailgun,
     read_mime,
@@ -15,5 +16,5 @@ from bot.capture.mail.interim import (
 )
 from bot.capture.mail.parsed import MalformedMailError
 
-__all__ = ["MalformedMailError", "Unreadable", "mailgun_signature_ok", "occurrences", "read_mailbox", "read_mailgun",
-           "read_mime", "read_postmark", "read_sendgrid"]
+__all__ = ["MalformedMailError", "Unreadable", "mailgun_signature_ok", "occurrences", "read_calendar", "read_mailbox",
+           "read_mailgun", "read_mime", "read_postmark", "read_sendgrid"]
