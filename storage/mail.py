@@ -27,7 +27,6 @@ from storage.models import (
     OurDomain,
     Workspace,
 )
-from storage.types import rows_changed
 
 MAIL = "mail"  # Interaction.source of a touch captured from email or a calendar
 MAILER = "rapport-mail"  # Interaction.logged_by: nobody typed it
@@ -231,7 +230,8 @@ def first_use_of_token(session: Session, workspace_id: int, token: str, now: dat
     table = MailgunToken.__table__
     assert isinstance(table, Table)
     stmt = _insert(session, table).values(token=token, workspace_id=workspace_id, seen_at=now)
-    return rows_changed(session.execute(stmt.on_conflict_do_nothing(index_elements=["token"]))) == 1
+    stmt = stmt.on_conflict_do_nothing(index_elements=["token"]).returning(table.c.token)
+    return session.execute(stmt).scalar() is not None
 
 
 # --- erasure ---------------------------------------------------------------------------------------------------
