@@ -124,7 +124,8 @@ def test_import_before_any_command_finds_the_workspace_from_the_bot_token(tmp_pa
     assert result.returncode == 0 and "1 added" in result.stdout, result.stderr
     assert fake_slack.called("auth.test")
     exported = run(["export"], tmp_path, **token)
-    assert "Acme Corp,U0ANA,active" in exported.stdout and exported.stdout.strip().endswith(",250000,,")  # no contacts, no domains
+    # no contacts, no domains
+    assert "Acme Corp,U0ANA,active" in exported.stdout and exported.stdout.strip().endswith(",250000,,")
     from bot.database import open_database
     from bot.settings import Settings
     from storage.models import Workspace

@@ -4,8 +4,8 @@ to the app `serve` runs, over HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import http.client
 import hmac
+import http.client
 import json
 import time
 from datetime import timedelta

@@ -120,6 +120,10 @@ class MailWebhooks:
             return _answer(start_response, "400 Bad Request", _one_line(str(exc)))
         except RecursionError:
             return _answer(start_response, "400 Bad Request", "the message nests too deeply to read")
+        except Exception as exc:  # a reader's own failure on input it could not handle: the same input fails again
+            log.error("a %s webhook's message could not be read (%s):\n%s", provider, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            return _answer(start_response, "400 Bad Request", "the message could not be read")
         if token is False:
             log.info("refused a Mailgun webhook without a valid, recent signature")
             return _answer(start_response, "401 Unauthorized", "invalid or stale Mailgun signature")

@@ -75,6 +75,9 @@ class Receiver:
             return f"550 5.6.0 {' '.join(str(exc).split())[:200]}"
         except RecursionError:
             return "550 5.6.0 The message nests too deeply to read"
+        except Exception as exc:  # the reader failed on what it was given: sending it again fails the same way
+            log.error("mail-server: a message could not be read (%s)", type(exc).__name__)
+            return "550 5.6.0 The message could not be read"
         for inbox in getattr(envelope, "rapport_inboxes", []):
             try:  # each workspace's copy is its own transaction; one committed before an outage is not doubled
                 outcome = await _off_loop(deliver, self.sessions, inbox, mail, now)
