@@ -14,16 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.capture.mail.matching import SKIP_WORDS, UNREADABLE
+from bot.capture.mail.matching import SKIP_WORDS, UNREADABLE, original_of
 from bot.capture.mail.parsed import MalformedMailError, Meeting, ParsedMail
 from bot.capture.mail.readers import read_calendar, read_mailbox, read_mime
 from bot.capture.mail.record import CAPTURED, record, record_meetings, whole_directory
 from bot.capture.mail.summary import CAPTURED_WORDS
 from bot.capture.mail.touches import Pending, settle
+from storage.mail import recorded_clients as recorded
 
 BATCH = 500  # messages a transaction
+SETTLE = 200  # clients brought up to date a transaction, at the end
 
 
 @dataclass(frozen=True)
@@ -91,39 +94,63 @@ def items(path: Path, received_at: datetime) -> Iterator[Item]:
 
 def backfill(sessions: sessionmaker[Session], workspace_id: int, found: Iterable[Item], *, now: datetime,
              zone: ZoneInfo, progress: Callable[[int], object] = lambda _n: None, batch: int = BATCH) -> Report:
+    """Touches are written a batch per transaction; the clients they touched are brought up to date once each at the
+    end (a few hundred a transaction), not once a batch."""
     report = Report()
+    pending = Pending()
     chunk: list[Item] = []
     for item in found:
         chunk.append(item)
         if len(chunk) >= batch:
-            _commit(sessions, workspace_id, chunk, now, zone, report)
+            _commit(sessions, workspace_id, chunk, now, zone, report, pending)
             progress(len(chunk))
             chunk = []
     if chunk:
-        _commit(sessions, workspace_id, chunk, now, zone, report)
+        _commit(sessions, workspace_id, chunk, now, zone, report, pending)
         progress(len(chunk))
+    while pending.clients:
+        with sessions.begin() as session:
+            settle(session, pending, now, limit=SETTLE)
     return report
 
 
 def _commit(sessions: sessionmaker[Session], workspace_id: int, chunk: list[Item], now: datetime, zone: ZoneInfo,
-            report: Report) -> None:
-    """One batch, one transaction: all of it is recorded, or (an outage) none of it and the import stops."""
+            report: Report, pending: Pending) -> None:
+    """One batch, one transaction: all of it is recorded, or (an outage) none of it and the import stops. A copy a
+    concurrent delivery wrote first fails the batch's fast path, which then runs again a message at a time."""
+    for careful in (False, True):
+        attempt = Pending()
+        try:
+            outcomes = _record_batch(sessions, workspace_id, chunk, now, zone, attempt, careful)
+        except IntegrityError:
+            if careful:
+                raise
+            continue
+        break
+    for client_id, held in attempt.clients.items():
+        mine = pending.clients.setdefault(client_id, held)
+        if mine is not held:
+            mine.merge(held)
+    report.read += len(chunk)
+    report.outcomes += outcomes
+    report.unread += [item for item in chunk if isinstance(item, Unread)]
+
+
+def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: list[Item], now: datetime,
+                  zone: ZoneInfo, pending: Pending, careful: bool) -> Counter[str]:
     outcomes: Counter[str] = Counter()
-    unread: list[Unread] = []
     with sessions.begin() as session:
         directory = whole_directory(session, workspace_id)  # read again each batch: contacts may change meanwhile
-        pending = Pending()
+        mails = [item for item in chunk if isinstance(item, ParsedMail)]
+        known = None if careful else recorded(session, workspace_id,
+                                              [original_of(m, directory).identity for m in mails])
         for item in chunk:
             if isinstance(item, Unread):
-                unread.append(item)
                 outcomes[UNREADABLE] += 1
             elif isinstance(item, Calendar):
                 outcomes[record_meetings(session, workspace_id, item.meetings, directory, arrived_at=item.arrived_at,
                                          now=now, zone=zone, pending=pending) if item.meetings else UNREADABLE] += 1
             else:
                 outcomes[record(session, workspace_id, item, directory, arrived_at=item.sent_at, now=now, zone=zone,
-                                pending=pending)] += 1
-        settle(session, pending, now)
-    report.read += len(chunk)
-    report.outcomes += outcomes
-    report.unread += unread
+                                pending=pending, known=known)] += 1
+    return outcomes

@@ -63,9 +63,10 @@ def whole_directory(session: Session, workspace_id: int) -> Directory:
 
 
 def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Directory, *, arrived_at: datetime,
-           now: datetime, zone: ZoneInfo, pending: Pending) -> str:
+           now: datetime, zone: ZoneInfo, pending: Pending, known: set[tuple[int, str]] | None = None) -> str:
     """One message: what became of it (EMAIL, MEETING, CANCELLED, or the reason it was skipped). The clients it
-    touched wait in `pending` for `settle`."""
+    touched wait in `pending` for `settle`. `known`: see touches.write (a backfill's batch); a client a known copy
+    was for is settled again too, so running a backfill again brings up to date what a broken run left."""
     original = original_of(mail, directory)
     if original.meetings:  # an invitation is its meetings, not an email besides
         return record_meetings(session, workspace_id, original.meetings, directory, arrived_at=arrived_at, now=now,
@@ -75,13 +76,17 @@ def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Dir
         return verdict.skipped
     at = min(verdict.original.sent_at, now)  # a message cannot have been sent after it reached us
     identity = verdict.original.identity
-    done = recorded(session, workspace_id, [identity])
+    done = recorded(session, workspace_id, [identity]) if known is None else known
     wrote = False
     for touch in verdict.touches:
         client = session.get(Client, touch.client_id)
-        if client is None or (client.id, identity) in done:
+        if client is None:
             continue
-        if write(session, client, EMAIL, touch.direction, at, identity, touch.contact_id, now):
+        if (client.id, identity) in done:
+            if known is not None:
+                pending.add(client, touch.direction, at, primary=touch.primary)
+            continue
+        if write(session, client, EMAIL, touch.direction, at, identity, touch.contact_id, now, known):
             pending.add(client, touch.direction, at, primary=touch.primary)
             wrote = True
     return EMAIL if wrote else DUPLICATE

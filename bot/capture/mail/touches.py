@@ -31,21 +31,27 @@ def digest(*parts: str) -> str:
 
 @dataclass
 class _Touched:
-    client: Client
     latest: datetime | None = None  # None: only taken away (a cancelled or moved meeting), nothing written
     ours: datetime | None = None  # the latest touch from our side: news on an open issue
     advocate: datetime | None = None  # the latest touch with the primary contact
     kind: str = "in"
 
+    def merge(self, other: _Touched) -> None:
+        if other.latest is not None and (self.latest is None or other.latest >= self.latest):
+            self.latest, self.kind = other.latest, other.kind
+        self.ours = max((t for t in (self.ours, other.ours) if t is not None), default=None)
+        self.advocate = max((t for t in (self.advocate, other.advocate) if t is not None), default=None)
+
 
 @dataclass
 class Pending:
-    """The clients touched in one transaction; `settle` brings each up to date once, at the end."""
+    """The clients touched (by id, so a backfill may carry it from one transaction to the next); `settle` brings
+    each up to date once, at the end."""
 
     clients: dict[int, _Touched] = field(default_factory=dict)
 
     def add(self, client: Client, direction: str, at: datetime, *, primary: bool = False, words: str = "") -> None:
-        held = self.clients.setdefault(client.id, _Touched(client))
+        held = self.clients.setdefault(client.id, _Touched())
         if held.latest is None or at >= held.latest:
             held.latest, held.kind = at, words or direction
         if direction in ("out", "both") and (held.ours is None or at > held.ours):
@@ -55,15 +61,23 @@ class Pending:
 
     def refresh(self, client: Client) -> None:
         """A touch of this client's was taken back or moved: its facts are worked out again at the end."""
-        self.clients.setdefault(client.id, _Touched(client))
+        self.clients.setdefault(client.id, _Touched())
 
 
 def write(session: Session, client: Client, kind: str, direction: str, at: datetime, mail_digest: str,
-          contact_id: int | None, now: datetime) -> bool:
-    """One captured touch; False when this client already has it (the same message again, however it came)."""
+          contact_id: int | None, now: datetime, known: set[tuple[int, str]] | None = None) -> bool:
+    """One captured touch; False when this client already has it (the same message again, however it came).
+    `known`: every (client, digest) recorded so far, kept by a caller that read them all first (a backfill's
+    batch): no savepoint is needed, and a concurrent writer's copy fails the whole batch, which runs again."""
     row = Interaction(workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
                       occurred_at=at, note=None, logged_by=MAILER, created_at=now, contact_id=contact_id,
                       source=MAIL, mail_digest=mail_digest)
+    if known is not None:
+        if (client.id, mail_digest) in known:
+            return False
+        known.add((client.id, mail_digest))
+        session.add(row)
+        return True
     try:
         with session.begin_nested():
             session.add(row)
@@ -72,11 +86,14 @@ def write(session: Session, client: Client, kind: str, direction: str, at: datet
     return True
 
 
-def settle(session: Session, pending: Pending, now: datetime) -> None:
-    """Each touched client once, in id order (two transactions lock the clients they share in one order)."""
-    for client_id in sorted(pending.clients):
+def settle(session: Session, pending: Pending, now: datetime, limit: int | None = None) -> None:
+    """Each touched client once (`limit` of them at most), in id order (two transactions lock the clients they
+    share in one order)."""
+    for client_id in sorted(pending.clients)[:limit]:
         held = pending.clients.pop(client_id)
-        client = held.client
+        client = session.get(Client, client_id)
+        if client is None:  # forgotten meanwhile
+            continue
         if held.latest is None:
             refresh(session, client, now)
             continue
