@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    Client,
     ClientDomain,
     Contact,
     Interaction,
@@ -135,6 +136,14 @@ def set_our_domains(session: Session, workspace_id: int, domains: Sequence[str],
     session.add_all(OurDomain(workspace_id=workspace_id, domain=d, created_at=now, created_by=by)
                     for d in sorted(set(domains)))
     session.flush()
+
+
+def clients_by_ids(session: Session, client_ids: Iterable[int]) -> list[Client]:
+    ids = sorted(client_ids)
+    found: list[Client] = []
+    for start in range(0, len(ids), 500):
+        found += session.scalars(select(Client).where(Client.id.in_(ids[start:start + 500])))
+    return found
 
 
 # --- touches ---------------------------------------------------------------------------------------------------

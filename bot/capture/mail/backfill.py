@@ -23,6 +23,7 @@ from bot.capture.mail.readers import read_calendar, read_mailbox, read_mime
 from bot.capture.mail.record import CAPTURED, record, record_meetings, whole_directory
 from bot.capture.mail.summary import CAPTURED_WORDS
 from bot.capture.mail.touches import Pending, settle
+from storage.mail import clients_by_ids
 from storage.mail import recorded_clients as recorded
 
 BATCH = 500  # messages a transaction
@@ -141,6 +142,9 @@ def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: lis
     outcomes: Counter[str] = Counter()
     with sessions.begin() as session:
         directory = whole_directory(session, workspace_id)  # read again each batch: contacts may change meanwhile
+        # every client the directory can name, in one read and held for the batch (the session keeps them weakly)
+        held = clients_by_ids(session, {k.client_id for ks in directory.contacts.values() for k in ks}
+                              | set(directory.domains.values()))
         mails = [item for item in chunk if isinstance(item, ParsedMail)]
         known = None if careful else recorded(session, workspace_id,
                                               [original_of(m, directory).identity for m in mails])
@@ -153,4 +157,5 @@ def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: lis
             else:
                 outcomes[record(session, workspace_id, item, directory, arrived_at=item.sent_at, now=now, zone=zone,
                                 pending=pending, known=known)] += 1
+    del held
     return outcomes

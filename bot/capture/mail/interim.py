@@ -75,7 +75,10 @@ def read_mime(raw: bytes, received_at: datetime) -> ParsedMail:
 
 
 def read_mailbox(path: Path, received_at: datetime) -> Iterator[ParsedMail | Unreadable]:
-    for message in mailbox.mbox(str(path), factory=lambda f: email.message_from_binary_file(f, policy=policy.default)):
+    from email.parser import BytesParser
+
+    parser = BytesParser(policy=policy.default)
+    for message in mailbox.mbox(str(path), factory=lambda f: parser.parse(f, headersonly=True)):
         try:
             assert isinstance(message, EmailMessage)
             yield _from_message(message, received_at)
