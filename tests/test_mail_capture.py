@@ -266,3 +266,72 @@ def test_mailgun_signatures_are_checked_when_a_signing_key_is_set(database, fake
         stale = _mailgun_form("mg-signing-key", now - 3600, "v" * 50, "<mg-c@acme.com>")
         assert post_mail(rapport, "mailgun", key, stale, form).status == 401
         assert len(_touches(rapport)) == 1
+
+
+def test_nothing_of_a_message_is_logged_and_the_key_is_masked(rapport, caplog):
+    import logging
+
+    from bot.logs import configure, redact
+
+    configure("DEBUG")
+    key = _setup(rapport, "Acme Corp")
+    with caplog.at_level(logging.DEBUG):
+        outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now,
+                                                              subject="Secret merger"))))
+        post_mail(rapport, "postmark", key, b"{not json", "application/json")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("bot.", "handlers.")))
+    assert "mail from mime recorded" in logged
+    assert "bob@acme.com" not in logged and "Secret merger" not in logged and OURS not in logged
+    assert key not in redact(f'"POST /mail/mime/{key} HTTP/1.1" 200', "gunicorn.access")
+
+
+def test_app_home_shows_the_week_of_captured_and_skipped_mail(rapport):
+    from tests.test_home import _open_home
+
+    assert "Email and calendars" not in json.dumps(_open_home(rapport))  # nothing set up yet: nothing said
+    key = _setup(rapport, "Acme Corp")
+    outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))
+    outcome(post_mail(rapport, "mime", key, bytes(message("x@vendor.example", [OURS], rapport.clock.now))))
+    view = json.dumps(_open_home(rapport, count=2), ensure_ascii=False)
+    assert "Email and calendars, last 7 days: Captured 1: 1 email · skipped 1: 1 no client's address" in view
+
+
+def test_csv_carries_contacts_addresses_and_client_domains_both_ways(rapport, tmp_path):
+    import io
+
+    from bot.bulk.csv_io import export_rows, import_rows, read_csv
+    from bot.settings import Settings
+    from storage.queries import find_workspace
+
+    rapport.command("add Acme Corp")
+    with rapport.database.sessions.begin() as session:
+        workspace = find_workspace(session, "T1", None)
+        rows = read_csv(io.StringIO('name,contacts,domains\n'
+                                    '"Acme Corp","Jane Doe <Jane@Acme.com> (primary); Sam Lee (sponsor)","acme.com; '
+                                    'acme.co.uk"\n"Globex","Kim <kim@gmail.com>","gmail.com"\n'))
+        report = import_rows(session, workspace, rows, default_owner="UANA", tz=Settings().tz, now=rapport.clock.now)
+        assert report.updated == ["Acme Corp"] and report.rejected[0][0] == 3
+        assert "free-mail" in report.rejected[0][1]
+        out = io.StringIO()
+        export_rows(session, workspace, out, Settings().tz, rapport.clock.now)
+    exported = out.getvalue()
+    assert "Jane Doe <jane@acme.com> (primary); Sam Lee (sponsor)" in exported
+    assert exported.splitlines()[1].endswith("acme.co.uk; acme.com")
+    key = key_of(rapport)
+    outcome(post_mail(rapport, "mime", key, bytes(message("jane@acme.com", [OURS], rapport.clock.now))))
+    [touch] = _touches(rapport)
+    assert touch.contact_id is not None
+
+
+def test_erasing_a_workspace_leaves_nothing_of_its_mail(rapport):
+    from storage.models import MailDay, MailKey, OurDomain
+    from storage.queries import erase_workspace, find_workspace
+
+    key = _setup(rapport, "Acme Corp")
+    outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))
+    with rapport.database.sessions.begin() as session:
+        erase_workspace(session, find_workspace(session, "T1", None))
+    with rapport.database.sessions() as session:
+        for model in (MailKey, ClientDomain, OurDomain, MailDay, MailMeeting, Interaction):
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model
+    assert post_mail(rapport, "mime", key, b"x").status == 404
