@@ -97,7 +97,8 @@ def test_ranges_are_checked():
 
 def test_mail_settings_are_normalised_with_their_defaults():
     assert load_settings({}).smtp_port == 2525 and load_settings({}).public_url is None
-    settings = load_settings({"RAPPORT_PUBLIC_URL": "https://rapport.example.com/", "RAPPORT_MAIL_DOMAIN": "In.Example.COM",
-                              "RAPPORT_SMTP_PORT": "25", "RAPPORT_MAILGUN_SIGNING_KEY": "key-1"})
+    settings = load_settings({"RAPPORT_PUBLIC_URL": "https://rapport.example.com/",
+                              "RAPPORT_MAIL_DOMAIN": "In.Example.COM", "RAPPORT_SMTP_PORT": "25",
+                              "RAPPORT_MAILGUN_SIGNING_KEY": "key-1"})
     assert (settings.public_url, settings.mail_domain, settings.smtp_port, settings.mailgun_signing_key) == (
         "https://rapport.example.com", "in.example.com", 25, "key-1")
