@@ -335,3 +335,15 @@ def test_erasing_a_workspace_leaves_nothing_of_its_mail(rapport):
         for model in (MailKey, ClientDomain, OurDomain, MailDay, MailMeeting, Interaction):
             assert session.scalar(select(func.count()).select_from(model)) == 0, model
     assert post_mail(rapport, "mime", key, b"x").status == 404
+
+
+def test_an_email_captured_while_a_card_is_open_closes_it_and_says_rapport_saw_it(rapport):
+    from tests.test_clicks import answers, post_card, press
+
+    card = post_card(rapport, "checkin")  # a check-in card about Acme Corp, posted by a sweep
+    rapport.command("domain acme acme.com")
+    key = key_of(rapport)
+    outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))
+    path = press(rapport, card, "nudge_done", "UANA")()
+    said = answers(rapport, [path], 1)[path]
+    assert "Already handled by Rapport: saw an email from them" in said

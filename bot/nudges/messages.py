@@ -79,11 +79,15 @@ def done_label(kinds: set[str]) -> str:
     return DONE_LABELS.get(next(iter(kinds)), "Done") if len(kinds) == 1 else "Done"
 
 
+def _who(user_id: str) -> str:
+    return f"<@{user_id}>" if b.is_person(user_id) else "Rapport"  # captured mail closes cards with no person
+
+
 def _controls(card: CardView) -> b.Block:
     """Buttons while the card is open; who did what and when once someone acted on it."""
     if card.handled is not None:
         return {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f":white_check_mark: <@{card.handled.user_id}> {card.handled.action} "
+            {"type": "mrkdwn", "text": f":white_check_mark: {_who(card.handled.user_id)} {card.handled.action} "
                                        f"<!date^{int(card.handled.at.timestamp())}^{{date_short_pretty}} at "
                                        f"{{time}}|{card.handled.at:%Y-%m-%d %H:%M} UTC>"}]}
     value = str(card.first.nudge_id)

@@ -20,7 +20,8 @@ from storage.models import Client, Interaction
 # A touch older than this when it is written is history (a backfilled mailbox, an invitation long past): it
 # answers no card posted today.
 ANSWERS_CARDS = timedelta(days=1)
-WORDS = {"in": "heard from them by email", "out": "emailed them", "both": "met with them",
+# How a captured touch reads where it closed a card ("Rapport saw an email from them")
+WORDS = {"in": "saw an email from them", "out": "saw an email to them", "both": "saw a meeting with them",
          "cancel": "saw them cancel at the last minute"}
 
 
