@@ -233,3 +233,25 @@ def test_any_header_set_through_the_webhook_is_a_200_or_a_400_never_half_recorde
         client = session.scalars(select(Client)).one()
         latest = session.scalar(select(func.max(Interaction.occurred_at)).where(Interaction.client_id == client.id))
         assert client.last_contact_at == latest  # its facts were brought up to date in the same transaction
+
+
+def test_rapport_serve_answers_a_providers_post_once_it_is_committed(tmp_path, fake_slack):
+    from tests.test_serve import start_serve, stop_serve
+
+    database = open_database(Settings(database_url=f"sqlite:///{tmp_path / 'rapport.db'}"))
+    _workspace(database)
+    process, base, _ = start_serve(tmp_path, fake_slack.api_url, RAPPORT_SCHEDULER="off")
+    try:
+        class Served:  # what post_mail needs of a server
+            pass
+        served = Served()
+        served.base = base  # type: ignore[attr-defined]
+        mail = bytes(message("bob@acme.com", [OURS], datetime.now(UTC)))
+        assert outcome(post_mail(served, "mime", KEY, mail)) == "email"  # type: ignore[arg-type]
+        assert _touches(database) == 1
+        assert post_mail(served, "mime", "x" * 24, mail).status == 404  # type: ignore[arg-type]
+    finally:
+        output = stop_serve(process)
+        database.engine.dispose()
+    assert "/mail/mime/[redacted]" in output  # the access log writes the path with the key masked
+    assert KEY not in output and "bob@acme.com" not in output
