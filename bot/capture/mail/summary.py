@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import string
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,18 +36,10 @@ class Week:
     skipped: Counter[str]
 
     def captured_line(self) -> str:
-        total = sum(self.captured.values())
-        if not total:
-            return "Captured 0"
-        parts = [f"{n} {CAPTURED_WORDS[k][n != 1]}" for k, n in self.captured.most_common() if n]
-        return f"Captured {total}: " + ", ".join(parts)
+        return _counted("Captured", self.captured, lambda k, n: CAPTURED_WORDS[k][n != 1], ", ")
 
     def skipped_line(self) -> str:
-        total = sum(self.skipped.values())
-        if not total:
-            return "skipped 0"
-        parts = [f"{n} {SKIP_WORDS.get(k, k)}" for k, n in self.skipped.most_common() if n]
-        return f"skipped {total}: " + "; ".join(parts)
+        return _counted("skipped", self.skipped, lambda k, _n: SKIP_WORDS.get(k, k), "; ")
 
     def line(self) -> str:
         return f"{self.captured_line()} · {self.skipped_line()}."
@@ -57,3 +50,11 @@ def last_week(session: Session, workspace_id: int, now: datetime, zone: ZoneInfo
     counts = counts_since(session, workspace_id, first)
     captured = Counter({k: n for k, n in counts.items() if k in CAPTURED})
     return Week(captured, Counter({k: n for k, n in counts.items() if k not in CAPTURED}))
+
+
+def _counted(head: str, counts: Counter[str], word: Callable[[str, int], str], between: str) -> str:
+    """'Captured 4: 3 emails, 1 meeting', most first; 'Captured 0' when there is nothing."""
+    total = sum(counts.values())
+    if not total:
+        return f"{head} 0"
+    return f"{head} {total}: " + between.join(f"{n} {word(k, n)}" for k, n in counts.most_common() if n)
