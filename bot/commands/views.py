@@ -32,11 +32,13 @@ CURRENT = ("active", "prospect", "paused")
 
 
 def cmd_help(session: Session, ctx: Context, args: str) -> b.Reply:
-    rows = "\n".join(f"`{USAGE[name]}`\n      {SUMMARY[name]}" for name in USAGE)
+    rows = [f"`{USAGE[name]}`\n      {SUMMARY[name]}" for name in USAGE]
+    half = len(rows) // 2  # a section holds 3,000 characters: every command is listed, in two
     return b.reply(
         "Rapport: /client commands",
         b.header("Rapport keeps your client relationships warm"),
-        {"type": "section", "text": {"type": "mrkdwn", "text": b.clip(rows, 3000)}},
+        *({"type": "section", "text": {"type": "mrkdwn", "text": b.clip("\n".join(part), 3000)}}
+          for part in (rows[:half], rows[half:])),
         b.context(KINDS_HELP + " When: today, yesterday, 3d ago, 2w ago, monday, 2026-11-02."),
     )
 
