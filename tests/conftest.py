@@ -30,7 +30,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from bot.app import Inline, build_app
 from bot.database import Database, open_database
-from bot.server.mail_web import MailWebhooks
+from bot.server.mail_web import CardUpdates, MailWebhooks
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings
@@ -305,7 +305,8 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
                     capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
     wsgi = make_wsgi(app, database.engine, metrics, signing_secret=settings.slack_signing_secret or SIGNING_SECRET,
-                     mail=MailWebhooks(database.sessions, settings, now=clock))
+                     mail=MailWebhooks(database.sessions, settings, now=clock,
+                                       cards=CardUpdates(settings, database.sessions, database.engine)))
     server = make_server("127.0.0.1", 0, wsgi, server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True

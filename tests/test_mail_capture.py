@@ -344,6 +344,8 @@ def test_an_email_captured_while_a_card_is_open_closes_it_and_says_rapport_saw_i
     rapport.command("domain acme acme.com")
     key = key_of(rapport)
     outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))
+    [update] = rapport.fake.wait_for("chat.update")  # the posted card is brought up to date, after the commit
+    assert update.params["ts"] == card.message["ts"] and "Rapport saw an email from them" in str(update.params)
     path = press(rapport, card, "nudge_done", "UANA")()
     said = answers(rapport, [path], 1)[path]
     assert "Already handled by Rapport: saw an email from them" in said

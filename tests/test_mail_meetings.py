@@ -24,7 +24,7 @@ def _invite(rapport, meeting: Meeting, arrived=None) -> str:
                       recipients=(OURS,), sent_at=arrived, automated=None, forwarded=None, meetings=(meeting,))
     with rapport.database.sessions.begin() as session:
         workspace_id = session.scalar(select(MailMeeting.workspace_id)) or 1
-        return record_one(session, workspace_id, mail, arrived_at=arrived, now=arrived, zone=ZoneInfo("UTC"))
+        return record_one(session, workspace_id, mail, arrived_at=arrived, now=arrived, zone=ZoneInfo("UTC"))[0]
 
 
 def _meeting(start, *, uid="m1@acme.com", method="REQUEST", sequence=0, rrule=None, recurrence_id=None,

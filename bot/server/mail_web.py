@@ -17,11 +17,14 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 import multipart
+from slack_sdk import WebClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.mail.inbound import Inbox, RefusedMailError, deliver, inbox_for
@@ -36,8 +39,11 @@ from bot.capture.mail.readers import (
 )
 from bot.server.web import RefusedError, read_body
 from bot.settings import Settings
+from bot.slack.installs import WorkspaceTokens
+from bot.slack.message_updates import MessageUpdate, rewrite
 from storage.db import is_outage
 from storage.mail import first_use_of_token
+from storage.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +96,8 @@ class MailWebhooks:
     """The WSGI handler for /mail/…; `now` is the clock (timezone-aware UTC)."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.sessions, self.settings, self.now = sessions, settings, now
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), cards: CardUpdates | None = None) -> None:
+        self.sessions, self.settings, self.now, self.cards = sessions, settings, now, cards
 
     def __call__(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         path = PATH.fullmatch(str(environ.get("PATH_INFO") or ""))
@@ -154,13 +160,15 @@ class MailWebhooks:
             def check(session: Session) -> bool:
                 return first_use_of_token(session, inbox.workspace_id, token[:128], now, now - TOKENS_KEPT)
         try:
-            outcome = deliver(self.sessions, inbox, mail, now, check)
+            outcome, updates = deliver(self.sessions, inbox, mail, now, check)
         except RefusedMailError:
             log.info("refused a Mailgun webhook whose token was used before (a replay)")
             return _answer(start_response, "401 Unauthorized", "this Mailgun token was used before (a replay)")
         except Exception as exc:
             return self._failed(start_response, exc)
         log.info("mail from %s recorded for workspace %s: %s", provider, inbox.workspace_id, outcome)
+        if updates and self.cards is not None:
+            self.cards(inbox.workspace_id, updates)
         body = json.dumps({"ok": True, "outcome": outcome}).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
@@ -176,6 +184,32 @@ class MailWebhooks:
                   type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         return _answer(start_response, "503 Service Unavailable", "the message could not be recorded; nothing was "
                                                                   "saved, try again later", retry=True)
+
+
+class CardUpdates:
+    """Cards a captured touch closed, rewritten in Slack after the commit (best effort, on a thread of their own so
+    a provider's answer never waits on Slack), with the workspace's own bot token."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], engine: Engine) -> None:
+        self.settings, self.sessions = settings, sessions
+        self.tokens = WorkspaceTokens(settings, engine) if settings.oauth else None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-mail-cards")
+
+    def __call__(self, workspace_id: int, updates: list[MessageUpdate]) -> None:
+        self.pool.submit(self._send, workspace_id, updates)
+
+    def _send(self, workspace_id: int, updates: list[MessageUpdate]) -> None:
+        try:
+            token = self.settings.slack_bot_token
+            if self.tokens is not None:
+                with self.sessions() as session:
+                    workspace = session.get(Workspace, workspace_id)
+                    token = self.tokens.bot_token(workspace.enterprise_id or None, workspace.team_id) \
+                        if workspace is not None else None
+            if token:
+                rewrite(WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10), updates)
+        except Exception as exc:  # the touch is saved either way; the card's buttons answer "already handled"
+            log.warning("could not bring closed cards up to date in Slack (%s)", type(exc).__name__)
 
 
 def _nothing() -> ParsedMail:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.capture.mail.inbound import Inbox, deliver, inbox_for
 from bot.capture.mail.readers import MalformedMailError, read_mime
 from bot.database import open_database
-from bot.server.mail_web import MAX_MAIL
+from bot.server.mail_web import MAX_MAIL, CardUpdates
 from bot.settings import Settings
 from storage.db import is_outage
 
@@ -40,8 +40,8 @@ class Receiver:
     """aiosmtpd's handler. Database work runs on a worker thread, never on the event loop."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.sessions, self.settings, self.now = sessions, settings, now
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), cards: CardUpdates | None = None) -> None:
+        self.sessions, self.settings, self.now, self.cards = sessions, settings, now, cards
 
     async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str,  # noqa: N802 (aiosmtpd calls it so)
                           rcpt_options: list[str]) -> str:
@@ -80,10 +80,12 @@ class Receiver:
             return "550 5.6.0 The message could not be read"
         for inbox in getattr(envelope, "rapport_inboxes", []):
             try:  # each workspace's copy is its own transaction; one committed before an outage is not doubled
-                outcome = await _off_loop(deliver, self.sessions, inbox, mail, now)
+                outcome, updates = await _off_loop(deliver, self.sessions, inbox, mail, now)
             except Exception as exc:
                 return _failure(exc)
             log.info("mail over SMTP recorded for workspace %s: %s", inbox.workspace_id, outcome)
+            if updates and self.cards is not None:
+                self.cards(inbox.workspace_id, updates)
         return "250 2.0.0 Recorded"
 
 
@@ -110,7 +112,9 @@ def serve_mail(settings: Settings, *, host: str = "0.0.0.0", ready: threading.Ev
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    controller = Controller(Receiver(database.sessions, settings), hostname=host, port=settings.smtp_port,
+    cards = CardUpdates(settings, database.sessions, database.engine) if settings.slack_bot_token or \
+        settings.oauth else None  # cards a captured touch closed are rewritten where Slack can be reached
+    controller = Controller(Receiver(database.sessions, settings, cards=cards), hostname=host, port=settings.smtp_port,
                             data_size_limit=MAX_MAIL, decode_data=False, server_hostname="rapport",
                             ident="Rapport mail-server")
     controller.start()

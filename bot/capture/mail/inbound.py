@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.mail.parsed import ParsedMail
 from bot.capture.mail.record import record_one
+from bot.slack.message_updates import MessageUpdate
 from bot.workspaces import tz_of
 from storage.db import reading
 from storage.mail import workspace_for_key
@@ -43,10 +44,11 @@ def inbox_for(sessions: sessionmaker[Session], key: str, default_zone: ZoneInfo)
 
 
 def deliver(sessions: sessionmaker[Session], inbox: Inbox, mail: ParsedMail, now: datetime,
-            check: Callable[[Session], bool] | None = None) -> str:
-    """One message, one transaction: committed when this returns (what became of it). `check`, run first in the
-    same transaction, may refuse the message (RefusedMailError). Two copies racing (three teammates BCC one thread) are
-    settled by the database: the loser runs again and finds the message recorded."""
+            check: Callable[[Session], bool] | None = None) -> tuple[str, list[MessageUpdate]]:
+    """One message, one transaction: committed when this returns (what became of it, and the posted cards it
+    closed, to rewrite in Slack). `check`, run first in the same transaction, may refuse the message
+    (RefusedMailError). Two copies racing (three teammates BCC one thread) are settled by the database: the loser
+    runs again and finds the message recorded."""
     for attempt in range(2):
         try:
             with sessions.begin() as session:

@@ -16,6 +16,9 @@ from bot.capture.mail.matching import DUPLICATE, Directory, Known, candidates, d
 from bot.capture.mail.meetings import CANCELLED, MEETING, UNCHANGED, record_meeting
 from bot.capture.mail.parsed import Meeting, ParsedMail
 from bot.capture.mail.touches import Pending, settle, write
+from bot.nudges.cards import message_updates
+from bot.relationship.cards import UPDATES
+from bot.slack.message_updates import MessageUpdate
 from storage.mail import add_counts, all_contact_emails, contacts_with_emails, domain_clients, our_domains
 from storage.mail import recorded_clients as recorded
 from storage.models import Client, Contact
@@ -104,15 +107,15 @@ def record_meetings(session: Session, workspace_id: int, meetings: Sequence[Meet
 
 
 def record_one(session: Session, workspace_id: int, mail: ParsedMail, *, arrived_at: datetime, now: datetime,
-               zone: ZoneInfo) -> str:
+               zone: ZoneInfo) -> tuple[str, list[MessageUpdate]]:
     """A message that arrived on its own (a webhook, an SMTP delivery), in the caller's transaction: its touches,
-    what they change, and the day's count."""
+    what they change, and the day's count; and the posted cards it closed, to bring up to date once committed."""
     pending = Pending()
     outcome = record(session, workspace_id, mail, directory_for(session, workspace_id, addresses_in(mail)),
                      arrived_at=arrived_at, now=now, zone=zone, pending=pending)
     settle(session, pending, now)
     count(session, workspace_id, Counter({outcome: 1}), now, zone)
-    return outcome
+    return outcome, (message_updates(session, workspace_id) if session.info.get(UPDATES) else [])
 
 
 def count(session: Session, workspace_id: int, outcomes: Counter[str], now: datetime, zone: ZoneInfo) -> None:
