@@ -200,7 +200,16 @@ def test_postmark_sendgrid_and_mailgun_bodies_are_recorded(rapport):
     form = urlencode({"recipient": f"{key}@{MAIL_DOMAIN}", "sender": "bob@acme.com", "from": "Bob <bob@acme.com>",
                       "subject": "Hi", "body-plain": "Hello", "message-headers": json.dumps(headers)})
     assert outcome(post_mail(rapport, "mailgun", key, form.encode(), "application/x-www-form-urlencoded")) == "email"
-    assert len(_touches(rapport)) == 4
+    # with an attachment Mailgun posts multipart/form-data, the file as a part of its own
+    headers[3] = ["Message-Id", "<mg-2@acme.com>"]
+    parts = {"recipient": f"{key}@{MAIL_DOMAIN}", "message-headers": json.dumps(headers), "attachment-count": "1"}
+    body = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                   for k, v in parts.items())
+    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"attachment-1\"; filename=\"deck.pdf\"\r\n"
+             f"Content-Type: application/pdf\r\n\r\n%PDF-1.4 not really\r\n--{boundary}--\r\n")
+    assert outcome(post_mail(rapport, "mailgun", key, body.encode(),
+                             f"multipart/form-data; boundary={boundary}")) == "email"
+    assert len(_touches(rapport)) == 5
 
 
 def test_bad_requests_get_a_one_line_reason_and_change_nothing(rapport):
