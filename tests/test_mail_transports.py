@@ -255,3 +255,21 @@ def test_rapport_serve_answers_a_providers_post_once_it_is_committed(tmp_path, f
         database.engine.dispose()
     assert "/mail/mime/[redacted]" in output  # the access log writes the path with the key masked
     assert KEY not in output and "bob@acme.com" not in output
+
+
+def test_import_mail_reads_a_folder_of_eml_files_and_names_what_it_could_not_read(database, database_url, tmp_path):
+    _workspace(database)
+    folder = tmp_path / "exported"
+    (folder / "2026").mkdir(parents=True)
+    now = datetime.now(UTC)
+    (folder / "2026" / "a.eml").write_bytes(bytes(message("bob@acme.com", [OURS], now - timedelta(days=3))))
+    (folder / "b.eml").write_bytes(bytes(message(OURS, ["bob@acme.com"], now - timedelta(days=2))))
+    (folder / "c.eml").write_bytes(b"\x00\x01 not a message")
+    (folder / ".hidden.eml").write_bytes(bytes(message("bob@acme.com", [OURS], now)))
+    done = run(["import-mail", str(folder), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
+    assert done.returncode == 0, done.stderr
+    assert "c.eml: unreadable:" in done.stdout
+    assert "read 3; recorded 2 (2 emails); skipped 1: 1 unreadable" in done.stdout
+    missing = run(["import-mail", str(tmp_path / "nowhere.mbox"), "--team", "T0TEAM"], tmp_path,
+                  DATABASE_URL=database_url)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
