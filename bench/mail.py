@@ -8,7 +8,7 @@ The webhook runs against `rapport serve` as a real process (gunicorn, the schedu
 (`/mail/mime/<key>`) every 50 ms for `--seconds`, each a new message from or to one of 1,000 clients' domains; latency
 is what the sender sees. The import runs `rapport import-mail` as a process on a generated mbox (a quarter of its
 messages from clients, a quarter ours to clients, the rest lists, internal mail and strangers), and reads its peak
-memory from the kernel (ru_maxrss of the child).
+memory with GNU time (`/usr/bin/time -f %M`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -159,17 +158,17 @@ def import_mail(url: str, messages: int, where: Path) -> dict[str, float]:
             body = bytes(_message(i, start + timedelta(minutes=5 * i))).replace(b"\nFrom ", b"\n>From ")
             out.write(b"From bench@agency.example Mon Dec  1 00:00:00 2025\n" + body.rstrip(b"\n") + b"\n\n")
     env = {**os.environ, "DATABASE_URL": url}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     began = time.monotonic()
-    done = subprocess.run([RAPPORT, "import-mail", str(path), "--team", "TBENCH"], cwd=where, env=env,
-                          capture_output=True, text=True, timeout=3600)
+    # GNU time reports this one process's peak resident memory (KB) on the last line of its standard error
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", RAPPORT, "import-mail", str(path), "--team", "TBENCH"],
+                          cwd=where, env=env, capture_output=True, text=True, timeout=3600)
     seconds = time.monotonic() - began
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if done.returncode != 0:
         raise SystemExit(done.stderr)
+    peak = int(done.stderr.strip().splitlines()[-1])
     again = subprocess.run([RAPPORT, "import-mail", str(path), "--team", "TBENCH"], cwd=where, env=env,
                            capture_output=True, text=True, timeout=3600)
-    return {"seconds": seconds, "peak_mb": max(peak, before) / 1024, "mbox_mb": path.stat().st_size / 1e6,
+    return {"seconds": seconds, "peak_mb": peak / 1024, "mbox_mb": path.stat().st_size / 1e6,
             "report": done.stdout.strip().splitlines()[-1], "again": again.stdout.strip().splitlines()[-1]}
 
 
@@ -185,10 +184,10 @@ def main() -> int:
         where = Path(tempfile.mkdtemp())
         url = _database(kind, where)
         _seed(url)
-        hook = webhook(url, args.seconds, where)
-        print(kind, "webhook", hook, flush=True)
         imported = import_mail(url, args.messages, where)
         print(kind, "import", imported, flush=True)
+        hook = webhook(url, args.seconds, where)
+        print(kind, "webhook", hook, flush=True)
         rows.append((kind, hook, imported))
     load = os.getloadavg()
     lines = [f"\n## Capture from email (issue 31) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: "
