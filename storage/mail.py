@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -65,13 +66,34 @@ def workspace_for_key(session: Session, key: str) -> Workspace | None:
 
 # --- who is who: contacts' addresses, client domains, our own domains ---------------------------------------------
 
-def contacts_with_emails(session: Session, workspace_id: int, emails: Iterable[str]) -> list[Contact]:
-    wanted = sorted(set(emails))
-    if not wanted:
-        return []
-    stmt = (select(Contact).where(Contact.workspace_id == workspace_id, Contact.email.in_(wanted))
-            .order_by(Contact.client_id, Contact.id))
-    return list(session.scalars(stmt))
+@dataclass(frozen=True)
+class Known:
+    contacts: list[tuple[str, int, int, bool]]  # (address, client, contact, is the primary)
+    domains: dict[str, int]  # client domain -> client
+    ours: list[str]
+
+
+def who_is(session: Session, workspace_id: int, emails: Iterable[str], domains: Iterable[str]) -> Known:
+    """What the workspace knows of these addresses and domains, and its own domains: one round trip (every
+    delivered message asks)."""
+    wanted_emails, wanted_domains = sorted(set(emails)) or [""], sorted(set(domains)) or [""]
+    parts: Any = union_all(
+        select(literal("contact").label("tag"), Contact.email.label("name"), Contact.client_id.label("client"),
+               Contact.id.label("contact"), Contact.is_primary.label("primary"))
+        .where(Contact.workspace_id == workspace_id, Contact.email.in_(wanted_emails)),
+        select(literal("domain"), ClientDomain.domain, ClientDomain.client_id, literal(0), literal(False))
+        .where(ClientDomain.workspace_id == workspace_id, ClientDomain.domain.in_(wanted_domains)),
+        select(literal("ours"), OurDomain.domain, literal(0), literal(0), literal(False))
+        .where(OurDomain.workspace_id == workspace_id))
+    found = Known([], {}, [])
+    for tag, name, client, contact, primary in session.execute(parts):
+        if tag == "contact" and name:
+            found.contacts.append((name, int(client), int(contact), bool(primary)))
+        elif tag == "domain":
+            found.domains[name] = int(client)
+        elif tag == "ours":
+            found.ours.append(name)
+    return found
 
 
 def all_contact_emails(session: Session, workspace_id: int) -> list[Contact]:
@@ -157,6 +179,17 @@ def recorded_clients(session: Session, workspace_id: int, digests: Sequence[str]
             Interaction.workspace_id == workspace_id, Interaction.mail_digest.in_(list(digests[start:start + 500])))
         found.update((client_id, digest) for client_id, digest in session.execute(stmt) if digest)
     return found
+
+
+def insert_mail_touch(session: Session, values: Mapping[str, object]) -> bool:
+    """A captured touch, unless its client has one with its digest already (this transaction's or a concurrent
+    one's): one statement, no savepoint."""
+    table = Interaction.__table__
+    assert isinstance(table, Table)
+    stmt = _insert(session, table).values(**values).on_conflict_do_nothing(
+        index_elements=["workspace_id", "client_id", "mail_digest"],
+        index_where=table.c.mail_digest.is_not(None)).returning(table.c.id)
+    return session.execute(stmt).scalar() is not None
 
 
 def mail_touch(session: Session, client_id: int, digest: str) -> Interaction | None:

@@ -5,7 +5,9 @@ answers success only once `deliver` has returned: the message is committed; an o
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.mail.parsed import ParsedMail
-from bot.capture.mail.record import record_one
+from bot.capture.mail.record import count, record_one
 from bot.slack.message_updates import MessageUpdate
 from bot.workspaces import tz_of
 from storage.db import reading
 from storage.mail import workspace_for_key
 
+log = logging.getLogger(__name__)
 KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what a key can look like; anything else is no key of ours
 
 
@@ -54,8 +57,15 @@ def deliver(sessions: sessionmaker[Session], inbox: Inbox, mail: ParsedMail, now
             with sessions.begin() as session:
                 if check is not None and not check(session):
                     raise RefusedMailError
-                return record_one(session, inbox.workspace_id, mail, arrived_at=now, now=now, zone=inbox.zone)
+                outcome, updates = record_one(session, inbox.workspace_id, mail, arrived_at=now, now=now,
+                                              zone=inbox.zone)
+            break
         except IntegrityError:
             if attempt:
                 raise
-    raise AssertionError("unreachable")
+    try:  # the week's counts, apart: the message is committed whatever becomes of its count
+        with sessions.begin() as session:
+            count(session, inbox.workspace_id, Counter({outcome: 1}), now, inbox.zone)
+    except Exception as exc:
+        log.warning("a captured message was not counted in the week's figures (%s)", type(exc).__name__)
+    return outcome, updates

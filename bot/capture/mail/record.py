@@ -19,8 +19,7 @@ from bot.capture.mail.touches import Pending, settle, write
 from bot.nudges.cards import message_updates
 from bot.relationship.cards import UPDATES
 from bot.slack.message_updates import MessageUpdate
-from storage.mail import add_counts, all_contact_emails, contacts_with_emails, domain_clients, our_domains
-from storage.mail import recorded_clients as recorded
+from storage.mail import add_counts, all_contact_emails, domain_clients, our_domains, who_is
 from storage.models import Client, Contact
 
 EMAIL = "email"
@@ -53,10 +52,14 @@ def _directory(contacts: Sequence[Contact], domains: dict[str, int], ours: Seque
 
 
 def directory_for(session: Session, workspace_id: int, addresses: Iterable[str | None]) -> Directory:
-    """What the workspace knows of these addresses only: a message's worth of look-ups, by index."""
+    """What the workspace knows of these addresses only: a message's worth of look-ups, by index, in one
+    statement."""
     emails, domains = candidates(addresses)
-    return _directory(contacts_with_emails(session, workspace_id, emails),
-                      domain_clients(session, workspace_id, domains), our_domains(session, workspace_id))
+    found = who_is(session, workspace_id, emails, domains)
+    by_address: dict[str, list[Known]] = {}
+    for email, client_id, contact_id, primary in found.contacts:
+        by_address.setdefault(email, []).append(Known(client_id, contact_id, primary))
+    return Directory({a: tuple(k) for a, k in by_address.items()}, found.domains, frozenset(found.ours))
 
 
 def whole_directory(session: Session, workspace_id: int) -> Directory:
@@ -79,7 +82,7 @@ def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Dir
         return verdict.skipped
     at = min(verdict.original.sent_at, now)  # a message cannot have been sent after it reached us
     identity = verdict.original.identity
-    done = recorded(session, workspace_id, [identity]) if known is None else known
+    done = known if known is not None else set()  # alone, the insert itself finds a copy already recorded
     wrote = False
     for touch in verdict.touches:
         client = session.get(Client, touch.client_id)
@@ -108,13 +111,14 @@ def record_meetings(session: Session, workspace_id: int, meetings: Sequence[Meet
 
 def record_one(session: Session, workspace_id: int, mail: ParsedMail, *, arrived_at: datetime, now: datetime,
                zone: ZoneInfo) -> tuple[str, list[MessageUpdate]]:
-    """A message that arrived on its own (a webhook, an SMTP delivery), in the caller's transaction: its touches,
-    what they change, and the day's count; and the posted cards it closed, to bring up to date once committed."""
+    """A message that arrived on its own (a webhook, an SMTP delivery), in the caller's transaction: its touches and
+    what they change; and the posted cards it closed, to bring up to date once committed. The day's count is the
+    caller's to add after the commit (`count`): every message of a day adds to one row, and holding its lock for
+    a whole recording would queue every delivery behind the one before."""
     pending = Pending()
     outcome = record(session, workspace_id, mail, directory_for(session, workspace_id, addresses_in(mail)),
                      arrived_at=arrived_at, now=now, zone=zone, pending=pending)
     settle(session, pending, now)
-    count(session, workspace_id, Counter({outcome: 1}), now, zone)
     return outcome, (message_updates(session, workspace_id) if session.info.get(UPDATES) else [])
 
 

@@ -8,13 +8,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.people.heads_up import close as close_heads_up
 from bot.relationship.record import touched
 from bot.relationship.schedule import refresh
-from storage.mail import MAIL, MAILER
+from storage.mail import MAIL, MAILER, insert_mail_touch
 from storage.models import Client, Interaction
 
 # A touch older than this when it is written is history (a backfilled mailbox, an invitation long past): it
@@ -69,21 +68,17 @@ def write(session: Session, client: Client, kind: str, direction: str, at: datet
           contact_id: int | None, now: datetime, known: set[tuple[int, str]] | None = None) -> bool:
     """One captured touch; False when this client already has it (the same message again, however it came).
     `known`: every (client, digest) recorded so far, kept by a caller that read them all first (a backfill's
-    batch): no savepoint is needed, and a concurrent writer's copy fails the whole batch, which runs again."""
-    row = Interaction(workspace_id=client.workspace_id, client_id=client.id, kind=kind, direction=direction,
-                      occurred_at=at, note=None, logged_by=MAILER, created_at=now, contact_id=contact_id,
-                      source=MAIL, mail_digest=mail_digest)
-    if known is not None:
-        if (client.id, mail_digest) in known:
-            return False
-        known.add((client.id, mail_digest))
-        session.add(row)
-        return True
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another copy was recorded first, in this transaction or a concurrent one
+    batch): rows are added for the session to write together, and a concurrent writer's copy fails the whole
+    batch, which runs again the careful way."""
+    values = {"workspace_id": client.workspace_id, "client_id": client.id, "kind": kind, "direction": direction,
+              "occurred_at": at, "note": None, "logged_by": MAILER, "created_at": now, "contact_id": contact_id,
+              "source": MAIL, "mail_digest": mail_digest}
+    if known is None:
+        return insert_mail_touch(session, values)
+    if (client.id, mail_digest) in known:
         return False
+    known.add((client.id, mail_digest))
+    session.add(Interaction(**values))
     return True
 
 
