@@ -107,7 +107,8 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from bot.bulk.csv_io import CsvError, pick_workspace
-    from bot.capture.mail.backfill import backfill, items
+    from bot.capture.mail.backfill import backfill
+    from bot.capture.mail.readers import mailbox_bytes, read_mailbox
     from bot.database import open_database
     from bot.slack.installs import token_team
     from bot.workspaces import tz_of
@@ -122,16 +123,17 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
         with database.sessions.begin() as session:
             workspace = pick_workspace(session, args.team, now, team)
             workspace_id, zone = workspace.id, tz_of(workspace, settings.tz)
-        with tqdm(unit="message", desc="importing mail", disable=None, file=sys.stderr, leave=False) as bar:
-            report = backfill(database.sessions, workspace_id, items(args.path, now), now=now, zone=zone,
-                              progress=bar.update)
+        with tqdm(total=mailbox_bytes(args.path), unit="B", unit_scale=True, desc="importing mail", disable=None,
+                  file=sys.stderr, leave=False) as bar:
+            report = backfill(database.sessions, workspace_id, read_mailbox(args.path, now, progress=bar.update),
+                              now=now, zone=zone)
     except CsvError as exc:
         print(f"rapport import-mail: {exc}", file=sys.stderr)
         return 2
     finally:
         database.engine.dispose()
     for unread in report.unread[:50]:
-        print(f"  {unread.where}: unreadable: {unread.reason}")
+        print(f"  {unread.where}: unreadable: {unread.why}")
     if len(report.unread) > 50:
         print(f"  … and {len(report.unread) - 50:,} more unreadable")
     print(f"{args.path}: {report.summary()}")

@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import re
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -137,20 +136,22 @@ class MailWebhooks:
 
     def _read(self, provider: str, body: bytes, content_type: str) -> tuple[ParsedMail, str | bool | None]:
         """The message, and for Mailgun its signed token (False: the signature does not hold; None: unsigned)."""
+        now = self.now()
         if provider == "mime":
-            return read_mime(body, self.now()), None
+            return read_mime(body, now), None
         if provider == "postmark":
-            return read_postmark(body), None
+            return read_postmark(body, now), None
         fields, files = _form(body, content_type)
         if provider == "sendgrid":
-            return read_sendgrid(fields, files), None
+            return read_sendgrid(fields, files, now), None
         token: str | bool | None = None
         if self.settings.mailgun_signing_key:
             token = fields.get("token", "")
+            # a signature's age is real time, whatever clock the recording uses
             if not (token and mailgun_signature_ok(self.settings.mailgun_signing_key, fields.get("timestamp", ""),
-                                                   token, fields.get("signature", ""), time.time())):
+                                                   token, fields.get("signature", ""), datetime.now(UTC))):
                 return _nothing(), False
-        return read_mailgun(fields, files), token
+        return read_mailgun(fields, files, now), token
 
     def _record(self, start_response: Start, provider: str, inbox: Inbox, mail: ParsedMail,
                 token: str | bool | None) -> Iterable[bytes]:

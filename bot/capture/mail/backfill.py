@@ -1,6 +1,7 @@
 """`rapport import-mail PATH`: history from an mbox file, `.eml` or `.ics` files, or a folder of them (PRODUCT.md
-§4.15), streamed: a batch of messages is read, recorded and committed before the next is read, so memory stays
-flat however big the mailbox. Run twice, it records nothing new (each touch is once per client by its digest).
+§4.15; readers.read_mailbox reads them), streamed: a batch of messages is read, recorded and committed before the
+next is read, so memory stays flat however big the mailbox. Run twice, it records nothing new (each touch is once
+per client by its digest).
 
 Imported messages are not added to the last 7 days' counts (`/client mail`, App Home): those say what live capture
 did; the import's report says what it did."""
@@ -8,19 +9,18 @@ did; the import's report says what it did."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.mail.matching import SKIP_WORDS, UNREADABLE, original_of
-from bot.capture.mail.parsed import MalformedMailError, Meeting, ParsedMail
-from bot.capture.mail.readers import read_calendar, read_mailbox, read_mime
-from bot.capture.mail.record import CAPTURED, record, record_meetings, whole_directory
+from bot.capture.mail.parsed import ParsedMail
+from bot.capture.mail.readers import Unreadable
+from bot.capture.mail.record import CAPTURED, record, whole_directory
 from bot.capture.mail.summary import CAPTURED_WORDS
 from bot.capture.mail.touches import Pending, settle
 from storage.mail import clients_by_ids
@@ -30,28 +30,14 @@ BATCH = 500  # messages a transaction
 SETTLE = 200  # clients brought up to date a transaction, at the end
 
 
-@dataclass(frozen=True)
-class Calendar:
-    """An `.ics` file's events, which arrived when the file was last written."""
-
-    meetings: tuple[Meeting, ...]
-    arrived_at: datetime
-
-
-@dataclass(frozen=True)
-class Unread:
-    where: str
-    reason: str
-
-
-Item = ParsedMail | Calendar | Unread
+Item = ParsedMail | Unreadable
 
 
 @dataclass
 class Report:
     read: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    unread: list[Unread] = field(default_factory=list)
+    unread: list[Unreadable] = field(default_factory=list)
 
     def summary(self) -> str:
         recorded = sum(n for k, n in self.outcomes.items() if k in CAPTURED)
@@ -63,34 +49,6 @@ class Report:
             line += ": " + "; ".join(f"{n:,} {SKIP_WORDS.get(k, k)}" for k, n in
                                      sorted(skipped.items(), key=lambda kv: -kv[1]))
         return line
-
-
-def files_in(path: Path) -> list[Path]:
-    """A file, or every file under a folder (hidden ones left out), in name order."""
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
-                                                                         for part in p.relative_to(path).parts))
-
-
-def items(path: Path, received_at: datetime) -> Iterator[Item]:
-    """What each file holds, one message (or calendar) at a time: `.eml` one message, `.ics` a calendar, anything
-    else an mbox."""
-    for file in files_in(path):
-        suffix = file.suffix.lower()
-        try:
-            if suffix == ".eml":
-                yield read_mime(file.read_bytes(), received_at)
-            elif suffix == ".ics":
-                mtime = datetime.fromtimestamp(file.stat().st_mtime, UTC)
-                yield Calendar(read_calendar(file.read_bytes()), min(mtime, received_at))
-            else:
-                for found in read_mailbox(file, received_at):
-                    yield found if isinstance(found, ParsedMail) else Unread(file.name, str(found.reason))
-        except MalformedMailError as exc:
-            yield Unread(file.name, " ".join(str(exc).split()))
-        except OSError as exc:
-            yield Unread(file.name, exc.strerror or type(exc).__name__)
 
 
 def backfill(sessions: sessionmaker[Session], workspace_id: int, found: Iterable[Item], *, now: datetime,
@@ -134,7 +92,7 @@ def _commit(sessions: sessionmaker[Session], workspace_id: int, chunk: list[Item
             mine.merge(held)
     report.read += len(chunk)
     report.outcomes += outcomes
-    report.unread += [item for item in chunk if isinstance(item, Unread)]
+    report.unread += [item for item in chunk if isinstance(item, Unreadable)]
 
 
 def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: list[Item], now: datetime,
@@ -145,17 +103,16 @@ def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: lis
         # every client the directory can name, in one read and held for the batch (the session keeps them weakly)
         held = clients_by_ids(session, {k.client_id for ks in directory.contacts.values() for k in ks}
                               | set(directory.domains.values()))
-        mails = [item for item in chunk if isinstance(item, ParsedMail)]
+        mails = [item for item in chunk if not isinstance(item, Unreadable)]
         known = None if careful else recorded(session, workspace_id,
                                               [original_of(m, directory).identity for m in mails])
         for item in chunk:
-            if isinstance(item, Unread):
+            if isinstance(item, Unreadable):
                 outcomes[UNREADABLE] += 1
-            elif isinstance(item, Calendar):
-                outcomes[record_meetings(session, workspace_id, item.meetings, directory, arrived_at=item.arrived_at,
-                                         now=now, zone=zone, pending=pending) if item.meetings else UNREADABLE] += 1
-            else:
-                outcomes[record(session, workspace_id, item, directory, arrived_at=item.sent_at, now=now, zone=zone,
-                                pending=pending, known=known)] += 1
+                continue
+            # a calendar file with no message around it says nothing of when a cancellation arrived
+            bare = item.sender is None and not item.recipients
+            outcomes[record(session, workspace_id, item, directory, arrived_at=None if bare else item.sent_at,
+                            now=now, zone=zone, pending=pending, known=known)] += 1
     del held
     return outcomes

@@ -1,7 +1,7 @@
 # mypy: ignore-errors
-"""TEMPORARY readers, until the reading half of issue 31 (branch i31r) is merged: just enough of read_mime,
-read_mailbox and occurrences for the transports and recording to be built and tested. Replaced by theirs, then
-deleted; nothing but bot/capture/mail/readers.py imports this."""
+"""TEMPORARY readers, until the reading half of issue 31 (branch i31r) is merged: just enough of its functions, with
+its signatures, for the transports and recording to be built and tested. Replaced by theirs, then deleted; nothing
+but bot/capture/mail/readers.py imports this."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ from bot.capture.mail.parsed import MalformedMailError, Meeting, ParsedMail
 
 @dataclass(frozen=True)
 class Unreadable:
-    reason: str
+    path: Path
+    number: int | None
+    why: str
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.number is None else f"{self.path}, message {self.number}"
 
 
 def _addresses(message: EmailMessage, *names: str) -> tuple[str, ...]:
@@ -68,45 +74,87 @@ def _from_message(message: EmailMessage, received_at: datetime, depth: int = 0) 
                       recipients=recipients, sent_at=sent_at, automated=automated, forwarded=forwarded, meetings=())
 
 
-def read_mime(raw: bytes, received_at: datetime) -> ParsedMail:
+def read_mime(raw: bytes, received_at: datetime, *, fallback_date: datetime | None = None) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     return _from_message(message, received_at)
 
 
-def read_mailbox(path: Path, received_at: datetime) -> Iterator[ParsedMail | Unreadable]:
+def mailbox_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in _files(path))
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
+                                                                         for part in p.relative_to(path).parts))
+
+
+def read_mailbox(path: Path, received_at: datetime, *, progress=None) -> Iterator[ParsedMail | Unreadable]:
     from email.parser import BytesParser
 
     parser = BytesParser(policy=policy.default)
-    for message in mailbox.mbox(str(path), factory=lambda f: parser.parse(f, headersonly=True)):
+    for file in _files(path):
+        if progress is not None:
+            progress(file.stat().st_size)
+        suffix = file.suffix.lower()
         try:
-            assert isinstance(message, EmailMessage)
-            yield _from_message(message, received_at)
+            if suffix == ".eml":
+                yield read_mime(file.read_bytes(), received_at)
+            elif suffix == ".ics":
+                meetings = read_calendar(file.read_bytes())
+                yield ParsedMail(identity=hashlib.sha256(file.read_bytes()).hexdigest(), sender=None, recipients=(),
+                                 sent_at=received_at, automated=None, forwarded=None, meetings=meetings)
+            else:
+                for number, message in enumerate(mailbox.mbox(str(file), factory=lambda f: parser.parse(
+                        f, headersonly=True)), start=1):
+                    try:
+                        yield _from_message(message, received_at)
+                    except MalformedMailError as exc:
+                        yield Unreadable(file, number, str(exc))
         except MalformedMailError as exc:
-            yield Unreadable(str(exc))
+            yield Unreadable(file, None, str(exc))
 
 
-def occurrences(meeting: Meeting, after: datetime, until: datetime, zone_if_floating: ZoneInfo) -> list[datetime]:
-    assert meeting.start is not None
+def occurrences(meeting: Meeting, after: datetime, until: datetime, zone_if_floating: str) -> list[datetime]:
+    if meeting.start is None:
+        return []
     if not meeting.rrule:
-        return [meeting.start] if after <= meeting.start <= until else []
-    zone = ZoneInfo(meeting.zone) if meeting.zone else zone_if_floating
+        return [meeting.start] if after < meeting.start <= until else []
+    zone = ZoneInfo(meeting.zone or zone_if_floating)
     rule = rrulestr(meeting.rrule, dtstart=meeting.start.astimezone(zone), ignoretz=False)
     found = []
-    for at in rule:  # type: ignore[union-attr]
+    for at in rule:
         at = at.astimezone(UTC)
         if at > until:
             break
-        if at >= after and at not in meeting.exdates:
+        if at > after and at not in meeting.exdates:
             found.append(at)
     return found
+
+
+def settle_floating(meeting: Meeting, zone_name: str) -> Meeting:
+    import dataclasses
+
+    if not meeting.floating:
+        return meeting
+    place = ZoneInfo(zone_name)
+
+    def settle(value: datetime) -> datetime:
+        return value.replace(tzinfo=None).replace(tzinfo=place).astimezone(UTC)
+
+    return dataclasses.replace(meeting, start=None if meeting.start is None else settle(meeting.start),
+                               end=None if meeting.end is None else settle(meeting.end),
+                               recurrence_id=None if meeting.recurrence_id is None else settle(meeting.recurrence_id),
+                               exdates=tuple(settle(v) for v in meeting.exdates), zone=zone_name, floating=False)
 
 
 def _from_headers(block: str, received_at: datetime) -> ParsedMail:
     return read_mime(block.encode("utf-8", "replace") + b"\r\n\r\n", received_at)
 
 
-def read_postmark(body: bytes) -> ParsedMail:
+def read_postmark(body: bytes, received_at: datetime) -> ParsedMail:
     import json
 
     try:
@@ -125,7 +173,7 @@ def read_postmark(body: bytes) -> ParsedMail:
     return _from_headers("\r\n".join(lines), datetime.now(UTC))
 
 
-def read_sendgrid(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail:
+def read_sendgrid(fields: dict[str, str], files: dict[str, bytes], received_at: datetime) -> ParsedMail:
     if "email" in fields:
         return read_mime(fields["email"].encode("utf-8", "replace"), datetime.now(UTC))
     if "headers" not in fields:
@@ -133,7 +181,7 @@ def read_sendgrid(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail
     return _from_headers(fields["headers"], datetime.now(UTC))
 
 
-def read_mailgun(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail:
+def read_mailgun(fields: dict[str, str], files: dict[str, bytes], received_at: datetime) -> ParsedMail:
     import json
 
     if "body-mime" in fields:
@@ -145,14 +193,14 @@ def read_mailgun(fields: dict[str, str], files: dict[str, bytes]) -> ParsedMail:
     return _from_headers("\r\n".join(f"{n}: {v}" for n, v in headers), datetime.now(UTC))
 
 
-def mailgun_signature_ok(signing_key: str, timestamp: str, token: str, signature: str, now: float) -> bool:
+def mailgun_signature_ok(signing_key: str, timestamp: str, token: str, signature: str, now: datetime) -> bool:
     import hmac
 
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > 15 * 60:
+    if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > 15 * 60:
         return False
     expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
 
 
-def read_calendar(ics: bytes) -> tuple[Meeting, ...]:
+def read_calendar(ics: bytes, method_hint: str | None = None) -> tuple[Meeting, ...]:
     raise MalformedMailError("calendar files are read once the calendar reader is merged")

@@ -18,7 +18,7 @@ not written as touches (they are older than anything Rapport shows).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.capture.mail.matching import UNMATCHED, Directory, Side, meeting_clients, organised_by_us
 from bot.capture.mail.parsed import Meeting
-from bot.capture.mail.readers import occurrences
+from bot.capture.mail.readers import occurrences, settle_floating
 from bot.capture.mail.touches import Pending, digest, settle, write
 from storage.mail import due_meetings, mail_touch, meetings_with_uid, recorded_clients, set_skipped, skipped_of
 from storage.models import Client, Contact, MailMeeting
@@ -45,37 +45,29 @@ def instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def resolved(meeting: Meeting, zone: ZoneInfo) -> Meeting:
-    """Times the invitation gave with no zone, and defined none for, are read in the workspace's zone."""
-    if not meeting.floating:
-        return meeting
-
-    def local(at: datetime) -> datetime:
-        return at.replace(tzinfo=None).replace(tzinfo=zone).astimezone(UTC)
-
-    return replace(meeting, start=local(meeting.start) if meeting.start else None,
-                   end=local(meeting.end) if meeting.end else None,
-                   recurrence_id=local(meeting.recurrence_id) if meeting.recurrence_id else None,
-                   exdates=tuple(local(x) for x in meeting.exdates), zone=zone.key, floating=False)
-
-
 @dataclass(frozen=True)
 class _Arrival:
     session: Session
     workspace_id: int
     directory: Directory
-    arrived_at: datetime  # when the invitation or cancellation reached us
+    arrived_at: datetime  # when the invitation or cancellation reached us (now, when that is not known)
+    known: bool  # whether it is known: a bare `.ics` file says nothing of when it arrived
+
+    def late(self, start: datetime) -> bool:
+        """Less than 24 hours before the start, or after it (§6): never said of an arrival nobody knows."""
+        return self.known and self.arrived_at >= start - LAST_MINUTE
     now: datetime
     pending: Pending
 
 
 def record_meeting(session: Session, workspace_id: int, meeting: Meeting, directory: Directory, *,
-                   arrived_at: datetime, now: datetime, zone: ZoneInfo, pending: Pending) -> str:
+                   arrived_at: datetime | None, now: datetime, zone: ZoneInfo, pending: Pending) -> str:
     """One VEVENT of an invitation; what became of it: MEETING, CANCELLED, or why nothing changed."""
-    meeting = resolved(meeting, zone)
+    meeting = settle_floating(meeting, zone.key)  # times with no zone of their own: the workspace's
     uid = digest("uid", meeting.uid)
     recurrence = instant(meeting.recurrence_id) if meeting.recurrence_id else ""
-    here = _Arrival(session, workspace_id, directory, min(arrived_at, now), now, pending)
+    here = _Arrival(session, workspace_id, directory, min(arrived_at or now, now), arrived_at is not None, now,
+                    pending)
     rows = {(r.client_id, r.recurrence): r for r in meetings_with_uid(session, workspace_id, uid)}
     sides = meeting_clients(meeting, directory)
     if meeting.method == "CANCEL":
@@ -158,14 +150,11 @@ def starts_between(row: MailMeeting, after: datetime, until: datetime) -> list[d
         return [row.start] if after <= row.start <= until else []
     skipped = set(skipped_of(row))
     try:
-        found = occurrences(_meeting_of(row), after, until, UTC_ZONE)
+        found = occurrences(_meeting_of(row), after - timedelta(seconds=1), until, "UTC")  # (after, until]
     except Exception:  # a rule the calendar library cannot expand: its first occurrence is all we know
         log.warning("a repeating meeting's rule could not be expanded; only its first occurrence counts")
         found = [row.start]
     return sorted({at for at in found if after <= at <= until and instant(at) not in skipped})
-
-
-UTC_ZONE = ZoneInfo("UTC")
 
 
 def next_start(row: MailMeeting, after: datetime) -> datetime | None:
@@ -218,7 +207,7 @@ def _cancel(here: _Arrival, meeting: Meeting, uid: str, recurrence: str, sides: 
             return UNMATCHED
         for side in sides:
             client = here.session.get(Client, side.client_id)
-            if client is not None and not ours and here.arrived_at >= start - LAST_MINUTE:
+            if client is not None and not ours and here.late(start):
                 _sign(here, client, uid, recurrence, side.contact_id)
         return CANCELLED
     upcoming: dict[int, list[datetime]] = {}  # per client: the starts this cancellation takes away
@@ -238,7 +227,7 @@ def _cancel(here: _Arrival, meeting: Meeting, uid: str, recurrence: str, sides: 
                 if nxt is not None:
                     upcoming.setdefault(client_id, []).append(nxt)
             else:
-                late[client_id] = late.get(client_id, False) or here.arrived_at >= row.start - LAST_MINUTE
+                late[client_id] = late.get(client_id, False) or here.late(row.start)
                 _untouch(here, client, row.uid_digest, row_recurrence)
             row.cancelled_at, row.next_touch_at, row.updated_at = here.arrived_at, None, here.now
             cancelled = True
@@ -248,14 +237,14 @@ def _cancel(here: _Arrival, meeting: Meeting, uid: str, recurrence: str, sides: 
                 continue
             set_skipped(row, {*skipped_of(row), recurrence})
             assert meeting.recurrence_id is not None
-            late[client_id] = late.get(client_id, False) or here.arrived_at >= meeting.recurrence_id - LAST_MINUTE
+            late[client_id] = late.get(client_id, False) or here.late(meeting.recurrence_id)
             _untouch(here, client, row.uid_digest, recurrence)
             if row.next_touch_at is not None:
                 row.next_touch_at = next_start(row, row.next_touch_at - timedelta(seconds=1))
             row.updated_at = here.now
             cancelled = True
     for client_id, starts in upcoming.items():
-        late[client_id] = late.get(client_id, False) or min(starts) - here.arrived_at < LAST_MINUTE
+        late[client_id] = late.get(client_id, False) or here.late(min(starts))
     if not ours:
         for client_id, is_late in sorted(late.items()):
             client = here.session.get(Client, client_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.capture.mail.interim import (
     Unreadable,
+    mailbox_bytes,
     mailgun_signature_ok,
     occurrences,
     read_calendar,
@@ -13,8 +14,9 @@ from bot.capture.mail.interim import (
     read_mime,
     read_postmark,
     read_sendgrid,
+    settle_floating,
 )
 from bot.capture.mail.parsed import MalformedMailError
 
-__all__ = ["MalformedMailError", "Unreadable", "mailgun_signature_ok", "occurrences", "read_calendar", "read_mailbox",
-           "read_mailgun", "read_mime", "read_postmark", "read_sendgrid"]
+__all__ = ["MalformedMailError", "Unreadable", "mailbox_bytes", "mailgun_signature_ok", "occurrences", "read_calendar",
+           "read_mailbox", "read_mailgun", "read_mime", "read_postmark", "read_sendgrid", "settle_floating"]

@@ -68,7 +68,8 @@ def whole_directory(session: Session, workspace_id: int) -> Directory:
                       our_domains(session, workspace_id))
 
 
-def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Directory, *, arrived_at: datetime,
+def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Directory, *,
+           arrived_at: datetime | None,
            now: datetime, zone: ZoneInfo, pending: Pending, known: set[tuple[int, str]] | None = None) -> str:
     """One message: what became of it (EMAIL, MEETING, CANCELLED, or the reason it was skipped). The clients it
     touched wait in `pending` for `settle`. `known`: see touches.write (a backfill's batch); a client a known copy
@@ -99,7 +100,7 @@ def record(session: Session, workspace_id: int, mail: ParsedMail, directory: Dir
 
 
 def record_meetings(session: Session, workspace_id: int, meetings: Sequence[Meeting], directory: Directory, *,
-                    arrived_at: datetime, now: datetime, zone: ZoneInfo, pending: Pending) -> str:
+                    arrived_at: datetime | None, now: datetime, zone: ZoneInfo, pending: Pending) -> str:
     """Each VEVENT of one invitation (an event and the occurrences it moves); one outcome for the whole."""
     outcomes = [record_meeting(session, workspace_id, meeting, directory, arrived_at=arrived_at, now=now, zone=zone,
                                pending=pending) for meeting in meetings]
