@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.capture.mail.matching import SKIP_WORDS, UNREADABLE, original_of
+from bot.capture.mail.matching import SKIP_WORDS, UNREADABLE, decide, original_of
 from bot.capture.mail.parsed import ParsedMail
 from bot.capture.mail.readers import Unreadable
 from bot.capture.mail.record import CAPTURED, record, whole_directory
@@ -100,12 +100,11 @@ def _record_batch(sessions: sessionmaker[Session], workspace_id: int, chunk: lis
     outcomes: Counter[str] = Counter()
     with sessions.begin() as session:
         directory = whole_directory(session, workspace_id)  # read again each batch: contacts may change meanwhile
-        # every client the directory can name, in one read and held for the batch (the session keeps them weakly)
-        held = clients_by_ids(session, {k.client_id for ks in directory.contacts.values() for k in ks}
-                              | set(directory.domains.values()))
-        mails = [item for item in chunk if not isinstance(item, Unreadable)]
-        known = None if careful else recorded(session, workspace_id,
-                                              [original_of(m, directory).identity for m in mails])
+        mails = [original_of(item, directory) for item in chunk if not isinstance(item, Unreadable)]
+        # the clients this batch's email touches, in one read, held for the batch (the session keeps them weakly)
+        held = clients_by_ids(session, {t.client_id for m in mails if not m.meetings
+                                        for t in decide(m, directory).touches})
+        known = None if careful else recorded(session, workspace_id, [m.identity for m in mails])
         for item in chunk:
             if isinstance(item, Unreadable):
                 outcomes[UNREADABLE] += 1
