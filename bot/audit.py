@@ -15,6 +15,7 @@ from storage.models import AuditEvent, Workspace
 from storage.queries import add_audit_event, all_clients, audit_events
 
 SHOWN_IN_STATUS = 5
+COLUMNS = ("at", "client_id", "client", "actor", "action", "detail")  # `rapport audit`'s CSV
 # Actions whose detail is a Slack id to show as a mention; every other detail is plain text.
 USER_DETAIL = frozenset({"owner", "handoff"})
 CHANNEL_DETAIL = frozenset({"channel", "default_channel", "linked", "unlinked"})
@@ -61,7 +62,7 @@ def export(session: Session, workspace: Workspace, out: TextIO) -> int:
     """Every entry of one workspace, oldest first, as CSV."""
     names = {c.id: c.name for c in all_clients(session, workspace.id)}
     writer = csv.writer(out)
-    writer.writerow(["at", "client_id", "client", "actor", "action", "detail"])
+    writer.writerow(COLUMNS)
     events = list(reversed(audit_events(session, workspace.id)))
     for e in events:
         cells = [e.at.isoformat(), e.client_id or "", names.get(e.client_id or 0, ""), e.actor_id, e.action,

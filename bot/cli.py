@@ -125,7 +125,10 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
             workspace_id, zone = workspace.id, tz_of(workspace, settings.tz)
         with tqdm(total=mailbox_bytes(args.path), unit="B", unit_scale=True, desc="importing mail", disable=None,
                   file=sys.stderr, leave=False) as bar:
-            report = backfill(database.sessions, workspace_id, read_mailbox(args.path, now, progress=bar.update),
+            def read(size: int) -> None:
+                bar.update(size)
+
+            report = backfill(database.sessions, workspace_id, read_mailbox(args.path, now, progress=read),
                               now=now, zone=zone)
     except CsvError as exc:
         print(f"rapport import-mail: {exc}", file=sys.stderr)

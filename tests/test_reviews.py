@@ -221,6 +221,7 @@ def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(cap
     shown = words(posted[0])
     assert "November 2026" in shown and "Promise missed: the quarterly report" in shown
     assert "What went wrong" in shown and "Warning sign" not in shown  # worded for them
+    assert "Touches from you:" in shown and "Touches from us:" in shown and "from we" not in shown
     files = rapport.fake.shared_files[SHARED]
     assert [f.filename for f in files] == ["rapport-review-acme-corp-2026-11.png"]
     assert files[0].data.startswith(b"\x89PNG")

@@ -92,3 +92,24 @@ def test_migrate_encrypts_tokens_stored_before_the_key_and_a_wrong_key_fails_cle
         assert "xoxb" not in wrong.stdout + wrong.stderr and OTHER_KEY not in wrong.stdout + wrong.stderr
     missing = run(["serve"], tmp_path, **oauth)
     assert missing.returncode == 2 and missing.stderr.startswith("rapport: RAPPORT_SECRET_KEY is not set")
+
+
+def test_after_a_key_rotation_migrate_seals_every_token_with_the_new_key_so_the_old_one_can_be_dropped(
+        database_url, tmp_path):
+    _plain_installation(database_url)
+    assert run(["migrate"], tmp_path, DATABASE_URL=database_url, RAPPORT_SECRET_KEY=SECRET_KEY).returncode == 0
+    rotated = run(["migrate"], tmp_path, DATABASE_URL=database_url, RAPPORT_SECRET_KEY=f"{OTHER_KEY},{SECRET_KEY}")
+    assert rotated.returncode == 0 and "encrypted 2 stored Slack tokens with RAPPORT_SECRET_KEY" in rotated.stdout
+    again = run(["migrate"], tmp_path, DATABASE_URL=database_url, RAPPORT_SECRET_KEY=f"{OTHER_KEY},{SECRET_KEY}")
+    assert "encrypted" not in again.stdout  # already under the new key: nothing rewritten
+    new_only = run(["migrate"], tmp_path, DATABASE_URL=database_url, RAPPORT_SECRET_KEY=OTHER_KEY)
+    assert new_only.returncode == 0, new_only.stderr
+    from storage.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = EncryptedInstallationStore(SQLAlchemyInstallationStore(client_id=OAUTH_CLIENT_ID, engine=engine),
+                                           TokenCipher([OTHER_KEY]))
+        assert store.find_installation(enterprise_id=None, team_id="TOLD").bot_token == "xoxb-old-plain"
+    finally:
+        engine.dispose()

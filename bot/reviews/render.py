@@ -37,10 +37,10 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 def section_lines(figures: dict[str, Any], *, for_client: bool = False) -> list[tuple[str, list[str]]]:
     """(section title, lines) in the fixed order: the one source of every rendering (blocks, text, tests)."""
     c, k, g, h, w, n = (figures[key] for key in ("contact", "commitments", "goals", "health", "wrong", "next"))
-    us, them = ("we", "you") if for_client else ("us", "them")
+    them = "you" if for_client else "them"
     contact = [
         f"Touches from {them}: {c['in']} (last month {c['in_last']}, 3-month average {c['in_avg3']:g})",
-        f"Touches from {us}: {c['out']} (last month {c['out_last']}, 3-month average {c['out_avg3']:g})",
+        f"Touches from us: {c['out']} (last month {c['out_last']}, 3-month average {c['out_avg3']:g})",
         f"Median time we took to answer {'your' if for_client else 'their'} messages in linked channels: "
         f"{_duration(c['answer_median_minutes'])} ({_plural(c['answered'], 'answer')})",
         f"Questions left unanswered: {c['unanswered']}",

@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.capture.mail.inbound import Inbox, RefusedMailError, deliver, inbox_for
 from bot.capture.mail.parsed import ParsedMail
 from bot.capture.mail.readers import (
+    MAILGUN_MAX_AGE,
     MalformedMailError,
+    mailgun_replay_key,
     mailgun_signature_ok,
     read_mailgun,
     read_mime,
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 PROVIDERS = ("postmark", "sendgrid", "mailgun", "mime")
 MAX_MAIL = 10 * 1024 * 1024  # bytes: a message with its attachments; providers cap theirs near this
 PATH = re.compile(r"/mail/([^/]*)/([^/]*)/?")
-TOKENS_KEPT = timedelta(days=1)  # longer than any timestamp Mailgun's signature check lets through
+TOKENS_KEPT = max(MAILGUN_MAX_AGE, timedelta(hours=1))  # as long as a signed timestamp is accepted
 Start = Callable[..., Any]
 
 
@@ -70,8 +72,8 @@ def _form(body: bytes, content_type: str) -> tuple[dict[str, str], dict[str, byt
                                                part_limit=2000, partsize_limit=MAX_MAIL, memory_limit=MAX_MAIL * 2,
                                                spool_limit=MAX_MAIL * 2, disk_limit=0)
             for part in parser:
-                if part.filename is None:
-                    fields.setdefault(part.name, part.value)
+                if part.filename is None:  # as the readers take them: raw bytes of another charset survive
+                    fields.setdefault(part.name, part.raw.decode("utf-8", "surrogateescape"))
                 else:
                     files.setdefault(part.name, part.raw)
         except multipart.MultipartError as exc:
@@ -159,7 +161,8 @@ class MailWebhooks:
         check = None
         if isinstance(token, str):
             def check(session: Session) -> bool:
-                return first_use_of_token(session, inbox.workspace_id, token[:128], now, now - TOKENS_KEPT)
+                return first_use_of_token(session, inbox.workspace_id, mailgun_replay_key(token), now,
+                                          now - TOKENS_KEPT)
         try:
             outcome, updates = deliver(self.sessions, inbox, mail, now, check)
         except RefusedMailError:

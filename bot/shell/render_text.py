@@ -12,6 +12,9 @@ EMOJI = {
     "warning": "⚠️", "white_check_mark": "✅", "memo": "📝", "pray": "🙏", "zzz": "💤", "tada": "🎉",
     "wastebasket": "🗑️", "bell": "🔔", "wave": "👋", "seedling": "🌱", "calendar": "📅", "telephone_receiver": "📞",
     "bust_in_silhouette": "👤", "raised_hand": "✋",
+    "handshake": "🤝", "dart": "🎯", "clipboard": "📋", "speech_balloon": "💬", "hammer_and_wrench": "🛠️", "link": "🔗",
+    "information_source": "ℹ️", "checkered_flag": "🏁", "bar_chart": "📊", "alarm_clock": "⏰",
+    "white_large_square": "⬜", "inbox_tray": "📥",
 }
 
 Names = Callable[[str], str]

@@ -38,7 +38,8 @@ class TokenCipher:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ValueError("at least one key")
-        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        self._first = Fernet(keys[0].encode())
+        self._fernet = MultiFernet([self._first, *(Fernet(k.encode()) for k in keys[1:])])
 
     def seal(self, value: str | None) -> str | None:
         if value is None or value.startswith(SEALED):
@@ -50,6 +51,20 @@ class TokenCipher:
             return value  # written before encryption was on; `rapport migrate` seals it
         try:
             return self._fernet.decrypt(value[len(SEALED):].encode()).decode()
+        except InvalidToken:
+            raise TokenKeyError() from None
+
+    def resealed(self, value: str) -> str:
+        """A sealed value, sealed again with the first key if an older key sealed it (key rotation); as it is if the
+        first key already opens it."""
+        token = value[len(SEALED):].encode()
+        try:
+            self._first.decrypt(token)
+            return value
+        except InvalidToken:
+            pass
+        try:
+            return SEALED + self._fernet.rotate(token).decode()
         except InvalidToken:
             raise TokenKeyError() from None
 
@@ -119,8 +134,9 @@ def check_stored_tokens(engine: Engine, cipher: TokenCipher) -> None:
 
 
 def seal_stored_tokens(engine: Engine, cipher: TokenCipher | None) -> tuple[int, int]:
-    """Seal every token still stored in plain text (rows written before RAPPORT_SECRET_KEY was set), and check
-    that the key opens those already sealed. Returns (tokens sealed now, tokens still plain: no key to seal)."""
+    """Seal every token still stored in plain text (rows written before RAPPORT_SECRET_KEY was set), seal again with
+    the first key those an older key sealed (so, after a rotation, the old key can be dropped), and check that the
+    keys open the rest. Returns (tokens sealed now, tokens still plain: no key to seal)."""
     from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
     sealed = plain = 0
@@ -132,8 +148,10 @@ def seal_stored_tokens(engine: Engine, cipher: TokenCipher | None) -> tuple[int,
                 values = {c: row[c] for c in columns if row[c] is not None}
                 for column, value in values.items():
                     if value.startswith(SEALED):
-                        if cipher is not None:
-                            cipher.open(value)  # raises TokenKeyError for the wrong key
+                        resealed = value if cipher is None else cipher.resealed(value)  # TokenKeyError: wrong key
+                        if resealed != value:
+                            conn.execute(update(table).where(table.c.id == row["id"]).values({column: resealed}))
+                            sealed += 1
                         continue
                     if cipher is None:
                         plain += 1
