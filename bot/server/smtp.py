@@ -89,6 +89,18 @@ class Receiver:
         return "250 2.0.0 Recorded"
 
 
+class _LenientSMTP(SMTP):
+    """RFC 5321 caps a line at 1,000 octets, but mail with longer lines (HTML on one line) is common, and
+    refusing it bounces the message for good: like Postfix, lines are taken as long as the message may be."""
+
+    line_length_limit = MAX_MAIL
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _LenientSMTP(self.handler, **self.SMTP_kwargs)
+
+
 async def _off_loop(work: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, partial(work, *args))
 
@@ -114,7 +126,7 @@ def serve_mail(settings: Settings, *, host: str = "0.0.0.0", ready: threading.Ev
         signal.signal(signum, lambda *_: stop.set())
     cards = CardUpdates(settings, database.sessions, database.engine) if settings.slack_bot_token or \
         settings.oauth else None  # cards a captured touch closed are rewritten where Slack can be reached
-    controller = Controller(Receiver(database.sessions, settings, cards=cards), hostname=host, port=settings.smtp_port,
+    controller = _Controller(Receiver(database.sessions, settings, cards=cards), hostname=host, port=settings.smtp_port,
                             data_size_limit=MAX_MAIL, decode_data=False, server_hostname="rapport",
                             ident="Rapport mail-server")
     controller.start()
