@@ -155,5 +155,6 @@ def cmd_domain(session: Session, ctx: Context, args: str) -> b.Reply:
     add_client_domain(session, ctx.workspace_id, client.id, domain, ctx.user_id, ctx.now)
     audit.record(session, ctx.workspace_id, ctx.user_id, "domain", ctx.now, client_id=client.id, detail=domain)
     return b.reply(f"Added {domain} to {client.name}.", b.paragraph(
-        b.emoji("email"), " Mail from or to anyone at ", b.text(domain, bold=True), " (and its subdomains) now counts "
+        b.emoji("inbox_tray"), " Mail from or to anyone at ", b.text(domain, bold=True),
+        " (and its subdomains) now counts "
         "as a touch with ", b.text(client.name, bold=True), ", unless their address is another client's contact."))

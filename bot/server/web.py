@@ -208,7 +208,7 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signi
     return wsgi
 
 
-KNOWN_PATHS = ("/slack/events", "/healthz", "/metrics", "/slack/install", "/slack/oauth_redirect")
+KNOWN_PATHS = ("/slack/events", "/healthz", "/metrics", "/slack/install", "/slack/oauth_redirect", "/mail")
 MAIL_PREFIX = "/mail/"
 
 
