@@ -29,6 +29,8 @@ WORDS = {
     "goal": "agreed a goal", "goal_met": "marked a goal met", "goal_missed": "marked a goal missed",
     "contact": "set a contact", "contact_removed": "removed a contact",
     "handoff": "handed it over to", "closeout": "opened a project closeout", "closeout_tick": "ticked on the closeout",
+    "domain": "added its mail domain", "domain_removed": "removed its mail domain",
+    "mail_key": "issued a new inbound mail key", "mail_ours": "set the workspace's own mail domains",
 }
 
 

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--per-client", type=int, default=10, help="interactions per client (default 10)")
     seed.add_argument("--team", help="workspace (team id); default: the only one, else the shell's")
     seed.add_argument("--owner", help="your Slack member id, so the App Home shows you a portfolio")
+    commands.add_parser("mail-server", help="receive client email over SMTP on $RAPPORT_SMTP_PORT (default 2525)")
+    import_mail = commands.add_parser("import-mail", help="backfill email and meeting touches from an mbox, .eml or "
+                                                          ".ics files, or a folder of them")
+    import_mail.add_argument("path", type=Path)
+    import_mail.add_argument("--team", help="workspace (team id) to import into, if the database has several")
     return parser
 
 
@@ -60,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         # The shell and the CSV commands talk to a person: unless told otherwise, only warnings belong on their screen.
-        quiet = args.command in ("shell", "import", "export", "audit", "seed-demo", "reviews")
+        quiet = args.command in ("shell", "import", "export", "audit", "seed-demo", "reviews", "import-mail")
         configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"))
         return _run(args, settings)
     except SettingsError as exc:
@@ -94,7 +99,53 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _audit(args, settings)
     if args.command == "reviews":
         return _reviews(args, settings)
+    if args.command == "mail-server":
+        from bot.server.smtp import serve_mail
+
+        return serve_mail(settings)
+    if args.command == "import-mail":
+        return _import_mail(args, settings)
     raise AssertionError(args.command)
+
+
+def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.bulk.csv_io import CsvError, pick_workspace
+    from bot.capture.mail.backfill import backfill
+    from bot.capture.mail.readers import mailbox_bytes, read_mailbox
+    from bot.database import open_database
+    from bot.slack.installs import token_team
+    from bot.workspaces import tz_of
+
+    if not args.path.exists():
+        print(f"rapport import-mail: {args.path} does not exist", file=sys.stderr)
+        return 2
+    team = None if args.team else token_team(settings)  # asked before any transaction: it is a network call
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.sessions.begin() as session:
+            workspace = pick_workspace(session, args.team, now, team)
+            workspace_id, zone = workspace.id, tz_of(workspace, settings.tz)
+        with tqdm(total=mailbox_bytes(args.path), unit="B", unit_scale=True, desc="importing mail", disable=None,
+                  file=sys.stderr, leave=False) as bar:
+            def read(size: int) -> None:
+                bar.update(size)
+
+            report = backfill(database.sessions, workspace_id, read_mailbox(args.path, now, progress=read),
+                              now=now, zone=zone)
+    except CsvError as exc:
+        print(f"rapport import-mail: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
+    for unread in report.unread[:50]:
+        print(f"  {unread.where}: unreadable: {unread.why}")
+    if len(report.unread) > 50:
+        print(f"  … and {len(report.unread) - 50:,} more unreadable")
+    print(f"{args.path}: {report.summary()}")
+    return 0
 
 
 def _migrate(settings: Settings) -> int:
@@ -120,6 +171,7 @@ def _migrate(settings: Settings) -> int:
 
 
 def _sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.capture.mail.meetings import materialise_due
     from bot.database import open_database
     from bot.nudges.sweep import slack_for, sweep
 
@@ -128,7 +180,8 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_slack(need_signing_secret=False)
     database = open_database(settings)
     try:
-        report = sweep(database, settings, slack_for(settings, database), now, dry_run=args.dry_run)
+        report = sweep(database, settings, slack_for(settings, database), now, dry_run=args.dry_run,
+                       capture=materialise_due)
     finally:
         database.engine.dispose()
     print(report.summary())
@@ -136,10 +189,11 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.capture.mail.meetings import materialise_due
     from bot.nudges.scheduler import run_worker
 
     settings.require_slack(need_signing_secret=False)
-    return run_worker(settings, parent=args.parent)
+    return run_worker(settings, parent=args.parent, capture=materialise_due)
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -34,6 +34,8 @@ _SDK_RESPONSE = re.compile(r"(Received the following response - status: \d+)[\s\
 # Bolt's "… with code: …"
 _BODY = re.compile(r"\b(body|event|request|message|payload)\b\s*[:=(][\s\S]*", re.IGNORECASE)
 _NAMED_SECRET = re.compile(r"(\b(?:code|state)\s*[:=]\s*)[^\s,&'\")}\]]+")
+# A workspace's inbound mail key in a webhook's path (an access log line): whoever has it can post mail as theirs
+_MAIL_KEY = re.compile(r"(/mail/[A-Za-z]{0,16}/)[^\s/?\"']+")
 # Rapport's own modules: their messages are written here, and say nothing of the above (PRODUCT.md §7).
 # Anything else (Bolt, whatever logger Rapport hands it; slack_sdk; gunicorn) is cleaned as third-party text.
 OWN = ("bot.", "handlers.", "storage.")
@@ -48,6 +50,7 @@ def redact(text: str, logger: str = "") -> str:
     text = _NAMED_SECRET.sub(r"\1" + MASK, text)
     text = _TOKEN.sub(r"\1-" + MASK, text)
     text = _QUERY_SECRET.sub(r"\1" + MASK, text)
+    text = _MAIL_KEY.sub(r"\1" + MASK, text)
     return _KEYED.sub(r"\1'" + MASK + "'", text)
 
 

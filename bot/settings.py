@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.addresses import normalize_domain
 from bot.logs import parse_level
 from storage.db import DatabaseUrlError, normalize_url
 
@@ -77,6 +78,12 @@ class Settings:
     metrics_token: str | None = None  # enables GET /metrics for requests bearing it
     # DEBUG, INFO, WARNING or ERROR; None: INFO for servers, WARNING for the commands a person reads (shell, import…)
     log_level: str | None = None
+    # Capture from email (PRODUCT.md §4.15): where providers reach `serve`, the inbound address's domain, the SMTP
+    # receiver's port, and Mailgun's webhook signing key (when set, Mailgun's posts must be signed with it)
+    public_url: str | None = None
+    mail_domain: str | None = None
+    smtp_port: int = 2525
+    mailgun_signing_key: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -230,6 +237,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                 "base64, comma-separated, newest first); generate one with: python -c \"from "
                                 "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
 
+    public_url = _optional(env, "RAPPORT_PUBLIC_URL")
+    if public_url is not None:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s?#]*)?", public_url):
+            raise SettingsError(f"RAPPORT_PUBLIC_URL must be where mail providers reach rapport serve, like "
+                                f"https://rapport.example.com, not {public_url!r}")
+        public_url = public_url.rstrip("/")
+    mail_domain_raw = _optional(env, "RAPPORT_MAIL_DOMAIN")
+    mail_domain = normalize_domain(mail_domain_raw) if mail_domain_raw is not None else None
+    if mail_domain_raw is not None and mail_domain is None:
+        raise SettingsError(f"RAPPORT_MAIL_DOMAIN must be a domain like mail.example.com, not {mail_domain_raw!r}")
+
     return Settings(
         database_url=raw_url,
         slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
@@ -254,6 +272,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_keys=keys,
         metrics_token=_optional(env, "RAPPORT_METRICS_TOKEN"),
         log_level=log_level,
+        public_url=public_url,
+        mail_domain=mail_domain,
+        smtp_port=_int(env, "RAPPORT_SMTP_PORT", 2525, 1, 65535),
+        mailgun_signing_key=_optional(env, "RAPPORT_MAILGUN_SIGNING_KEY"),
     )
 
 

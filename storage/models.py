@@ -164,6 +164,8 @@ class Contact(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
+    # their address, lowercased: captured mail from or to it is a touch with them (PRODUCT.md §4.15)
+    email: Mapped[str | None] = mapped_column(String(254))
 
     client: Mapped[Client] = relationship(back_populates="contacts")
 
@@ -200,6 +202,9 @@ class Interaction(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(String(300))
+    # Captured from email or a calendar (source 'mail', PRODUCT.md §4.15): a digest of the Message-ID (or of an
+    # invitation's UID and occurrence), never the message itself. One touch per client per digest.
+    mail_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Referral(Base):
@@ -598,3 +603,106 @@ class PersonPace(Base):
     tz: Mapped[str | None] = mapped_column(String(64))  # the person's IANA timezone (Slack's) when they set it
     paused_until: Mapped[date | None] = mapped_column(Date)  # no cards before this day (in `tz`); it waits, ranked
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+# Capture from email and calendars (PRODUCT.md §4.15, issue 31). Metadata only: no subject, body, attachment or
+# address that matched nothing is ever stored. storage/mail.py has the queries.
+# A message is recorded once per client however often it arrives: three teammates BCC one thread, a provider
+# retries, a mailbox is imported twice.
+Index("uq_interactions_mail_digest", Interaction.workspace_id, Interaction.client_id, Interaction.mail_digest,
+      unique=True, sqlite_where=text("mail_digest IS NOT NULL"), postgresql_where=text("mail_digest IS NOT NULL"))
+Index("ix_contacts_workspace_email", Contact.workspace_id, Contact.email)
+Index("uq_contacts_client_email", Contact.client_id, Contact.email, unique=True)
+
+
+class MailKey(Base):
+    """A workspace's private inbound key: mail sent to `<key>@$RAPPORT_MAIL_DOMAIN`, or posted by a provider to
+    `/mail/<provider>/<key>`, is that workspace's. Rotating replaces it: the old one is refused from then on."""
+
+    __tablename__ = "mail_keys"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class ClientDomain(Base):
+    """A domain whose addresses are a client's people (never a free-mail one). One client per domain a workspace."""
+
+    __tablename__ = "client_domains"
+    __table_args__ = (UniqueConstraint("workspace_id", "domain"), Index("ix_client_domains_client", "client_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(253))  # lowercased, IDNA (xn--) form
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class OurDomain(Base):
+    """A domain of the workspace's own people (`/client mail ours`): mail from them to a client is ours, `out`."""
+
+    __tablename__ = "our_domains"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class MailMeeting(Base):
+    """A meeting with a client from an invitation (iTIP REQUEST), by a digest of its UID and the occurrence it
+    overrides (`recurrence`, '' for the event itself). Its started occurrences become two-way `meeting` touches:
+    `next_touch_at` is the next start not yet one (the sweep writes them as they pass). An update with a
+    SEQUENCE at least as high moves it; a CANCEL marks it cancelled."""
+
+    __tablename__ = "mail_meetings"
+    __table_args__ = (UniqueConstraint("client_id", "uid_digest", "recurrence"),
+                      Index("ix_mail_meetings_workspace_uid", "workspace_id", "uid_digest"),
+                      Index("ix_mail_meetings_workspace_next_touch_at", "workspace_id", "next_touch_at", "id"),
+                      Index("ix_mail_meetings_next_touch_at", "next_touch_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    uid_digest: Mapped[str] = mapped_column(String(64))
+    recurrence: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))  # ISO, UTC
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    start: Mapped[datetime] = mapped_column(UtcDateTime())
+    end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    # JSON list of ISO instants: the invitation's EXDATEs and the occurrences other rows override or cancel
+    skipped: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))
+    zone: Mapped[str | None] = mapped_column(String(64))  # IANA name the times were written in
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_touch_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MailDay(Base):
+    """How many messages a workspace captured and skipped on a day, by what became of them ('email', 'meeting',
+    'cancelled', or the reason one was skipped): `/client mail` and App Home show the last 7 days. Counts only:
+    no address, subject or digest."""
+
+    __tablename__ = "mail_days"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD in the workspace's timezone
+    outcome: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class MailgunToken(Base):
+    """A Mailgun webhook's signed token, kept while its timestamp could still pass: a request that repeats one is
+    a replay and is refused."""
+
+    __tablename__ = "mailgun_tokens"
+    __table_args__ = (Index("ix_mailgun_tokens_seen_at", "seen_at"),)
+
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -37,6 +37,8 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.counts import kept_total
 from storage.db import ERASED
+from storage.mail import WORKSPACE_MODELS as MAIL_MODELS
+from storage.mail import forget_client_mail
 from storage.models import (
     AuditEvent,
     Card,
@@ -347,6 +349,7 @@ def delete_client(session: Session, client: Client) -> None:
     session.execute(delete(CloseoutTick).where(CloseoutTick.closeout_id.in_(closeouts)))
     session.execute(delete(Closeout).where(Closeout.client_id == client.id))
     session.execute(delete(Handoff).where(Handoff.client_id == client.id))
+    forget_client_mail(session, client.id)  # its meetings and domains; its captured touches go with the rest
     session.execute(delete(Interaction).where(Interaction.client_id == client.id))
     referrals = select(Referral.id).where(or_(Referral.referrer_id == client.id, Referral.referred_id == client.id))
     session.execute(delete(Nudge).where(Nudge.referral_id.in_(referrals)))
@@ -910,8 +913,9 @@ def erase_workspace(session: Session, workspace: Workspace) -> None:
     """Everything Rapport holds about a workspace, children first (SQLite enforces cascades only with the
     foreign_keys pragma, and explicit deletes keep erasure complete either way)."""
     # ClientCount after Client: removing the clients adds their -1 rows
-    for model in (AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, GoalCheck, Goal, ReviewMonth,
-                  ReviewFreeze, CloseoutTick, Closeout, Handoff, Interaction, Referral, Contact, Client, ClientCount):
+    for model in (*MAIL_MODELS, AuditEvent, Nudge, Card, FocusDay, LinkedChannel, Commitment, GoalCheck, Goal,
+                  ReviewMonth, ReviewFreeze, CloseoutTick, Closeout, Handoff, Interaction, Referral, Contact, Client,
+                  ClientCount):
         session.execute(delete(model).where(model.workspace_id == workspace.id))
     # A statement, not session.delete: another sweep may have erased it first, which is fine.
     session.execute(delete(Workspace).where(Workspace.id == workspace.id))

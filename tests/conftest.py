@@ -30,6 +30,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 from bot.app import Inline, build_app
 from bot.database import Database, open_database
+from bot.server.mail_web import CardUpdates, MailWebhooks
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings
@@ -306,7 +307,9 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
                     process_before_response=process_before_response,
                     capture_workers=Inline() if process_before_response else None)
     metrics = Metrics(database.engine, settings.metrics_token, clock) if settings.metrics_token else None
-    wsgi = make_wsgi(app, database.engine, metrics, signing_secret=settings.slack_signing_secret or SIGNING_SECRET)
+    wsgi = make_wsgi(app, database.engine, metrics, signing_secret=settings.slack_signing_secret or SIGNING_SECRET,
+                     mail=MailWebhooks(database.sessions, settings, now=clock,
+                                       cards=CardUpdates(settings, database.sessions, database.engine)))
     server = make_server("127.0.0.1", 0, wsgi, server_class=ThreadingWSGIServer,
                          handler_class=_Quiet)
     server.daemon_threads = True
@@ -322,10 +325,13 @@ def _served(settings: Settings, database: Database, fake_slack: FakeSlack,
     app.listener_runner.listener_executor.shutdown(wait=True)
 
 
+PUBLIC_URL, MAIL_DOMAIN = "https://rapport.example.com", "mail.example.com"
+
+
 @pytest.fixture
 def rapport(database: Database, fake_slack: FakeSlack, database_url: str) -> Iterator[RapportServer]:
     settings = Settings(database_url=database_url, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url)
+                        slack_api_url=fake_slack.api_url, public_url=PUBLIC_URL, mail_domain=MAIL_DOMAIN)
     with _served(settings, database, fake_slack) as server:
         yield server
 

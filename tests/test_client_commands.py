@@ -51,6 +51,7 @@ def test_over_long_name_is_refused(rapport):
 def test_help_lists_every_command(rapport):
     reply = rapport.command("help")
     assert "/client log <client> <kind>" in reply.text and "`forget`" in reply.text
+    assert "`mail`" in reply.text and "`domain`" in reply.text
     assert reply.json()["response_type"] == "ephemeral"
     assert "/client forget <client>" in rapport.command("help forget").text
 

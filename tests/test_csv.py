@@ -95,8 +95,8 @@ def test_import_and_export_commands(tmp_path):
     assert exported.returncode == 0
     assert exported.stdout.splitlines()[0] == ("name,owner,status,channel,checkin_every,next_checkin,last_contact,"
                                                "last_contact_side,last_heard_from_them,unanswered,open_referrals,"
-                                               "next_nudge,health,value,contacts")
-    assert exported.stdout.splitlines()[1].rsplit(",", 3)[1] in ("Deep", "Steady", "Shallow", "At risk")
+                                               "next_nudge,health,value,contacts,domains")
+    assert exported.stdout.splitlines()[1].rsplit(",", 4)[1] in ("Deep", "Steady", "Shallow", "At risk")
     assert "Acme Corp,U0ANA,active,C0ACME,2w" in exported.stdout
     assert run(["export", "out.csv"], tmp_path).returncode == 0
     assert (tmp_path / "out.csv").read_text() == exported.stdout
@@ -125,7 +125,8 @@ def test_import_before_any_command_finds_the_workspace_from_the_bot_token(tmp_pa
     assert result.returncode == 0 and "1 added" in result.stdout, result.stderr
     assert fake_slack.called("auth.test")
     exported = run(["export"], tmp_path, **token)
-    assert "Acme Corp,U0ANA,active" in exported.stdout and exported.stdout.strip().endswith(",250000,")  # no contacts
+    # no contacts, no domains
+    assert "Acme Corp,U0ANA,active" in exported.stdout and exported.stdout.strip().endswith(",250000,,")
     from bot.database import open_database
     from bot.settings import Settings
     from storage.models import Workspace

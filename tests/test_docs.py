@@ -78,19 +78,19 @@ def test_the_grammar_and_options_come_from_the_code():
 def test_a_setting_the_code_reads_without_a_line_in_env_example_is_reported_and_the_reverse():
     source = (reference.BOT / "settings.py").read_text(encoding="utf-8")
     added = source.replace('port=_int(env, "PORT", 3000, 1, 65535),',
-                           'port=_int(env, "PORT", 3000, 1, 65535), smtp=_int(env, "RAPPORT_SMTP_PORT", 2525, 1, 9),')
+                           'port=_int(env, "PORT", 3000, 1, 65535), fax=_int(env, "RAPPORT_FAX_PORT", 2525, 1, 9),')
     code = reference.settings_in({"bot/settings.py": added, "bot/server/serve.py":
                                   (reference.BOT / "server" / "serve.py").read_text(encoding="utf-8")})
-    assert code["RAPPORT_SMTP_PORT"].default == "2525" and code["RAPPORT_SMTP_PORT"].bounds == ("1", "9")
+    assert code["RAPPORT_FAX_PORT"].default == "2525" and code["RAPPORT_FAX_PORT"].bounds == ("1", "9")
     documented = reference.env_example()
     assert reference.settings_problems(code, documented) == [
-        "RAPPORT_SMTP_PORT is read by bot/settings.py but not in .env.example (add it there, with a comment saying "
+        "RAPPORT_FAX_PORT is read by bot/settings.py but not in .env.example (add it there, with a comment saying "
         "what it does)"]
     documented["RAPPORT_GONE"] = ("", "a setting nobody reads")
-    documented["RAPPORT_SMTP_PORT"] = ("", "")
+    documented["RAPPORT_FAX_PORT"] = ("", "")
     assert reference.settings_problems(code, documented) == [
         "RAPPORT_GONE is in .env.example but nothing in bot/ reads it",
-        "RAPPORT_SMTP_PORT has no comment in .env.example saying what it does"]
+        "RAPPORT_FAX_PORT has no comment in .env.example saying what it does"]
 
 
 def test_every_setting_read_anywhere_in_bot_is_found():

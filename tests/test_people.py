@@ -83,7 +83,7 @@ def test_the_contact_words_read_a_name_role_user_or_removal():
 
 def test_the_csv_cell_reads_names_and_roles():
     assert parse_contacts_cell("Jane Doe (primary); Sam Lee (sponsor); Kim") == [
-        ("Jane Doe", "primary"), ("Sam Lee", "sponsor"), ("Kim", "other")]
+        ("Jane Doe", "primary", None), ("Sam Lee", "sponsor", None), ("Kim", "other", None)]
 
 
 # --- the contact command -------------------------------------------------------------------------------------

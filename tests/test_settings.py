@@ -33,6 +33,10 @@ def test_nothing_configured_is_a_working_default():
     ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
     ({"SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),
     ({"RAPPORT_DIGEST": "monday morning"}, "RAPPORT_DIGEST"),
+    ({"RAPPORT_PUBLIC_URL": "rapport.example.com"}, "RAPPORT_PUBLIC_URL"),
+    ({"RAPPORT_MAIL_DOMAIN": "not a domain"}, "RAPPORT_MAIL_DOMAIN"),
+    ({"RAPPORT_SMTP_PORT": "smtp"}, "RAPPORT_SMTP_PORT"),
+    ({"RAPPORT_SMTP_PORT": "0"}, "RAPPORT_SMTP_PORT"),
 ])
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
     with pytest.raises(SettingsError) as caught:
@@ -89,3 +93,12 @@ def test_ranges_are_checked():
         with pytest.raises(SettingsError, match=rf"^{name}"):
             load_settings({name: value})
     assert load_settings({"RAPPORT_UPDATE_EVERY": "3"}).update_every == 3
+
+
+def test_mail_settings_are_normalised_with_their_defaults():
+    assert load_settings({}).smtp_port == 2525 and load_settings({}).public_url is None
+    settings = load_settings({"RAPPORT_PUBLIC_URL": "https://rapport.example.com/",
+                              "RAPPORT_MAIL_DOMAIN": "In.Example.COM", "RAPPORT_SMTP_PORT": "25",
+                              "RAPPORT_MAILGUN_SIGNING_KEY": "key-1"})
+    assert (settings.public_url, settings.mail_domain, settings.smtp_port, settings.mailgun_signing_key) == (
+        "https://rapport.example.com", "in.example.com", 25, "key-1")

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.addresses import is_free_mail, normalize_domain
 from bot.nudges import rules
-from bot.people.contacts import save_contact
+from bot.people.contacts import ContactRuleError, save_contact
 from bot.people.roles import ContactWordsError, format_contacts, parse_contacts_cell
 from bot.relationship.facts import STATUSES, next_checkin
 from bot.relationship.health_data import health_of
@@ -27,6 +28,7 @@ from bot.when import WhenError, parse_period
 from storage.contacts import contacts_by_role, contacts_of_clients
 from storage.counts import fold_client_counts
 from storage.handoffs import move_open_goals
+from storage.mail import add_client_domain, client_domain, domains_of, domains_of_clients, our_domains
 from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
 from storage.names import normalize_name
 from storage.queries import (
@@ -39,10 +41,11 @@ from storage.queries import (
     open_referral_counts,
 )
 
-IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value", "contacts")
+IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value", "contacts",
+                  "domains")
 EXPORT_COLUMNS = (*IMPORT_COLUMNS[:1], "owner", "status", "channel", "checkin_every", "next_checkin",
                   "last_contact", "last_contact_side", "last_heard_from_them", "unanswered", "open_referrals",
-                  "next_nudge", "health", "value", "contacts")
+                  "next_nudge", "health", "value", "contacts", "domains")
 IMPORT_NOTE = "Imported from CSV (last contact)"
 IMPORTER = "rapport-import"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -102,21 +105,38 @@ def _channel(raw: str) -> str | None:
     return found
 
 
-def _contacts(raw: str) -> list[tuple[str, str]]:
-    """The `contacts` cell: `Jane Doe (primary); Sam Lee (sponsor)`, names checked like the command's."""
+def _contacts(raw: str) -> list[tuple[str, str, str | None]]:
+    """The `contacts` cell: `Jane Doe <jane@acme.com> (primary); Sam Lee (sponsor)`, names checked like the
+    command's."""
     try:
         pairs = parse_contacts_cell(to_plain(raw))
     except ContactWordsError as exc:
         raise ValueError(f"contacts: {exc}") from None
     cleaned = []
-    for person, role in pairs:
+    for person, role, email in pairs:
         name = normalize_name(person)
         if name[:1] == "'" and name[1:2] in FORMULA_STARTS:
             name = name[1:]
         if not name or len(name) > NAME_MAX:
             raise ValueError(f"contacts: a name must have 1 to {NAME_MAX} visible characters")
-        cleaned.append((name, role))
+        cleaned.append((name, role, email))
     return cleaned
+
+
+def _domains(raw: str) -> list[str]:
+    """The `domains` cell: `acme.com; acme.co.uk` (commas and spaces do too); never a free-mail domain."""
+    found = []
+    for word in re.split(r"[;,\s]+", to_plain(raw).strip()):
+        if not word:
+            continue
+        domain = normalize_domain(word)
+        if domain is None:
+            raise ValueError(f"domains: {_shown(word)} is not a domain like acme.com")
+        if is_free_mail(domain):
+            raise ValueError(f"domains: {domain} is a free-mail domain, so no client is matched by it; list the "
+                             "person in contacts with their address instead (Jane Doe <jane@" + domain + ">)")
+        found.append(domain)
+    return found
 
 
 def _last_contact(raw: str, tz: ZoneInfo, now: datetime) -> datetime | None:
@@ -173,6 +193,7 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     except AmountError as exc:
         raise ValueError(f"value: {exc}") from None
     people = _contacts(row.get("contacts") or "")
+    domains = _domains(row.get("domains") or "")
 
     existing = clients_by_keys(session, workspace.id, [name_key(name)])
     if owner and (not existing or existing[0].owner_id != owner):
@@ -215,12 +236,26 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
         refresh(session, client, now)
     if value_raw:  # an empty cell leaves the value as it is; 'none' clears it
         client.value = value
-    had = [(c.name, c.role) for c in contacts_by_role(session, client.id)]
-    for person, role in people:  # listed contacts are added or given their role; others stay
-        save_contact(session, client, person, role, None, IMPORTER, now)
+    had = [(c.name, c.role, c.email) for c in contacts_by_role(session, client.id)]
+    for person, role, email in people:  # listed contacts are added or given their role (and address); others stay
+        try:
+            save_contact(session, client, person, role, None, IMPORTER, now, email=email)
+        except ContactRuleError as exc:
+            raise ValueError(f"contacts: {exc}") from None
+    had_domains = domains_of(session, client.id)
+    ours = our_domains(session, workspace.id)
+    for domain in domains:  # listed domains are added; others stay
+        taken = client_domain(session, workspace.id, domain)
+        if domain in ours:
+            raise ValueError(f"domains: {domain} is one of your own domains (/client mail ours)")
+        if taken is not None and taken.client_id != client.id:
+            raise ValueError(f"domains: {domain} is another client's domain already")
+        if taken is None:
+            add_client_domain(session, workspace.id, client.id, domain, IMPORTER, now)
     after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
              client.last_contact_at, client.value)
-    people_changed = had != [(c.name, c.role) for c in contacts_by_role(session, client.id)]
+    people_changed = had != [(c.name, c.role, c.email) for c in contacts_by_role(session, client.id)] or \
+        had_domains != domains_of(session, client.id)
     if before is None:
         report.added.append(name)
     elif before != after or people_changed:
@@ -327,21 +362,23 @@ def export_rows(session: Session, workspace: Workspace, out: TextIO, tz: ZoneInf
         page = clients[start:start + 1000]
         health = health_of(session, page, now)
         people = contacts_of_clients(session, [c.id for c in page])
+        domains = domains_of_clients(session, [c.id for c in page])
         for client in page:
-            _export_row(writer, client, referrals, health[client.id].label, tz, people.get(client.id, []))
+            _export_row(writer, client, referrals, health[client.id].label, tz, people.get(client.id, []),
+                        domains.get(client.id, []))
             count += 1
     return count
 
 
 def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: str, tz: ZoneInfo,
-                people: list[Contact]) -> None:
+                people: list[Contact], domains: list[str]) -> None:
     every = f"{client.checkin_count}{client.checkin_unit}" if client.checkin_count else ""
     writer.writerow([
         safe_cell(client.name), client.owner_id, client.status, client.channel_id or "", every,
         _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
         _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
         _day(_next_nudge(client), tz), health, client.value if client.value is not None else "",
-        safe_cell(format_contacts([(c.name, c.role) for c in people])),
+        safe_cell(format_contacts([(c.name, c.role, c.email) for c in people])), "; ".join(domains),
     ])
 
 

@@ -13,6 +13,7 @@ from bot.card.closeout import status_lines as handoff_lines
 from bot.card.commitments import describe as describe_commitment
 from bot.card.contacts import contact_lines
 from bot.card.goals import goal_lines
+from bot.card.mail import mail_lines
 from bot.nudges import ranking
 from bot.relationship.facts import (
     cadence,
@@ -88,6 +89,7 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
     if client.last_their_contact_at:
         lines.append(b.line("Last heard from them: ", b.date(client.last_their_contact_at),
                             f" ({_ago(client.last_their_contact_at, ctx)})"))
+    lines += mail_lines(session, client, now)
     threshold, how = quiet_threshold(client)
     silence = silent_days(client, now)
     quiet_line = f"Counts as quiet after {threshold} days without hearing from them ({how})"

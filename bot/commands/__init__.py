@@ -16,6 +16,7 @@ from bot.commands.contacts import HEADS_UP_ACTION, cmd_contact, heads_up_given
 from bot.commands.goals import cmd_goal
 from bot.commands.handoffs import closeout_tick, cmd_closeout, cmd_handoff
 from bot.commands.links import cmd_link, cmd_unlink
+from bot.commands.mail import cmd_domain, cmd_mail
 from bot.commands.manage import (
     cmd_add,
     cmd_channel,
@@ -76,6 +77,8 @@ SUBCOMMANDS: dict[str, Callable[[Session, Context, str], b.Reply]] = {
     "handoff": cmd_handoff,
     "closeout": cmd_closeout,
     "me": cmd_me,
+    "domain": cmd_domain,
+    "mail": cmd_mail,
 }
 
 MAX_TEXT = 4000

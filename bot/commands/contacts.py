@@ -66,7 +66,10 @@ def cmd_contact(session: Session, ctx: Context, args: str) -> b.Reply:
             b.emoji("wastebasket"), " Removed ", b.text(gone.name, bold=True), " from ", b.text(client.name, bold=True),
             "'s contacts. Touches logged with them stay in the history."))
     slack_user = _slack_user(ctx, words.user, usage) if words.user else None
-    saved = save_contact(session, client, name, words.role, slack_user, ctx.user_id, ctx.now)
+    try:
+        saved = save_contact(session, client, name, words.role, slack_user, ctx.user_id, ctx.now, email=words.email)
+    except ContactRuleError as exc:
+        raise CommandError(str(exc), usage) from None
     contact = saved.contact
     audit.record(session, ctx.workspace_id, ctx.user_id, "contact", ctx.now, client_id=client.id,
                  detail=f"{contact.name} ({ROLE_LABELS[contact.role]})")
@@ -76,6 +79,9 @@ def cmd_contact(session: Session, ctx: Context, args: str) -> b.Reply:
     if contact.slack_user_id:
         lines.append(b.line("Tied to ", b.user(contact.slack_user_id),
                             ": their messages in a linked channel are touches with them."))
+    if contact.email:
+        lines.append(b.line("Address ", b.text(contact.email, code=True),
+                            ": mail captured from or to it is a touch with them (see /client mail)."))
     if saved.demoted is not None:
         lines.append(b.line(b.text(saved.demoted.name, bold=True), " was the primary contact; now a contact."))
     if contact.role == PRIMARY:

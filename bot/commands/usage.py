@@ -29,11 +29,13 @@ USAGE = {
             "/client goal <client> [<what>] confidence <1-10> [: <note>]   |   "
             "/client goal <client> [<what>] met|missed [: <note>]",
     "review": "/client review <client> [<YYYY-MM>]   (default: the last full month)",
-    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user]   |   "
+    "contact": "/client contact <client> <name> [primary|advocate|sponsor|other] [@user] [<email>]   |   "
                "/client contact <client> <name> remove",
     "handoff": "/client handoff <client> to @user [: <note>]",
     "closeout": "/client closeout <client> [: <note>]",
     "me": "/client me [cards <N>] [at <HH:MM>] [pause until <date> | resume]",
+    "domain": "/client domain <client> <domain> [remove]",
+    "mail": "/client mail   |   /client mail ours <domain> [<domain> …]   |   /client mail rotate",
 }
 
 SUMMARY = {
@@ -67,6 +69,8 @@ SUMMARY = {
     "handoff": "hand a client to a new owner with an introduction, check-ins and everything open",
     "closeout": "the end of a project for a client who stays: a five-item checklist",
     "me": "your own pace: how many cards a workday, the hour they come, a pause for a holiday",
+    "domain": "a client's email domain: mail from or to anyone there counts as a touch",
+    "mail": "where to BCC or forward client mail, and what was captured or skipped this week",
 }
 
 KINDS_HELP = (

@@ -13,6 +13,7 @@ from bot.card.client import client_card
 from bot.card.commitments import describe
 from bot.commitments.ledger import settle
 from bot.home.goals import goals_section
+from bot.home.mail import mail_block
 from bot.nudges import ranking, rules
 from bot.nudges.focus import NOT_RELEVANT, Scale, day_of, ranked_waiting, scale_of, top
 from bot.nudges.messages import NudgeView as View
@@ -116,6 +117,7 @@ def home(session: Session, ctx: Context, settings: Settings, page: int = 1, atte
     blocks += needs_attention(session, ctx, attention_page, best, total, days, pace.cards)
     blocks += promises_and_issues(session, ctx, days)
     blocks += goals_section(session, ctx)
+    blocks += mail_block(session, ctx, settings)
     others = [c for c in clients if c.id not in waiting_ids]
     attention = clients_with_open_nudges(session, [c.id for c in others], now - OPEN_WINDOW)
     ordered = sorted(others, key=lambda c: (c.id not in attention, c.id not in signs,

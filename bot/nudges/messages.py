@@ -92,6 +92,10 @@ def done_groups(reasons: Sequence[NudgeView]) -> list[str]:
     return list(dict.fromkeys(DONE_GROUPS[r.kind] for r in reasons if r.kind in DONE_GROUPS and r.handled is None))
 
 
+def _who(user_id: str) -> str:
+    return f"<@{user_id}>" if b.is_person(user_id) else "Rapport"  # captured mail closes cards with no person
+
+
 def not_relevant_confirm(name: str, kinds: Sequence[str]) -> dict[str, Any]:
     ends = list(dict.fromkeys(ENDS.get(kind, "") for kind in kinds if kind in ENDS))
     said = "; ".join(ends) if ends else "this card closes and nothing more is asked about it"
@@ -109,7 +113,7 @@ def snooze_menu(action_id: str, value: str) -> b.Element:
 def _controls(card: CardView, days: Days) -> b.Block:
     """Buttons while the card is open; who did what and when once someone acted on it."""
     if card.handled is not None:
-        return b.context(f":white_check_mark: <@{card.handled.user_id}> {escape_mrkdwn(card.handled.action)} on "
+        return b.context(f":white_check_mark: {_who(card.handled.user_id)} {escape_mrkdwn(card.handled.action)} on "
                          f"{days(card.handled.at)}.")
     value = str(card.first.nudge_id)
     done = [b.button(DONE_LABELS[group], f"{DONE_ACTION}_{group}", value) for group in done_groups(card.reasons)]

@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
 from bot.database import Database, is_outage, open_database, wait_for_database
-from bot.nudges.sweep import slack_for, sweep, worker_name
+from bot.nudges.sweep import Capture, slack_for, sweep, worker_name
 from bot.settings import Settings
 from storage.queries import abandon_claims
 
@@ -36,8 +36,9 @@ PARENT_CHECK_SECONDS = 1.0
 class SweepJob:
     """The scheduler's job: one sweep at a time, which a stop cuts short."""
 
-    def __init__(self, database: Database, settings: Settings, clock: Clock, stop: threading.Event) -> None:
-        self.database, self.settings, self.clock, self.stop = database, settings, clock, stop
+    def __init__(self, database: Database, settings: Settings, clock: Clock, stop: threading.Event,
+                 capture: Capture | None = None) -> None:
+        self.database, self.settings, self.clock, self.stop, self.capture = database, settings, clock, stop, capture
         self.slack = slack_for(settings, database, stop)
         self.idle = threading.Event()
         self.idle.set()
@@ -49,7 +50,8 @@ class SweepJob:
         try:
             while not self.stop.is_set():
                 try:
-                    log.info(sweep(self.database, self.settings, self.slack, self.clock(), stop=self.stop).summary())
+                    log.info(sweep(self.database, self.settings, self.slack, self.clock(), stop=self.stop,
+                                   capture=self.capture).summary())
                     return
                 except Exception as exc:
                     if not is_outage(exc):
@@ -66,8 +68,8 @@ class SweepJob:
 
 
 def sweep_job(database: Database, settings: Settings, clock: Clock = utcnow,
-              stop: threading.Event | None = None) -> SweepJob:
-    return SweepJob(database, settings, clock, stop or threading.Event())
+              stop: threading.Event | None = None, capture: Capture | None = None) -> SweepJob:
+    return SweepJob(database, settings, clock, stop or threading.Event(), capture)
 
 
 def make_scheduler(settings: Settings, job: Callable[[], None], *, blocking: bool) -> BaseScheduler:
@@ -79,14 +81,15 @@ def make_scheduler(settings: Settings, job: Callable[[], None], *, blocking: boo
     return scheduler
 
 
-def run_worker(settings: Settings, *, parent: int | None = None, clock: Clock = utcnow) -> int:
+def run_worker(settings: Settings, *, parent: int | None = None, clock: Clock = utcnow,
+               capture: Capture | None = None) -> int:
     """The scheduler in this process until SIGTERM/SIGINT, or until `parent` (the server that started it) is
-    gone, then a clean stop."""
+    gone, then a clean stop. `capture`: see bot.nudges.sweep.sweep."""
     database = open_database(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    job = sweep_job(database, settings, clock, stop)
+    job = sweep_job(database, settings, clock, stop, capture)
     scheduler = make_scheduler(settings, job, blocking=False)
     scheduler.start()
     print(f"rapport worker: sweeping every {settings.sweep_minutes} minutes", file=sys.stderr, flush=True)

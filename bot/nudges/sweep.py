@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
@@ -185,12 +185,19 @@ def _rules(settings: Settings | None) -> dict[str, Any]:
             "update_every": settings.update_every if settings else Settings.update_every}
 
 
+Capture = Callable[[sessionmaker[Session], datetime], object]
+
+
 def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *,
-          dry_run: bool = False, stop: threading.Event | None = None, worker: str | None = None) -> SweepReport:
+          dry_run: bool = False, stop: threading.Event | None = None, worker: str | None = None,
+          capture: Capture | None = None) -> SweepReport:
     """One pass. `stop` (a deploy's SIGTERM): choose and claim nothing more, finish the post in flight, return
     what is claimed but unsent to the outbox. `worker`: the name claims are held under (this process's, unless
-    several sweeps share a process)."""
+    several sweeps share a process). `capture`: what the entry point has the sweep write first, as of `now`, so
+    planning sees it (meetings that have started become touches: bot/capture/mail/meetings.py)."""
     stop = stop or threading.Event()
+    if capture is not None and not dry_run:
+        capture(database.sessions, now)
     planned = plan_pass(database, now, dry_run, settings, stop) if dry_run else \
         plan_shared_pass(database, now, settings, stop)
     with reading(database.sessions) as session:

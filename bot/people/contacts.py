@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.people.roles import OTHER, PRIMARY
 from bot.relationship.schedule import refresh
 from storage.contacts import contact_named, contacts_by_role, demote_primary, set_role, unlink_touches
+from storage.mail import contact_with_email
 from storage.models import Client, Contact
 from storage.names import name_key
 
@@ -31,10 +32,15 @@ class Saved:
 
 
 def save_contact(session: Session, client: Client, name: str, role: str | None, slack_user_id: str | None,
-                 user_id: str, now: datetime) -> Saved:
-    """Add the contact, or change an existing one's role or Slack user. No role: a new contact is the primary
-    when the client has none yet, else `other`; an existing one keeps its role."""
+                 user_id: str, now: datetime, *, email: str | None = None) -> Saved:
+    """Add the contact, or change an existing one's role, Slack user or address. No role: a new contact is the
+    primary when the client has none yet, else `other`; an existing one keeps its role. An address another of the
+    client's contacts has is refused (ContactRuleError)."""
     existing = contact_named(session, client.id, name)
+    if email is not None:
+        holder = contact_with_email(session, client.id, email)
+        if holder is not None and holder is not existing:
+            raise ContactRuleError(f"{email} is {holder.name}'s address at {client.name} already.")
     people = contacts_by_role(session, client.id)
     has_primary = any(c.is_primary for c in people)
     default = existing.role if existing is not None else OTHER if has_primary else PRIMARY
@@ -45,13 +51,15 @@ def save_contact(session: Session, client: Client, name: str, role: str | None, 
     if existing is None:
         contact = Contact(workspace_id=client.workspace_id, client_id=client.id, name=name, name_key=name_key(name),
                           role=role, is_primary=role == PRIMARY, slack_user_id=slack_user_id, created_at=now,
-                          created_by=user_id)
+                          created_by=user_id, email=email)
         session.add(contact)
     else:
         contact = existing
         set_role(contact, role)
         if slack_user_id is not None:
             contact.slack_user_id = slack_user_id
+        if email is not None:
+            contact.email = email
     session.flush()
     if role == PRIMARY or demoted is not None:
         refresh(session, client, now)  # whose silence the advocate-quiet rule watches changed

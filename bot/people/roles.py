@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.addresses import looks_like_email, normalize_email
+
 PRIMARY, SPONSOR, OTHER = "primary", "sponsor", "other"
 ROLES = (PRIMARY, SPONSOR, OTHER)
 # `advocate` is what the primary contact is for: a word for the same role
@@ -20,6 +22,7 @@ class ContactWords:
     role: str | None = None
     user: str | None = None  # the raw `<@U…>` or `@name` word, for the caller to resolve
     remove: bool = False
+    email: str | None = None  # their address, normalised: captured mail from or to it is a touch with them
 
 
 class ContactWordsError(ValueError):
@@ -42,14 +45,19 @@ def read_contact_words(rest: str) -> ContactWords:
     else:
         words = text.split()
         tail = []
-        while words and (words[-1].lower() in (*ROLE_WORDS, "remove") or words[-1].startswith(("<@", "@"))):
+        while words and (words[-1].lower() in (*ROLE_WORDS, "remove") or words[-1].startswith(("<@", "@"))
+                         or looks_like_email(words[-1])):
             tail.insert(0, words.pop())
         name = " ".join(words)
-    role = user = None
+    role = user = email = None
     remove = False
     for word in tail:
         lowered = word.lower()
-        if lowered == "remove":
+        if looks_like_email(word):
+            if email is not None:
+                raise ContactWordsError("Give a contact one email address at most.")
+            email = normalize_email(word)
+        elif lowered == "remove":
             remove = True
         elif lowered in ROLE_WORDS:
             if role is not None:
@@ -61,19 +69,21 @@ def read_contact_words(rest: str) -> ContactWords:
             user = word
         else:
             raise ContactWordsError(f"I don't understand {word!r} after the name.")
-    if remove and (role is not None or user is not None):
+    if remove and (role is not None or user is not None or email is not None):
         raise ContactWordsError("To remove a contact, give only their name and remove.")
-    return ContactWords(name=name, role=role, user=user, remove=remove)
+    return ContactWords(name=name, role=role, user=user, remove=remove, email=email)
 
 
-def format_contacts(pairs: list[tuple[str, str]]) -> str:
-    """CSV's `contacts` cell: `Jane Doe (primary); Sam Lee (sponsor)`."""
-    return "; ".join(f"{name} ({SHORT_LABELS.get(role, role)})" for name, role in pairs)
+def format_contacts(people: list[tuple[str, str, str | None]]) -> str:
+    """CSV's `contacts` cell: `Jane Doe <jane@acme.com> (primary); Sam Lee (sponsor)`."""
+    return "; ".join(f"{name}{f' <{email}>' if email else ''} ({SHORT_LABELS.get(role, role)})"
+                     for name, role, email in people)
 
 
-def parse_contacts_cell(cell: str) -> list[tuple[str, str]]:
-    """The reverse of format_contacts; a name without a role is `other`. Raises ContactWordsError."""
-    found: list[tuple[str, str]] = []
+def parse_contacts_cell(cell: str) -> list[tuple[str, str, str | None]]:
+    """The reverse of format_contacts: (name, role, email); a name without a role is `other`, without an address
+    None. The address may be in angle brackets or a bare last word. Raises ContactWordsError."""
+    found: list[tuple[str, str, str | None]] = []
     for part in cell.split(";"):
         part = part.strip()
         if not part:
@@ -84,9 +94,16 @@ def parse_contacts_cell(cell: str) -> list[tuple[str, str]]:
             if word.strip().lower() not in ROLE_WORDS:
                 raise ContactWordsError(f"{word.strip()!r} is not a role: use primary, sponsor or other.")
             role, part = ROLE_WORDS[word.strip().lower()], head.strip()
+        email = None
+        last = part.rsplit(None, 1)[-1] if part else ""
+        if last and (last.startswith("<") or "@" in last):
+            email = normalize_email(last)
+            if email is None:
+                raise ContactWordsError(f"{last!r} is not an email address.")
+            part = part[: -len(last)].strip()
         if not part:
             raise ContactWordsError("A contact needs a name before its role.")
-        found.append((part, role))
-    if sum(1 for _, role in found if role == PRIMARY) > 1:
+        found.append((part, role, email))
+    if sum(1 for _, role, _ in found if role == PRIMARY) > 1:
         raise ContactWordsError("Only one contact can be primary.")
     return found

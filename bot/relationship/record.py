@@ -35,13 +35,14 @@ def record_interaction(session: Session, client: Client, kind: str, direction: s
 
 
 def touched(session: Session, client: Client, direction: str | None, when_at: datetime, words: str, user_id: str,
-            now: datetime, contacts: list[Contact] | None = None) -> None:
+            now: datetime, contacts: list[Contact] | None = None, *, close_cards: bool = True) -> None:
     """What a touch written at `when_at` changes besides its own row: the client's facts and schedule; its open
     cards, closed with `words` (a touch, not an internal note); from us, news on every open issue; and, from a
     new owner after a handoff, the introduction they were waiting for (PRODUCT.md §4.13). `contacts`: all the
-    client's contacts, when the caller has them (the primary is found among them instead of asked for)."""
+    client's contacts, when the caller has them (the primary is found among them instead of asked for).
+    `close_cards=False`: history written now about long ago (a backfilled mailbox) answers no card of today's."""
     refresh(session, client, now, contacts)
-    if direction is not None:
+    if direction is not None and close_cards:
         close_open_cards(session, client.id, words, user_id, now)
         if mark_introduced(session, client.id, user_id, when_at):
             drop_waiting(session, client.id, INTRO_KINDS, "introduced them")

@@ -24,6 +24,7 @@ from gunicorn.arbiter import Arbiter
 from bot.app import build_app
 from bot.clock import utcnow
 from bot.database import open_database
+from bot.server.mail_web import CardUpdates, MailWebhooks
 from bot.server.metrics import Metrics
 from bot.server.web import make_wsgi
 from bot.settings import Settings, SettingsError
@@ -154,7 +155,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
         assert self.settings.slack_signing_secret is not None  # require_slack() checked it before start-up
         wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics,
-                         signing_secret=self.settings.slack_signing_secret)
+                         signing_secret=self.settings.slack_signing_secret,
+                         mail=MailWebhooks(database.sessions, self.settings,
+                                           cards=CardUpdates(self.settings, database.sessions, database.engine)))
         # The ~100,000 objects start-up leaves behind live as long as the worker: a full collection walking them
         # holds the GIL for ~25 ms, a stall for every request in flight. Frozen, collections walk only new ones.
         gc.freeze()

@@ -107,28 +107,29 @@ class RefusedError(Exception):
         self.status, self.error = status, error
 
 
-def read_body(environ: dict[str, Any]) -> bytes:
-    """The request's body, never more than MAX_BODY bytes of it read. Refused: too large, or an unreadable length."""
+def read_body(environ: dict[str, Any], limit: int = MAX_BODY) -> bytes:
+    """The request's body, never more than `limit` bytes of it read. Refused: too large, or an unreadable length."""
     declared = str(environ.get("CONTENT_LENGTH") or "").strip()
-    too_large = RefusedError("413 Content Too Large", f"the body is over {MAX_BODY} bytes")
+    too_large = RefusedError("413 Content Too Large", f"the body is over {limit} bytes")
     if declared:
         if not (declared.isascii() and declared.isdigit()):
             raise RefusedError("400 Bad Request", "malformed request: Content-Length is not a number")
-        if len(declared) > 12 or int(declared) > MAX_BODY:
+        if len(declared) > 12 or int(declared) > limit:
             raise too_large
         return environ["wsgi.input"].read(int(declared)) if int(declared) else b""
     if "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING") or "").lower():
-        body: bytes = environ["wsgi.input"].read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
+        body: bytes = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
             raise too_large
         return body
     return b""
 
 
 def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signing_secret: str,
-              clock: Callable[[], float] = time.time) -> WsgiApp:
+              clock: Callable[[], float] = time.time, mail: WsgiApp | None = None) -> WsgiApp:
     """`metrics`: serve GET /metrics to requests bearing its token (401 without); None: /metrics is not there.
-    `signing_secret`: Slack's, checked against every POST before its body is parsed; `clock`: epoch seconds."""
+    `signing_secret`: Slack's, checked against every POST before its body is parsed; `clock`: epoch seconds.
+    `mail`: what answers mail providers' POSTs to /mail/… (bot/server/mail_web.py), which Slack never signs."""
     if not signing_secret:
         raise ValueError("a signing secret is required: without one any request would pass as Slack's")
     slack = SlackRequestHandler(app, path=SLACK_PATH)
@@ -174,6 +175,8 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signi
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("REQUEST_METHOD") == "POST":
+            if mail is not None and str(environ.get("PATH_INFO") or "").startswith(MAIL_PREFIX):
+                return mail(environ, start_response)
             if environ.get("PATH_INFO") != SLACK_PATH:
                 return plain(start_response, "404 Not Found", b"not found")
             return checked(environ, start_response)
@@ -205,9 +208,12 @@ def make_wsgi(app: App, engine: Engine, metrics: Metrics | None = None, *, signi
     return wsgi
 
 
-KNOWN_PATHS = ("/slack/events", "/healthz", "/metrics", "/slack/install", "/slack/oauth_redirect")
+KNOWN_PATHS = ("/slack/events", "/healthz", "/metrics", "/slack/install", "/slack/oauth_redirect", "/mail")
+MAIL_PREFIX = "/mail/"
 
 
 def _path_label(environ: dict[str, Any]) -> str:
     path = str(environ.get("PATH_INFO") or "")
+    if path.startswith(MAIL_PREFIX):
+        return "/mail"  # never the key
     return path if path in KNOWN_PATHS else "other"  # a label per arbitrary path would grow without bound

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from slack_bolt import App, BoltRequest
 
 from bot.app import Inline, build_app
+from bot.capture.mail.meetings import materialise_due
 from bot.cli_time import parse_instant
 from bot.clock import Clock, utcnow
 from bot.database import Database, open_database
@@ -168,7 +169,8 @@ class ShellSession:
         except SettingsError as exc:
             return str(exc)
         self.console.drain()
-        report = sweep(self.database, self.settings, delivery_client(self.settings), now, dry_run=dry_run)
+        report = sweep(self.database, self.settings, delivery_client(self.settings), now, dry_run=dry_run,
+                       capture=materialise_due)
         shown = [report.summary()]
         for posted in self.console.drain():
             where = str(posted.get("channel", ""))

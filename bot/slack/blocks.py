@@ -6,6 +6,7 @@ Slack shows literally: no mention, link or formatting in a name or a note can ta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +48,14 @@ def text(value: str, *, bold: bool = False, italic: bool = False, code: bool = F
 
 
 def user(user_id: str) -> Element:
+    """A person, by their Slack id; Rapport itself for what no person did (a CSV import, captured mail)."""
+    if not is_person(user_id):
+        return text("Rapport")
     return {"type": "user", "user_id": user_id}
+
+
+def is_person(user_id: str) -> bool:
+    return bool(re.fullmatch(r"[UW][A-Z0-9]+", user_id))
 
 
 def channel(channel_id: str) -> Element:

@@ -300,7 +300,7 @@ def metrics() -> dict[str, Metric]:
         found = {}
         for family in served.registry.collect():
             labels = tuple(sorted({k for s in family.samples for k in s.labels} - {"le"}))
-            values = {"status": STATUSES, "path": (*KNOWN_PATHS, "other")}
+            values: dict[str, tuple[str, ...]] = {"status": STATUSES, "path": (*KNOWN_PATHS, "other")}
             found[family.name] = Metric(family.name, family.type, family.documentation, labels, values)
         return found
     finally:
