@@ -5,8 +5,8 @@ Mailgun's replayed tokens; a captured touch carries a digest of its message, onc
 Columns are added and indexes created in place (no batch rebuild): `clients` is not touched, so its triggers
 (0020) stay, and downgrading drops only what this adds.
 
-Revision ID: 0022
-Revises: 0020
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 20:00:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0022'
-down_revision: Union[str, Sequence[str], None] = '0020'
+revision: str = '0024'
+down_revision: Union[str, Sequence[str], None] = '0023'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
