@@ -8,8 +8,7 @@ from sqlalchemy.orm import Session
 from bot import audit
 from bot.addresses import is_free_mail, normalize_domain
 from bot.capture.mail.summary import last_week, new_key
-from bot.commands.common import find
-from bot.commands.common import require_owner_or_admin
+from bot.commands.common import find, require_owner_or_admin
 from bot.commands.manage import require_admin
 from bot.commands.usage import USAGE
 from bot.slack import blocks as b
