@@ -301,6 +301,17 @@ def test_list_filters(rapport):
     assert "I can list" in rapport.command("list everything").text
 
 
+def test_a_check_in_in_the_past_reads_late_in_the_list_and_the_card(rapport):
+    """`/client list` says a past check-in is late, as App Home does (issue 34); the card counts one day as one."""
+    rapport.command("add Weekly every 1w")
+    assert "Weekly · Shallow · @UANA · not heard from yet · check-in due 2026-11-23" in rapport.command("list").text
+    rapport.clock.now += timedelta(days=8)
+    assert "check-in late since 2026-11-23" in rapport.command("list").text
+    assert "next due 2026-11-23, 1 day late." in rapport.command("status weekly").text
+    rapport.clock.now += timedelta(days=1)
+    assert "next due 2026-11-23, 2 days late." in rapport.command("status weekly").text
+
+
 def test_snooze(rapport):
     rapport.command("add Acme Corp")
     reply = rapport.command("snooze acme corp 2w")
