@@ -366,7 +366,7 @@ def test_forget_asks_first_and_is_for_owner_or_admin(rapport):
     assert "cannot be undone" in ask.text and "1 logged entry" in ask.text
     assert counts(rapport.database) == (1, 1, 0)
     forget, cancel = buttons(ask)
-    assert forget["style"] == "danger" and "confirm" in forget
+    assert forget["style"] == "danger" and "confirm" not in forget  # the reply asks; one question, not two
     assert "nothing was forgotten" in rapport.click(cancel).text
     assert counts(rapport.database) == (1, 1, 0)
     stolen = rapport.click(forget, user="UBEN")

@@ -132,7 +132,7 @@ def test_a_scripted_month_shows_every_figure_in_order_and_what_went_wrong(captur
     assert len(sent) == 1
     labels = [(e["text"]["text"], e["value"]) for block in sent[0]["blocks"] if block["type"] == "actions"
               for e in block["elements"]]
-    assert [label for label, _ in labels] == ["Open", "Share with the client"] * 2
+    assert [label for label, _ in labels] == ["View review", "Share with the client"] * 2
 
 
 def test_a_frozen_month_does_not_move_when_the_data_changes(capturing):
