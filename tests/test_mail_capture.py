@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from storage.models import Client, ClientDomain, Commitment, Interaction, MailMeeting
 from tests.conftest import MAIL_DOMAIN, PUBLIC_URL
-from tests.mail_helpers import forwarded, key_of, message, outcome, post_mail
+from tests.mail_helpers import forwarded, invitation, key_of, message, outcome, post_mail
 
 OURS = "ana@agency.example"
 
@@ -71,12 +71,13 @@ def test_emails_count_like_logged_ones_quiet_unanswered_and_the_card(rapport):
         assert outcome(reply) == "email"
     card = rapport.command("status acme").text
     assert "Unanswered outreach: 3" in card
-    assert "email (from us, no reply yet)" in card and "to them: " in card
+    assert "email (from us, no reply yet)" in card
+    assert "Last email from them: none · to them: 2026-11-08" in card  # the last of the three: 8 days before Monday
     assert outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], now - timedelta(days=1)))))\
         == "email"
     card = rapport.command("status acme").text
     assert "Unanswered outreach" not in card
-    assert "Last heard from them" in card and "Last email from them" in card
+    assert "Last heard from them" in card and "Last email from them: 2026-11-15 · to them: 2026-11-08" in card
     assert [(t.kind, t.direction) for t in _touches(rapport)] == [("email", "out")] * 3 + [("email", "in")]
     week = rapport.command("mail").text
     assert "Captured 4: 4 emails" in week
@@ -462,3 +463,50 @@ def test_a_refusal_has_no_line_ending_in_a_space(rapport):
     shown, _ = render(refused, ZoneInfo("UTC"))
     assert "Try:" in shown and "/client domain <client> <domain> [remove]" in shown
     assert [line for line in shown.splitlines() if line != line.rstrip()] == []
+
+
+def _dates_after(reply, words: str) -> list[dict]:
+    """The date elements of the rich-text line that holds `words`."""
+    for block in reply.json()["blocks"]:
+        for section in block.get("elements", []) if block["type"] == "rich_text" else []:
+            parts = section.get("elements", [])
+            if any(words in p.get("text", "") for p in parts):
+                return [p for p in parts if p.get("type") == "date"]
+    raise AssertionError(f"no line with {words!r}")
+
+
+def test_the_card_shows_the_next_meetings_day_and_time(rapport):
+    key = _setup(rapport, "Acme Corp")
+    now = rapport.clock.now  # Monday 16 Nov 2026, 15:00 UTC
+    sooner, later = now + timedelta(days=2, hours=-4, minutes=30), now + timedelta(days=9)
+    for uid, start in (("later@acme.com", later), ("sooner@acme.com", sooner)):
+        assert outcome(post_mail(rapport, "mime", key, bytes(invitation("bob@acme.com", [OURS], now, uid=uid,
+                                                                          start=start)))) == "meeting"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int(sooner.timestamp())  # Wed 18 Nov 2026, 11:30 UTC: its day and its time
+    assert shown["format"] == "{date_short_pretty} at {time}" and shown["fallback"] == "2026-11-18"
+    moved = invitation("bob@acme.com", [OURS], now, uid="sooner@acme.com", start=sooner + timedelta(hours=3),
+                       sequence=1)
+    assert outcome(post_mail(rapport, "mime", key, bytes(moved))) == "meeting"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int((sooner + timedelta(hours=3)).timestamp())
+    cancel = invitation("bob@acme.com", [OURS], now, uid="sooner@acme.com", method="CANCEL", sequence=2)
+    assert outcome(post_mail(rapport, "mime", key, bytes(cancel))) == "cancelled"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int(later.timestamp())
+
+
+def test_mail_from_before_the_client_was_added_is_its_history(rapport):
+    """Issue 30's rule through mail: a client added today whose last five and a half months of email arrive
+    (a forward, a backfill) has a trend and a history from the first of them, not "— → —"."""
+    key = _setup(rapport, "Lumen Studio")
+    now = rapport.clock.now  # Monday 16 Nov 2026; Lumen Studio was added just now
+    for ago in range(165, -1, -15):  # twelve emails from them, every 15 days
+        mail = message("lea@lumen.com", [OURS], now - timedelta(days=ago))
+        assert outcome(post_mail(rapport, "mime", key, bytes(mail))) == "email"
+    card = rapport.command("status lumen studio").text
+    lines = {line.split(":")[0]: line for line in card.splitlines() if ":" in line}
+    assert lines["Contacts from them by month (Jun–Nov)"].endswith("2 2 2 2 2 2")
+    health = lines["Health by month (Jun–Nov)"]
+    assert "—" not in health, health
+    assert "History since 2026-06-04 (added 2026-11-16)." in card

@@ -273,3 +273,40 @@ def test_import_mail_reads_a_folder_of_eml_files_and_names_what_it_could_not_rea
     missing = run(["import-mail", str(tmp_path / "nowhere.mbox"), "--team", "T0TEAM"], tmp_path,
                   DATABASE_URL=database_url)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_import_mail_reads_a_maildirs_folders_and_says_which(database, database_url, tmp_path):
+    """Dovecot's and Courier's Maildir++: the inbox in cur/ and new/, the other folders as hidden `.Sent`,
+    `.Archive.2024`. Our sent mail is read (unanswered outreach is ours); Trash, Junk and Drafts are left out and
+    named; tmp/ (deliveries not finished) and Dovecot's index and control files are not mail."""
+    _workspace(database)
+    root = tmp_path / "Maildir"
+    box = mailbox.Maildir(str(root))
+    now = datetime.now(UTC)
+    box.add(message("bob@acme.com", [OURS], now - timedelta(days=20)))
+    sent = box.add_folder("Sent")
+    for days in (12, 10, 8):
+        sent.add(message(OURS, ["bob@acme.com"], now - timedelta(days=days)))
+    box.add_folder("Archive.2024").add(message("bob@acme.com", [OURS], now - timedelta(days=300)))
+    for name in ("Trash", "Junk", "Drafts", "Archive.Trash"):
+        box.add_folder(name).add(message(OURS, ["bob@acme.com"], now - timedelta(days=1)))
+    (root / "tmp" / "1700000000.M1P1.host").write_bytes(bytes(message("bob@acme.com", [OURS], now)))
+    (root / "dovecot-uidlist").write_text("3 V1700000000 N5 G3f2a\n1 :1700000000.M1P1.host\n")
+    (root / "dovecot.index.log").write_bytes(b"\x01\x02\x00\x00" * 64)
+    (root / "subscriptions").write_text("V\t2\n\nSent\nArchive.2024\n")
+    (root / "courierimapkeywords").mkdir()
+    (root / "courierimapkeywords" / ":list").write_text("$Forwarded\n")
+    done = run(["import-mail", str(root), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
+    assert done.returncode == 0, done.stderr
+    assert "read 5; recorded 5 (5 emails); skipped 0" in done.stdout
+    assert "Folders read: INBOX, Archive.2024, Sent; left out: Archive.Trash (deleted mail), Drafts (never sent), " \
+           "Junk (spam), Trash (deleted mail)" in done.stdout
+    with database.sessions() as session:
+        client = session.scalars(select(Client)).one()
+        assert client.unanswered_count == 3  # our three from Sent, after their last: unanswered outreach
+        directions = session.scalars(select(Interaction.direction).where(Interaction.source == "mail")
+                                     .order_by(Interaction.occurred_at)).all()
+    assert directions == ["in", "in", "out", "out", "out"]
+    # one folder given as PATH is read, whatever its name
+    trash = run(["import-mail", str(root / ".Trash"), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
+    assert "read 1; recorded 1 (1 email)" in trash.stdout and "Folders read: Trash" in trash.stdout

@@ -164,7 +164,10 @@ def _walk(path: Path) -> Iterator[_File | _LeftOut]:
     if not path.is_dir():
         yield _File(path, True, path.parent.name, path.name)
     elif _is_maildir(path):
-        yield from _maildir(path, path, "INBOX")
+        # a Maildir++ top (it has hidden folders) holds the INBOX; any other Maildir is the folder it is named
+        top = any(e.name.startswith(".") and e.is_dir(follow_symlinks=False) and _is_maildir(Path(e.path))
+                  for e in _entries(path))
+        yield from _maildir(path, path, "INBOX" if top else path.name.removeprefix("."))
     else:
         yield from _folder(path, path)
 
