@@ -310,3 +310,61 @@ def test_import_mail_reads_a_maildirs_folders_and_says_which(database, database_
     # one folder given as PATH is read, whatever its name
     trash = run(["import-mail", str(root / ".Trash"), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
     assert "read 1; recorded 1 (1 email)" in trash.stdout and "Folders read: Trash" in trash.stdout
+
+
+def test_nothing_of_a_message_but_who_when_and_which_way_is_stored_through_webhook_and_smtp(rapport, database_url,
+                                                                                           tmp_path):
+    """After captures through the webhook and over SMTP (an email, a forward, an invitation, a reply from an
+    address beyond ASCII, mail nobody matched), no text column of any table holds a subject, a body, a Message-ID,
+    an invitation's UID or summary, a display name, or an address that matched nothing."""
+    from email import policy
+
+    from storage.models import Base
+    from tests.mail_helpers import forwarded, invitation
+
+    rapport.command("add Acme Corp")
+    rapport.command("domain acme acme.com")
+    rapport.command("add Bücher")
+    rapport.command("domain bücher bücher.example")
+    rapport.command("mail ours agency.example", user="UADMIN")
+    key = key_of(rapport)
+    now = rapport.clock.now
+    secrets = ["Secretsubject", "Secretbody", "secret-mid", "secret-uid", "Secretsummary", "Secretname",
+               "Secretfwd", "random.person", "cc-only", "vendor.example", "ünal"]
+    first = message("Bob Secretname <bob@acme.com>", [OURS], now - timedelta(days=2), cc=["cc-only@vendor.example"],
+                    subject="Secretsubject", body="Secretbody", message_id="<secret-mid-1@acme.com>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(first))) == "email"
+    original = message("bob@acme.com", [OURS], now - timedelta(days=4), subject="Secretsubject",
+                       body="Secretbody", message_id="<secret-mid-2@acme.com>")
+    forward = forwarded(OURS, f"{key}@mail.example.com", now, original)
+    forward.replace_header("Subject", "Secretfwd")
+    assert outcome(post_mail(rapport, "mime", key, bytes(forward))) == "email"
+    invite = invitation("bob@acme.com", [OURS], now, uid="secret-uid-1@acme.com", start=now + timedelta(days=3),
+                        summary="Secretsummary", message_id="<secret-mid-3@acme.com>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(invite))) == "meeting"
+    stranger = message("random.person@vendor.example", [OURS], now, subject="Secretsubject", body="Secretbody",
+                       message_id="<secret-mid-4@vendor.example>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(stranger))) == "unmatched"
+    process, port = _start_mail_server(tmp_path, database_url)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            reply = message("Ünal Secretname <ünal@bücher.example>", [OURS], now - timedelta(hours=1),
+                            subject="Secretsubject", body="Secretbody", message_id="<secret-mid-5@bücher.example>")
+            assert smtp.sendmail("ünal@bücher.example", [f"{key}@mail.example.com"],
+                                 reply.as_bytes(policy=policy.SMTPUTF8), mail_options=["SMTPUTF8"]) == {}
+            ours = message(OURS, ["Bob Secretname <bob@acme.com>", "random.person@gmail.com"], now,
+                           subject="Secretsubject", body="Secretbody", message_id="<secret-mid-6@agency.example>")
+            assert smtp.send_message(ours, to_addrs=[f"{key}@mail.example.com"]) == {}
+    finally:
+        _stop(process)
+    with rapport.database.sessions() as session:
+        touches = session.execute(select(Client.name, Interaction.direction).join(
+            Client, Client.id == Interaction.client_id).where(Interaction.source == "mail")
+            .order_by(Interaction.occurred_at)).all()
+        assert [tuple(t) for t in touches] == [("Acme Corp", "in"), ("Acme Corp", "in"), ("Bücher", "in"),
+                                               ("Acme Corp", "out")]
+        texts = [(table.name, column, value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+                 for table in Base.metadata.sorted_tables for row in session.execute(table.select()).mappings()
+                 for column, value in row.items() if isinstance(value, str | bytes)]
+    assert any(text == "xn--bcher-kva.example" for _t, _c, text in texts)  # the scan sees what is stored
+    assert [(t, c, s) for t, c, text in texts for s in secrets if s.lower() in text.lower()] == []
