@@ -9,6 +9,7 @@ promise settled twice, and nobody told).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -74,10 +75,15 @@ class Race:
     engine: Engine
     expected: int = 0
     cond: threading.Condition = field(default_factory=threading.Condition)
+    # A click is one request, not one thread: a pool thread that has answered one click may pick up the next, and
+    # counting threads then saw one click where there were two (the other held until the deadline).
     arrived: set[int] = field(default_factory=set)
     applying: set[int] = field(default_factory=set)
     finished: set[int] = field(default_factory=set)
+    threads: dict[int, int] = field(default_factory=dict)  # click -> the server thread working it out
     backends: dict[int, int] = field(default_factory=dict)  # server thread -> its PostgreSQL backend pid
+    current: threading.local = field(default_factory=threading.local)  # the click this thread works out now
+    numbered: Iterator[int] = field(default_factory=itertools.count)
     timed_out: bool = False
     holds: int = 0  # how many clicks were held back, at least once each race
 
@@ -93,12 +99,16 @@ class Race:
 
     def enter(self) -> None:
         with self.cond:
-            self.arrived.add(threading.get_ident())
+            click = next(self.numbered)
+            self.current.click = click
+            self.arrived.add(click)
+            self.threads[click] = threading.get_ident()
             self.cond.notify_all()
 
     def leave(self) -> None:
         with self.cond:
-            self.finished.add(threading.get_ident())
+            self.finished.add(self.current.click)
+            self.current.click = None
             self.cond.notify_all()
 
     def checked_out(self, dbapi_connection: Any, *_: Any) -> None:
@@ -107,7 +117,7 @@ class Race:
                 self.backends[threading.get_ident()] = dbapi_connection.info.backend_pid
 
     def about_to_apply(self) -> None:
-        me = threading.get_ident()
+        me = getattr(self.current, "click", None)
         with self.cond:
             if me not in self.arrived or me in self.applying:
                 return  # not a click of this race, or it is already past this point
@@ -132,7 +142,7 @@ class Race:
         pending = self.arrived - self.finished - self.applying - {me}
         if not pending or not self.postgres:
             return True
-        pids = [self.backends.get(thread) for thread in pending]
+        pids = [self.backends.get(self.threads[click]) for click in pending]
         if None in pids:
             return False
         with self.engine.connect() as conn:
