@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.nudges.digest import digest_message
+from bot.nudges.digest import digest_message, superseded
 from bot.nudges.handoff_messages import INTRODUCTIONS, addressed_to
 from bot.nudges.messages import CardView, NudgeView, is_direct, message, pack
 from bot.nudges.relevance import relevance
@@ -80,7 +81,7 @@ class HistoryTooLongError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # sent | retry | unknown | permanent
+    status: str  # sent | retry | unknown | permanent | superseded (a digest whose week is over: never posted)
     channel: str | None = None
     ts: str | None = None
     error: str | None = None
@@ -156,6 +157,7 @@ class DeliveryReport:
     failed: int = 0
     dropped: int = 0
     deferred: int = 0
+    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due (§4.7)
     fell_back: int = 0
     reconciled: int = 0
     returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
@@ -175,11 +177,16 @@ class _Item:
     digest: dict[str, Any] | None = None
     card: Card | None = None  # the client's card for the day (focus); every reason on it shares one section
     seen_missing: bool = False  # its channel's history was read this pass and does not carry it
+    stale: bool = False  # a digest whose week is over: looked for in its channel, never posted again
     days: Days = field(default_factory=Days)  # how its days read: in its workspace's timezone
 
 
+STALE_DIGEST = "its week is over: the next week's digest is due"
+
+
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
-           report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE) -> list[_Item]:
+           report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE,
+           digest: tuple[int, clock_time] | None = None) -> list[_Item]:
     items = []
     for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
@@ -191,10 +198,17 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         days = Days.at(now, tz_of(workspace, tz))
         if nudge.kind in ("digest", "reviews"):  # about a channel or a person, not one client
             unknown = nudge.status == "unknown"
-            nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
+            facts = json.loads(nudge.facts)
+            stale = nudge.kind == "digest" and superseded(facts["week"], now, tz_of(workspace, tz), digest,
+                                                          workspace.digest_week)
+            if stale and not unknown:  # never posted: it stays so (one that may have been is looked for first)
+                nudge.status, nudge.last_error, nudge.next_attempt_at = "dropped", STALE_DIGEST, None
+                report.superseded += 1
+                continue
+            nudge.channel_id = nudge.channel_id or facts["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
-                               (nudge.sent_at or previous_claim) if unknown else None, digest=json.loads(nudge.facts),
-                               days=days))
+                               (nudge.sent_at or previous_claim) if unknown else None, digest=facts, days=days,
+                               stale=stale))
             nudge.status = "sending"
             continue
         client = session.get(Client, nudge.client_id)
@@ -243,7 +257,8 @@ Settlement = tuple[list[_Item], Outcome, str | None]  # nudges, what became of t
 
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
             default_channel: str | None, workspace_ids: Sequence[int] | None = None,
-            stop: threading.Event | None = None, tz: ZoneInfo = UTC_ZONE) -> DeliveryReport:
+            stop: threading.Event | None = None, tz: ZoneInfo = UTC_ZONE,
+            digest: tuple[int, clock_time] | None = None) -> DeliveryReport:
     """Post what is due, each workspace's nudges with that workspace's own bot token; with `workspace_ids`,
     only those workspaces' (the ones inside their business hours).
 
@@ -251,7 +266,10 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     but not posted goes back to the outbox at once, for the next process to post.
 
     The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
-    the database answers again (see _settle); then delivery carries on where it was."""
+    the database answers again (see _settle); then delivery carries on where it was.
+
+    `digest` (its weekday and local time): a digest not out by the time the next week's is due is dropped, never
+    posted late beside it (PRODUCT.md §4.7)."""
     report = DeliveryReport()
     lost_claims = 0
     started, pass_now = time.monotonic(), now
@@ -262,7 +280,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
         claimed = DeliveryReport()
         try:
             with sessions.begin() as session:
-                items = _claim(session, now, worker, default_channel, claimed, workspace_ids, tz)
+                items = _claim(session, now, worker, default_channel, claimed, workspace_ids, tz, digest)
         except Exception as exc:
             lost_claims += 1
             if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
@@ -392,7 +410,10 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime, report: Delive
         if unknown:
             oldest = min((i.posted_at or now) for i in unknown) - RECONCILE_WINDOW
             missing = yield from _reconcile(poster, channel, unknown, oldest)
-            group = [i for i in group if not i.was_unknown] + missing
+            stale = [i for i in missing if i.stale]  # not in the channel, and its week is over: never posted now
+            if stale:
+                yield stale, Outcome("superseded", channel=channel, error=STALE_DIGEST), None
+            group = [i for i in group if not i.was_unknown] + [i for i in missing if not i.stale]
         digests = [i for i in group if i.digest]
         cards = _by_card([i for i in group if not i.digest])
         chunks = [[d] for d in digests]  # a digest is a message of its own
@@ -514,6 +535,10 @@ def _record(session: Session, worker: str, now: datetime, items: list[_Item], ou
         else:
             report.posted += len(ids)
             report.messages += 1
+        return
+    if outcome.status == "superseded":
+        mark_nudges(session, ids, worker, status="dropped", last_error=outcome.error, next_attempt_at=None)
+        report.superseded += len(ids)
         return
     attempts = max(held.values())
     if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:
