@@ -80,6 +80,9 @@ _INTERACTIONS_SINCE = (select(Interaction).where(Interaction.client_id == bindpa
                                                  Interaction.occurred_at >= bindparam("since"))
                        .order_by(Interaction.occurred_at, Interaction.id))
 _CONTACTS_OF = select(Contact).where(Contact.client_id == bindparam("client_id")).order_by(Contact.id)
+# Posted or on its way, nobody having acted on it yet: what answering elsewhere (a promise kept, a goal's question
+# answered) marks handled. 'unknown' too: its post may be in Slack, and delivery looks for it before anything else.
+UNSETTLED_OR_SENT = ("pending", "sending", "unknown", "sent")
 _RECENT_NUDGES = select(Nudge).where(
     Nudge.client_id == bindparam("client_id"),
     Nudge.handled_at.is_(None),
