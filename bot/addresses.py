@@ -4,14 +4,20 @@ matched by (PRODUCT.md §4.15). Pure: no database, no Slack."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from importlib.resources import files
+
+from publicsuffixlist import PublicSuffixList
 
 # Slack turns typed addresses and domains into links: `<mailto:jane@acme.com|jane@acme.com>`,
 # `<http://acme.com|acme.com>`; a CSV cell writes `Jane Doe <jane@acme.com>`.
 _LINK = re.compile(r"<(?:mailto:|https?://)?([^|<>]*)(?:\|([^<>]*))?>")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
+# RFC 5322's atext, and (RFC 6531, SMTPUTF8) any character beyond ASCII that is not a space, a control character or
+# a lone surrogate (raw bytes that were not UTF-8): `ünal@bücher.example` is an address.
+_LOCAL = re.compile(r"(?:[a-z0-9!#$%&'*+/=?^_`{|}~.-]|[^\x00-\x7f\x80-\x9f\s\ud800-\udfff])+")
+MAX_LOCAL_OCTETS = 64  # RFC 5321 §4.5.3.1.1
 
 
 def unwrap(word: str) -> str:
@@ -42,13 +48,30 @@ def normalize_domain(raw: str) -> str | None:
 
 
 def normalize_email(raw: str) -> str | None:
-    """An address as Rapport stores and compares it: lowercased, its domain in IDNA form; None when it is not one."""
+    """An address as Rapport stores and compares it: lowercased (a local part beyond ASCII in NFC, RFC 6532 §3.1),
+    its domain in IDNA form; None when it is not one."""
     text = unwrap(raw)
     local, at, domain = text.rpartition("@")
-    if not at or not _LOCAL.fullmatch(local.lower()) or local.startswith(".") or ".." in local:
+    local = unicodedata.normalize("NFC", local).lower()
+    if not at or not _LOCAL.fullmatch(local) or len(local.encode("utf-8", "surrogatepass")) > MAX_LOCAL_OCTETS \
+            or local.startswith(".") or ".." in local:
         return None
     found = normalize_domain(domain)
-    return f"{local.lower()}@{found}" if found else None
+    return f"{local}@{found}" if found else None
+
+
+def shown_domain(domain: str) -> str:
+    """A stored domain (IDNA, `xn--bcher-kva.de`) as a person reads it (`bücher.de`); kept as stored when a label
+    does not decode."""
+    try:
+        return domain.encode("ascii").decode("idna")
+    except (UnicodeError, ValueError):
+        return domain
+
+
+def shown_email(address: str) -> str:
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{shown_domain(domain)}"
 
 
 def looks_like_email(word: str) -> bool:
@@ -59,11 +82,27 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2]
 
 
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List as the package ships it (both its ICANN and its private sections): read from the
+    installed copy, never fetched."""
+    return PublicSuffixList()
+
+
+def is_public_suffix(domain: str) -> bool:
+    """Whether anyone can register a name under this domain (`co.uk`, `com`, `github.io`, `*.ck`): never one
+    organisation's, so it can be neither a client's domain nor one of ours."""
+    return bool(_public_suffixes().is_public(domain))
+
+
 def suffixes(domain: str) -> list[str]:
-    """`eu.acme.com` -> [`eu.acme.com`, `acme.com`]: the domain and each parent that still has a dot, most
-    specific first (a client's domain covers its subdomains)."""
+    """`eu.acme.co.uk` -> [`eu.acme.co.uk`, `acme.co.uk`]: the domain and each parent down to the registrable one,
+    most specific first (a client's domain covers its subdomains; a public suffix such as `co.uk` is nobody's)."""
+    registrable = _public_suffixes().privatesuffix(domain)
+    if registrable is None:
+        return []
     labels = domain.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    return [".".join(labels[i:]) for i in range(len(labels) - registrable.count("."))]
 
 
 @cache
@@ -76,4 +115,5 @@ def free_mail_domains() -> frozenset[str]:
 def is_free_mail(domain: str) -> bool:
     """Whether anyone can have an address at this domain (gmail.com, outlook.com and the like, or one under them)."""
     known = free_mail_domains()
-    return any(part in known for part in suffixes(domain))
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in known for i in range(len(labels) - 1))

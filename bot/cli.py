@@ -113,7 +113,7 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.bulk.csv_io import CsvError, pick_workspace
     from bot.capture.mail.backfill import backfill
-    from bot.capture.mail.readers import mailbox_bytes, read_mailbox
+    from bot.capture.mail.readers import Folders, mailbox_bytes, read_mailbox
     from bot.database import open_database
     from bot.slack.installs import token_team
     from bot.workspaces import tz_of
@@ -124,6 +124,7 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
     team = None if args.team else token_team(settings)  # asked before any transaction: it is a network call
     database = open_database(settings)
     now = utcnow()
+    folders = Folders()
     try:
         with database.sessions.begin() as session:
             workspace = pick_workspace(session, args.team, now, team)
@@ -133,8 +134,8 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
             def read(size: int) -> None:
                 bar.update(size)
 
-            report = backfill(database.sessions, workspace_id, read_mailbox(args.path, now, progress=read),
-                              now=now, zone=zone)
+            found = read_mailbox(args.path, now, progress=read, folders=folders)
+            report = backfill(database.sessions, workspace_id, found, now=now, zone=zone)
     except CsvError as exc:
         print(f"rapport import-mail: {exc}", file=sys.stderr)
         return 2
@@ -145,6 +146,8 @@ def _import_mail(args: argparse.Namespace, settings: Settings) -> int:
     if len(report.unread) > 50:
         print(f"  … and {len(report.unread) - 50:,} more unreadable")
     print(f"{args.path}: {report.summary()}")
+    if args.path.is_dir():
+        print(f"  {folders.line()}")
     return 0
 
 
@@ -204,7 +207,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import open_database
     from bot.shell.repl import TEAM
     from storage.db import settle_after_bulk_write
-    from storage.queries import all_workspaces
+    from storage.workspaces import all_workspaces
 
     if not 1 <= args.clients <= 2_000_000 or not 0 <= args.per_client <= 1000:
         print("rapport seed-demo: --clients must be 1 to 2,000,000 and --per-client 0 to 1,000", file=sys.stderr)
@@ -283,7 +286,7 @@ def _users_info(settings: Settings, database: Database, team: str | None) -> Som
     from bot.slack.installs import WorkspaceTokens
     from bot.slack.people import slack_user
     from storage.db import reading
-    from storage.queries import all_workspaces, find_workspace
+    from storage.workspaces import all_workspaces, find_workspace
 
     token = settings.slack_bot_token
     if settings.oauth:

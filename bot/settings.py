@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.addresses import normalize_domain
+from bot.addresses import is_public_suffix, normalize_domain
 from bot.logs import parse_level
 from storage.db import DatabaseUrlError, normalize_url
 
@@ -247,6 +247,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     mail_domain = normalize_domain(mail_domain_raw) if mail_domain_raw is not None else None
     if mail_domain_raw is not None and mail_domain is None:
         raise SettingsError(f"RAPPORT_MAIL_DOMAIN must be a domain like mail.example.com, not {mail_domain_raw!r}")
+    if mail_domain is not None and is_public_suffix(mail_domain):
+        raise SettingsError(f"RAPPORT_MAIL_DOMAIN must be a domain of yours like mail.example.com, not "
+                            f"{mail_domain_raw!r}: that is a public suffix, under which anyone registers names")
 
     return Settings(
         database_url=raw_url,

@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -28,6 +28,25 @@ def message(sender: str, to: list[str], at: datetime, *, cc: list[str] | None = 
     for name, value in (headers or {}).items():
         mail[name] = value
     mail.set_content(body)
+    return mail
+
+
+def invitation(sender: str, to: list[str], at: datetime, *, uid: str, method: str = "REQUEST",
+               start: datetime | None = None, sequence: int = 0, summary: str = "Quarterly review",
+               message_id: str | None = None) -> EmailMessage:
+    """An iTIP message as a calendar sends it: a text/calendar part (METHOD REQUEST or CANCEL) beside a text one.
+    A CANCEL without `start` carries no DTSTART, as libical's example."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Rapport tests//EN", f"METHOD:{method}", "BEGIN:VEVENT",
+             f"UID:{uid}", f"SEQUENCE:{sequence}", f"DTSTAMP:{at.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+             f"ORGANIZER:mailto:{sender}", *(f"ATTENDEE:mailto:{a}" for a in to), f"SUMMARY:{summary}"]
+    if start is not None:
+        lines += [f"DTSTART:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+                  f"DTEND:{(start + timedelta(hours=1)).astimezone(UTC):%Y%m%dT%H%M%SZ}"]
+    if method == "CANCEL":
+        lines.append("STATUS:CANCELLED")
+    lines += ["END:VEVENT", "END:VCALENDAR", ""]
+    mail = message(sender, to, at, subject=f"Invitation: {summary}", body=summary, message_id=message_id)
+    mail.add_alternative("\r\n".join(lines), subtype="calendar", params={"method": method})
     return mail
 
 

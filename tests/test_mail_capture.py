@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from storage.models import ClientDomain, Commitment, Interaction, MailMeeting
+from storage.models import Client, ClientDomain, Commitment, Interaction, MailMeeting
 from tests.conftest import MAIL_DOMAIN, PUBLIC_URL
-from tests.mail_helpers import forwarded, key_of, message, outcome, post_mail
+from tests.mail_helpers import forwarded, invitation, key_of, message, outcome, post_mail
 
 OURS = "ana@agency.example"
 
@@ -71,12 +71,13 @@ def test_emails_count_like_logged_ones_quiet_unanswered_and_the_card(rapport):
         assert outcome(reply) == "email"
     card = rapport.command("status acme").text
     assert "Unanswered outreach: 3" in card
-    assert "email (from us, no reply yet)" in card and "to them: " in card
+    assert "email (from us, no reply yet)" in card
+    assert "Last email from them: none · to them: 2026-11-08" in card  # the last of the three: 8 days before Monday
     assert outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], now - timedelta(days=1)))))\
         == "email"
     card = rapport.command("status acme").text
     assert "Unanswered outreach" not in card
-    assert "Last heard from them" in card and "Last email from them" in card
+    assert "Last heard from them" in card and "Last email from them: 2026-11-15 · to them: 2026-11-08" in card
     assert [(t.kind, t.direction) for t in _touches(rapport)] == [("email", "out")] * 3 + [("email", "in")]
     week = rapport.command("mail").text
     assert "Captured 4: 4 emails" in week
@@ -310,7 +311,7 @@ def test_csv_carries_contacts_addresses_and_client_domains_both_ways(rapport, tm
 
     from bot.bulk.csv_io import export_rows, import_rows, read_csv
     from bot.settings import Settings
-    from storage.queries import find_workspace
+    from storage.workspaces import find_workspace
 
     rapport.command("add Acme Corp")
     with rapport.database.sessions.begin() as session:
@@ -333,8 +334,9 @@ def test_csv_carries_contacts_addresses_and_client_domains_both_ways(rapport, tm
 
 
 def test_erasing_a_workspace_leaves_nothing_of_its_mail(rapport):
+    from storage.erasure import erase_workspace
     from storage.models import MailDay, MailKey, OurDomain
-    from storage.queries import erase_workspace, find_workspace
+    from storage.workspaces import find_workspace
 
     key = _setup(rapport, "Acme Corp")
     outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))
@@ -358,3 +360,153 @@ def test_an_email_captured_while_a_card_is_open_closes_it_and_says_rapport_saw_i
     path = press(rapport, card, "nudge_done", "UANA")()
     said = answers(rapport, [path], 1)[path]
     assert "Already handled by Rapport: saw an email from them" in said
+
+
+# --- second reading of issue 31 -------------------------------------------------------------------------------------
+
+
+def test_a_public_suffix_is_nobodys_domain_and_is_refused_everywhere(rapport):
+    """`/client domain Globex co.uk` once made every *.co.uk sender Globex's: a public suffix (the Public Suffix
+    List as the package ships it) is refused as a client's domain and as one of ours, and changes nothing."""
+    rapport.command("add Globex")
+    for suffix in ("co.uk", "com.au", "github.io"):  # ICANN's and the list's private section alike
+        refused = rapport.command(f"domain globex {suffix}").text
+        assert f"{suffix} is a public suffix" in refused and f"(like globex.{suffix})" in refused
+    assert "Globex's domains: none yet" in rapport.command("domain globex").text
+    refused = rapport.command("mail ours co.uk agency.example", user="UADMIN").text
+    assert "co.uk is a public suffix" in refused
+    assert "Your own domains are not set" in rapport.command("mail").text
+    # a name registered under one is a domain like any other
+    assert "anyone at globex.co.uk (and its subdomains)" in rapport.command("domain globex globex.co.uk").text
+    assert "anyone at globex.github.io" in rapport.command("domain globex globex.github.io").text
+
+
+def test_a_public_suffix_stored_before_never_matches_a_stranger(rapport):
+    from storage.mail import add_client_domain
+    from storage.workspaces import find_workspace
+
+    key = _setup(rapport, "Globex Inc")
+    with rapport.database.sessions.begin() as session:  # as the code before this refusal let it be stored
+        workspace = find_workspace(session, "T1", None)
+        client = session.scalars(select(Client)).one()
+        add_client_domain(session, workspace.id, client.id, "co.uk", "UANA", rapport.clock.now)
+    now = rapport.clock.now
+    assert outcome(post_mail(rapport, "mime", key, bytes(message("who@stranger.co.uk", [OURS], now)))) == "unmatched"
+    assert outcome(post_mail(rapport, "mime", key, bytes(message("ann@globex.com", [OURS], now)))) == "email"
+
+
+def test_a_csv_domains_cell_with_a_public_suffix_is_refused(rapport):
+    import io
+
+    from bot.bulk.csv_io import import_rows, read_csv
+    from bot.settings import Settings
+    from storage.workspaces import find_workspace
+
+    rapport.command("add Globex")
+    with rapport.database.sessions.begin() as session:
+        workspace = find_workspace(session, "T1", None)
+        rows = read_csv(io.StringIO('name,domains\n"Globex","globex.com; co.uk"\n'))
+        report = import_rows(session, workspace, rows, default_owner="UANA", tz=Settings().tz, now=rapport.clock.now)
+    assert report.updated == [] and report.rejected[0][0] == 2
+    assert "domains: co.uk is a public suffix" in report.rejected[0][1] and "like acme.co.uk" in report.rejected[0][1]
+    with rapport.database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ClientDomain)) == 0  # the row changed nothing
+
+
+def test_a_unicode_domain_is_shown_as_written_and_matches_either_spelling(rapport):
+    rapport.command("add Bücher")
+    added = rapport.command("domain bücher BÜCHER.example").text
+    assert "anyone at bücher.example (and its subdomains)" in added and "xn--" not in added
+    assert "Bücher's domains: bücher.example" in rapport.command("domain bücher").text
+    assert "bücher.example is already one of Bücher's domains" in \
+        rapport.command("domain bücher xn--bcher-kva.example").text
+    with rapport.database.sessions() as session:  # stored as matching compares it
+        assert session.scalar(select(ClientDomain.domain)) == "xn--bcher-kva.example"
+    assert "Removed bücher.example from Bücher" in \
+        rapport.command("domain bücher bücher.example remove").json()["text"]
+
+
+def _smtputf8(mail) -> bytes:
+    from email import policy
+
+    return mail.as_bytes(policy=policy.SMTPUTF8)
+
+
+def test_an_address_with_a_local_part_beyond_ascii_matches(rapport):
+    """RFC 6531 (SMTPUTF8, which rapport mail-server advertises): `ünal@bücher.example` is an address; it matches
+    the client's domain, and a contact's exact address in either normal form."""
+    rapport.command("add Bücher")
+    rapport.command("domain bücher bücher.example")
+    rapport.command("add Acme Corp")
+    rapport.command("mail ours agency.example", user="UADMIN")
+    key = key_of(rapport)
+    now = rapport.clock.now
+    mail = message("Ünal <ünal@bücher.example>", [OURS], now)
+    assert outcome(post_mail(rapport, "mime", key, _smtputf8(mail))) == "email"
+    [touch] = _touches(rapport)
+    assert touch.direction == "in" and touch.contact_id is None
+    # a contact's address typed with a decomposed ü (u + U+0308) is the one written composed
+    added = rapport.command("contact acme Zoë Lin zo\u0065\u0308@gmail.com").text
+    assert "Zoë Lin" in added
+    reply = post_mail(rapport, "mime", key, _smtputf8(message("Zoë <zo\u00eb@gmail.com>", [OURS], now)))
+    assert outcome(reply) == "email"
+    assert [t.contact_id is not None for t in _touches(rapport, direction="in")] == [False, True]
+
+
+def test_a_refusal_has_no_line_ending_in_a_space(rapport):
+    from zoneinfo import ZoneInfo
+
+    from bot.shell.render_text import render
+
+    rapport.command("add Acme Corp")
+    refused = rapport.command("domain acme not_a_domain").json()
+    shown, _ = render(refused, ZoneInfo("UTC"))
+    assert "Try:" in shown and "/client domain <client> <domain> [remove]" in shown
+    assert [line for line in shown.splitlines() if line != line.rstrip()] == []
+
+
+def _dates_after(reply, words: str) -> list[dict]:
+    """The date elements of the rich-text line that holds `words`."""
+    for block in reply.json()["blocks"]:
+        for section in block.get("elements", []) if block["type"] == "rich_text" else []:
+            parts = section.get("elements", [])
+            if any(words in p.get("text", "") for p in parts):
+                return [p for p in parts if p.get("type") == "date"]
+    raise AssertionError(f"no line with {words!r}")
+
+
+def test_the_card_shows_the_next_meetings_day_and_time(rapport):
+    key = _setup(rapport, "Acme Corp")
+    now = rapport.clock.now  # Monday 16 Nov 2026, 15:00 UTC
+    sooner, later = now + timedelta(days=2, hours=-4, minutes=30), now + timedelta(days=9)
+    for uid, start in (("later@acme.com", later), ("sooner@acme.com", sooner)):
+        assert outcome(post_mail(rapport, "mime", key, bytes(invitation("bob@acme.com", [OURS], now, uid=uid,
+                                                                          start=start)))) == "meeting"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int(sooner.timestamp())  # Wed 18 Nov 2026, 11:30 UTC: its day and its time
+    assert shown["format"] == "{date_short_pretty} at {time}" and shown["fallback"] == "2026-11-18"
+    moved = invitation("bob@acme.com", [OURS], now, uid="sooner@acme.com", start=sooner + timedelta(hours=3),
+                       sequence=1)
+    assert outcome(post_mail(rapport, "mime", key, bytes(moved))) == "meeting"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int((sooner + timedelta(hours=3)).timestamp())
+    cancel = invitation("bob@acme.com", [OURS], now, uid="sooner@acme.com", method="CANCEL", sequence=2)
+    assert outcome(post_mail(rapport, "mime", key, bytes(cancel))) == "cancelled"
+    [shown] = _dates_after(rapport.command("status acme"), "Next meeting: ")
+    assert shown["timestamp"] == int(later.timestamp())
+
+
+def test_mail_from_before_the_client_was_added_is_its_history(rapport):
+    """Issue 30's rule through mail: a client added today whose last five and a half months of email arrive
+    (a forward, a backfill) has a trend and a history from the first of them, not "— → —"."""
+    key = _setup(rapport, "Lumen Studio")
+    now = rapport.clock.now  # Monday 16 Nov 2026; Lumen Studio was added just now
+    for ago in range(165, -1, -15):  # twelve emails from them, every 15 days
+        mail = message("lea@lumen.com", [OURS], now - timedelta(days=ago))
+        assert outcome(post_mail(rapport, "mime", key, bytes(mail))) == "email"
+    card = rapport.command("status lumen studio").text
+    lines = {line.split(":")[0]: line for line in card.splitlines() if ":" in line}
+    assert lines["Contacts from them by month (Jun–Nov)"].endswith("2 2 2 2 2 2")
+    health = lines["Health by month (Jun–Nov)"]
+    assert "—" not in health, health
+    assert "History since 2026-06-04 (added 2026-11-16)." in card

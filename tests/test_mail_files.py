@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.capture.mail.mailbox_files import Unreadable, count_messages, mailbox_bytes, read_mailbox
+from bot.capture.mail.mailbox_files import Folders, Unreadable, count_messages, mailbox_bytes, read_mailbox
 from bot.capture.mail.mime import read_mime
 from bot.capture.mail.parsed import ParsedMail
 from tests.mail_fixtures import FIXTURES, RECEIVED, fixture
@@ -88,6 +88,40 @@ def test_a_folder_is_read_recursively_in_order(tmp_path: Path) -> None:
     )
     assert broken.where == str(tmp_path / "c-broken.eml")
     assert count_messages(tmp_path) == 5
+
+
+def test_mail_folders_are_named_and_trash_junk_and_drafts_left_out(tmp_path: Path) -> None:
+    """Thunderbird's folders are mbox files without an extension (and .msf indexes beside them); mbsync's and
+    Dovecot's `fs` layout are Maildirs side by side. Each mailbox read is named, and those whose name says they
+    hold no correspondence are left out; a message in a Maildir's cur/ that is not mail is reported."""
+    profile = tmp_path / "Mail" / "Local Folders"
+    (profile / "Inbox.sbd").mkdir(parents=True)
+    (profile / "Inbox").write_bytes(_mbox(fixture("forward_gmail.eml")))
+    (profile / "Inbox.msf").write_bytes(b"// <!-- <mdb:mork:z v=\"1.4\"/> -->")
+    (profile / "Inbox.sbd" / "Clients").write_bytes(_mbox(fixture("forward_outlook.eml")))
+    (profile / "Sent.mbox").write_bytes(_mbox(fixture("nylas_bad_date.eml")))
+    for name in ("Trash", "Junk", "Drafts", "Templates"):
+        (profile / name).write_bytes(_mbox(fixture("forward_gmail.eml")))
+    synced = tmp_path / "Mail" / "work"
+    for name in ("INBOX", "Sent", "Spam", "Deleted Items"):
+        for part in ("cur", "new", "tmp"):
+            (synced / name / part).mkdir(parents=True)
+        shutil.copy(FIXTURES / "forward_apple_mail.eml", synced / name / "cur" / "1700000000.1_1.host:2,S")
+    (synced / "INBOX" / "new" / "1700000001.2_1.host").write_bytes(b"\x00\x01 not a message")
+    (synced / "INBOX" / "tmp" / "1700000002.3_1.host").write_bytes(fixture("forward_gmail.eml"))
+    folders = Folders()
+    read = list(read_mailbox(tmp_path / "Mail", RECEIVED, folders=folders))
+    assert [type(item).__name__ for item in read] == ["ParsedMail"] * 4 + ["Unreadable", "ParsedMail"]
+    assert isinstance(read[4], Unreadable) and read[4].path.parent.name == "new"  # in new/: mail or reported
+    assert folders.read == ["Local Folders/Inbox", "Local Folders/Inbox.sbd/Clients", "Local Folders/Sent.mbox",
+                            "work/INBOX", "work/Sent"]
+    assert folders.line() == (
+        "Folders read: Local Folders/Inbox, Local Folders/Inbox.sbd/Clients, Local Folders/Sent.mbox, work/INBOX, "
+        "work/Sent; left out: Local Folders/Drafts (never sent), Local Folders/Junk (spam), Local Folders/Templates "
+        "(never sent), Local Folders/Trash (deleted mail), work/Deleted Items (deleted mail), work/Spam (spam)")
+    assert count_messages(tmp_path / "Mail") == 6
+    # one of them given as PATH is read, whatever its name
+    assert len(_read(profile / "Trash")) == 1 and len(_read(synced / "Spam")) == 1
 
 
 def test_an_ics_files_identity_is_its_events(tmp_path: Path) -> None:

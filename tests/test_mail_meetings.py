@@ -13,6 +13,7 @@ from bot.capture.mail.meetings import materialise_due
 from bot.capture.mail.parsed import Meeting, ParsedMail
 from bot.capture.mail.record import record_one
 from storage.models import Interaction, MailMeeting
+from tests.mail_helpers import invitation, key_of, outcome, post_mail
 
 OURS = "ana@agency.example"
 
@@ -107,3 +108,27 @@ def test_cancelling_one_occurrence_skips_it_and_leaves_the_series(rapport):
     assert _invite(rapport, _meeting(None, method="CANCEL", recurrence_id=first)) == "cancelled"
     assert len(_touches(rapport, "cancel")) == 1  # less than a day ahead
     assert materialise_due(rapport.database.sessions, first + timedelta(days=3)) == 2
+
+
+def test_a_cancel_through_the_webhook_is_a_warning_sign_inside_24_hours_and_not_outside(rapport):
+    """The webhook passes when the cancellation arrived (its clock), and 24 hours is the line: a CANCEL 23h59 before
+    the start is one `cancel` sign however often it is posted, one 24h01 before is none."""
+    _setup(rapport)
+    key = key_of(rapport)
+    now = rapport.clock.now
+    starts = {"late@acme.com": now + timedelta(hours=23, minutes=59),
+              "early@acme.com": now + timedelta(hours=24, minutes=1)}
+    for uid, start in starts.items():
+        request = invitation("bob@acme.com", [OURS], now - timedelta(days=3), uid=uid, start=start)
+        assert outcome(post_mail(rapport, "mime", key, bytes(request))) == "meeting"
+    cancels = {uid: bytes(invitation("bob@acme.com", [OURS], now, uid=uid, method="CANCEL", sequence=1))
+               for uid in starts}
+    assert outcome(post_mail(rapport, "mime", key, cancels["early@acme.com"])) == "cancelled"
+    assert _touches(rapport, "cancel") == []
+    assert outcome(post_mail(rapport, "mime", key, cancels["late@acme.com"])) == "cancelled"
+    [sign] = _touches(rapport, "cancel")
+    assert sign.direction == "in" and sign.occurred_at == now
+    assert outcome(post_mail(rapport, "mime", key, cancels["late@acme.com"])) == "already recorded"
+    assert len(_touches(rapport, "cancel")) == 1
+    card = rapport.command("status acme").text
+    assert "Warning signs in the last 30 days: 1" in card and "Next meeting" not in card

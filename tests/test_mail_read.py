@@ -280,6 +280,33 @@ def test_recipients_are_lowercased_decoded_and_each_once() -> None:
     assert mail.identity == hashlib.sha256(b"x@y").hexdigest()  # the first of duplicate Message-IDs
 
 
+def test_an_encoded_word_hiding_a_comma_in_a_display_name_is_one_name() -> None:
+    """`=?utf-8?q?Doe=2C_John?=` decodes to "Doe, John": read as one display name, not split into two addresses."""
+    raw = (
+        b"From: =?utf-8?q?Doe=2C_John?= <john@client.example>\r\n"
+        b"To: =?utf-8?q?Lee=2C_Sam?= <sam@agency.example>, =?utf-8?b?TWFydGluLCBBbm4=?= <ann@client.example>\r\n"
+        b"Cc: =?utf-8?q?a=2C?= =?utf-8?q?_b?= <kim@agency.example>\r\n"
+        b"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <comma@client.example>\r\n\r\nhi"
+    )
+    mail = read_mime(raw, RECEIVED)
+    assert mail.sender == "john@client.example"
+    assert mail.recipients == ("sam@agency.example", "ann@client.example", "kim@agency.example")
+
+
+def test_a_local_part_beyond_ascii_is_an_address_but_a_space_or_control_is_not() -> None:
+    from bot.addresses import normalize_email
+
+    assert normalize_email("Ünal@BÜCHER.example") == "ünal@xn--bcher-kva.example"
+    assert normalize_email("zo\u0065\u0308@x.example") == normalize_email("zo\u00eb@x.example") == "zo\u00eb@x.example"
+    assert normalize_email("用户@例子.广告") == "用户@xn--fsqu00a.xn--4rr70v"
+    assert normalize_email("jane.o'neil+ops@client.example") == "jane.o'neil+ops@client.example"
+    for garbage in ("ü nal@x.example", "ü\u00a0nal@x.example", "ü\tnal@x.example", "ü\x00@x.example",
+                    "ü\x85@x.example", "ü\u2028@x.example", "\udcfc@x.example", "ü" * 33 + "@x.example",
+                    ".ünal@x.example", "ü..n@x.example", "ü<n@x.example", "ü@@x.example", "@x.example"):
+        assert normalize_email(garbage) is None, repr(garbage)
+    assert normalize_email("ü" * 32 + "@x.example") is not None  # 64 octets
+
+
 def test_twenty_thousand_recipients_are_all_read() -> None:
     to = ", ".join(f"Person {n} <p{n}@client{n % 7}.example>" for n in range(20_000))
     raw = f"From: sam@agency.example\r\nTo: {to}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nhi".encode()

@@ -273,3 +273,98 @@ def test_import_mail_reads_a_folder_of_eml_files_and_names_what_it_could_not_rea
     missing = run(["import-mail", str(tmp_path / "nowhere.mbox"), "--team", "T0TEAM"], tmp_path,
                   DATABASE_URL=database_url)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_import_mail_reads_a_maildirs_folders_and_says_which(database, database_url, tmp_path):
+    """Dovecot's and Courier's Maildir++: the inbox in cur/ and new/, the other folders as hidden `.Sent`,
+    `.Archive.2024`. Our sent mail is read (unanswered outreach is ours); Trash, Junk and Drafts are left out and
+    named; tmp/ (deliveries not finished) and Dovecot's index and control files are not mail."""
+    _workspace(database)
+    root = tmp_path / "Maildir"
+    box = mailbox.Maildir(str(root))
+    now = datetime.now(UTC)
+    box.add(message("bob@acme.com", [OURS], now - timedelta(days=20)))
+    sent = box.add_folder("Sent")
+    for days in (12, 10, 8):
+        sent.add(message(OURS, ["bob@acme.com"], now - timedelta(days=days)))
+    box.add_folder("Archive.2024").add(message("bob@acme.com", [OURS], now - timedelta(days=300)))
+    for name in ("Trash", "Junk", "Drafts", "Archive.Trash"):
+        box.add_folder(name).add(message(OURS, ["bob@acme.com"], now - timedelta(days=1)))
+    (root / "tmp" / "1700000000.M1P1.host").write_bytes(bytes(message("bob@acme.com", [OURS], now)))
+    (root / "dovecot-uidlist").write_text("3 V1700000000 N5 G3f2a\n1 :1700000000.M1P1.host\n")
+    (root / "dovecot.index.log").write_bytes(b"\x01\x02\x00\x00" * 64)
+    (root / "subscriptions").write_text("V\t2\n\nSent\nArchive.2024\n")
+    (root / "courierimapkeywords").mkdir()
+    (root / "courierimapkeywords" / ":list").write_text("$Forwarded\n")
+    done = run(["import-mail", str(root), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
+    assert done.returncode == 0, done.stderr
+    assert "read 5; recorded 5 (5 emails); skipped 0" in done.stdout
+    assert "Folders read: INBOX, Archive.2024, Sent; left out: Archive.Trash (deleted mail), Drafts (never sent), " \
+           "Junk (spam), Trash (deleted mail)" in done.stdout
+    with database.sessions() as session:
+        client = session.scalars(select(Client)).one()
+        assert client.unanswered_count == 3  # our three from Sent, after their last: unanswered outreach
+        directions = session.scalars(select(Interaction.direction).where(Interaction.source == "mail")
+                                     .order_by(Interaction.occurred_at)).all()
+    assert directions == ["in", "in", "out", "out", "out"]
+    # one folder given as PATH is read, whatever its name
+    trash = run(["import-mail", str(root / ".Trash"), "--team", "T0TEAM"], tmp_path, DATABASE_URL=database_url)
+    assert "read 1; recorded 1 (1 email)" in trash.stdout and "Folders read: Trash" in trash.stdout
+
+
+def test_nothing_of_a_message_but_who_when_and_which_way_is_stored_through_webhook_and_smtp(rapport, database_url,
+                                                                                           tmp_path):
+    """After captures through the webhook and over SMTP (an email, a forward, an invitation, a reply from an
+    address beyond ASCII, mail nobody matched), no text column of any table holds a subject, a body, a Message-ID,
+    an invitation's UID or summary, a display name, or an address that matched nothing."""
+    from email import policy
+
+    from storage.models import Base
+    from tests.mail_helpers import forwarded, invitation
+
+    rapport.command("add Acme Corp")
+    rapport.command("domain acme acme.com")
+    rapport.command("add Bücher")
+    rapport.command("domain bücher bücher.example")
+    rapport.command("mail ours agency.example", user="UADMIN")
+    key = key_of(rapport)
+    now = rapport.clock.now
+    secrets = ["Secretsubject", "Secretbody", "secret-mid", "secret-uid", "Secretsummary", "Secretname",
+               "Secretfwd", "random.person", "cc-only", "vendor.example", "ünal"]
+    first = message("Bob Secretname <bob@acme.com>", [OURS], now - timedelta(days=2), cc=["cc-only@vendor.example"],
+                    subject="Secretsubject", body="Secretbody", message_id="<secret-mid-1@acme.com>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(first))) == "email"
+    original = message("bob@acme.com", [OURS], now - timedelta(days=4), subject="Secretsubject",
+                       body="Secretbody", message_id="<secret-mid-2@acme.com>")
+    forward = forwarded(OURS, f"{key}@mail.example.com", now, original)
+    forward.replace_header("Subject", "Secretfwd")
+    assert outcome(post_mail(rapport, "mime", key, bytes(forward))) == "email"
+    invite = invitation("bob@acme.com", [OURS], now, uid="secret-uid-1@acme.com", start=now + timedelta(days=3),
+                        summary="Secretsummary", message_id="<secret-mid-3@acme.com>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(invite))) == "meeting"
+    stranger = message("random.person@vendor.example", [OURS], now, subject="Secretsubject", body="Secretbody",
+                       message_id="<secret-mid-4@vendor.example>")
+    assert outcome(post_mail(rapport, "mime", key, bytes(stranger))) == "unmatched"
+    process, port = _start_mail_server(tmp_path, database_url)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            reply = message("Ünal Secretname <ünal@bücher.example>", [OURS], now - timedelta(hours=1),
+                            subject="Secretsubject", body="Secretbody", message_id="<secret-mid-5@bücher.example>")
+            assert smtp.sendmail("ünal@bücher.example", [f"{key}@mail.example.com"],
+                                 reply.as_bytes(policy=policy.SMTPUTF8), mail_options=["SMTPUTF8"]) == {}
+            ours = message(OURS, ["Bob Secretname <bob@acme.com>", "random.person@gmail.com"], now,
+                           subject="Secretsubject", body="Secretbody", message_id="<secret-mid-6@agency.example>")
+            assert smtp.send_message(ours, to_addrs=[f"{key}@mail.example.com"]) == {}
+    finally:
+        _stop(process)
+    with rapport.database.sessions() as session:
+        touches = session.execute(select(Client.name, Interaction.direction).join(
+            Client, Client.id == Interaction.client_id).where(Interaction.source == "mail")
+            .order_by(Interaction.occurred_at)).all()
+        assert [tuple(t) for t in touches] == [("Acme Corp", "in"), ("Acme Corp", "in"), ("Bücher", "in"),
+                                               ("Acme Corp", "out")]
+        texts = [(table.name, column, value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+                 for table in Base.metadata.sorted_tables for row in session.execute(table.select()).mappings()
+                 for column, value in row.items() if isinstance(value, str | bytes)]
+    assert any(text == "xn--bcher-kva.example" for _t, _c, text in texts)  # the scan sees what is stored
+    assert [(t, c, s) for t, c, text in texts for s in secrets if s.lower() in text.lower()] == []

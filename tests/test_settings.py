@@ -35,6 +35,7 @@ def test_nothing_configured_is_a_working_default():
     ({"RAPPORT_DIGEST": "monday morning"}, "RAPPORT_DIGEST"),
     ({"RAPPORT_PUBLIC_URL": "rapport.example.com"}, "RAPPORT_PUBLIC_URL"),
     ({"RAPPORT_MAIL_DOMAIN": "not a domain"}, "RAPPORT_MAIL_DOMAIN"),
+    ({"RAPPORT_MAIL_DOMAIN": "co.uk"}, "RAPPORT_MAIL_DOMAIN"),  # a public suffix: nobody's
     ({"RAPPORT_SMTP_PORT": "smtp"}, "RAPPORT_SMTP_PORT"),
     ({"RAPPORT_SMTP_PORT": "0"}, "RAPPORT_SMTP_PORT"),
 ])

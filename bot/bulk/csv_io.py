@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.addresses import is_free_mail, normalize_domain
+from bot.addresses import is_free_mail, is_public_suffix, normalize_domain, shown_domain
 from bot.nudges import rules
 from bot.people.contacts import ContactRuleError, save_contact
 from bot.people.roles import ContactWordsError, format_contacts, parse_contacts_cell
@@ -25,21 +25,16 @@ from bot.slack.people import SlackUser, owner_refusal
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
+from storage.clients import all_clients, clients_by_keys
 from storage.contacts import contacts_by_role, contacts_of_clients
 from storage.counts import fold_client_counts
 from storage.handoffs import move_open_goals
+from storage.interactions import has_interaction
 from storage.mail import add_client_domain, client_domain, domains_of, domains_of_clients, our_domains
 from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
-from storage.names import normalize_name
-from storage.queries import (
-    all_clients,
-    all_workspaces,
-    clients_by_keys,
-    get_or_create_workspace,
-    has_interaction,
-    name_key,
-    open_referral_counts,
-)
+from storage.names import name_key, normalize_name
+from storage.referrals import open_referral_counts
+from storage.workspaces import all_workspaces, get_or_create_workspace
 
 IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value", "contacts",
                   "domains")
@@ -132,9 +127,13 @@ def _domains(raw: str) -> list[str]:
         domain = normalize_domain(word)
         if domain is None:
             raise ValueError(f"domains: {_shown(word)} is not a domain like acme.com")
+        shown = shown_domain(domain)
+        if is_public_suffix(domain):
+            raise ValueError(f"domains: {shown} is a public suffix (anyone can register a name under it), so it is no "
+                             f"client's domain; give the client's own, like acme.{shown}")
         if is_free_mail(domain):
-            raise ValueError(f"domains: {domain} is a free-mail domain, so no client is matched by it; list the "
-                             "person in contacts with their address instead (Jane Doe <jane@" + domain + ">)")
+            raise ValueError(f"domains: {shown} is a free-mail domain, so no client is matched by it; list the "
+                             "person in contacts with their address instead (Jane Doe <jane@" + shown + ">)")
         found.append(domain)
     return found
 
@@ -247,9 +246,9 @@ def _apply_row(session: Session, workspace: Workspace, row: dict[str, str], defa
     for domain in domains:  # listed domains are added; others stay
         taken = client_domain(session, workspace.id, domain)
         if domain in ours:
-            raise ValueError(f"domains: {domain} is one of your own domains (/client mail ours)")
+            raise ValueError(f"domains: {shown_domain(domain)} is one of your own domains (/client mail ours)")
         if taken is not None and taken.client_id != client.id:
-            raise ValueError(f"domains: {domain} is another client's domain already")
+            raise ValueError(f"domains: {shown_domain(domain)} is another client's domain already")
         if taken is None:
             add_client_domain(session, workspace.id, client.id, domain, IMPORTER, now)
     after = (client.owner_id, client.checkin_count, client.checkin_unit, client.channel_id, client.status,
@@ -378,7 +377,8 @@ def _export_row(writer: Any, client: Client, referrals: dict[int, int], health: 
         _day(next_checkin(client), tz), _day(client.last_contact_at, tz), client.last_contact_direction or "",
         _day(client.last_their_contact_at, tz), client.unanswered_count, referrals.get(client.id, 0),
         _day(_next_nudge(client), tz), health, client.value if client.value is not None else "",
-        safe_cell(format_contacts([(c.name, c.role, c.email) for c in people])), "; ".join(domains),
+        safe_cell(format_contacts([(c.name, c.role, c.email) for c in people])),
+        "; ".join(shown_domain(d) for d in domains),
     ])
 
 

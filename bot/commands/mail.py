@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.addresses import is_free_mail, normalize_domain
+from bot.addresses import is_free_mail, is_public_suffix, normalize_domain, shown_domain
 from bot.capture.mail.summary import last_week, new_key
 from bot.commands.common import find, require_owner_or_admin
 from bot.commands.manage import require_admin
@@ -51,15 +51,20 @@ def cmd_mail(session: Session, ctx: Context, args: str) -> b.Reply:
         if len(set(domains)) > MAX_DOMAINS:
             raise CommandError(f"At most {MAX_DOMAINS} domains of your own.", usage)
         for domain in domains:
+            shown = shown_domain(domain)
+            if is_public_suffix(domain):
+                raise CommandError(f"{shown} is a public suffix: anyone can register a name under it, so it cannot "
+                                   f"say who is yours. Give your organisation's own domain (like agency.{shown}).",
+                                   usage)
             if is_free_mail(domain):
-                raise CommandError(f"{domain} is a free-mail domain: people outside your team have addresses there "
+                raise CommandError(f"{shown} is a free-mail domain: people outside your team have addresses there "
                                    "too, so it cannot say who is yours. Give your organisation's own domain.", usage)
             taken = client_domain(session, ctx.workspace_id, domain)
             if taken is not None:
                 owner = session.get(Client, taken.client_id)
-                raise CommandError(f"{domain} is {owner.name if owner else 'a client'}'s domain; a domain is either a "
+                raise CommandError(f"{shown} is {owner.name if owner else 'a client'}'s domain; a domain is either a "
                                    "client's or yours. Remove it there first: /client domain <client> "
-                                   f"{domain} remove", usage)
+                                   f"{shown} remove", usage)
         set_our_domains(session, ctx.workspace_id, domains, ctx.user_id, ctx.now)
         audit.record(session, ctx.workspace_id, ctx.user_id, "mail_ours", ctx.now,
                      detail=", ".join(sorted(set(domains))))
@@ -91,7 +96,7 @@ def _mail_card(session: Session, ctx: Context, workspace: Workspace, done: str |
                             "whoever runs Rapport sets it."))
     ours = our_domains(session, ctx.workspace_id)
     if ours:
-        lines.append(b.line("Your own domains: ", b.text(", ".join(ours), bold=True),
+        lines.append(b.line("Your own domains: ", b.text(", ".join(shown_domain(d) for d in ours), bold=True),
                             ". Change them (admins): ", b.text("/client mail ours <domain> …", code=True)))
     else:
         lines.append(b.line(b.emoji("warning"), " Your own domains are not set, so only mail from clients counts "
@@ -113,48 +118,59 @@ def _domain(word: str, usage: str) -> str:
     return domain
 
 
+def _example(name: str) -> str:
+    """A name under a public suffix for a refusal's example: the client's first word, if it can be a label."""
+    word = "".join(c for c in name.split()[0].lower() if c.isascii() and c.isalnum()) if name.split() else ""
+    return word or "yourclient"
+
+
 def cmd_domain(session: Session, ctx: Context, args: str) -> b.Reply:
     usage = USAGE["domain"]
     match = find(session, ctx, args, usage)
     client, words = match.client, match.rest.split()
     if not words:
         known = domains_of(session, client.id)
-        listed = ", ".join(known) if known else "none yet"
+        listed = ", ".join(shown_domain(d) for d in known) if known else "none yet"
         return b.reply(f"{client.name}'s domains: {listed}",
                        b.paragraph(b.text(client.name, bold=True), "'s domains: ", listed,
                                    ". Mail from or to an address at one of them counts as a touch with them."))
     if len(words) > 2 or (len(words) == 2 and words[1].lower() != "remove"):
         raise CommandError("Give one domain, and remove to take it away.", usage)
     domain = _domain(words[0], usage)
+    shown = shown_domain(domain)  # stored as matching compares it (IDNA); shown as people write it
     existing = client_domain(session, ctx.workspace_id, domain)
     if len(words) == 2:
         if existing is None or existing.client_id != client.id:
-            raise CommandError(f"{domain} is not one of {client.name}'s domains.", usage)
+            raise CommandError(f"{shown} is not one of {client.name}'s domains.", usage)
         require_owner_or_admin(ctx, client, "remove a domain of")
         session.delete(existing)
         audit.record(session, ctx.workspace_id, ctx.user_id, "domain_removed", ctx.now, client_id=client.id,
                      detail=domain)
-        return b.reply(f"Removed {domain} from {client.name}.", b.paragraph(
-            "Mail at ", b.text(domain, bold=True), " no longer counts for ", b.text(client.name, bold=True),
+        return b.reply(f"Removed {shown} from {client.name}.", b.paragraph(
+            "Mail at ", b.text(shown, bold=True), " no longer counts for ", b.text(client.name, bold=True),
             " (touches already recorded stay)."))
+    if is_public_suffix(domain):
+        raise CommandError(f"{shown} is a public suffix: anyone can register a name under it, so it is no one "
+                           f"organisation's domain and would match strangers. Give {client.name}'s own domain "
+                           f"(like {_example(client.name)}.{shown}).", usage)
     if is_free_mail(domain):
-        raise CommandError(f"{domain} is a free-mail domain: anyone can have an address there, so Rapport never "
+        raise CommandError(f"{shown} is a free-mail domain: anyone can have an address there, so Rapport never "
                            f"matches a client by it. Add the person instead, with their address: /client contact "
-                           f"{client.name} <name> someone@{domain}", usage)
+                           f"{client.name} <name> someone@{shown}", usage)
     if domain in our_domains(session, ctx.workspace_id):
-        raise CommandError(f"{domain} is one of your own domains (/client mail ours), so it cannot be a client's.",
+        raise CommandError(f"{shown} is one of your own domains (/client mail ours), so it cannot be a client's.",
                            usage)
     if existing is not None:
         if existing.client_id == client.id:
-            return b.reply(f"{domain} is already {client.name}'s.", b.paragraph(
-                b.text(domain, bold=True), " is already one of ", b.text(client.name, bold=True), "'s domains."))
+            return b.reply(f"{shown} is already {client.name}'s.", b.paragraph(
+                b.text(shown, bold=True), " is already one of ", b.text(client.name, bold=True), "'s domains."))
         other = session.get(Client, existing.client_id)
-        raise CommandError(f"{domain} is already {other.name if other else 'another client'}'s domain. A domain "
+        raise CommandError(f"{shown} is already {other.name if other else 'another client'}'s domain. A domain "
                            "belongs to one client; add people of the other by their address: /client contact "
-                           f"{client.name} <name> someone@{domain}", usage)
+                           f"{client.name} <name> someone@{shown}", usage)
     add_client_domain(session, ctx.workspace_id, client.id, domain, ctx.user_id, ctx.now)
     audit.record(session, ctx.workspace_id, ctx.user_id, "domain", ctx.now, client_id=client.id, detail=domain)
-    return b.reply(f"Added {domain} to {client.name}.", b.paragraph(
-        b.emoji("inbox_tray"), " Mail from or to anyone at ", b.text(domain, bold=True),
+    return b.reply(f"Added {shown} to {client.name}.", b.paragraph(
+        b.emoji("inbox_tray"), " Mail from or to anyone at ", b.text(shown, bold=True),
         " (and its subdomains) now counts "
         "as a touch with ", b.text(client.name, bold=True), ", unless their address is another client's contact."))

@@ -48,9 +48,8 @@ from bot.workspaces import tz_of
 from storage.db import is_outage
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
-from storage.queries import (
+from storage.outbox import (
     claim_nudges,
-    get_workspace,
     handled_workspace,
     held_attempts,
     mark_nudges,
@@ -58,6 +57,7 @@ from storage.queries import (
     release_claimed_at,
     release_nudges,
 )
+from storage.workspaces import get_workspace
 
 log = logging.getLogger(__name__)
 

@@ -156,5 +156,5 @@ def reply(summary: str, *blocks: Block) -> Reply:
 def error(message: str, usage: str | None = None) -> Reply:
     blocks = [paragraph(emoji("warning"), " ", message)]
     if usage:
-        blocks.append(rich(line("Try: "), {"type": "rich_text_preformatted", "elements": [text(usage)]}))
+        blocks.append(rich(line("Try:"), {"type": "rich_text_preformatted", "elements": [text(usage)]}))
     return Reply(text=fallback(message), blocks=blocks, ok=False)
