@@ -301,6 +301,17 @@ def test_list_filters(rapport):
     assert "I can list" in rapport.command("list everything").text
 
 
+def test_a_check_in_in_the_past_reads_late_in_the_list_and_the_card(rapport):
+    """`/client list` says a past check-in is late, as App Home does (issue 34); the card counts one day as one."""
+    rapport.command("add Weekly every 1w")
+    assert "Weekly · Shallow · @UANA · not heard from yet · check-in due 2026-11-23" in rapport.command("list").text
+    rapport.clock.now += timedelta(days=8)
+    assert "check-in late since 2026-11-23" in rapport.command("list").text
+    assert "next due 2026-11-23, 1 day late." in rapport.command("status weekly").text
+    rapport.clock.now += timedelta(days=1)
+    assert "next due 2026-11-23, 2 days late." in rapport.command("status weekly").text
+
+
 def test_snooze(rapport):
     rapport.command("add Acme Corp")
     reply = rapport.command("snooze acme corp 2w")
@@ -355,7 +366,7 @@ def test_forget_asks_first_and_is_for_owner_or_admin(rapport):
     assert "cannot be undone" in ask.text and "1 logged entry" in ask.text
     assert counts(rapport.database) == (1, 1, 0)
     forget, cancel = buttons(ask)
-    assert forget["style"] == "danger" and "confirm" in forget
+    assert forget["style"] == "danger" and "confirm" not in forget  # the reply asks; one question, not two
     assert "nothing was forgotten" in rapport.click(cancel).text
     assert counts(rapport.database) == (1, 1, 0)
     stolen = rapport.click(forget, user="UBEN")

@@ -238,7 +238,7 @@ def test_a_touch_logged_while_a_cards_post_is_unsettled_leaves_the_row_saying_wh
     digest = run_sweep(rapport, DUE + 7 * DAY - timedelta(hours=6), digest=(0, MONDAY.time()))
     assert digest.planned.planned.get("digest") == 1
     [sent] = [m for m in rapport.fake.messages["CACME"] if (m.get("text") or "").startswith("Weekly digest")]
-    assert "Last week 1 of the 1 clients Rapport brought up had a touch logged within 7 days (100%)." in words(sent)
+    assert "Last week the 1 client Rapport brought up had a touch logged within 7 days." in words(sent)
 
 
 def test_a_card_whose_unsettled_post_never_arrived_is_dropped_once_a_touch_handled_it(rapport):

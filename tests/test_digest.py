@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from bot.nudges.digest import digest_message
 from tests.snapshots import reading
 from tests.test_sweep import run_sweep, words
 
@@ -106,7 +107,7 @@ def test_a_busy_workspace(rapport):
     assert order == sorted(order), "the worst first"
     assert "Risky One · 2 warning signs in 30 days → ask for an honest conversation" in text
     # logged before Weekly was added, its three emails count from when they were sent (PRODUCT.md §6): quiet too
-    assert ("Weekly · no reply to 3 touches since 19 Oct (also gone quiet, a check-in due) → call, or ask for a short "
+    assert ("Weekly · no reply to 3 attempts since 19 Oct (also gone quiet, a check-in due) → call, or ask for a short "
             "meeting") in text
     assert text.count("Weekly ·") == 1, "each client once in the lists, under its worst reason"
     assert "Quiet One · nothing from them in 40 days → give them a call" in text
@@ -199,3 +200,25 @@ def test_a_digest_whose_post_went_unseen_is_looked_for_not_posted_once_its_week_
     assert [m["text"].split(":")[0] for m in digests(rapport)] == ["Weekly digest, week of 23 Nov",
                                                                   "Weekly digest, week of 7 Dec"]
     assert report.delivery.reconciled == 1 and report.delivery.superseded == 1
+
+
+@pytest.mark.parametrize(("rate", "reviews", "channel", "said"), [
+    ((1, 0), (0, 1), (0, 1), ["Last week the 1 client Rapport brought up had no touch logged within 7 days.",
+                              "Last month's review was not shared with the client.",
+                              "Referral channel: the 1 active client referred nobody in the last 12 months."]),
+    ((1, 1), (1, 1), (1, 1), ["Last week the 1 client Rapport brought up had a touch logged within 7 days.",
+                              "Last month's review was shared with the client.",
+                              "Referral channel: the 1 active client referred someone in the last 12 months."]),
+    ((5, 2), (1, 3), (1, 5), ["Last week 2 of the 5 clients Rapport brought up had a touch logged within 7 days (40%).",
+                              "1 of last month's 3 reviews was shared with the client.",
+                              "Referral channel: 1 of 5 active clients referred someone in the last 12 months (20%)."]),
+    ((2, 0), (2, 2), (0, 2), ["Last week 0 of the 2 clients Rapport brought up had a touch logged within 7 days (0%).",
+                              "2 of last month's 2 reviews were shared with the client.",
+                              "Referral channel: 0 of 2 active clients referred someone in the last 12 months (0%)."]),
+])
+def test_the_closing_lines_say_one_client_as_one(rate, reviews, channel, said):
+    """A digest's closing lines in a small workspace: never "the 1 clients" or "1 reviews were" (issue 34)."""
+    _, blocks = digest_message({"week": "2026-W48", "counts": {}, "lists": [], "action_rate": rate,
+                                "reviews_shared": reviews, "referral_channel": channel})
+    notes = [e["text"] for block in blocks if block["type"] == "context" for e in block["elements"]]
+    assert notes == said

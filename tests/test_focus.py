@@ -232,3 +232,21 @@ def test_value_is_set_shown_and_refused_when_unreadable(rapport):
     rapport.command("value acme corp none")
     assert client_named(rapport.database, "Acme Corp").value is None
     assert "has no value set" in rapport.command("value acme corp").text
+
+
+def test_a_late_promise_is_said_late_on_its_card(rapport):
+    """'Why today' says what is true when the card goes out: a promise whose day has passed is late, not coming due
+    (issue 34); the day before, it is coming due."""
+    for name in ("Acme Corp", "Globex"):
+        rapport.command(f"add {name} channel <#CX|x>")
+    rapport.command("value globex 500k")  # the value makes the line say more than the headline: it is shown
+    rapport.command("value acme corp 1k")
+    rapport.command("promise acme corp send the deck by 2026-11-25")
+    rapport.command("promise globex the audit by 2026-11-19")
+    run_sweep(rapport, datetime(2026, 11, 24, 10, tzinfo=UTC))  # Globex's is late; Acme's is due tomorrow
+    whys = {c.client_id: c.why for c in _cards(rapport)}
+    acme, globex = (client_named(rapport.database, n).id for n in ("Acme Corp", "Globex"))
+    assert whys[globex] == "Why today: a promise already late, top 10% by value"
+    assert whys[acme] == "Why today: a promise coming due"
+    [message] = posts(rapport, "CX")
+    assert "Why today: a promise already late, top 10% by value" in json.dumps(message["blocks"])

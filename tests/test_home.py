@@ -182,8 +182,10 @@ def test_a_check_in_in_the_past_says_late(rapport):
     assert "Steady Co · Steady\nLast heard from them 16 Nov · check-in late since 23 Nov" in text
 
 
-VERBS = {"Log", "Record", "Mark", "View", "Show", "Change", "Resume", "Forget", "Cancel", "Tick", "←"}
-PERMANENT = {"nudge_not_relevant", "home_not_relevant", "forget_confirm"}  # what ends something for good
+VERBS = {"Log", "Record", "Mark", "View", "Show", "Change", "Resume", "Forget", "Cancel", "Tick", "Share", "←"}
+# What ends something for good, or can't be taken back, asks first. `forget`'s button is itself the answer to the
+# command's question ("Forget Acme Corp? … It cannot be undone."): one confirmation, not two.
+PERMANENT = {"nudge_not_relevant", "home_not_relevant", "review_share"}
 
 
 def _buttons(node):
@@ -204,13 +206,15 @@ def test_every_button_names_what_it_does_and_a_permanent_one_asks_first(rapport)
     view = _busy_home(rapport)
     rapport.command("channel default <#CTEAM|team>", user="UADMIN")
     run_sweep(rapport, MONDAY + 35 * DAY, digest=(0, time(9)))
+    run_sweep(rapport, MONDAY + 46 * DAY)  # Friday 1 January, the month's first workday: the owners' reviews message
     replies = [rapport.command(text).json() for text in (
         "referral steady co -> Gamma", "forget quiet 0", "closeout calm co", "contact calm co Sam Lee sponsor",
         "contact calm co Jane Doe primary", "log calm co meeting with Sam Lee")]
     posted = [m for history in rapport.fake.messages.values() for m in history]
     seen = list(_buttons([view, replies, posted]))
     assert {b["action_id"] for b in seen} >= {"nudge_not_relevant", "home_not_relevant", "forget_confirm",
-                                              "home_pace", "referral_thanked", "closeout_tick", "nudge_open"}
+                                              "home_pace", "referral_thanked", "closeout_tick", "nudge_open",
+                                              "review_open", "review_share"}
     for button in seen:
         label = button["text"]["text"]
         assert label.isdigit() or label.split()[0] in VERBS, label

@@ -18,7 +18,7 @@ from bot.reviews.export import COLUMNS, write_reviews
 from bot.reviews.figures import Rules, compute
 from bot.reviews.freeze import prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
-from bot.reviews.render import SECTIONS
+from bot.reviews.render import SECTIONS, _duration
 from storage.erasure import delete_client
 from storage.models import Client, Goal, GoalCheck, ReviewMonth, Workspace
 from tests.conftest import buttons
@@ -132,7 +132,7 @@ def test_a_scripted_month_shows_every_figure_in_order_and_what_went_wrong(captur
     assert len(sent) == 1
     labels = [(e["text"]["text"], e["value"]) for block in sent[0]["blocks"] if block["type"] == "actions"
               for e in block["elements"]]
-    assert [label for label, _ in labels] == ["Open", "Share with the client"] * 2
+    assert [label for label, _ in labels] == ["View review", "Share with the client"] * 2
 
 
 def test_a_frozen_month_does_not_move_when_the_data_changes(capturing):
@@ -196,6 +196,33 @@ def test_freezing_is_done_once_per_month_and_a_second_sweep_adds_nothing(rapport
     assert "Six months: — → — → — → — → Deep → " in december
 
 
+def test_the_monthly_message_says_what_its_buttons_do_and_sharing_asks_first(rapport):
+    """Issue 34 on the owners' first-workday message: buttons named for what they do, sharing (it posts into a
+    channel the client reads, for good) behind a Block Kit confirm, and a notification that counts one as one."""
+    rapport.clock.now = at(16, 15)
+    rapport.command("add Acme Corp")
+    run_sweep(rapport, at(1, 10, month=12))
+    [monthly] = [m for m in posts(rapport) if "Your monthly reviews" in words(m)]
+    assert monthly["text"] == ("Your review of November 2026 is ready for 1 client. View it, then share it with the "
+                               "client.")
+    assert "View one to read it" in words(monthly)
+    view, share = buttons_of(monthly)
+    assert (view["text"]["text"], view["action_id"], "confirm" in view) == ("View review", "review_open", False)
+    assert (share["text"]["text"], share["action_id"]) == ("Share with the client", "review_share")
+    confirm = share["confirm"]
+    assert confirm["title"]["text"] == "Share with the client?" and confirm["confirm"]["text"] == "Share"
+    assert confirm["text"]["text"] == ("Acme Corp's review of November 2026 will be posted in the channel you share "
+                                       "with them, for them to read. Rapport can't take it back.")
+    assert "Monthly review · Acme Corp · November 2026" in rapport.click(view).text
+
+    rapport.clock.now = at(20, 15, month=12)
+    rapport.command("add Globex")
+    run_sweep(rapport, at(1, 10, month=1).replace(year=2027))
+    [_, january] = [m for m in posts(rapport) if "Your monthly reviews" in words(m)]
+    assert january["text"] == ("Your reviews of December 2026 are ready for 2 clients. View each, then share it with "
+                               "its client.")
+
+
 def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(capturing):
     rapport = capturing
     _script_november(rapport)
@@ -237,7 +264,7 @@ def test_sharing_posts_the_review_and_its_chart_into_the_shared_channel_only(cap
     # the weekly digest counts last month's reviews shared
     run_sweep(rapport, at(7, 10, month=12), digest=(0, time(9)))
     digest = next(m for m in posts(rapport) if m["text"].startswith("Weekly digest"))
-    assert "1 of last month's 3 reviews were shared with the client." in words(digest)
+    assert "1 of last month's 3 reviews was shared with the client." in words(digest)
 
 
 def buttons_of(message: dict) -> list[dict]:
@@ -384,3 +411,8 @@ def test_a_client_forgotten_while_its_page_is_frozen_is_left_out_and_the_rest_ar
         assert store_page(session, 1, "2026-10", page, at(1, 10))
     with rapport.database.sessions() as session:
         assert [r.client_id for r in session.scalars(select(ReviewMonth))] == [acme]
+
+
+def test_a_reviews_times_count_one_as_one():
+    assert [_duration(m) for m in (1, 45, 60, 90, 120)] == [
+        "1 business minute", "45 business minutes", "1 business hour", "1.5 business hours", "2 business hours"]

@@ -132,13 +132,26 @@ def test_a_post_whose_outcome_slack_never_told_is_looked_for_before_it_is_ever_p
 
 
 def test_a_share_click_for_a_month_never_frozen_posts_nothing(capturing):
+    """…and says the true reason: the month is under way, ended but not frozen yet, or ended before Rapport froze
+    anything for the client."""
     rapport = capturing
-    _ready(rapport)
+    _script_november(rapport)
     acme = client_named(rapport.database, "Acme Corp").id
-    for month in ("2026-10", "2026-12"):  # before Rapport froze anything; the month under way
-        forged = {"action_id": "review_share", "value": f"{acme}:{month}"}
-        for _ in range(2):
-            assert "is not finished yet" in rapport.click(forged).text
+
+    def refusal(month: str) -> str:
+        return rapport.click({"action_id": "review_share", "value": f"{acme}:{month}"}).text
+
+    rapport.clock.now = at(1, 8, month=12)  # November is over; the sweep that freezes it has not run yet
+    for _ in range(2):
+        said = refusal("2026-11")
+        assert "Acme Corp's review of November 2026 is not frozen yet" in said and "not finished" not in said
+    run_sweep(rapport, at(1, 10, month=12), digest=None)
+    rapport.clock.now = at(1, 11, month=12)
+    for _ in range(2):
+        said = refusal("2026-10")  # before Rapport froze anything
+        assert "Acme Corp's review of October 2026 can't be shared" in said and "was never frozen" in said
+        assert "not finished" not in said and "/client review Acme Corp 2026-10" in said
+        assert "Acme Corp's review of December 2026 is not finished yet" in refusal("2026-12")  # under way
     assert _posted(rapport) == [] and _charts(rapport) == []
 
 
@@ -148,4 +161,6 @@ def test_the_first_months_a_review_can_be_asked_for_are_answered(rapport):
         reply = rapport.command(f"review acme corp 2000-{month:02d}").text
         assert f"Monthly review · Acme Corp · {['January', 'February', 'March', 'April', 'May', 'June'][month - 1]} " \
                "2000" in reply, reply
-    assert "is not a month" in rapport.command("review acme corp 1999-12").text
+    too_early = rapport.command("review acme corp 1999-12").text
+    assert "1999-12 is too early: reviews go back to 2000-01 at the earliest" in too_early
+    assert "is not a month" not in too_early

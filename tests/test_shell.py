@@ -30,7 +30,7 @@ def test_scripted_session_on_a_fresh_sqlite_database(tmp_path):
     assert "@you thanked Acme Corp for introducing Beta Ltd" in out
     assert "Acme Corp\n=========\nActive · owner @you" in out
     assert "Did you mean Acme Corp?" in out
-    assert "[Forget Beta Ltd…]  [Cancel]" in out and "Cancelled: nothing was forgotten." in out
+    assert "[Forget Beta Ltd]  [Cancel]" in out and "Cancelled: nothing was forgotten." in out
     assert result.stderr == ""
     assert (tmp_path / "rapport.db").exists()
 

@@ -103,6 +103,7 @@ STRANGERS = {
     "UGONE": ({"tz": "UTC", "deleted": True}, "is deactivated in Slack"),
     "UNOBODY": (None, "Slack doesn't know"),
     "UJANE": ({"tz": "UTC", "team_id": "TACME"}, "is from another organisation (Slack Connect)"),
+    "USLACKBOT": ({"tz": "UTC", "team_id": "T1", "is_bot": False}, "is a bot, not a person"),  # as users.info says
 }
 
 
@@ -143,10 +144,10 @@ def test_a_csv_owner_is_checked_with_slack_and_a_refused_row_leaves_no_trace(tmp
     (tmp_path / "clients.csv").write_text(rows)
     result = run(["import", "clients.csv"], tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake_slack.api_url)
     assert result.returncode == 1, result.stderr
-    assert "1 added, 0 updated, 0 unchanged, 4 rejected" in result.stdout
+    assert f"1 added, 0 updated, 0 unchanged, {len(STRANGERS)} rejected" in result.stdout
     for line, (user, (_, why)) in enumerate(STRANGERS.items(), start=3):
         assert f"line {line}: rejected: owner refused: " in result.stdout and why in result.stdout, user
-    assert len(fake_slack.called("users.info")) == 5  # each owner asked about once
+    assert len(fake_slack.called("users.info")) == 1 + len(STRANGERS)  # each owner asked about once
     # an owner taken from an existing client by a later file is checked too
     (tmp_path / "again.csv").write_text("name,owner\nAcme Corp,UROBOT\n")
     again = run(["import", "again.csv"], tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake_slack.api_url)

@@ -98,7 +98,8 @@ def client_card(session: Session, ctx: Context, client: Client) -> list[b.Block]
                             b.date(client.unanswered_since or now), "."))
     due = next_checkin(client)
     if due is not None:
-        behind = f", {(now - due).days} days late" if due < now and (now - due).days > 0 else ""
+        late = (now - due).days
+        behind = f", {late} day{'s' if late != 1 else ''} late" if due < now and late > 0 else ""
         lines.append(b.line(f"Check-in every {cadence(client)}; next due ", b.date(due), behind + "."))
     else:
         lines.append(b.line("Check-ins: no rhythm set."))

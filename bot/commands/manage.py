@@ -306,12 +306,13 @@ def cmd_forget(session: Session, ctx: Context, args: str) -> b.Reply:
     body = (f"This permanently deletes it with {interactions} logged "
             f"{'entry' if interactions == 1 else 'entries'} and {referrals} "
             f"{'referral' if referrals == 1 else 'referrals'}. It cannot be undone.")
+    # This reply is the one confirmation (issue 34): typing the command only asks, saying what goes; its button
+    # answers, so a Block Kit `confirm` on it would ask the same question a second time.
     return b.reply(
         f"Forget {client.name}? {body}",
         b.paragraph(b.emoji("warning"), " Forget ", b.text(client.name, bold=True), "? " + body),
         b.actions(
-            b.button(f"Forget {client.name}", "forget_confirm", str(client.id), style="danger",
-                     confirm=b.confirm_dialog("Forget for good?", body, "Forget")),
+            b.button(f"Forget {client.name}", "forget_confirm", str(client.id), style="danger"),
             b.button("Cancel", "forget_cancel", str(client.id)),
             block_id="forget",
         ),

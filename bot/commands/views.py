@@ -141,7 +141,7 @@ def _list_line(client: Client, now: datetime, signs: int | None, health: str) ->
         parts.append(f" · {client.unanswered_count} unanswered")
     due = next_checkin(client)
     if due is not None:
-        parts += [" · check-in ", b.date(due)]
+        parts += [" · check-in late since " if due < now else " · check-in due ", b.date(due)]  # as App Home says
     if signs:
         parts.append(f" · {signs} warning signs")
     if client.status == "former" and client.ended_at:

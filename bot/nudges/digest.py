@@ -175,13 +175,20 @@ def _footnotes(facts: dict[str, Any]) -> list[str]:
     if rate and rate[0]:
         nudged, acted = rate
         notes.append(f"Last week {acted} of the {nudged} clients Rapport brought up had a touch logged within 7 days "
-                     f"({round(100 * acted / nudged)}%).")
+                     f"({round(100 * acted / nudged)}%)." if nudged > 1 else
+                     f"Last week the 1 client Rapport brought up had {'a' if acted else 'no'} touch logged within 7 "
+                     "days.")
     reviews = facts.get("reviews_shared")
     if reviews and reviews[1]:  # PRODUCT.md §4.12: how many of last month's reviews reached their clients
-        notes.append(f"{reviews[0]} of last month's {reviews[1]} reviews were shared with the client.")
+        shared, made = reviews
+        notes.append(f"{shared} of last month's {made} reviews {'was' if shared == 1 else 'were'} shared with the "
+                     "client." if made > 1 else
+                     f"Last month's review {'was' if shared else 'was not'} shared with the client.")
     channel = facts.get("referral_channel")
     if channel and channel[1]:
         referring, active = channel
         notes.append(f"Referral channel: {referring} of {active} active clients referred someone in the last 12 "
-                     f"months ({round(100 * referring / active)}%).")
+                     f"months ({round(100 * referring / active)}%)." if active > 1 else
+                     f"Referral channel: the 1 active client {'referred someone' if referring else 'referred nobody'} "
+                     "in the last 12 months.")
     return notes

@@ -167,7 +167,7 @@ class _Target:
         if current and client.status != "paused":
             if is_unanswered(client, now) and client.unanswered_since is not None:
                 found.add(NO_REPLY, (-client.unanswered_count, client.unanswered_since, name),
-                          f"no reply to {client.unanswered_count} touches since {days(client.unanswered_since)}",
+                          f"no reply to {client.unanswered_count} attempts since {days(client.unanswered_since)}",
                           "call, or ask for a short meeting")
             if is_quiet(client, now):
                 silent = silent_days(client, now)
@@ -219,7 +219,7 @@ class _Target:
             kinds = {r.kind for r in ranked.candidate.reasons}
             if client_id in listed or kinds <= LISTED_KINDS or len(waiting) >= SHOWN:
                 continue
-            waited = f", waiting {ranked.waited} workdays" if ranked.waited else ""
+            waited = f", waiting {ranked.waited} workday{'s' if ranked.waited != 1 else ''}" if ranked.waited else ""
             waiting.append(_item(client_id, names.get(client_id, "?"),
                                  ranking.PHRASES.get(ranked.top.kind, ranked.top.kind) + waited,
                                  "see App Home, Needs attention", []))

@@ -10,6 +10,7 @@ cards keeps a client to one card a day.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -296,8 +297,9 @@ def _make_cards(session: Session, workspace_id: int, owner: str, day: str, now: 
         if not relevant or client is None:
             gone += 1  # carded meanwhile by another sweep, or nothing of it applies any more
             continue
+        late = any(n.kind == "promise" and json.loads(n.facts).get("stage") == "late" for n in relevant)
         card = Card(workspace_id=workspace_id, client_id=client.id, owner_id=owner, day=day, created_at=now,
-                    score=ranked.score, why=ranking.explain(ranked, scale.values, now))
+                    score=ranked.score, why=ranking.explain(ranked, scale.values, now, late_promise=late))
         session.add(card)
         made.append((card, relevant))
     session.flush()

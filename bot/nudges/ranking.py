@@ -93,6 +93,7 @@ PHRASES = {
     "intro_reminder": "an introduction still to make", "handoff_checkin": "a check-in after a handoff",
     "closeout": "a closeout to finish", "referable": "a good moment to make referring easy",
 }
+LATE_PROMISE = "a promise already late"  # a promise's reason once its day has passed: not "coming due"
 
 
 @dataclass(frozen=True)
@@ -216,9 +217,11 @@ def value_standing_words(above: int, total: int) -> str | None:
     return None
 
 
-def explain(ranked: Ranked, values: Sequence[int], now: datetime) -> str:
-    """One line on the card: why this client today. The card itself says what happened, with its dates."""
-    parts = [PHRASES.get(ranked.top.kind, ranked.top.kind)]
+def explain(ranked: Ranked, values: Sequence[int], now: datetime, *, late_promise: bool = False) -> str:
+    """One line on the card: why this client today. The card itself says what happened, with its dates; a promise
+    whose day has passed (`late_promise`) is said as late."""
+    top = ranked.top.kind
+    parts = [LATE_PROMISE if top == "promise" and late_promise else PHRASES.get(top, top)]
     standing = value_standing(ranked.candidate.value, values)
     if standing:
         parts.append(standing)

@@ -76,7 +76,7 @@ def _unanswered(client: b.Element, name: str, f: dict[str, Any], days: Days) -> 
         said = [plural(n, *TOUCH_WORDS.get(k, (k, k + "s"))) for k, n in sorted(kinds.items(), key=lambda i: -i[1])]
         tried = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
     else:
-        tried = plural(f["count"], "touch")
+        tried = plural(f["count"], "attempt")  # planned before kinds were kept: the digest's word too
     what = f"no reply to {tried} since {days(f['since'])}"
     return Said("telephone_receiver", (client, f" hasn't replied to {tried} from you since {days(f['since'])}."),
                 ("pick up the phone, or ask for a short meeting, rather than another email.",),

@@ -88,7 +88,7 @@ def assess(data: HealthInput) -> Health:
     ago = {0: "within the last day", 1: "a day ago"}.get(data.silent_days, f"{data.silent_days} days ago")
     silence = (f"silent {data.silent_days} days (quiet after {data.quiet_threshold})" if quiet else
                f"heard from them {ago}" if data.heard_ever else
-               f"tracked {data.silent_days} days, nothing from them yet")
+               f"tracked {data.silent_days} day{'s' if data.silent_days != 1 else ''}, nothing from them yet")
     unanswered = f"{data.unanswered} touches from us unanswered" if data.unanswered >= 3 else None
     late, goals = data.late_commitments, data.goals_at_risk
     signs = data.warning_signs_30d + late + goals

@@ -27,9 +27,9 @@ def _duration(minutes: int | None) -> str:
     if minutes is None:
         return "no answers to time"
     if minutes < 60:
-        return f"{minutes} business minutes"
-    hours = minutes / 60
-    return f"{hours:.1f} business hours".replace(".0 ", " ")
+        return _plural(minutes, "business minute")
+    hours = f"{minutes / 60:.1f}".removesuffix(".0")
+    return f"{hours} business hour{'s' if hours != '1' else ''}"
 
 
 def _day(iso: str | None) -> str:
@@ -137,7 +137,7 @@ def review_blocks(figures: dict[str, Any], *, frozen_at: datetime | None = None)
     note = "Counted up to now: the month is not over." if figures["so_far"] else \
         f"Frozen when the month ended ({frozen_at:%d %b %Y})." if frozen_at else "Worked out from today's data."
     blocks.append(b.context(note))
-    return b.reply(f"{head}: {wrong_count(figures)} things went wrong", *blocks)
+    return b.reply(f"{head}: {_plural(wrong_count(figures), 'thing')} went wrong", *blocks)
 
 
 def client_blocks(figures: dict[str, Any]) -> tuple[str, list[b.Block]]:

@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.reviews.chart import MonthPoint, six_month_chart
+from bot.reviews.months import last_full_key
 from bot.reviews.render import client_blocks, review_blocks
 from bot.reviews.view import MonthError, pick_month, review_of, review_rules
 from bot.slack import blocks as b
@@ -115,10 +116,23 @@ def _decide(session: Session, ctx: Context, client_id: int, month: str) -> Shari
                                "Connect channel you share with them.", f"/client link {client.name} #channel"))
     step = claim_share(session, client.id, key, ctx.user_id, shared[0].channel_id, ctx.now, IN_FLIGHT)
     if step is None:
-        return Sharing(b.error(f"{client.name}'s review of {_title(key)} is not finished yet: a month is shared once "
-                               "it has ended and its figures are frozen (the first morning of the next month). Until "
-                               f"then it can be read with /client review {client.name} {key}."))
+        return Sharing(b.error(_not_frozen(client.name, key, last_full_key(ctx.now, rules.tz))))
     return _answer(client.id, client.name, key, step, ctx.user_id)
+
+
+def _not_frozen(name: str, key: str, last_full: str) -> str:
+    """Why a month with no frozen review can't be shared, truly: under way, ended but not yet frozen, or ended before
+    Rapport froze any month for the client. Only frozen figures are shared (PRODUCT.md §4.12)."""
+    title, read = _title(key), f"/client review {name} {key}"
+    if key > last_full:
+        return (f"{name}'s review of {title} is not finished yet: a month is shared once it has ended and its figures "
+                f"are frozen (the first morning of the next month). Until then it can be read with {read}.")
+    if key == last_full:
+        return (f"{name}'s review of {title} is not frozen yet: Rapport freezes a month's figures on the first workday "
+                f"morning after it ends, and it can be shared from then. It can be read now with {read}.")
+    return (f"{name}'s review of {title} can't be shared: only figures frozen when a month ended are shared with a "
+            f"client, and {title} was never frozen for {name} (it ended before Rapport froze its reviews). It can "
+            f"still be read with {read}.")
 
 
 def _answer(client_id: int, name: str, key: str, step: ShareStep, user_id: str) -> Sharing:

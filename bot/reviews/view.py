@@ -18,6 +18,8 @@ from storage.models import Client
 from storage.reviews import frozen_review
 from storage.workspaces import get_workspace
 
+EARLIEST = "2000-01"  # the first month a review is asked for (its six-month history reaches into 1999)
+
 
 class MonthError(ValueError):
     """A month a review cannot be shown for; the message says why."""
@@ -35,8 +37,11 @@ def pick_month(text: str, now: datetime, rules: Rules) -> str:
     if not text:
         return last_full_key(now, rules.tz)
     match = MONTH.match(text)
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+    if match is None or not 1 <= int(match[2]) <= 12:
         raise MonthError(f"{text!r} is not a month; give one like {current_key(now, rules.tz)}.")
+    if text < EARLIEST:
+        raise MonthError(f"{text} is too early: reviews go back to {EARLIEST} at the earliest (January 2000); give "
+                         f"a month from then to {current_key(now, rules.tz)}.")
     if text > current_key(now, rules.tz):
         raise MonthError(f"{text} has not begun yet; the latest month is {current_key(now, rules.tz)} (so far).")
     return text

@@ -128,13 +128,13 @@ def button(
     return element
 
 
-def confirm_dialog(title: str, body: str, yes: str, no: str = "Cancel") -> dict[str, Any]:
+def confirm_dialog(title: str, body: str, yes: str, no: str = "Cancel", style: str = "danger") -> dict[str, Any]:
     return {
         "title": {"type": "plain_text", "text": clip(title, 100)},
         "text": {"type": "plain_text", "text": clip(body, 300)},
         "confirm": {"type": "plain_text", "text": clip(yes, 30)},
         "deny": {"type": "plain_text", "text": no},
-        "style": "danger",
+        "style": style,
     }
 
 
