@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -35,6 +37,59 @@ class Inline(Executor):
         return future
 
 
+class Backlog:
+    """Work acknowledged to Slack and not yet done, across every pool it passes through: Bolt's listeners, capture,
+    answers, their posting. Slack never retries what was answered 200, so a stopping server waits for this to be
+    done before it exits (PRODUCT.md §8). Each hand-over happens inside the task handing over, so the count never
+    reads zero while work moves from one pool to the next."""
+
+    def __init__(self) -> None:
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    def pool(self, workers: int, name: str) -> ThreadPoolExecutor:
+        return _Counted(self, workers, name)
+
+    def pending(self) -> int:
+        with self._changed:
+            return self._pending
+
+    def wait(self, deadline: float) -> int:
+        """Wait until everything acknowledged is done, or the deadline (time.monotonic()); how much was left."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._pending == 0, max(0.0, deadline - time.monotonic()))
+            return self._pending
+
+    def _add(self, count: int) -> None:
+        with self._changed:
+            self._pending += count
+            self._changed.notify_all()
+
+
+class _Counted(ThreadPoolExecutor):
+    def __init__(self, backlog: Backlog, workers: int, name: str) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=name)
+        self._backlog = backlog
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        def counted() -> T:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._backlog._add(-1)
+
+        self._backlog._add(1)
+        try:
+            return super().submit(counted)
+        except BaseException:
+            self._backlog._add(-1)
+            raise
+
+
+def _pool(workers: int, name: str) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+
 def build_app(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -46,6 +101,7 @@ def build_app(
     workers: Executor | None = None,
     capture_workers: Executor | None = None,
     posting: Executor | None = None,
+    backlog: Backlog | None = None,
 ) -> App:
     """A Bolt app that talks to `settings.slack_api_url`.
 
@@ -57,8 +113,12 @@ def build_app(
     one that runs them at once, so the answer is there when dispatch returns. `capture_workers` records the
     messages of linked channels, one at a time by default (handlers/events.py). `posting` sends worked-out answers
     to Slack, so answer threads never wait on Slack's reply: a pool of its own unless the caller brought its own
-    `workers` (and then the answer thread posts, as the shell needs).
+    `workers` (and then the answer thread posts, as the shell needs). `backlog`: every pool that runs work after
+    its acknowledgement counts it there, so a stopping server can finish it first (bot/server/serve.py).
     """
+    pool = backlog.pool if backlog is not None else _pool
+    # Bolt runs listeners (and lazy ones) here once an event is acknowledged: its own default, five threads
+    listeners = pool(5, "rapport-listener")
     if settings.oauth:
         app = App(
             client=WebClient(base_url=settings.slack_api_url, timeout=10),
@@ -68,6 +128,7 @@ def build_app(
             request_verification_enabled=verify_requests,
             process_before_response=process_before_response,
             logger=logging.getLogger("rapport.bolt"),
+            listener_executor=listeners,
         )
     else:
         assert settings.slack_bot_token is not None, "single-workspace mode needs SLACK_BOT_TOKEN"
@@ -78,13 +139,14 @@ def build_app(
             request_verification_enabled=verify_requests,
             process_before_response=process_before_response,
             logger=logging.getLogger("rapport.bolt"),
+            listener_executor=listeners,
         )
     directory = directory or SlackDirectory(settings.tz)
     errors.register(app)
     # Bolt tries listeners in the order they are registered, building each one's arguments to match it: the
     # busiest request, a message in a linked channel, goes first so its acknowledgement does not wait on 20
     # others (bench/ack_latency.py --with-events).
-    capture_workers = capture_workers or ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-capture")
+    capture_workers = capture_workers or pool(1, "rapport-capture")
     lister = (authorizations_lister(settings.slack_api_url, settings.slack_authorizations_token)
               if settings.slack_authorizations_token else None)
     token = settings.slack_bot_token
@@ -92,9 +154,9 @@ def build_app(
         lambda _enterprise, _team: token  # one bot token for every workspace
     events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
     if workers is None:
-        workers = ThreadPoolExecutor(max_workers=settings.command_workers, thread_name_prefix="rapport-command")
+        workers = pool(settings.command_workers, "rapport-command")
         # posting is waiting on Slack, not work for the interpreter: a few threads, so a slow reply holds up nobody
-        posting = posting or ThreadPoolExecutor(max_workers=4, thread_name_prefix="rapport-post")
+        posting = posting or pool(4, "rapport-post")
     commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings, posting)
     actions.register(app, session_factory, directory, clock)
     home.register(app, session_factory, directory, clock, settings)

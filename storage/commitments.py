@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.due import due_page
-from storage.models import Client, Commitment, Interaction, Nudge
+from storage.models import UNSETTLED_OR_SENT, Client, Commitment, Interaction, Nudge
 from storage.signs import our_late_signs
 
 FROM_US = ("out", "both")
@@ -103,7 +103,7 @@ def _aware(moment: datetime) -> datetime:
 def unhandled_nudges_of(session: Session, commitment_id: int) -> list[Nudge]:
     """Its nudges nobody has acted on: waiting, about to be posted, or on a card still open."""
     stmt = select(Nudge).where(Nudge.commitment_id == commitment_id, Nudge.handled_at.is_(None),
-                               Nudge.status.in_(("pending", "sent", "sending")))
+                               Nudge.status.in_(UNSETTLED_OR_SENT))
     return list(session.scalars(stmt.order_by(Nudge.id)))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.due import due_page
-from storage.models import Client, Goal, GoalCheck, Nudge
+from storage.models import UNSETTLED_OR_SENT, Client, Goal, GoalCheck, Nudge
 
 OPEN = "open"
 CLOSED = ("met", "missed")
@@ -65,6 +65,6 @@ def closed_goal_outcomes(session: Session, workspace_id: int, owner_id: str,
 def unhandled_nudges_of_goal(session: Session, goal_id: int) -> list[Nudge]:
     """Its nudges nobody has acted on: waiting, about to be posted, or on a card still open."""
     stmt = select(Nudge).where(Nudge.goal_id == goal_id, Nudge.handled_at.is_(None),
-                               Nudge.status.in_(("pending", "sent", "sending")))
+                               Nudge.status.in_(UNSETTLED_OR_SENT))
     return list(session.scalars(stmt.order_by(Nudge.id)))
 

@@ -11,7 +11,17 @@ from sqlalchemy import bindparam, func, literal, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.due import due_page
-from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
+from storage.models import (
+    UNSETTLED_OR_SENT,
+    Client,
+    Closeout,
+    CloseoutTick,
+    Goal,
+    Handoff,
+    Interaction,
+    Nudge,
+    Referral,
+)
 
 INTRO_KINDS = ("intro", "intro_reminder")  # the nudges asking a previous owner to introduce the new one
 WINS = ("praise", "acted")  # what makes a good moment to make referring easy (PRODUCT.md §4.14)
@@ -109,7 +119,7 @@ def due_closeouts(session: Session, now: datetime, *, after: tuple[datetime, int
 def unhandled_nudges(session: Session, client_id: int, kinds: Sequence[str]) -> list[Nudge]:
     """A client's nudges of these kinds nobody has acted on: waiting, about to be posted, or on an open card."""
     stmt = select(Nudge).where(Nudge.client_id == client_id, Nudge.kind.in_(list(kinds)),
-                               Nudge.handled_at.is_(None), Nudge.status.in_(("pending", "sent", "sending")))
+                               Nudge.handled_at.is_(None), Nudge.status.in_(UNSETTLED_OR_SENT))
     return list(session.scalars(stmt.order_by(Nudge.id)))
 
 

@@ -278,6 +278,11 @@ class Nudge(Base):
     card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="SET NULL"), index=True)
 
 
+# Posted or on its way, nobody having acted on it yet: what answering elsewhere (a promise kept, a goal's question
+# answered) marks handled. 'unknown' too: its post may be in Slack, and delivery looks for it before anything else.
+UNSETTLED_OR_SENT = ("pending", "sending", "unknown", "sent")
+
+
 class Card(Base):
     """What Rapport said about one client on one workday, with every reason due for it merged (§4.8).
 

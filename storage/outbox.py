@@ -94,6 +94,14 @@ def mark_unknown(session: Session, ids: Sequence[int], worker: str, posted_at: d
     mark_nudges(session, ids, worker, status="unknown", sent_at=func.coalesce(Nudge.sent_at, posted_at), **values)
 
 
+def handled_workspace(session: Session, ids: Sequence[int]) -> int | None:
+    """The workspace of these nudges if someone has handled any of them (a touch closed its card, say)."""
+    if not ids:
+        return None
+    return session.scalar(select(Nudge.workspace_id).where(Nudge.id.in_(list(ids)), Nudge.handled_at.is_not(None))
+                          .limit(1))
+
+
 def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:
     """Hand claimed, unsent nudges back to the outbox: claimable again at once, the attempt not counted."""
     if ids:

@@ -149,6 +149,26 @@ def test_done_on_a_promise_card_keeps_it_and_stops_every_reminder(rapport):
         assert run_sweep(rapport, at(day)).planned.planned == {}
 
 
+def test_a_promise_kept_while_its_cards_post_is_unsettled_shows_kept_on_the_card_once_it_is_found(rapport):
+    """Issue 35: the card's post had an unknown outcome when the promise was kept. Its nudge is answered all the
+    same, and once the card is found in the channel it is recorded as sent and rewritten as kept."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.command("promise acme corp the deck by wednesday")
+    rapport.fake.fail_next("chat.postMessage", "drop")  # in the channel; its answer lost
+    rapport.fake.fail_next("conversations.history", "5xx")
+    run_sweep(rapport, at(TUE))
+    [card] = posts(rapport, "CACME")
+    rapport.clock.now = at(TUE, 11)
+    assert "Kept your promise to Acme Corp" in rapport.command("kept acme corp").text
+    run_sweep(rapport, at(TUE, 12))
+    with rapport.database.sessions() as session:
+        [nudge] = session.scalars(select(Nudge))
+        assert (nudge.status, nudge.message_ts, nudge.handled_by) == ("sent", card["ts"], "UANA")
+    assert posts(rapport, "CACME") == [card]
+    [update] = rapport.fake.called("chat.update")
+    assert update.params["ts"] == card["ts"] and "<@UANA> kept the promise" in json.dumps(update.params["blocks"])
+
+
 def test_an_issue_is_owed_news_and_any_touch_to_them_resets_the_clock(rapport):
     rapport.command("add Acme Corp channel <#CACME|acme>")
     reply = rapport.command("issue acme corp invoices show the wrong VAT eta friday").text

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from storage.erasure import delete_client
 from storage.models import Client, Nudge
 from tests.delivery_schedules import HISTORY_FATES, POST_FATES, Schedule, run
-from tests.test_sweep import DAY, MONDAY, nudges, run_sweep
+from tests.test_sweep import DAY, MONDAY, nudges, run_sweep, words
 
 DUE = MONDAY + 31 * DAY
 LATER = DUE + timedelta(hours=1)  # past any backoff the first pass set
@@ -206,3 +206,53 @@ def test_a_post_unknown_for_several_passes_is_looked_for_from_its_first_attempt(
     [acme] = nudges(rapport)
     assert (acme.status, acme.message_ts) == ("sent", message["ts"])
 
+
+
+def test_a_touch_logged_while_a_cards_post_is_unsettled_leaves_the_row_saying_what_slack_has(rapport):
+    """Issue 35: a card posted, its outcome unknown (a crash, a lost answer) when a touch is logged with the client.
+    The touch handles it; the row still follows Slack: found in the channel it is sent, with its ts, and handled,
+    and its message is rewritten as handled. It used to be dropped, its card left with live buttons in Slack."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "drop")  # the card reached the channel; the answer never came back
+    rapport.fake.fail_next("conversations.history", "5xx")  # nor could the look for it tell
+    run_sweep(rapport, DUE)
+    [posted] = rapport.fake.messages["CACME"]
+    assert any(b["type"] == "actions" for b in posted["blocks"]), "the card went out with its buttons"
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and acme.card_id is not None
+    rapport.clock.now = DUE + timedelta(minutes=5)
+    rapport.command("log acme call")  # closes the client's open card, the one whose post is unsettled
+
+    report = run_sweep(rapport, LATER)
+
+    [acme] = nudges(rapport)
+    assert (acme.status, acme.message_ts, acme.channel_id) == ("sent", posted["ts"], "CACME")
+    assert (acme.handled_action, acme.handled_by) == ("logged a call", "UANA")
+    assert report.delivery.reconciled == 1 and report.delivery.posted == 0 and report.delivery.dropped == 0
+    assert rapport.fake.messages["CACME"] == [posted], "nothing posted again"
+    [update] = rapport.fake.called("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == ("CACME", posted["ts"])
+    assert "<@UANA> logged a call on 17 Dec." in words(update.params)
+    assert not [b for b in update.params["blocks"] if b["type"] == "actions"], "its buttons are gone"
+    # and the digest's action rate counts the client: carded, then a touch within 7 days
+    digest = run_sweep(rapport, DUE + 7 * DAY - timedelta(hours=6), digest=(0, MONDAY.time()))
+    assert digest.planned.planned.get("digest") == 1
+    [sent] = [m for m in rapport.fake.messages["CACME"] if (m.get("text") or "").startswith("Weekly digest")]
+    assert "Last week the 1 client Rapport brought up had a touch logged within 7 days." in words(sent)
+
+
+def test_a_card_whose_unsettled_post_never_arrived_is_dropped_once_a_touch_handled_it(rapport):
+    """The other side of the same: not in the channel, the handled card is never posted, and the row says so."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "5xx")  # Slack recorded nothing, but we cannot know that
+    rapport.fake.fail_next("conversations.history", "5xx")
+    run_sweep(rapport, DUE)
+    rapport.clock.now = DUE + timedelta(minutes=5)
+    rapport.command("log acme call")
+
+    report = run_sweep(rapport, LATER)
+
+    [acme] = nudges(rapport)
+    assert (acme.status, acme.message_ts, acme.handled_action) == ("dropped", None, "logged a call")
+    assert report.delivery.dropped == 1 and report.delivery.posted == 0
+    assert rapport.fake.messages == {} and rapport.fake.called("chat.update") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -153,6 +154,52 @@ def test_a_client_in_the_digest_opens_its_card(rapport):
                            "selected_option": menu["options"][0]}]})
     [reply] = rapport.fake.wait_for(path)
     assert reply.params["response_type"] == "ephemeral" and "Acme Corp" in _words(reply.params)
+
+
+def test_a_digest_left_over_from_a_weekend_is_not_posted_beside_the_next_weeks(tmp_path):
+    """Issue 35: planned on a Saturday, outside business hours, last week's digest used to wait for Monday and
+    go out beside the new week's. A digest belongs to its week: once the next one is due it is dropped."""
+    from tests.cli import iso, monday_after, run
+
+    monday = monday_after(days=7)
+    saturday = monday - timedelta(days=2)
+    script = (f"/client channel default #nudges\nsweep --at {iso(saturday)}\nsweep --at {iso(monday)}\n"
+              f"sweep --at {iso(monday + timedelta(hours=1))}\n")
+    result = run(["shell"], tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"sweep at {saturday:%Y-%m-%dT%H:%M}+00:00: planned 1 (digest 1); outside business hours, posting " \
+           "waits" in out
+    assert (f"sweep at {monday:%Y-%m-%dT%H:%M}+00:00: planned 1 (digest 1); posted 1 in 1 message; "
+            "1 digest of a past week dropped") in out
+    assert out.count("Weekly digest · week of") == 1, out
+    assert f"Weekly digest · week of {monday.day} {monday:%b}" in out
+    assert f"sweep at {monday + timedelta(hours=1):%Y-%m-%dT%H:%M}+00:00: planned 0; posted 0 in 0 messages\n" in out
+
+
+def test_a_digest_whose_post_went_unseen_is_looked_for_not_posted_once_its_week_is_over(rapport):
+    """A digest whose outcome was unknown when its week ended: found in the channel, it was sent (in its week);
+    not found, it is dropped, never posted late beside the next week's."""
+    from tests.test_sweep import nudges
+
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
+    rapport.fake.fail_next("chat.postMessage", "5xx-after")  # reached the channel; we never heard so
+    rapport.fake.fail_next("conversations.history", "5xx")  # and looking for it could not tell
+    sweep(rapport, MONDAY_9)
+    rapport.fake.fail_next("chat.postMessage", "5xx")  # never reached it
+    rapport.fake.fail_next("conversations.history", "5xx", times=2)  # nor could either look tell
+    sweep(rapport, MONDAY_9 + timedelta(days=7))
+    assert [n.status for n in nudges(rapport)] == ["unknown", "unknown"]
+    report = sweep(rapport, MONDAY_9 + timedelta(days=14))
+    by_week = {json.loads(n.facts)["week"]: n for n in nudges(rapport)}
+    assert {week: n.status for week, n in by_week.items()} == {"2026-W48": "sent", "2026-W49": "dropped",
+                                                                  "2026-W50": "sent"}
+    assert by_week["2026-W48"].message_ts == digests(rapport)[0]["ts"]
+    assert by_week["2026-W49"].message_ts is None \
+        and by_week["2026-W49"].last_error == "its week is over: the next week's digest is due"
+    assert [m["text"].split(":")[0] for m in digests(rapport)] == ["Weekly digest, week of 23 Nov",
+                                                                  "Weekly digest, week of 7 Dec"]
+    assert report.delivery.reconciled == 1 and report.delivery.superseded == 1
 
 
 @pytest.mark.parametrize(("rate", "reviews", "channel", "said"), [

@@ -26,12 +26,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_serve(tmp_path, api_url: str, **env: str) -> tuple[subprocess.Popen, str, dict]:  # type: ignore[type-arg]
-    """`rapport serve` as a real process, once /healthz answers: (process, base URL, health)."""
+def start_serve(tmp_path, api_url: str, argv: tuple[str, ...] = (RAPPORT, "serve"),
+                **env: str) -> tuple[subprocess.Popen, str, dict]:  # type: ignore[type-arg]
+    """`rapport serve` (or `argv`) as a real process, once /healthz answers: (process, base URL, health)."""
     port = _free_port()
     environment = clean_env(tmp_path, **{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                                          "SLACK_API_URL": api_url, "PORT": str(port), **env})
-    process = subprocess.Popen([RAPPORT, "serve"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
+    process = subprocess.Popen(list(argv), cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

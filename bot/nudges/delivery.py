@@ -5,6 +5,9 @@
 - An unknown outcome (timeout, reset, 5xx): the channel's recent history is searched for the nudge ids
   (carried in message metadata) before anything is sent again, nudge by nudge: a nudge counts as sent only
   when a message carrying its own id is there; the others are posted again.
+- A nudge whose outcome is unknown is never dropped unseen, whatever happened meanwhile (a touch handled its card,
+  its digest's week ended): it is looked for first; found, it is sent (and its message rewritten if it was handled
+  meanwhile); missing, it is dropped then, not posted.
 - Permanent errors (channel gone, bot not in it, archived): the owner gets it by DM, and the reason is kept.
 - The database gone mid-delivery: posting stops, what Slack said is kept in memory and written as soon as
   the database is back (sent with its ts; the rest handed back to the outbox), then delivery carries on.
@@ -25,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,17 +36,27 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.nudges.digest import digest_message
+from bot.nudges.cards import rebuilt
+from bot.nudges.digest import digest_message, superseded
 from bot.nudges.handoff_messages import INTRODUCTIONS, addressed_to
 from bot.nudges.messages import CardView, NudgeView, is_direct, message, pack
 from bot.nudges.relevance import relevance
 from bot.nudges.review_messages import owner_message
+from bot.slack.message_updates import MessageUpdate, rewrite
 from bot.when import UTC_ZONE, Days
 from bot.workspaces import tz_of
 from storage.db import is_outage
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
-from storage.outbox import claim_nudges, held_attempts, mark_nudges, mark_unknown, release_claimed_at, release_nudges
+from storage.outbox import (
+    claim_nudges,
+    handled_workspace,
+    held_attempts,
+    mark_nudges,
+    mark_unknown,
+    release_claimed_at,
+    release_nudges,
+)
 from storage.workspaces import get_workspace
 
 log = logging.getLogger(__name__)
@@ -73,7 +87,7 @@ class HistoryTooLongError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # sent | retry | unknown | permanent
+    status: str  # sent | retry | unknown | permanent | dropped (looked for, not there, and not to be posted)
     channel: str | None = None
     ts: str | None = None
     error: str | None = None
@@ -149,6 +163,7 @@ class DeliveryReport:
     failed: int = 0
     dropped: int = 0
     deferred: int = 0
+    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due (§4.7)
     fell_back: int = 0
     reconciled: int = 0
     returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
@@ -168,11 +183,19 @@ class _Item:
     digest: dict[str, Any] | None = None
     card: Card | None = None  # the client's card for the day (focus); every reason on it shares one section
     seen_missing: bool = False  # its channel's history was read this pass and does not carry it
+    # Looked for in its channel, never posted again: dropped for this reason if it is not there (a digest whose week
+    # is over, a card handled or no longer applying while its post was unsettled)
+    unless_found: str | None = None
     days: Days = field(default_factory=Days)  # how its days read: in its workspace's timezone
 
 
+STALE_DIGEST = "its week is over: the next week's digest is due"
+NO_LONGER_APPLIES = "no longer applies"
+
+
 def _claim(session: Session, now: datetime, worker: str, default_channel: str | None,
-           report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE) -> list[_Item]:
+           report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE,
+           digest: tuple[int, clock_time] | None = None) -> list[_Item]:
     items = []
     for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
@@ -184,10 +207,17 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         days = Days.at(now, tz_of(workspace, tz))
         if nudge.kind in ("digest", "reviews"):  # about a channel or a person, not one client
             unknown = nudge.status == "unknown"
-            nudge.channel_id = nudge.channel_id or json.loads(nudge.facts)["target"]
+            facts = json.loads(nudge.facts)
+            stale = nudge.kind == "digest" and superseded(facts["week"], now, tz_of(workspace, tz), digest,
+                                                          workspace.digest_week)
+            if stale and not unknown:  # never posted: it stays so (one that may have been is looked for first)
+                nudge.status, nudge.last_error, nudge.next_attempt_at = "dropped", STALE_DIGEST, None
+                report.superseded += 1
+                continue
+            nudge.channel_id = nudge.channel_id or facts["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
-                               (nudge.sent_at or previous_claim) if unknown else None, digest=json.loads(nudge.facts),
-                               days=days))
+                               (nudge.sent_at or previous_claim) if unknown else None, digest=facts, days=days,
+                               unless_found=STALE_DIGEST if stale else None))
             nudge.status = "sending"
             continue
         client = session.get(Client, nudge.client_id)
@@ -196,10 +226,13 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         commitment = session.get(Commitment, nudge.commitment_id) if nudge.commitment_id else None
         goal = session.get(Goal, nudge.goal_id) if nudge.goal_id else None
         verdict = relevance(nudge, client, referral, now, linked, commitment, goal)
-        if verdict == "drop":
-            nudge.status, nudge.last_error = "dropped", "no longer applies"
+        if verdict == "drop" and (nudge.status != "unknown" or client is None):
+            nudge.status, nudge.last_error = "dropped", NO_LONGER_APPLIES
             report.dropped += 1
             continue
+        # A post that may have reached Slack is not dropped unseen (a touch logged meanwhile handled its card, say):
+        # found in its channel it is sent, and shows what happened since; missing, it is dropped then.
+        unless_found = NO_LONGER_APPLIES if verdict == "drop" else None
         if isinstance(verdict, datetime):
             # put off (snoozed, say): an outcome still unknown stays so, to be checked before it is ever posted
             nudge.status = "unknown" if nudge.status == "unknown" else "pending"
@@ -222,7 +255,8 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         view = NudgeView(nudge.id, nudge.kind, client.name, owner, facts)
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
         items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
-                           (nudge.sent_at or previous_claim) if unknown else None, card=card, days=days))
+                           (nudge.sent_at or previous_claim) if unknown else None, card=card, days=days,
+                           unless_found=unless_found))
         nudge.status = "sending"
     return items
 
@@ -236,7 +270,8 @@ Settlement = tuple[list[_Item], Outcome, str | None]  # nudges, what became of t
 
 def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetime, *, worker: str,
             default_channel: str | None, workspace_ids: Sequence[int] | None = None,
-            stop: threading.Event | None = None, tz: ZoneInfo = UTC_ZONE) -> DeliveryReport:
+            stop: threading.Event | None = None, tz: ZoneInfo = UTC_ZONE,
+            digest: tuple[int, clock_time] | None = None) -> DeliveryReport:
     """Post what is due, each workspace's nudges with that workspace's own bot token; with `workspace_ids`,
     only those workspaces' (the ones inside their business hours).
 
@@ -244,7 +279,10 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     but not posted goes back to the outbox at once, for the next process to post.
 
     The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
-    the database answers again (see _settle); then delivery carries on where it was."""
+    the database answers again (see _settle); then delivery carries on where it was.
+
+    `digest` (its weekday and local time): a digest not out by the time the next week's is due is dropped, never
+    posted late beside it (PRODUCT.md §4.7)."""
     report = DeliveryReport()
     lost_claims = 0
     started, pass_now = time.monotonic(), now
@@ -255,7 +293,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
         claimed = DeliveryReport()
         try:
             with sessions.begin() as session:
-                items = _claim(session, now, worker, default_channel, claimed, workspace_ids, tz)
+                items = _claim(session, now, worker, default_channel, claimed, workspace_ids, tz, digest)
         except Exception as exc:
             lost_claims += 1
             if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
@@ -271,13 +309,14 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
         recorded, held = _post_batch(sessions, poster_for, items, now, worker, report, stop)
         done = recorded | {i.nudge_id for settled, _, _ in held for i in settled}
         unsent = [i for i in items if i.nudge_id not in done]  # stopping, or the database went away
-        if (held or unsent) and not _settle(sessions, worker, now, held, unsent, report, stop):
+        if (held or unsent) and not _settle(sessions, worker, now, held, unsent, report, stop, poster_for):
             return report
     return report
 
 
 def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: list[Settlement],
-            unsent: list[_Item], report: DeliveryReport, stop: threading.Event | None) -> bool:
+            unsent: list[_Item], report: DeliveryReport, stop: threading.Event | None,
+            poster_for: PosterFor | None = None) -> bool:
     """Write down what Slack said (`held`: sent with its ts, or to retry), hand back what was claimed but not
     posted (as it was before the claim), and hand back as unknown anything a claim of this pass may have taken
     unbeknown to us (the connection lost around its commit). With the database away, try again and again
@@ -288,10 +327,12 @@ def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: l
     pause = stop or threading.Event()
     while True:
         scratch = DeliveryReport()
+        updates: list[tuple[WorkspaceKey, list[MessageUpdate]]] = []
         try:
             with sessions.begin() as session:
                 for items, outcome, note in held:
-                    _record(session, worker, now, items, outcome, note, report=scratch)
+                    updates.append((items[0].workspace, _record(session, worker, now, items, outcome, note,
+                                                                report=scratch)))
                 release_nudges(session, [i.nudge_id for i in unsent if not i.was_unknown], worker, "pending")
                 release_nudges(session, [i.nudge_id for i in unsent if i.was_unknown], worker, "unknown")
                 release_claimed_at(session, worker, now)
@@ -307,10 +348,24 @@ def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: l
             continue
         scratch.returned += len(unsent)
         _merge(report, scratch)
+        for key, changed in updates:
+            if changed:
+                _rewrite(poster_for, key, changed)
         if held:
             log.info("the database is back: %d outcomes from Slack written down",
                      sum(len(i) for i, _, _ in held))
         return True
+
+
+def _rewrite(poster_for: PosterFor | None, key: WorkspaceKey, updates: list[MessageUpdate]) -> None:
+    """Best effort, as every rewrite: the database already says what happened."""
+    try:
+        poster = poster_for(key) if poster_for is not None else None
+    except Exception as exc:  # the token is read from the database, which may have gone again
+        log.warning("could not bring %d messages up to date: %s", len(updates), _brief(exc))
+        return
+    if poster is not None:
+        rewrite(poster.client, updates)
 
 
 def _merge(report: DeliveryReport, more: DeliveryReport) -> None:
@@ -346,12 +401,14 @@ def _post_batch(sessions: sessionmaker[Session], poster_for: PosterFor, items: l
             scratch = DeliveryReport()
             try:
                 with sessions.begin() as session:
-                    _record(session, worker, now, done, outcome, note, report=scratch)
+                    updates = _record(session, worker, now, done, outcome, note, report=scratch)
             except Exception as exc:
                 if not is_outage(exc):
                     raise
                 log.warning("the database went away mid-delivery (%s); holding what Slack said", _brief(exc))
                 return recorded, [(done, outcome, note)]
+            if updates and poster is not None:
+                rewrite(poster.client, updates)  # a card handled while its post was unsettled now says so
             _merge(report, scratch)
             recorded.update(i.nudge_id for i in done)
             if stop is not None and stop.is_set():
@@ -385,7 +442,13 @@ def _send(poster: SlackPoster, items: list[_Item], now: datetime, report: Delive
         if unknown:
             oldest = min((i.posted_at or now) for i in unknown) - RECONCILE_WINDOW
             missing = yield from _reconcile(poster, channel, unknown, oldest)
-            group = [i for i in group if not i.was_unknown] + missing
+            gone: dict[str, list[_Item]] = defaultdict(list)  # not in the channel, and not to be posted now
+            for item in missing:
+                if item.unless_found:
+                    gone[item.unless_found].append(item)
+            for reason, dropped in gone.items():
+                yield dropped, Outcome("dropped", channel=channel, error=reason), None
+            group = [i for i in group if not i.was_unknown] + [i for i in missing if not i.unless_found]
         digests = [i for i in group if i.digest]
         cards = _by_card([i for i in group if not i.digest])
         chunks = [[d] for d in digests]  # a digest is a message of its own
@@ -491,29 +554,41 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
 
 
 def _record(session: Session, worker: str, now: datetime, items: list[_Item], outcome: Outcome, note: str | None,
-            *, report: DeliveryReport) -> None:
+            *, report: DeliveryReport) -> list[MessageUpdate]:
+    """Write down what became of these nudges. Returns the message to bring up to date once this has committed: one
+    found in its channel carrying a card someone handled while its post was unsettled (a touch logged meanwhile)."""
     held = held_attempts(session, [i.nudge_id for i in items], worker)
     ids = [i.nudge_id for i in items if i.nudge_id in held]  # a forgotten client's nudges are gone: skipped
     if not ids:
-        return
+        return []
     if outcome.status == "sent":
         values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
                                   "channel_id": outcome.channel, "next_attempt_at": None}
         if note and note != "reconciled":
             values["fallback_reason"] = note[:64]
         mark_nudges(session, ids, worker, **values)
-        if note == "reconciled":
-            report.reconciled += len(ids)
-        else:
+        if note != "reconciled":
             report.posted += len(ids)
             report.messages += 1
-        return
+            return []
+        report.reconciled += len(ids)
+        workspace_id = handled_workspace(session, ids)
+        if workspace_id is None or outcome.channel is None or outcome.ts is None:
+            return []
+        update = rebuilt(session, workspace_id, outcome.channel, outcome.ts, items[0].days.tz)
+        return [update] if update else []
+    if outcome.status == "dropped":
+        mark_nudges(session, ids, worker, status="dropped", last_error=outcome.error, next_attempt_at=None)
+        digests = sum(1 for i in items if i.nudge_id in held and i.digest is not None)
+        report.superseded += digests
+        report.dropped += len(ids) - digests
+        return []
     attempts = max(held.values())
     if outcome.status == "permanent" or attempts >= MAX_ATTEMPTS:
         mark_nudges(session, ids, worker, status="failed", last_error=(outcome.error or "")[:200])
         report.failed += len(ids)
         log.warning("nudges %s failed for good: %s", ids, outcome.error)
-        return
+        return []
     wait = timedelta(seconds=outcome.retry_after) if outcome.retry_after else _backoff(attempts)
     values = {"next_attempt_at": now + wait, "last_error": (outcome.error or "")[:200]}
     if outcome.status == "unknown":
@@ -527,3 +602,4 @@ def _record(session: Session, worker: str, now: datetime, items: list[_Item], ou
         mark_nudges(session, [i for i in ids if i in unseen], worker, status="unknown", **values)  # as they were
         mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", **values)
     report.retrying += len(ids)
+    return []

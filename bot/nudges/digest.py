@@ -40,6 +40,21 @@ def digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9
     return f"{year}-W{week:02d}"
 
 
+def latest_digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9))) -> str:
+    """The ISO week of the latest digest due by now: this week's from its day and time on, last week's before."""
+    local = now.astimezone(tz).replace(tzinfo=None)
+    before = local - timedelta(days=when[0], hours=when[1].hour, minutes=when[1].minute, seconds=when[1].second)
+    year, week, _ = before.date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def superseded(week: str, now: datetime, tz: ZoneInfo, when: tuple[int, time] | None, planned: str | None) -> bool:
+    """Whether the next week's digest is due, so this one (not yet out) never will be: a digest belongs to its
+    week (PRODUCT.md §4.7). `planned`: the latest week whose digests the planner wrote, which says so too."""
+    latest = [w for w in (latest_digest_week(now, tz, when) if when else None, planned) if w]
+    return any(week_of(week) < week_of(w) for w in latest)
+
+
 def router(workspace: Workspace, default_channel: str | None) -> Callable[[str | None, str], str]:
     """Where a client's nudges go, from its (channel, owner): its channel, else the workspace default, else the
     deployment's, else its owner's DMs."""

@@ -75,6 +75,9 @@ class SweepReport:
         extras = [f"{n} {w}" for n, w in ((d.reconciled, "found already posted"), (d.fell_back, "sent by DM instead"),
                                           (d.retrying, "retrying later"), (d.failed, "failed"),
                                           (lapsed, "no longer applied"), (d.deferred, "snoozed")) if n]
+        if d.superseded:
+            extras.append("1 digest of a past week dropped" if d.superseded == 1 else
+                          f"{d.superseded} digests of past weeks dropped")
         return line + ("; " + ", ".join(extras) if extras else "")
 
 
@@ -212,7 +215,8 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
                         stop=stop.is_set, ours=_focus_claims(database, open_ids, now, settings))
         delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
-                           default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop, tz=settings.tz)
+                           default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop, tz=settings.tz,
+                           digest=settings.digest)
     erased = 0
     if not dry_run:
         with database.sessions.begin() as session:

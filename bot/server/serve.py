@@ -4,6 +4,10 @@ The scheduler runs in a process of its own (`rapport worker --parent <this pid>`
 WEB_CONCURRENCY is, so a big sweep never competes with acknowledgements for a web worker's interpreter. The
 server starts it, restarts it if it dies, and stops it the moment the server is told to stop, so a deploy's
 SIGTERM leaves nothing running after 10 seconds (PRODUCT.md §8).
+
+Told to stop, a web process stops accepting, answers what it has read, then finishes the work it acknowledged
+(Bolt answers an event 200 before its listener runs, and Slack never retries a 200: a captured touch, a command's
+answer) before it exits, within the same 10 seconds.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
 
-from bot.app import build_app
+from bot.app import Backlog, build_app
 from bot.clock import utcnow
 from bot.database import open_database
 from bot.server.mail_web import CardUpdates, MailWebhooks
@@ -34,7 +39,8 @@ log = logging.getLogger(__name__)
 # The path without its query (%(U)s, not the request line %(r)s): the OAuth redirect's query carries its code and state
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
 STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is killed
-GRACEFUL_SECONDS = 5  # gunicorn: how long a web worker may finish its requests after SIGTERM
+GRACEFUL_SECONDS = 8  # gunicorn: how long a web worker has after SIGTERM, for its requests and what they acknowledged
+DRAIN_SECONDS = 7.5  # from the SIGTERM, the acknowledged work a process finishes before it exits without the rest
 
 
 SCHEDULER_NICE = 10  # the scheduler's CPU share beside the web processes: about a tenth of theirs when both want it
@@ -111,6 +117,44 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
             self.scheduler.signal_stop()
 
 
+def drain(backlog: Backlog, deadline: float) -> int:
+    """Finish the work acknowledged to Slack before exiting (Slack never retries a 200), until the deadline. Returns
+    how much was left unfinished."""
+    pending = backlog.pending()
+    if pending:
+        log.info("stopping: finishing %d acknowledged task%s first", pending, "" if pending == 1 else "s")
+    left = backlog.wait(deadline)
+    if left:
+        log.error("stopping: %d acknowledged task%s not finished in time, lost", left, "" if left == 1 else "s")
+    return left
+
+
+def _abandon() -> None:
+    """Exit now, leaving work stuck past the deadline: Python's exit would wait for the threads running it, past the
+    bound (PRODUCT.md §8), until the platform killed the process."""
+    logging.shutdown()  # what was logged is written out first
+    os._exit(1)
+
+
+class _Worker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded web worker that, told to stop, finishes what it acknowledged before it exits: gunicorn
+    stops accepting and answers the requests it has read, then the listeners, captures and answers they started
+    run to the end (PRODUCT.md §8)."""
+
+    stopping_since: float | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.stopping_since is None:
+            self.stopping_since = time.monotonic()
+        super().handle_exit(sig, frame)
+
+    def run(self) -> None:
+        super().run()
+        backlog = getattr(self.app, "backlog", None)
+        if isinstance(backlog, Backlog) and drain(backlog, (self.stopping_since or time.monotonic()) + DRAIN_SECONDS):
+            _abandon()  # at once, so gunicorn's master reaps this process rather than killing it at its own bound
+
+
 def web_concurrency(env: Mapping[str, str] = os.environ) -> int:
     """WEB_CONCURRENCY web processes, or as many as the machine has cores."""
     raw = env.get("WEB_CONCURRENCY", "").strip()
@@ -124,6 +168,7 @@ def web_concurrency(env: Mapping[str, str] = os.environ) -> int:
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.backlog = Backlog()  # each web process's own: load() runs after the fork
         super().__init__()
 
     def load_config(self) -> None:
@@ -132,7 +177,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             # One process per core by default (gunicorn's WEB_CONCURRENCY convention): an answer's Python holds one
             # interpreter's GIL, so with one process every answer queues behind the others' (PRODUCT.md §7 answers).
             # Threads within each, as Bolt runs listeners on a pool anyway.
-            "worker_class": "gthread",
+            "worker_class": _Worker,  # gunicorn's "gthread", finishing acknowledged work when told to stop
             "workers": web_concurrency(),
             "threads": 8,
             "timeout": 30,
@@ -154,7 +199,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         database = open_database(self.settings)
         metrics = Metrics(database.engine, self.settings.metrics_token, utcnow) if self.settings.metrics_token else None
         assert self.settings.slack_signing_secret is not None  # require_slack() checked it before start-up
-        wsgi = make_wsgi(build_app(self.settings, database.sessions), database.engine, metrics,
+        wsgi = make_wsgi(build_app(self.settings, database.sessions, backlog=self.backlog), database.engine, metrics,
                          signing_secret=self.settings.slack_signing_secret,
                          mail=MailWebhooks(database.sessions, self.settings,
                                            cards=CardUpdates(self.settings, database.sessions, database.engine)))
@@ -200,13 +245,23 @@ def _socket_mode(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     database = open_database(settings)
+    backlog = Backlog()
+    handler: SocketModeHandler | None = None
     try:
         if scheduler is not None:
             scheduler.start()
-        handler = SocketModeHandler(build_app(settings, database.sessions), settings.slack_app_token)
+        handler = SocketModeHandler(build_app(settings, database.sessions, backlog=backlog), settings.slack_app_token)
         handler.start()  # type: ignore[no-untyped-call]  # slack_bolt leaves SocketModeHandler.start unannotated
     finally:
+        stopping = time.monotonic()
         if scheduler is not None:
-            scheduler.wait(time.monotonic() + STOP_SECONDS)
+            scheduler.signal_stop()  # it stops alongside, not after
+        if handler is not None:  # no more events; then what was acknowledged is finished
+            handler.close()  # type: ignore[no-untyped-call]
+        left = drain(backlog, stopping + DRAIN_SECONDS)
+        if scheduler is not None:
+            scheduler.wait(stopping + STOP_SECONDS)
+        if left:
+            _abandon()
         database.engine.dispose()
     return 0
