@@ -33,6 +33,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -59,7 +60,7 @@ TIMESHIFT = Path(following_clock.__file__).parent
 PEOPLE = ("UANA", "UBEN", "UBOB", "UADMIN")  # UADMIN is also the workspace's admin
 EXTERNAL, THEIRS = "UJANE", "TACME"  # the client's person in the Slack Connect channels, and their workspace
 NUDGES, SALES = "CNUDGES", "CSALES"  # the default nudge channel, and a channel some clients are routed to
-SHARED = ("CSHARED1", "CSHARED2", "CSHARED3")  # Slack Connect channels linked to three clients
+SHARED = tuple(f"CSHARED{n}" for n in range(1, 7))  # Slack Connect channels, each linked to a client
 WORDS = ("Northwind", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Acme",
          "Cyberdyne", "Soylent")
 MONTH_END = date(2027, 3, 31)  # a Wednesday: the run's last two workdays are in April
@@ -432,18 +433,25 @@ class Month:
 
     def _slack_connect(self, burst: bool) -> None:
         """Messages in the linked channels: theirs (in) and, now and then, ours (out); every side of every
-        client at most once in the hour, so each acknowledged message must be a touch."""
+        client at most once in the hour, so each acknowledged message must be a touch. A burst (before a deploy)
+        sends every side of every channel at once, so SIGTERM finds acknowledged events still in hand."""
         server = self.slack
+        sends = []
         for channel, name in self.ledger.linked.items():
             if name in self.ledger.forgotten:
                 continue
-            sides = [(EXTERNAL, "in")] if burst or self.rng.random() < 0.6 else []
+            if burst or self.rng.random() < 0.6:
+                sends.append((EXTERNAL, "in", channel, name))
             if burst or self.rng.random() < 0.4:
-                sides.append((self.ledger.owners[name], "out"))
-            for user, direction in sides:
-                now = datetime.now(UTC)
-                ts = slack_message(server, user, now, channel=channel, text="(a message)")
-                self.ledger.captured.append((name, channel, ts, direction))
+                sends.append((self.ledger.owners[name], "out", channel, name))
+
+        def send(user: str, direction: str, channel: str, name: str) -> None:
+            ts = slack_message(server, user, datetime.now(UTC), channel=channel, text="(a message)")
+            self.ledger.captured.append((name, channel, ts, direction))  # acknowledged: 200
+
+        with ThreadPoolExecutor(max_workers=len(sends) if burst and sends else 1) as pool:
+            for done in [pool.submit(send, *s) for s in sends]:
+                done.result()
 
     def _forget(self, names: list[str]) -> None:
         carded = self._carded_clients()
