@@ -50,7 +50,7 @@ def measure(url: str, api_url: str) -> dict[str, float]:
     from bot.database import open_database
     from bot.nudges.sweep import delivery_client, sweep
     from bot.settings import Settings, parse_business_hours
-    from storage.queries import all_workspaces
+    from storage.workspaces import all_workspaces
 
     now = datetime.now(UTC)
     settings = Settings(database_url=url, slack_bot_token="xoxb-bench", slack_api_url=api_url,

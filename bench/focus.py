@@ -54,7 +54,7 @@ from bot.relationship.schedule import start_referral  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.caller import Context  # noqa: E402
 from storage.models import Card, Client, Interaction, Nudge, Referral, Workspace  # noqa: E402
-from storage.queries import mark_referrals_thanked, open_referrals_from  # noqa: E402
+from storage.referrals import mark_referrals_thanked, open_referrals_from  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 
 CLIENTS, OWNERS = 2000, [f"U{i:03d}" for i in range(8)]

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from bot.slack import blocks as b
 from bot.spreadsheet import safe_cell
+from storage.audit import add_audit_event, audit_events
+from storage.clients import all_clients
 from storage.models import AuditEvent, Workspace
-from storage.queries import add_audit_event, all_clients, audit_events
 
 SHOWN_IN_STATUS = 5
 COLUMNS = ("at", "client_id", "client", "actor", "action", "detail")  # `rapport audit`'s CSV

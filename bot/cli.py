@@ -204,7 +204,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.database import open_database
     from bot.shell.repl import TEAM
     from storage.db import settle_after_bulk_write
-    from storage.queries import all_workspaces
+    from storage.workspaces import all_workspaces
 
     if not 1 <= args.clients <= 2_000_000 or not 0 <= args.per_client <= 1000:
         print("rapport seed-demo: --clients must be 1 to 2,000,000 and --per-client 0 to 1,000", file=sys.stderr)
@@ -283,7 +283,7 @@ def _users_info(settings: Settings, database: Database, team: str | None) -> Som
     from bot.slack.installs import WorkspaceTokens
     from bot.slack.people import slack_user
     from storage.db import reading
-    from storage.queries import all_workspaces, find_workspace
+    from storage.workspaces import all_workspaces, find_workspace
 
     token = settings.slack_bot_token
     if settings.oauth:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from storage.due import due_page
 from storage.models import Client, Interaction, LinkedChannel, Workspace
-from storage.queries import due_page
 from storage.types import rows_changed
 
 CAPTURED = "slack"
@@ -78,7 +78,7 @@ def linking_workspaces(session: Session, channel_id: str) -> list[Workspace]:
 def due_replies(session: Session, asked_before: datetime, *, after: tuple[datetime, int] | None = None,
                 limit: int | None = None, workspace_id: int | None = None) -> list[tuple[LinkedChannel, Client]]:
     """Linked channels whose client's question has waited at least since `asked_before` (a calendar bound;
-    the rule checks business hours), with their clients, for planning (storage.queries.due_page)."""
+    the rule checks business hours), with their clients, for planning (storage.due.due_page)."""
     return due_page(session, LinkedChannel, asked_before, [], after=after, limit=limit, workspace_id=workspace_id,
                     due=LinkedChannel.next_reply_at)
 

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.due import due_page
 from storage.models import Client, Commitment, Interaction, Nudge
-from storage.queries import due_page, our_late_signs
+from storage.signs import our_late_signs
 
 FROM_US = ("out", "both")
 
@@ -33,7 +34,7 @@ def get_commitment(session: Session, workspace_id: int, commitment_id: int) -> C
 
 def due_commitments(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                     limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Commitment, Client]]:
-    """Open commitments whose rule is due a look, with their clients (storage.queries.due_page)."""
+    """Open commitments whose rule is due a look, with their clients (storage.due.due_page)."""
     return due_page(session, Commitment, now, [Commitment.done_at.is_(None)], after=after, limit=limit,
                     workspace_id=workspace_id, due=Commitment.next_check_at)
 
@@ -108,6 +109,6 @@ def unhandled_nudges_of(session: Session, commitment_id: int) -> list[Nudge]:
 
 def client_id_of_commitment(session: Session, workspace_id: int, commitment_id: int) -> int | None:
     """Whose a commitment is, read without loading it, so that it is first loaded under the client's lock
-    (storage.queries.lock_client)."""
+    (storage.clients.lock_client)."""
     return session.scalar(select(Commitment.client_id).where(Commitment.workspace_id == workspace_id,
                                                              Commitment.id == commitment_id))

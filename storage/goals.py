@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from storage.due import due_page
 from storage.models import Client, Goal, GoalCheck, Nudge
-from storage.queries import due_page
 
 OPEN = "open"
 CLOSED = ("met", "missed")
@@ -30,7 +30,7 @@ def get_goal(session: Session, workspace_id: int, goal_id: int) -> Goal | None:
 
 def due_goals(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
               limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Goal, Client]]:
-    """Open goals whose rule is due a look, with their clients (storage.queries.due_page)."""
+    """Open goals whose rule is due a look, with their clients (storage.due.due_page)."""
     return due_page(session, Goal, now, [Goal.status == OPEN], after=after, limit=limit, workspace_id=workspace_id,
                     due=Goal.next_check_at)
 

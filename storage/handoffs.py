@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, select, true, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.due import due_page
 from storage.models import Client, Closeout, CloseoutTick, Goal, Handoff, Interaction, Nudge, Referral
-from storage.queries import due_page
 
 INTRO_KINDS = ("intro", "intro_reminder")  # the nudges asking a previous owner to introduce the new one
 WINS = ("praise", "acted")  # what makes a good moment to make referring easy (PRODUCT.md §4.14)
@@ -74,7 +74,7 @@ def mark_introduced(session: Session, client_id: int, user_id: str, at: datetime
 
 def due_handoffs(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                  limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Handoff, Client]]:
-    """Handoffs whose schedule is due a look, with their clients (storage.queries.due_page)."""
+    """Handoffs whose schedule is due a look, with their clients (storage.due.due_page)."""
     return due_page(session, Handoff, now, [], after=after, limit=limit, workspace_id=workspace_id,
                     due=Handoff.next_check_at)
 
@@ -101,7 +101,7 @@ def ticks_of(session: Session, closeout_id: int) -> dict[str, CloseoutTick]:
 
 def due_closeouts(session: Session, now: datetime, *, after: tuple[datetime, int] | None = None,
                   limit: int | None = None, workspace_id: int | None = None) -> list[tuple[Closeout, Client]]:
-    """Open closeouts due a look, with their clients (storage.queries.due_page)."""
+    """Open closeouts due a look, with their clients (storage.due.due_page)."""
     return due_page(session, Closeout, now, [Closeout.done_at.is_(None)], after=after, limit=limit,
                     workspace_id=workspace_id, due=Closeout.next_check_at)
 

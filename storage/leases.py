@@ -27,8 +27,8 @@ from storage.models import (
     PlanningLease,
     Referral,
 )
-from storage.queries import INSTALLED
 from storage.types import rows_changed
+from storage.workspaces import INSTALLED
 
 
 def due_workspace_ids(session: Session, now: datetime, asked_before: datetime) -> set[int]:

@@ -42,7 +42,7 @@ class Workspace(Base):
     """One Slack team. `enterprise_id` is '' outside Enterprise Grid so the pair can be unique."""
 
     __tablename__ = "workspaces"
-    # every request finds its workspace by team id alone (storage/queries.py find_workspace)
+    # every request finds its workspace by team id alone (storage/workspaces.py find_workspace)
     __table_args__ = (UniqueConstraint("enterprise_id", "team_id"), Index("ix_workspaces_team", "team_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -565,7 +565,7 @@ class CloseoutTick(Base):
 
 
 # Answers (issue 24). `/client list`: longest silence first, read as two walks of this index that stop at the
-# page's end (storage/queries.py longest_silent_first) instead of sorting every client of the workspace.
+# page's end (storage/clients.py longest_silent_first) instead of sorting every client of the workspace.
 Index("ix_clients_workspace_their_contact", Client.workspace_id, Client.last_their_contact_at, Client.name_key)
 # `/client list quiet`'s total: two ranges of the index (nudged this spell; due), not a test of every client's row
 Index("ix_clients_workspace_quiet", Client.workspace_id, Client.status, Client.quiet_nudges, Client.next_quiet_at)

@@ -157,7 +157,7 @@ class ShareStep:
 def claim_share(session: Session, client_id: int, month: str, user_id: str, channel: str, now: datetime,
                 in_flight: timedelta) -> ShareStep | None:
     """Decide and claim, for a click that would post into `channel`; None when the month is not frozen (only a
-    finished month is shared). The caller holds the client's lock (storage.queries.lock_client), so of two clicks at
+    finished month is shared). The caller holds the client's lock (storage.clients.lock_client), so of two clicks at
     once the second sees what the first claimed. A post claimed less than `in_flight` ago is still on its way."""
     row = frozen_review(session, client_id, month)
     if row is None:

@@ -21,8 +21,8 @@ from bot.database import Database
 from bot.nudges import delivery
 from bot.nudges.sweep import delivery_client, sweep
 from bot.settings import Settings
+from storage.erasure import delete_client
 from storage.models import Base, Client, Nudge, Workspace
-from storage.queries import delete_client
 from tests.fake_slack import FakeSlack
 
 POST_FATES = ("ok", "429", "5xx", "5xx-after", "drop", "timeout")

@@ -15,17 +15,13 @@ from bot.relationship.health_data import health_from, health_of, history_of, war
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.schedule import start_schedule
 from bot.relationship.thresholds import AT_RISK_SIGNS, RHYTHM_WINDOW, WARNING_WINDOW
+from storage.clients import list_clients, quiet_clients
 from storage.commitments import late_signs_of
+from storage.contacts import contact_facts, primary_contact
 from storage.handoffs import latest_handoff_and_closeout
+from storage.interactions import recent_interactions
 from storage.models import Client, Closeout, Commitment, Handoff, Interaction, Workspace
-from storage.queries import (
-    at_risk_clients,
-    contact_facts,
-    list_clients,
-    primary_contact,
-    quiet_clients,
-    recent_interactions,
-)
+from storage.signs import at_risk_clients
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CURRENT = ("active", "prospect", "paused")

@@ -21,11 +21,13 @@ from bot.bulk.csv_io import import_rows
 from bot.commands import run_button, run_client_command
 from bot.slack.caller import Caller
 from bot.slack.people import Person, SlackUser
+from storage.clients import list_clients
 from storage.counts import fold_client_counts
 from storage.db import normalize_url
+from storage.erasure import erase_workspace
 from storage.migrate import alembic_config, upgrade
 from storage.models import Client, ClientCount, Workspace
-from storage.queries import erase_workspace, find_workspace, get_or_create_workspace, list_clients
+from storage.workspaces import find_workspace, get_or_create_workspace
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 TEAMS = ("T1", "T2")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.bulk.csv_io import export_rows, import_rows, read_csv
-from storage.queries import get_or_create_workspace
+from storage.workspaces import get_or_create_workspace
 from tests.cli import run
 from tests.helpers import client_named, counts, interactions_of
 

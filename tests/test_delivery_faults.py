@@ -18,8 +18,8 @@ from bot.database import Database
 from bot.nudges import delivery
 from bot.nudges.sweep import delivery_client, sweep
 from bot.settings import Settings
+from storage.erasure import delete_client
 from storage.models import Client, Nudge
-from storage.queries import delete_client
 from tests.delivery_schedules import HISTORY_FATES, POST_FATES, Schedule, run
 from tests.test_sweep import DAY, MONDAY, nudges, run_sweep
 

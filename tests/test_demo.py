@@ -11,7 +11,7 @@ from bot.bulk.demo import seed
 from bot.nudges.planner import plan
 from bot.relationship.health_data import health_of
 from storage.models import Client, Interaction, Referral
-from storage.queries import get_or_create_workspace
+from storage.workspaces import get_or_create_workspace
 from tests.cli import run
 
 NOW = datetime(2026, 11, 16, 10, tzinfo=UTC)

@@ -185,7 +185,7 @@ def test_stale_clicks_get_a_friendly_explanation(rapport):
     assert "Acme Group" in json.dumps(_latest_update(rapport)["blocks"])  # the update shows the new name
     rapport.command("forget acme group")
     with rapport.database.sessions.begin() as session:
-        from storage.queries import delete_client
+        from storage.erasure import delete_client
         delete_client(session, session.scalars(select(Client)).one())
     path = _press(rapport, message, "nudge_not_relevant")
     [reply] = rapport.fake.wait_for(path)

@@ -310,7 +310,7 @@ def test_csv_carries_contacts_addresses_and_client_domains_both_ways(rapport, tm
 
     from bot.bulk.csv_io import export_rows, import_rows, read_csv
     from bot.settings import Settings
-    from storage.queries import find_workspace
+    from storage.workspaces import find_workspace
 
     rapport.command("add Acme Corp")
     with rapport.database.sessions.begin() as session:
@@ -333,8 +333,9 @@ def test_csv_carries_contacts_addresses_and_client_domains_both_ways(rapport, tm
 
 
 def test_erasing_a_workspace_leaves_nothing_of_its_mail(rapport):
+    from storage.erasure import erase_workspace
     from storage.models import MailDay, MailKey, OurDomain
-    from storage.queries import erase_workspace, find_workspace
+    from storage.workspaces import find_workspace
 
     key = _setup(rapport, "Acme Corp")
     outcome(post_mail(rapport, "mime", key, bytes(message("bob@acme.com", [OURS], rapport.clock.now))))

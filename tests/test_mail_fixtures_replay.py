@@ -110,7 +110,7 @@ def test_raw_messages_over_smtp_to_the_mail_server(database, database_url, tmp_p
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_calendars_and_an_mbox_through_import_mail(database, database_url, tmp_path):
     from storage.mail import add_client_domain
-    from storage.queries import find_workspace
+    from storage.workspaces import find_workspace
     from tests.test_mail_transports import _workspace
 
     _workspace(database)

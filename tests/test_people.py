@@ -20,7 +20,7 @@ from bot.people.roles import ContactWords, parse_contacts_cell, read_contact_wor
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Client, Contact, Interaction, Nudge
-from storage.queries import get_or_create_workspace
+from storage.workspaces import get_or_create_workspace
 from tests import test_storage
 from tests.conftest import buttons, sign
 from tests.helpers import client_named

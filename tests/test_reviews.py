@@ -19,8 +19,8 @@ from bot.reviews.figures import Rules, compute
 from bot.reviews.freeze import prepare_page, store_page
 from bot.reviews.months import last_full_key, month_of
 from bot.reviews.render import SECTIONS
+from storage.erasure import delete_client
 from storage.models import Client, Goal, GoalCheck, ReviewMonth, Workspace
-from storage.queries import delete_client
 from tests.conftest import buttons
 from tests.helpers import client_named
 from tests.test_capture import SHARED, _setup, message

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.db import make_engine, normalize_url
+from storage.erasure import delete_client
 from storage.migrate import (
     MIGRATIONS,
     alembic_config,
@@ -22,7 +23,8 @@ from storage.migrate import (
     upgrade,
 )
 from storage.models import Base, Card, Client, Contact, Goal, GoalCheck, Interaction, Nudge, Referral, ReviewMonth
-from storage.queries import delete_client, get_or_create_workspace, name_key
+from storage.names import name_key
+from storage.workspaces import get_or_create_workspace
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 

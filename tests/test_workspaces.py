@@ -288,7 +288,7 @@ def test_a_workspace_whose_token_cannot_be_refreshed_does_not_hold_up_the_others
 
 def test_an_uninstall_that_names_no_workspace_uninstalls_none(database):
     from bot.slack.installs import mark_uninstalled
-    from storage.queries import get_or_create_workspace
+    from storage.workspaces import get_or_create_workspace
 
     with database.sessions.begin() as session:
         for team in ("TA", "TB"):

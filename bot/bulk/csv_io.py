@@ -25,21 +25,16 @@ from bot.slack.people import SlackUser, owner_refusal
 from bot.slack.text import channel_id, to_plain, user_id
 from bot.spreadsheet import FORMULA_STARTS, safe_cell
 from bot.when import WhenError, parse_period
+from storage.clients import all_clients, clients_by_keys
 from storage.contacts import contacts_by_role, contacts_of_clients
 from storage.counts import fold_client_counts
 from storage.handoffs import move_open_goals
+from storage.interactions import has_interaction
 from storage.mail import add_client_domain, client_domain, domains_of, domains_of_clients, our_domains
 from storage.models import NAME_MAX, Client, Contact, Interaction, Workspace
-from storage.names import normalize_name
-from storage.queries import (
-    all_clients,
-    all_workspaces,
-    clients_by_keys,
-    get_or_create_workspace,
-    has_interaction,
-    name_key,
-    open_referral_counts,
-)
+from storage.names import name_key, normalize_name
+from storage.referrals import open_referral_counts
+from storage.workspaces import all_workspaces, get_or_create_workspace
 
 IMPORT_COLUMNS = ("name", "owner", "checkin_every", "last_contact", "channel", "status", "value", "contacts",
                   "domains")

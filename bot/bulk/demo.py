@@ -21,8 +21,7 @@ from bot.relationship.facts import next_checkin
 from bot.relationship.kinds import LOGGED_WARNING_SIGNS, WARNING_SIGNS
 from storage.counts import fold_client_counts
 from storage.models import Client, Contact, Interaction, Referral, Workspace
-from storage.names import normalize_name
-from storage.queries import name_key
+from storage.names import name_key, normalize_name
 
 FIRST = ("Northwind", "Blue Harbor", "Juniper", "Copperline", "Silverleaf", "Atlas", "Brightwater", "Cedar",
          "Evergreen", "Foxglove", "Granite", "Harbor", "Ironwood", "Kestrel", "Lumen", "Meridian", "Oakridge",

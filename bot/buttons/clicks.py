@@ -6,7 +6,7 @@ every button ever posted still finds what it was about. A button that does what 
 of its group only (`nudge_done_thank`: the referrers to thank); an old message's *Done* (`nudge_done`) on all.
 
 Clicks are serialised (PRODUCT.md §5): a click that changes anything first locks the client's row
-(storage.queries.lock_client), then reads the card. Of two clicks at once on one card (Done and Done, Done and
+(storage.clients.lock_client), then reads the card. Of two clicks at once on one card (Done and Done, Done and
 Snooze, …) the first applies and the second, reading after it, is answered "Already handled by …".
 """
 
@@ -33,16 +33,11 @@ from bot.slack.caller import Context
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
 from bot.when import WhenError, add_period, describe_period, parse_period
+from storage.clients import get_client, lock_client
 from storage.handoffs import INTRO_KINDS, latest_handoff
 from storage.models import Card, Client, Commitment, Nudge
-from storage.queries import (
-    client_id_of_nudge,
-    get_client,
-    get_nudge,
-    lock_client,
-    mark_referrals_thanked,
-    open_referrals_from,
-)
+from storage.nudges import client_id_of_nudge, get_nudge
+from storage.referrals import mark_referrals_thanked, open_referrals_from
 
 
 @dataclass

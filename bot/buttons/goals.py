@@ -18,8 +18,9 @@ from bot.slack import blocks as b
 from bot.slack.caller import Context, owner_or_admin
 from bot.slack.handled import already_handled
 from bot.slack.message_updates import MessageUpdate
+from storage.clients import lock_client
 from storage.goals import get_goal
-from storage.queries import client_id_of_nudge, get_nudge, lock_client
+from storage.nudges import client_id_of_nudge, get_nudge
 
 GOAL_ACTION = re.compile(r"goal_(?:confidence_(?P<confidence>10|[1-9])|(?P<outcome>met|missed))")
 

@@ -33,13 +33,10 @@ from bot.slack.caller import Context
 from storage.capture import links_of
 from storage.commitments import open_commitments
 from storage.goals import open_goals
+from storage.interactions import recent_interactions
 from storage.models import Client, Commitment
-from storage.queries import (
-    recent_interactions,
-    recent_nudges,
-    value_median,
-    value_standing,
-)
+from storage.nudges import recent_nudges
+from storage.value import value_median, value_standing
 
 TREND_HISTORY = timedelta(days=400)  # six months, each judged on the 180 days before it
 OPEN_NUDGE_DAYS = timedelta(days=14)

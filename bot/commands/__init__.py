@@ -41,7 +41,7 @@ from bot.relationship.cards import UPDATES
 from bot.slack import blocks as b
 from bot.slack.caller import Caller, CommandError, Context, context_for, reading_context, run_in_transaction
 from storage.db import READ_ONLY
-from storage.queries import find_workspace
+from storage.workspaces import find_workspace
 
 log = logging.getLogger(__name__)
 

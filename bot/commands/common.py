@@ -6,9 +6,9 @@ from bot.commands.matching import ClientLookupError, Match, find_client, split_n
 from bot.slack.caller import CommandError, Context, owner_or_admin
 from bot.slack.people import owner_refusal
 from bot.slack.text import to_plain
+from storage.clients import lock_client
 from storage.models import NAME_MAX, NOTE_MAX, Client, Workspace
 from storage.names import normalize_name
-from storage.queries import lock_client
 
 
 def find(session: Session, ctx: Context, args: str, usage: str) -> Match:
@@ -62,7 +62,7 @@ def require_owner_or_admin(ctx: Context, client: Client, doing: str) -> None:
 
 
 def lock_found(session: Session, ctx: Context, client: Client) -> Client:
-    """The client a command found, locked and read afresh (storage.queries.lock_client): of two requests at once
+    """The client a command found, locked and read afresh (storage.clients.lock_client): of two requests at once
     the second sees what the first did, and one forgotten meanwhile is said so instead of written to."""
     locked = lock_client(session, ctx.workspace_id, client.id)
     if locked is None:

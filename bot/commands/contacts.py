@@ -21,9 +21,9 @@ from bot.slack.caller import CommandError, Context
 from bot.slack.handled import already_handled
 from bot.slack.text import user_id as mentioned_user
 from bot.workspaces import tz_of
+from storage.clients import lock_client
 from storage.contacts import contacts_by_role, last_heads_up
 from storage.models import Client, Contact, Interaction, Workspace
-from storage.queries import lock_client
 
 HEADS_UP_ACTION = "heads_up_given"
 

@@ -17,8 +17,8 @@ from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.slack.handled import already_handled
 from bot.slack.text import user_id
+from storage.clients import lock_client
 from storage.handoffs import client_id_of_closeout, get_closeout, ticks_of
-from storage.queries import lock_client
 
 TO = re.compile(r"^to\s+", re.I)
 

@@ -30,18 +30,14 @@ from bot.slack.handled import already_handled
 from bot.slack.text import channel_id, user_id
 from bot.when import WhenError, add_period, describe_period, parse_period
 from bot.workspaces import workspace_zone
+from storage.audit import forgotten_event
+from storage.clients import clients_by_keys, lock_client
+from storage.erasure import delete_client
 from storage.handoffs import move_open_goals
+from storage.interactions import count_history
 from storage.models import Client, Contact, Workspace
-from storage.queries import (
-    clients_by_keys,
-    count_history,
-    delete_client,
-    forgotten_event,
-    lock_client,
-    name_key,
-    value_median,
-    value_standing,
-)
+from storage.names import name_key
+from storage.value import value_median, value_standing
 
 ADD_KEYWORDS = ("every", "owner", "channel", "contact")
 

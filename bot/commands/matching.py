@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session
 
 from bot.relationship.kinds import normalize_kind
 from bot.slack.text import to_plain
+from storage.clients import client_keys_for_suggestions, clients_by_keys, clients_with_key_prefix
 from storage.models import Client
-from storage.queries import (
-    client_keys_for_suggestions,
-    clients_by_keys,
-    clients_with_key_prefix,
-    name_key,
-)
+from storage.names import name_key
 
 MAX_NAME_WORDS = 20
 SUGGESTION_POOL = 5000

@@ -28,17 +28,11 @@ from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
 from bot.slack.handled import already_handled
 from bot.when import WhenError, parse_period, parse_when
+from storage.clients import clients_by_keys, lock_client
+from storage.contacts import primary_contact
 from storage.models import Client, Referral
-from storage.queries import (
-    clients_by_keys,
-    get_referral,
-    lock_client,
-    mark_referrals_thanked,
-    name_key,
-    open_referrals_from,
-    primary_contact,
-    referrer_id_of,
-)
+from storage.names import name_key
+from storage.referrals import get_referral, mark_referrals_thanked, open_referrals_from, referrer_id_of
 
 
 def cmd_log(session: Session, ctx: Context, args: str) -> b.Reply:

@@ -20,12 +20,9 @@ from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.slack import blocks as b
 from bot.slack.caller import CommandError, Context
+from storage.clients import list_clients, quiet_clients
 from storage.models import Client
-from storage.queries import (
-    at_risk_clients,
-    list_clients,
-    quiet_clients,
-)
+from storage.signs import at_risk_clients
 
 SECTION_MAX = 3000  # Slack's limit for a section's text
 LIST_LIMIT = 25

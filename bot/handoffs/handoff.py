@@ -15,9 +15,9 @@ from bot.relationship import thresholds
 from bot.relationship.cards import answer_nudges
 from bot.relationship.facts import spell_start
 from storage.commitments import open_commitments
+from storage.contacts import primary_contact
 from storage.handoffs import INTRO_KINDS, move_open_goals, scheduled_handoffs, unhandled_nudges
 from storage.models import Client, Handoff
-from storage.queries import primary_contact
 
 HALVED_FOR = timedelta(days=90)
 CHECKIN_DAYS = (30, 60, 90)

@@ -19,8 +19,9 @@ from bot.relationship.trend import Entry, label_at
 from storage.capture import links_of
 from storage.commitments import open_commitments
 from storage.handoffs import WINS, last_kind_at
+from storage.interactions import interactions_since
 from storage.models import Client
-from storage.queries import interactions_since, referral_dates
+from storage.referrals import referral_dates
 
 DEEP_FOR = timedelta(days=60)
 WIN_WITHIN = timedelta(days=14)

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from bot.slack import blocks as b
 from bot.slack.caller import Caller, context_for
 from bot.slack.message_updates import MessageUpdate
-from storage.queries import get_client
+from storage.clients import get_client
 
 
 def home_view(session_factory: sessionmaker[Session], caller: Caller, now: datetime, settings: Settings,

@@ -30,20 +30,15 @@ from bot.slack import blocks as b
 from bot.slack.caller import Context
 from bot.slack.handled import already_handled
 from bot.when import Days, WhenError, add_period, end_of_week, parse_period
+from storage.clients import get_client, lock_client, owned_current_clients
 from storage.commitments import client_id_of_commitment, get_commitment, owner_commitments
+from storage.contacts import primary_contacts
 from storage.focus import focus_days_on, waiting_for, waiting_nudges_of
 from storage.models import Client, Contact, Workspace
+from storage.nudges import clients_with_open_nudges, last_handled_nudge
 from storage.paces import pace_of as pace_row
-from storage.queries import (
-    clients_with_open_nudges,
-    clients_with_warning_signs,
-    get_client,
-    last_handled_nudge,
-    lock_client,
-    open_referral_counts,
-    owned_current_clients,
-    primary_contacts,
-)
+from storage.referrals import open_referral_counts
+from storage.signs import clients_with_warning_signs
 
 # Slack allows 100 blocks a view: 6 at the top (a notice among them); 2 a waiting client and 4 around them (20);
 # 2 a commitment and 3 around them (19); goals 2; 2 a client and 3 around them (35): 82, room for a few more.

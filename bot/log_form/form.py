@@ -22,8 +22,9 @@ from bot.slack.caller import Context
 from bot.slack.message_updates import MessageUpdate
 from bot.slack.text import to_plain
 from bot.when import WhenError, parse_future_day, parse_when
+from storage.clients import clients_with_key_prefix, get_client
 from storage.models import NOTE_MAX, Client, Contact
-from storage.queries import clients_with_key_prefix, get_client, name_key
+from storage.names import name_key
 
 CALLBACK = "log_touch"
 DIRECTIONS = (("both", "Two-way"), ("from", "From them"), ("to", "From us, no reply yet"))

@@ -12,10 +12,10 @@ from bot.goals.ledger import DEFAULT_ODDS, agree
 from bot.relationship.said import clean_text
 from bot.slack.caller import Context
 from bot.when import WhenError, parse_future_day
+from storage.clients import lock_client
 from storage.goals import open_goals
 from storage.models import Client
 from storage.names import name_key
-from storage.queries import lock_client
 
 GOAL_OPTION = ("goal", f"A goal we agreed with them (goal, odds {DEFAULT_ODDS}%)")
 

@@ -14,10 +14,10 @@ from bot.slack import blocks as b
 from bot.slack.caller import Context
 from bot.slack.text import to_plain
 from bot.workspaces import tz_of
+from storage.clients import get_client
 from storage.contacts import contacts_by_role
 from storage.models import Client, Contact, Interaction, Workspace
 from storage.names import name_key
-from storage.queries import get_client
 
 BLOCK = "with"
 OPTIONS_LIMIT = 20

@@ -15,7 +15,7 @@ from bot.slack.message_updates import MessageUpdate
 from bot.when import UTC_ZONE, Days
 from bot.workspaces import tz_of
 from storage.models import Card, Client, Nudge, Workspace
-from storage.queries import nudges_in_message
+from storage.nudges import nudges_in_message
 
 
 def message_updates(session: Session, workspace_id: int, tz: ZoneInfo = UTC_ZONE) -> list[MessageUpdate]:

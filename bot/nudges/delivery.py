@@ -42,15 +42,8 @@ from bot.workspaces import tz_of
 from storage.db import is_outage
 from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
-from storage.queries import (
-    claim_nudges,
-    get_workspace,
-    held_attempts,
-    mark_nudges,
-    mark_unknown,
-    release_claimed_at,
-    release_nudges,
-)
+from storage.outbox import claim_nudges, held_attempts, mark_nudges, mark_unknown, release_claimed_at, release_nudges
+from storage.workspaces import get_workspace
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from bot.nudges.digest_sections import (
 )
 from bot.slack import blocks as b
 from bot.when import Days
+from storage.clients import route_targets
 from storage.models import Workspace
-from storage.queries import route_targets
 
 
 def digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9))) -> str | None:

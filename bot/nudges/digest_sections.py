@@ -30,12 +30,14 @@ from bot.relationship.health_data import health_of
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.slack import blocks as b
 from bot.when import Days, end_of_week
+from storage.clients import client_names, clients_page, routes_of
 from storage.commitments import workspace_commitments
 from storage.db import reading
 from storage.focus import carded_between, touched_within
 from storage.handoffs import referrers_since
 from storage.models import Client, Commitment, Workspace
-from storage.queries import client_names, clients_page, clients_with_warning_signs, open_referral_counts, routes_of
+from storage.referrals import open_referral_counts
+from storage.signs import clients_with_warning_signs
 
 # The counts, in the same order every week (PRODUCT.md §4.7), as they read in the digest's first block
 QUIET, NO_REPLY, CHECKINS, THANKS = "Gone quiet", "No reply", "Check-ins due this week", "Referrers to thank"

@@ -18,9 +18,9 @@ from bot.handoffs.handoff import CHECKIN_DAYS, CHECKIN_KIND, INTRO_REMINDER_WORK
 from bot.nudges.rules import CONTACTABLE, add_workdays, episode_stamp
 from bot.settings import BusinessHours
 from bot.workspaces import tz_of
+from storage.contacts import primary_contact
 from storage.handoffs import ticks_of
 from storage.models import Client, Closeout, Handoff, Workspace
-from storage.queries import primary_contact
 
 
 @dataclass(frozen=True)

@@ -45,24 +45,19 @@ from bot.settings import BusinessHours, Settings
 from bot.workspaces import tz_of
 from storage.capture import due_replies
 from storage.commitments import due_commitments, late_signs_of
+from storage.contacts import primary_contacts
 from storage.db import reading
+from storage.due import due_clients
 from storage.goals import confidences_since, due_goals, unhandled_nudges_of_goal
 from storage.handoffs import due_closeouts, due_handoffs
 from storage.leases import due_workspace_ids
 from storage.models import Client, Commitment, Contact, Goal, LinkedChannel, Referral, Workspace
-from storage.queries import (
-    all_workspaces,
-    due_clients,
-    due_referrals,
-    existing_dedup_keys,
-    get_workspace,
-    insert_nudges,
-    out_kinds_since,
-    primary_contacts,
-    unsent_kind,
-    warning_signs_of,
-)
+from storage.nudges import out_kinds_since, unsent_kind
+from storage.outbox import existing_dedup_keys, insert_nudges
+from storage.referrals import due_referrals
 from storage.reviews import freeze_states, owners_of_month, shared_count
+from storage.signs import warning_signs_of
+from storage.workspaces import all_workspaces, get_workspace
 
 log = logging.getLogger(__name__)
 LATE_KIND = {"promise": "overdue promise", "issue": "issue without news", "goal": "goal at risk"}  # as warning signs

@@ -76,7 +76,7 @@ STARVATION_PER_WORKDAY = 0.1
 # and a goal's weekly question on its first workday, when it is asked; the advocate's heads-up (trust)
 URGENT_KINDS = frozenset({"at_risk", "promise", "goal_risk", "goal_check", "heads_up"})
 STARVING_AFTER_WORKDAYS = 8  # lane 2
-GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (README, card wording)
+GUARANTEE_WORKDAYS = 10  # what lane 2 keeps (docs/explanation/health-and-ranking.md, card wording)
 
 LANE_URGENT, LANE_STARVING, LANE_RANKED = 1, 2, 3
 

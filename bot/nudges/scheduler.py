@@ -26,7 +26,7 @@ from bot.clock import Clock, utcnow
 from bot.database import Database, is_outage, open_database, wait_for_database
 from bot.nudges.sweep import Capture, slack_for, sweep, worker_name
 from bot.settings import Settings
-from storage.queries import abandon_claims
+from storage.outbox import abandon_claims
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 7.0  # for the sweep in hand to wind down; platforms kill at 30 s, PRODUCT.md §8 asks for 10

@@ -32,7 +32,8 @@ from bot.workspaces import tz_of
 from storage.counts import fold_client_counts
 from storage.db import reading
 from storage.leases import ensure_leases, take_focus
-from storage.queries import all_workspaces, set_marker
+from storage.markers import set_marker
+from storage.workspaces import all_workspaces
 
 log = logging.getLogger(__name__)
 KIND_WORDS = {"quiet": "quiet", "unanswered": "unanswered", "checkin": "check-in", "thank": "thanks",

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from bot.people.advocate import FROM_US, heads_up_due, needs_heads_up, suggested_line
 from bot.people.roles import SPONSOR
 from bot.relationship.record import record_interaction
-from storage.contacts import last_touch_with, touched_since
+from storage.contacts import last_touch_with, primary_contact, touched_since
 from storage.models import Client, Contact
-from storage.queries import primary_contact
 
 HEADS_UP_NOTE = "Heads-up"  # the note of the touch *Mark heads-up given* logs (storage.contacts.last_heads_up finds it)
 

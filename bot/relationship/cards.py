@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.focus import get_card, nudges_on_card, open_cards
 from storage.models import Card, Nudge
-from storage.queries import get_nudge
+from storage.nudges import get_nudge
 
 UPDATES = "rapport_message_updates"
 

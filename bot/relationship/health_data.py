@@ -15,8 +15,10 @@ from bot.relationship.health import WINDOW, Health, HealthInput, assess
 from bot.relationship.kinds import WARNING_SIGNS
 from bot.relationship.thresholds import WARNING_WINDOW
 from storage.commitments import late_signs_of
+from storage.health import health_counts
+from storage.interactions import interactions_since
 from storage.models import Client, Commitment, Goal, Interaction, Referral
-from storage.queries import health_counts, interactions_since, referrals_by
+from storage.referrals import referrals_by
 
 
 def health_of(session: Session, clients: Sequence[Client], now: datetime) -> dict[int, Health]:

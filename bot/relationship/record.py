@@ -11,9 +11,9 @@ from bot.relationship.cards import close_open_cards
 from bot.relationship.kinds import touch_words
 from bot.relationship.schedule import contact_named_in, refresh
 from storage.commitments import FROM_US, refresh_issues
+from storage.contacts import contacts_of
 from storage.handoffs import INTRO_KINDS, WINS, drop_waiting, mark_introduced
 from storage.models import Client, Contact, Interaction
-from storage.queries import contacts_of
 
 
 def record_interaction(session: Session, client: Client, kind: str, direction: str | None, when_at: datetime,

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from bot.relationship import thresholds
 from bot.relationship.facts import history_start, next_checkin, spell_start
 from bot.relationship.kinds import WARNING_SIGNS
+from storage.contacts import contact_facts, primary_contact
 from storage.handoffs import latest_handoff
 from storage.models import Client, Contact, Nudge, Referral
-from storage.queries import contact_facts, primary_contact
 
 
 def contact_named_in(note: str | None, contacts: list[Contact]) -> Contact | None:

@@ -1,5 +1,5 @@
 """`rapport reviews --month YYYY-MM [--client NAME] --csv FILE` (PRODUCT.md §4.12): one row per client, the same
-columns in the same order every month (README "Monthly reviews" lists them). Frozen months are read as frozen; a
+columns in the same order every month (docs/reference/csv.md lists them). Frozen months are read as frozen; a
 month not frozen (the current one, so far) is worked out. A page of clients at a time, so memory stays flat."""
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from bot.slack import blocks as b
 from bot.slack.caller import Caller, Context, context_for, owner_or_admin
 from bot.slack.files import Upload, share_upload, upload_file
 from storage.capture import links_of
-from storage.queries import get_client, lock_client
+from storage.clients import get_client, lock_client
 from storage.reviews import ShareStep, claim_share, posted_share, release_chart, release_share
 
 log = logging.getLogger(__name__)

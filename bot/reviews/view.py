@@ -15,8 +15,8 @@ from bot.reviews.months import MONTH, current_key, last_full_key, shift
 from bot.slack.caller import Context
 from bot.workspaces import tz_of
 from storage.models import Client
-from storage.queries import get_workspace
 from storage.reviews import frozen_review
+from storage.workspaces import get_workspace
 
 
 class MonthError(ValueError):

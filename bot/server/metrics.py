@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from storage.queries import last_marker, outbox_figures, uninstalled_count
+from storage.markers import last_marker
+from storage.outbox import outbox_figures
+from storage.workspaces import uninstalled_count
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = ("waiting", "pending", "sending", "unknown", "sent", "failed", "dropped")

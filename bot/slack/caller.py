@@ -19,7 +19,7 @@ from bot.slack import blocks as b
 from bot.slack.channels import ChannelInfo
 from bot.slack.people import Person, SlackUser
 from storage.models import Client, Workspace
-from storage.queries import get_or_create_workspace
+from storage.workspaces import get_or_create_workspace
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Caller:
 
 def owner_or_admin(ctx: Context, client: Client) -> bool:
     """Whether the person asking may change what others rely on about a client (PRODUCT.md §3 "Who may change
-    what"): its owner, or a workspace admin. Read it from a client locked for the change (storage.queries
+    what"): its owner, or a workspace admin. Read it from a client locked for the change (storage.clients
     .lock_client), so an owner changed by a request at the same moment is the one asked about."""
     return client.owner_id == ctx.user_id or ctx.is_admin()
 

@@ -30,13 +30,9 @@ from sqlalchemy.orm import Session
 
 from bot.settings import Settings, SettingsError
 from bot.slack.tokens import EncryptedInstallationStore, TokenCipher, TokenKeyError, check_stored_tokens
-from storage.queries import (
-    drop_unsent_nudges,
-    erase_workspace,
-    joined_grid,
-    workspaces_for_install,
-    workspaces_uninstalled_before,
-)
+from storage.erasure import erase_workspace
+from storage.outbox import drop_unsent_nudges
+from storage.workspaces import joined_grid, workspaces_for_install, workspaces_uninstalled_before
 
 log = logging.getLogger(__name__)
 
