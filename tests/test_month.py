@@ -1,7 +1,8 @@
 """One week of the simulated month (issue 35; bench/month.py runs the month): the real `rapport serve`, its clock
 moved day by day, its own scheduler, an import on a Saturday, touches, clicks, Slack Connect messages, a handoff,
 a forget, a deploy, a SIGKILL mid-delivery, Slack answering 5xx and 429, the month's end; a fixed seed, so a red
-run is replayed with `python bench/month.py --days 5 --seed 35 --clients 120`."""
+run draws the same faults on the same days again (`python bench/month.py --days 5 --seed 35` draws them too, with an
+afternoon sweep and two web processes besides). About 20-40 s on 2 cores."""
 
 from __future__ import annotations
 
