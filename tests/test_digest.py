@@ -99,7 +99,7 @@ def test_a_busy_workspace(rapport):
     counts = text.splitlines()[1]
     assert counts == ("2 gone quiet · 1 with no reply · 2 check-ins due this week · 1 referrer to thank · 1 with 2+ "
                       "warning signs · 0 former clients due · 0 promises due this week · 0 open issues · "
-                      "5 waiting their turn"), counts
+                      "0 waiting their turn"), counts  # all five carded beside it
     assert "Health of current clients: 1 deep · 2 steady · 3 shallow · 1 at risk" in text
     lists = text[text.index("2+ warning signs · most first"):]
     order = [lists.index(title) for title in ("2+ warning signs", "No reply", "Gone quiet", "Check-ins due",
@@ -222,3 +222,18 @@ def test_the_closing_lines_say_one_client_as_one(rate, reviews, channel, said):
                                 "reviews_shared": reviews, "referral_channel": channel})
     notes = [e["text"] for block in blocks if block["type"] == "context" for e in block["elements"]]
     assert notes == said
+
+
+def test_a_digest_never_lists_as_waiting_a_client_whose_card_it_is_posted_beside(rapport):
+    """Found by a second reading of issue 34: the digest was worked out before the sweep chose today's cards, so a
+    client carded in that very sweep was counted and listed as "waiting their turn" right above its card."""
+    rapport.command("channel default <#CTEAM|team>", user="UADMIN")
+    rapport.clock.now = MONDAY_9 - timedelta(days=40)
+    rapport.command("add Acme Corp")
+    sweep(rapport, MONDAY_9)
+    [digest] = digests(rapport)
+    cards = [m for m in rapport.fake.messages.get("CTEAM", []) if m.get("blocks") and "nudge-" in json.dumps(m)]
+    assert len(cards) == 1 and "Acme Corp" in words(cards[0]), "its card is posted in the same sweep"
+    text = words(digest)
+    assert "0 waiting their turn" in text.splitlines()[1]
+    assert "Waiting their turn" not in text

@@ -356,9 +356,9 @@ CLIENT_RULES = (
 )
 
 
-def _digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, default_channel: str | None,
-             when: tuple[int, time], hours: BusinessHours, dry_run: bool, report: PlanReport,
-             stop: Callable[[], bool], workspace_id: int | None = None) -> None:
+def plan_digests(sessions: sessionmaker[Session], now: datetime, tz: ZoneInfo, default_channel: str | None,
+                 when: tuple[int, time], hours: BusinessHours, dry_run: bool, report: PlanReport,
+                 stop: Callable[[], bool], workspace_id: int | None = None) -> None:
     """Once a week per destination. What each says is worked out in chunks of short read transactions; the
     week is then claimed and its digests written in one short transaction (a sweep racing this one that got
     there first wins, and this one's work is dropped)."""
@@ -452,7 +452,7 @@ def plan(sessions: sessionmaker[Session], now: datetime, *, dry_run: bool = Fals
           lambda row: (row[0].next_reply_at, row[0].id),
           lambda session, rows: _replies(session, rows, now, tz, hours, reply_hours))
     if digest is not None:
-        _digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
+        plan_digests(sessions, now, tz, default_channel, digest, hours, dry_run, report, stop, workspace_id)
     _reviews(sessions, now, Rules(tz, hours, reply_hours, update_every), dry_run, report, stop, workspace_id)
     return report
 

@@ -8,7 +8,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from bot.database import Database, is_outage
 from bot.nudges.delivery import DeliveryReport, PosterFor, SlackPoster, WorkspaceKey, deliver
 from bot.nudges.focus import FocusReport, select
 from bot.nudges.leases import pass_of, plan_shared
-from bot.nudges.planner import UTC_ZONE, PlanReport, due_workspaces, plan
+from bot.nudges.planner import UTC_ZONE, PlanReport, due_workspaces, plan, plan_digests
 from bot.nudges.rules import in_business_hours
 from bot.settings import Settings
 from bot.slack.installs import WorkspaceTokens, erase_uninstalled, verify_secret_key
@@ -157,27 +157,37 @@ def plan_pass(database: Database, now: datetime, dry_run: bool, settings: Settin
 
 
 def plan_shared_pass(database: Database, now: datetime, settings: Settings, stop: threading.Event | None = None,
-                     on_lease: Callable[[int], None] = lambda _id: None) -> PlanReport:
+                     on_lease: Callable[[int], None] = lambda _id: None,
+                     digests_after_focus: Collection[int] = ()) -> PlanReport:
     """Planning shared with every other process sweeping this pass: each workspace with anything due is planned by
-    the one that takes its lease (bot/nudges/leases.py)."""
+    the one that takes its lease (bot/nudges/leases.py). `digests_after_focus`: workspaces whose digest is
+    planned once today's cards are chosen (see sweep), not here."""
     with reading(database.sessions) as session:
         due = due_workspaces(session, now, tz=settings.tz, digest=settings.digest, reply_hours=settings.reply_hours)
     rules = _rules(settings)
     return plan_shared(database.sessions, due,
                        lambda workspace_id, halt: plan(database.sessions, now, stop=halt, workspace_id=workspace_id,
-                                                       **rules),
+                                                       **{**rules, "digest": None if workspace_id in digests_after_focus
+                                                          else rules["digest"]}),
                        now, minutes=settings.sweep_minutes, process=worker_name(),
                        stop=stop.is_set if stop is not None else lambda: False, on_lease=on_lease)
 
 
 def _focus_claims(database: Database, workspace_ids: list[int], now: datetime,
-                  settings: Settings) -> Callable[[Session, int], bool]:
+                  settings: Settings, taken: list[int]) -> Callable[[Session, int], bool]:
     """Whether this process chooses a workspace's focus cards in this pass: one process a pass ranks a workspace's
-    waiting nudges, not every process sweeping it (storage/leases.py take_focus)."""
+    waiting nudges, not every process sweeping it (storage/leases.py take_focus). Those it takes are added to
+    `taken`."""
     with database.sessions.begin() as session:
         ensure_leases(session, workspace_ids)
     pass_at, process = pass_of(now, settings.sweep_minutes), worker_name()
-    return lambda session, workspace_id: take_focus(session, workspace_id, process, pass_at, now)
+
+    def ours(session: Session, workspace_id: int) -> bool:
+        if not take_focus(session, workspace_id, process, pass_at, now):
+            return False
+        taken.append(workspace_id)
+        return True
+    return ours
 
 
 def _rules(settings: Settings | None) -> dict[str, Any]:
@@ -202,18 +212,26 @@ def sweep(database: Database, settings: Settings, slack: Slack, now: datetime, *
     stop = stop or threading.Event()
     if capture is not None and not dry_run:
         capture(database.sessions, now)
-    planned = plan_pass(database, now, dry_run, settings, stop) if dry_run else \
-        plan_shared_pass(database, now, settings, stop)
     with reading(database.sessions) as session:
         workspaces = all_workspaces(session)
         # a workspace Slack is moving into an Enterprise Grid org gets nothing posted until the move is done (§8)
         open_ids = [w.id for w in workspaces if w.grid_migration_at is None
                     and in_business_hours(now, settings.business_hours, tz_of(w, settings.tz))]
     hours = bool(open_ids) or not workspaces
+    planned = plan_pass(database, now, dry_run, settings, stop) if dry_run else \
+        plan_shared_pass(database, now, settings, stop, digests_after_focus=set(open_ids))
     delivery = chosen = None
     if hours and not dry_run:
+        focused: list[int] = []
         chosen = select(database.sessions, now, settings, [w for w in workspaces if w.id in open_ids],
-                        stop=stop.is_set, ours=_focus_claims(database, open_ids, now, settings))
+                        stop=stop.is_set, ours=_focus_claims(database, open_ids, now, settings, focused))
+        # A week's digest is worked out once today's cards are chosen, by the process that chose them: it never
+        # lists as waiting their turn the clients whose cards it is posted beside.
+        digest = settings.digest
+        if digest is not None:
+            for workspace_id in focused:
+                plan_digests(database.sessions, now, settings.tz, settings.nudge_channel, digest,
+                             settings.business_hours, False, planned, stop.is_set, workspace_id)
         delivery = deliver(database.sessions, _posters(settings, slack, stop), now, worker=worker or worker_name(),
                            default_channel=settings.nudge_channel, workspace_ids=open_ids, stop=stop, tz=settings.tz,
                            digest=settings.digest)
