@@ -51,7 +51,9 @@ def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting; a card is
     locked as a whole, so two sweepers never split one client's reasons between two messages. SQLite: the
     transaction began with BEGIN IMMEDIATE, so claims are serialised. A row left 'sending' past its lease
-    (its worker died mid-post) is claimed again, as an unknown outcome to be checked before any resend.
+    (its worker died mid-post) is claimed again, as an unknown outcome to be checked before any resend; an unknown
+    outcome's `sent_at` keeps the earliest moment its post may have reached Slack (the claim it was lost under, if
+    nothing earlier).
     A client's nudge without a card is waiting for focus to choose it (storage.focus), and is not claimed.
     Returns each claimed nudge with the time it was previously claimed, for that check. `workspace_ids`: only
     those workspaces' (the ones inside their business hours), or every workspace's.
@@ -75,6 +77,10 @@ def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease
     for nudge in rows:
         if nudge.status == "sending":
             nudge.status = "unknown"
+        if nudge.status == "unknown" and nudge.sent_at is None:
+            # Its post, if any, was made under the claim it was lost under (a worker killed mid-post, a claim given
+            # back): written down now, so every later pass looks for it from there, even one whose look fails.
+            nudge.sent_at = nudge.claimed_at
         claimed.append((nudge, nudge.claimed_at))
         nudge.claimed_by, nudge.claimed_at = worker, now
         nudge.attempts += 1

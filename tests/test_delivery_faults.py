@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -256,3 +257,43 @@ def test_a_card_whose_unsettled_post_never_arrived_is_dropped_once_a_touch_handl
     assert (acme.status, acme.message_ts, acme.handled_action) == ("dropped", None, "logged a call")
     assert report.delivery.dropped == 1 and report.delivery.posted == 0
     assert rapport.fake.messages == {} and rapport.fake.called("chat.update") == []
+
+
+def _killed_mid_post(rapport, at) -> None:
+    """The state a SIGKILL leaves between Slack recording a post and the database hearing of it: the row claimed
+    ('sending', its lease running from the claim), no ts, no first attempt written down."""
+    with rapport.database.sessions.begin() as session:
+        for nudge in session.scalars(select(Nudge)):
+            nudge.status, nudge.claimed_by, nudge.claimed_at = "sending", "a killed worker", at
+            nudge.sent_at = nudge.message_ts = None
+
+
+@pytest.mark.parametrize("touched", [True, False], ids=["touched-meanwhile", "untouched"])
+def test_a_post_cut_off_by_a_kill_is_looked_for_from_its_claim_even_when_the_first_look_fails(rapport, touched):
+    """Issue 35, as the month's simulation found it: a post reaches the channel, the process is killed before its
+    row hears so; after the lease the next pass cannot read the channel's history (a 5xx), and a later one can. The
+    post is looked for from the claim it was made under, not from the pass whose look failed: found, it is sent
+    with its ts (handled, if a touch came meanwhile), never dropped while in Slack nor posted twice."""
+    at = {"now": DUE}
+    rapport.fake.clock = lambda: at["now"]  # message ts follow the sweeps' clock; history honours `oldest`
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    run_sweep(rapport, DUE)
+    [posted] = rapport.fake.messages["CACME"]
+    _killed_mid_post(rapport, DUE)
+    if touched:
+        rapport.clock.now = DUE + timedelta(minutes=5)
+        rapport.command("log acme call")  # handles the card whose post is unsettled
+    rapport.fake.fail_next("conversations.history", "5xx")  # the next day's look for it cannot tell
+    at["now"] = DUE + DAY
+    run_sweep(rapport, at["now"])
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and rapport.fake.messages["CACME"] == [posted]
+    at["now"] = DUE + DAY + timedelta(hours=1)  # past the backoff; Slack answers again
+
+    report = run_sweep(rapport, at["now"])
+
+    [acme] = nudges(rapport)
+    assert (acme.status, acme.message_ts) == ("sent", posted["ts"]), "what Slack has, from the day before"
+    assert report.delivery.reconciled == 1 and report.delivery.posted == report.delivery.dropped == 0
+    assert rapport.fake.messages["CACME"] == [posted], "nothing posted again"
+    assert acme.handled_action == ("logged a call" if touched else None)
