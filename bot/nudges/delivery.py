@@ -163,7 +163,7 @@ class DeliveryReport:
     failed: int = 0
     dropped: int = 0
     deferred: int = 0
-    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due (§4.7)
+    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due today (§4.7)
     fell_back: int = 0
     reconciled: int = 0
     returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
@@ -281,8 +281,8 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
     the database answers again (see _settle); then delivery carries on where it was.
 
-    `digest` (its weekday and local time): a digest not out by the time the next week's is due is dropped, never
-    posted late beside it (PRODUCT.md §4.7)."""
+    `digest` (its weekday and local time): a digest not out by the start of the day the next week's is due is
+    dropped, never posted late beside it (PRODUCT.md §4.7)."""
     report = DeliveryReport()
     lost_claims = 0
     started, pass_now = time.monotonic(), now
