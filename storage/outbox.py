@@ -100,12 +100,17 @@ def mark_unknown(session: Session, ids: Sequence[int], worker: str, posted_at: d
     mark_nudges(session, ids, worker, status="unknown", sent_at=func.coalesce(Nudge.sent_at, posted_at), **values)
 
 
-def handled_workspace(session: Session, ids: Sequence[int]) -> int | None:
-    """The workspace of these nudges if someone has handled any of them (a touch closed its card, say)."""
-    if not ids:
-        return None
-    return session.scalar(select(Nudge.workspace_id).where(Nudge.id.in_(list(ids)), Nudge.handled_at.is_not(None))
-                          .limit(1))
+def handled_message(session: Session, channel_id: str, message_ts: str, carried: Sequence[int]) -> int | None:
+    """The workspace of the message (channel, ts) if it is to be rebuilt: someone has handled a nudge recorded in it
+    (a touch closed its card, say), and none of the nudges it carries (`carried`) is still on its way or unsettled.
+    Rebuilt before then, it would lose that one's card: the pass that records the last one rebuilds it."""
+    workspace_id = session.scalar(select(Nudge.workspace_id).where(
+        Nudge.channel_id == channel_id, Nudge.message_ts == message_ts, Nudge.handled_at.is_not(None)).limit(1))
+    if workspace_id is None or not carried:
+        return workspace_id
+    unsettled = session.scalar(select(Nudge.id).where(Nudge.id.in_(list(carried)),
+                                                      Nudge.status.in_(("sending", "unknown"))).limit(1))
+    return workspace_id if unsettled is None else None
 
 
 def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:

@@ -6,8 +6,9 @@
   (carried in message metadata) before anything is sent again, nudge by nudge: a nudge counts as sent only
   when a message carrying its own id is there; the others are posted again.
 - A nudge whose outcome is unknown is never dropped unseen, whatever happened meanwhile (a touch handled its card,
-  its digest's week ended): it is looked for first; found, it is sent (and its message rewritten if it was handled
-  meanwhile); missing, it is dropped then, not posted.
+  its digest's week ended): it is looked for first; found, it is sent, at its message's ts (and its message
+  rewritten if it was handled meanwhile, once every nudge the message carries is settled); missing, it is dropped
+  then, not posted. A card handled while its post was in flight is rewritten too.
 - Permanent errors (channel gone, bot not in it, archived): the owner gets it by DM, and the reason is kept.
 - The database gone mid-delivery: posting stops, what Slack said is kept in memory and written as soon as
   the database is back (sent with its ts; the rest handed back to the outbox), then delivery carries on.
@@ -27,7 +28,7 @@ import urllib.error
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +51,7 @@ from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.outbox import (
     claim_nudges,
-    handled_workspace,
+    handled_message,
     held_attempts,
     mark_nudges,
     mark_unknown,
@@ -92,6 +93,8 @@ class Outcome:
     ts: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # A message found in its channel: every nudge id it carries (its metadata), whether recorded yet or not
+    carries: tuple[int, ...] = ()
 
 
 class SlackPoster:
@@ -120,9 +123,10 @@ class SlackPoster:
             self._dms[user_id] = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         return self._dms[user_id]
 
-    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, str]:
-        """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts."""
-        wanted, found = set(nudge_ids), dict[int, str]()
+    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, tuple[str, tuple[int, ...]]]:
+        """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts and every
+        nudge id it carries."""
+        wanted, found = set(nudge_ids), dict[int, tuple[str, tuple[int, ...]]]()
         cursor = None
         for _ in range(HISTORY_PAGES):
             page: dict[str, Any] = {"cursor": cursor} if cursor else {}
@@ -132,9 +136,10 @@ class SlackPoster:
                 meta = msg.get("metadata") or {}
                 if meta.get("event_type") != "rapport_nudge":
                     continue
-                for nudge_id in (meta.get("event_payload") or {}).get("nudge_ids") or []:
+                carried = tuple((meta.get("event_payload") or {}).get("nudge_ids") or [])
+                for nudge_id in carried:
                     if nudge_id in wanted:
-                        found.setdefault(nudge_id, str(msg.get("ts")))
+                        found.setdefault(nudge_id, (str(msg.get("ts")), carried))
             cursor = (reply.get("response_metadata") or {}).get("next_cursor")
             if found.keys() >= wanted or not reply.get("has_more") or not cursor:
                 return found
@@ -472,12 +477,12 @@ def _reconcile(poster: SlackPoster, channel: str, items: list[_Item], oldest: da
     except HISTORY_ERRORS as exc:
         yield items, Outcome("unknown", channel=channel, error=f"history: {exc}"), None
         return []
-    by_message: dict[str, list[_Item]] = defaultdict(list)
+    by_message: dict[tuple[str, tuple[int, ...]], list[_Item]] = defaultdict(list)
     for item in items:
         if item.nudge_id in found:
             by_message[found[item.nudge_id]].append(item)
-    for ts, there in by_message.items():
-        yield there, Outcome("sent", channel=channel, ts=ts), "reconciled"
+    for (ts, carried), there in by_message.items():
+        yield there, Outcome("sent", channel=channel, ts=ts, carries=carried), "reconciled"
     missing = [i for i in items if i.nudge_id not in found]
     for item in missing:
         item.seen_missing = True
@@ -553,27 +558,46 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         yield items, _where(outcome, channel), reason
 
 
+def _sent_at(items: list[_Item], outcome: Outcome, note: str | None, now: datetime) -> datetime:
+    """When a message was posted: now for a post just made; for one found in its channel, its ts (Slack's, in epoch
+    seconds), not the pass that found it, kept between the earliest its post may have been made and now (a clock
+    apart from ours)."""
+    if note != "reconciled" or outcome.ts is None:
+        return now
+    earliest = max((i.posted_at for i in items if i.posted_at is not None), default=now)
+    try:
+        posted = datetime.fromtimestamp(float(outcome.ts), UTC)
+    except (ValueError, OverflowError):
+        return now
+    return min(now, max(earliest, posted))
+
+
 def _record(session: Session, worker: str, now: datetime, items: list[_Item], outcome: Outcome, note: str | None,
             *, report: DeliveryReport) -> list[MessageUpdate]:
     """Write down what became of these nudges. Returns the message to bring up to date once this has committed: one
-    found in its channel carrying a card someone handled while its post was unsettled (a touch logged meanwhile)."""
+    carrying a card someone handled while its post was on its way or unsettled (a touch logged meanwhile)."""
     held = held_attempts(session, [i.nudge_id for i in items], worker)
     ids = [i.nudge_id for i in items if i.nudge_id in held]  # a forgotten client's nudges are gone: skipped
     if not ids:
         return []
     if outcome.status == "sent":
-        values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
-                                  "channel_id": outcome.channel, "next_attempt_at": None}
+        values: dict[str, Any] = {"status": "sent", "sent_at": _sent_at(items, outcome, note, now),
+                                  "message_ts": outcome.ts, "channel_id": outcome.channel, "next_attempt_at": None}
         if note and note != "reconciled":
             values["fallback_reason"] = note[:64]
         mark_nudges(session, ids, worker, **values)
-        if note != "reconciled":
+        if note == "reconciled":
+            report.reconciled += len(ids)
+        else:
             report.posted += len(ids)
             report.messages += 1
+        if outcome.channel is None or outcome.ts is None:
             return []
-        report.reconciled += len(ids)
-        workspace_id = handled_workspace(session, ids)
-        if workspace_id is None or outcome.channel is None or outcome.ts is None:
+        # A card handled meanwhile (a touch logged while the post was in flight, or before an unsettled one was found)
+        # went out as it was claimed, open: its message is rebuilt, once it can be from every card it carries.
+        carried = outcome.carries or tuple(i.nudge_id for i in items)
+        workspace_id = handled_message(session, outcome.channel, outcome.ts, carried)
+        if workspace_id is None:
             return []
         update = rebuilt(session, workspace_id, outcome.channel, outcome.ts, items[0].days.tz)
         return [update] if update else []
