@@ -301,6 +301,30 @@ def test_a_post_cut_off_by_a_kill_is_looked_for_from_its_claim_even_when_the_fir
     assert DUE <= acme.sent_at < DUE + timedelta(seconds=1)
 
 
+def test_a_post_seen_missing_then_refused_is_looked_for_from_its_next_post_not_its_first(rapport):
+    """Second reading of issue 35 (7): a nudge whose unknown post was seen missing goes back to the outbox when its
+    new post is refused (a 429); its next unknown outcome is looked for from that post, not from the first one, days
+    back (a busy channel's history would be too long to read, every pass, until the nudge failed for good)."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "5xx")  # Slack recorded nothing; we cannot know that
+    rapport.fake.fail_next("conversations.history", "5xx")
+    run_sweep(rapport, DUE)
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and DUE <= acme.sent_at < DUE + timedelta(seconds=1)
+    rapport.fake.fail_next("chat.postMessage", "429", times=3, retry_after=0)  # seen missing, then refused
+    run_sweep(rapport, DUE + DAY)
+    [acme] = nudges(rapport)
+    assert acme.status == "pending" and acme.sent_at is None
+    rapport.fake.fail_next("chat.postMessage", "5xx")
+    rapport.fake.fail_next("conversations.history", "5xx")
+    then = DUE + DAY + timedelta(hours=1)
+
+    run_sweep(rapport, then)
+
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and then <= acme.sent_at < then + timedelta(seconds=1)
+
+
 def _actions(blocks) -> list[dict]:
     return [b for b in blocks if b["type"] == "actions"]
 

@@ -181,8 +181,8 @@ class _Item:
     view: NudgeView | None  # None for a digest
     target: str  # a channel id, or a user id for a DM
     was_unknown: bool
-    # The earliest a post of it may have reached Slack (its first unknown outcome, else the claim it was lost
-    # under): a channel's history is searched from there, however many passes the outcome stayed unknown.
+    # Its sent_at while unknown: the earliest a post of it may have reached Slack (its first unknown outcome, else
+    # the claim it was lost under); a channel's history is searched from there, however many passes it stays so.
     posted_at: datetime | None
     errors: list[str] = field(default_factory=list)
     digest: dict[str, Any] | None = None
@@ -202,7 +202,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
            report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE,
            digest: tuple[int, clock_time] | None = None) -> list[_Item]:
     items = []
-    for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
+    for nudge in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
         if workspace is None or workspace.uninstalled_at is not None:
             nudge.status, nudge.last_error = "dropped", "the app was uninstalled"
@@ -221,7 +221,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
                 continue
             nudge.channel_id = nudge.channel_id or facts["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
-                               (nudge.sent_at or previous_claim) if unknown else None, digest=facts, days=days,
+                               nudge.sent_at if unknown else None, digest=facts, days=days,
                                unless_found=STALE_DIGEST if stale else None))
             nudge.status = "sending"
             continue
@@ -260,7 +260,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         view = NudgeView(nudge.id, nudge.kind, client.name, owner, facts)
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
         items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
-                           (nudge.sent_at or previous_claim) if unknown else None, card=card, days=days,
+                           nudge.sent_at if unknown else None, card=card, days=days,
                            unless_found=unless_found))
         nudge.status = "sending"
     return items
@@ -304,7 +304,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
             if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
                 raise
             log.warning("the database went away while claiming nudges (%s); waiting for it", _brief(exc))
-            if not _settle(sessions, worker, now, [], [], report, stop):
+            if not _settle(sessions, worker, now, [], [], report, stop, poster_for):
                 return report
             continue
         lost_claims = 0
@@ -321,7 +321,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
 
 def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: list[Settlement],
             unsent: list[_Item], report: DeliveryReport, stop: threading.Event | None,
-            poster_for: PosterFor | None = None) -> bool:
+            poster_for: PosterFor) -> bool:
     """Write down what Slack said (`held`: sent with its ts, or to retry), hand back what was claimed but not
     posted (as it was before the claim), and hand back as unknown anything a claim of this pass may have taken
     unbeknown to us (the connection lost around its commit). With the database away, try again and again
@@ -362,10 +362,10 @@ def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: l
         return True
 
 
-def _rewrite(poster_for: PosterFor | None, key: WorkspaceKey, updates: list[MessageUpdate]) -> None:
+def _rewrite(poster_for: PosterFor, key: WorkspaceKey, updates: list[MessageUpdate]) -> None:
     """Best effort, as every rewrite: the database already says what happened."""
     try:
-        poster = poster_for(key) if poster_for is not None else None
+        poster = poster_for(key)
     except Exception as exc:  # the token is read from the database, which may have gone again
         log.warning("could not bring %d messages up to date: %s", len(updates), _brief(exc))
         return
@@ -624,6 +624,7 @@ def _record(session: Session, worker: str, now: datetime, items: list[_Item], ou
         # still unaccounted for (no token now, the DM would not open, …) stays unknown until it is looked for.
         unseen = {i.nudge_id for i in items if i.was_unknown and not i.seen_missing}
         mark_nudges(session, [i for i in ids if i in unseen], worker, status="unknown", **values)  # as they were
-        mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", **values)
+        # An earlier post seen missing is no post at all: a later unknown outcome is looked for from its own moment
+        mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", sent_at=None, **values)
     report.retrying += len(ids)
     return []
