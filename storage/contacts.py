@@ -127,6 +127,8 @@ def last_heads_up(session: Session, client_id: int) -> GivenHeadsUp | None:
                           .where(Interaction.client_id == client_id, Interaction.note.like("Heads-up%"))
                           .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(1)).first()
     return GivenHeadsUp(row[0], row[1], row[2]) if row else None
+
+
 _CONTACTS_OF = select(Contact).where(Contact.client_id == bindparam("client_id")).order_by(Contact.id)
 
 

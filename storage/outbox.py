@@ -45,7 +45,7 @@ def insert_nudges(session: Session, rows: Sequence[Mapping[str, object]]) -> Cou
 
 
 def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease_expired: datetime,
-                 workspace_ids: Sequence[int] | None = None) -> list[tuple[Nudge, datetime | None]]:
+                 workspace_ids: Sequence[int] | None = None) -> list[Nudge]:
     """Claim what is due to post for this worker, atomically: digests, and the nudges on today's cards.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint rows without waiting; a card is
@@ -55,8 +55,7 @@ def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease
     outcome's `sent_at` keeps the earliest moment its post may have reached Slack (the claim it was lost under, if
     nothing earlier).
     A client's nudge without a card is waiting for focus to choose it (storage.focus), and is not claimed.
-    Returns each claimed nudge with the time it was previously claimed, for that check. `workspace_ids`: only
-    those workspaces' (the ones inside their business hours), or every workspace's.
+    `workspace_ids`: only those workspaces' (the ones inside their business hours), or every workspace's.
     """
     ready = or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now)
     claimable = or_(Nudge.status.in_(("pending", "unknown")) & ready,
@@ -81,7 +80,7 @@ def claim_nudges(session: Session, now: datetime, worker: str, limit: int, lease
             # Its post, if any, was made under the claim it was lost under (a worker killed mid-post, a claim given
             # back): written down now, so every later pass looks for it from there, even one whose look fails.
             nudge.sent_at = nudge.claimed_at
-        claimed.append((nudge, nudge.claimed_at))
+        claimed.append(nudge)
         nudge.claimed_by, nudge.claimed_at = worker, now
         nudge.attempts += 1
     session.flush()
@@ -100,12 +99,17 @@ def mark_unknown(session: Session, ids: Sequence[int], worker: str, posted_at: d
     mark_nudges(session, ids, worker, status="unknown", sent_at=func.coalesce(Nudge.sent_at, posted_at), **values)
 
 
-def handled_workspace(session: Session, ids: Sequence[int]) -> int | None:
-    """The workspace of these nudges if someone has handled any of them (a touch closed its card, say)."""
-    if not ids:
-        return None
-    return session.scalar(select(Nudge.workspace_id).where(Nudge.id.in_(list(ids)), Nudge.handled_at.is_not(None))
-                          .limit(1))
+def handled_message(session: Session, channel_id: str, message_ts: str, carried: Sequence[int]) -> int | None:
+    """The workspace of the message (channel, ts) if it is to be rebuilt: someone has handled a nudge recorded in it
+    (a touch closed its card, say), and none of the nudges it carries (`carried`) is still on its way or unsettled.
+    Rebuilt before then, it would lose that one's card: the pass that records the last one rebuilds it."""
+    workspace_id = session.scalar(select(Nudge.workspace_id).where(
+        Nudge.channel_id == channel_id, Nudge.message_ts == message_ts, Nudge.handled_at.is_not(None)).limit(1))
+    if workspace_id is None or not carried:
+        return workspace_id
+    unsettled = session.scalar(select(Nudge.id).where(Nudge.id.in_(list(carried)),
+                                                      Nudge.status.in_(("sending", "unknown"))).limit(1))
+    return workspace_id if unsettled is None else None
 
 
 def release_nudges(session: Session, ids: Sequence[int], worker: str, status: str) -> None:

@@ -297,3 +297,96 @@ def test_a_post_cut_off_by_a_kill_is_looked_for_from_its_claim_even_when_the_fir
     assert report.delivery.reconciled == 1 and report.delivery.posted == report.delivery.dropped == 0
     assert rapport.fake.messages["CACME"] == [posted], "nothing posted again"
     assert acme.handled_action == ("logged a call" if touched else None)
+    # Second reading of issue 35: sent when Slack has it (its ts), not when it was found a day later
+    assert DUE <= acme.sent_at < DUE + timedelta(seconds=1)
+
+
+def test_a_post_seen_missing_then_refused_is_looked_for_from_its_next_post_not_its_first(rapport):
+    """Second reading of issue 35 (7): a nudge whose unknown post was seen missing goes back to the outbox when its
+    new post is refused (a 429); its next unknown outcome is looked for from that post, not from the first one, days
+    back (a busy channel's history would be too long to read, every pass, until the nudge failed for good)."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    rapport.fake.fail_next("chat.postMessage", "5xx")  # Slack recorded nothing; we cannot know that
+    rapport.fake.fail_next("conversations.history", "5xx")
+    run_sweep(rapport, DUE)
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and DUE <= acme.sent_at < DUE + timedelta(seconds=1)
+    rapport.fake.fail_next("chat.postMessage", "429", times=3, retry_after=0)  # seen missing, then refused
+    run_sweep(rapport, DUE + DAY)
+    [acme] = nudges(rapport)
+    assert acme.status == "pending" and acme.sent_at is None
+    rapport.fake.fail_next("chat.postMessage", "5xx")
+    rapport.fake.fail_next("conversations.history", "5xx")
+    then = DUE + DAY + timedelta(hours=1)
+
+    run_sweep(rapport, then)
+
+    [acme] = nudges(rapport)
+    assert acme.status == "unknown" and then <= acme.sent_at < then + timedelta(seconds=1)
+
+
+def _actions(blocks) -> list[dict]:
+    return [b for b in blocks if b["type"] == "actions"]
+
+
+def test_a_found_message_is_rewritten_only_once_every_card_it_carries_is_settled(rapport):
+    """Second reading of issue 35: a message of two cards, cut off by a kill. Meanwhile a touch handles one (Acme) and
+    the other's client is snoozed (Globex), so the next pass finds only Acme's. Rewriting the message from the nudges
+    recorded so far removed Globex's card from Slack; it is rewritten once Globex's is found too, with both cards."""
+    at = {"now": DUE}
+    rapport.fake.clock = lambda: at["now"]
+    for name in ("Acme Corp", "Globex"):
+        rapport.command(f"add {name} channel <#CACME|acme>")
+    run_sweep(rapport, DUE)
+    [posted] = rapport.fake.messages["CACME"]
+    assert len(_actions(posted["blocks"])) == 2, "one message, two cards"
+    _killed_mid_post(rapport, DUE)
+    rapport.clock.now = DUE + timedelta(minutes=5)
+    rapport.command("log acme call")
+    rapport.command("snooze globex 1w")
+    at["now"] = DUE + DAY
+
+    first = run_sweep(rapport, at["now"])
+
+    acme, globex = nudges(rapport)
+    assert (acme.status, acme.message_ts, globex.status) == ("sent", posted["ts"], "unknown")
+    assert first.delivery.reconciled == 1 and first.delivery.deferred == 1
+    assert rapport.fake.called("chat.update") == [], "not rewritten while Globex's card is unaccounted for"
+    at["now"] = DUE + 7 * DAY + timedelta(hours=1)  # Globex's snooze is over
+
+    second = run_sweep(rapport, at["now"])
+
+    acme, globex = nudges(rapport)
+    assert (globex.status, globex.message_ts) == ("sent", posted["ts"])
+    assert second.delivery.reconciled == 1
+    assert [m["ts"] for m in rapport.fake.messages["CACME"] if m["ts"] == posted["ts"]] == [posted["ts"]]
+    [update] = [c for c in rapport.fake.called("chat.update") if c.params["ts"] == posted["ts"]]
+    said = words(update.params)
+    assert "Acme Corp" in said and "Globex" in said and "<@UANA> logged a call" in said
+    assert len(_actions(update.params["blocks"])) == 1, "Globex's card still open, Acme's handled"
+
+
+def test_a_card_handled_while_its_post_is_in_flight_is_rewritten_as_handled(rapport):
+    """Second reading of issue 35: a touch logged between the claim and the post's recording handled the card, but
+    the post went out as claimed, open, and nothing rewrote it: its buttons answered "already handled"."""
+    rapport.command("add Acme Corp channel <#CACME|acme>")
+    touched: list[str] = []
+
+    def touch_while_posting(method: str, _params: dict) -> None:
+        if method == "chat.postMessage" and not touched:
+            touched.append(method)
+            rapport.clock.now = DUE
+            rapport.command("log acme call")  # answered while the post is in flight
+
+    rapport.fake.on_call = touch_while_posting
+    report = run_sweep(rapport, DUE)
+    rapport.fake.on_call = None
+
+    [posted] = rapport.fake.messages["CACME"]
+    assert touched and _actions(posted["blocks"]), "posted as it was claimed: open"
+    [acme] = nudges(rapport)
+    assert (acme.status, acme.message_ts, acme.handled_action) == ("sent", posted["ts"], "logged a call")
+    assert report.delivery.posted == 1
+    [update] = rapport.fake.called("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == ("CACME", posted["ts"])
+    assert "<@UANA> logged a call" in words(update.params) and not _actions(update.params["blocks"])

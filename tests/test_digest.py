@@ -177,6 +177,29 @@ def test_a_digest_left_over_from_a_weekend_is_not_posted_beside_the_next_weeks(t
     assert f"sweep at {monday + timedelta(hours=1):%Y-%m-%dT%H:%M}+00:00: planned 0; posted 0 in 0 messages\n" in out
 
 
+def test_a_weekends_digest_is_dropped_on_the_monday_even_when_business_hours_open_before_the_digest(tmp_path):
+    """Found by a second reading of issue 35: with business hours opening before the digest time (08:00, digest
+    09:00), last week's digest went out at 08:05 and the new week's at 09:05, two on one Monday. A week's digest is
+    over from the start of the day the next one is due: dropped then, unposted."""
+    from tests.cli import iso, monday_after, run
+
+    monday = monday_after(days=7, hour=8) + timedelta(minutes=5)
+    saturday = monday - timedelta(days=2)
+    script = (f"/client channel default #nudges\nsweep --at {iso(saturday)}\nsweep --at {iso(monday)}\n"
+              f"sweep --at {iso(monday + timedelta(hours=1))}\n")
+    result = run(["shell"], tmp_path, script, RAPPORT_BUSINESS_HOURS="mon-fri 08:00-17:00")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"sweep at {saturday:%Y-%m-%dT%H:%M}+00:00: planned 1 (digest 1); outside business hours, posting " \
+           "waits" in out
+    assert f"sweep at {monday:%Y-%m-%dT%H:%M}+00:00: planned 0; posted 0 in 0 messages; 1 digest of a past week " \
+           "dropped" in out, out
+    assert (f"sweep at {monday + timedelta(hours=1):%Y-%m-%dT%H:%M}+00:00: planned 1 (digest 1); posted 1 in 1 "
+            "message") in out, out
+    assert out.count("Weekly digest · week of") == 1, out
+    assert f"Weekly digest · week of {monday.day} {monday:%b}" in out
+
+
 def test_a_digest_whose_post_went_unseen_is_looked_for_not_posted_once_its_week_is_over(rapport):
     """A digest whose outcome was unknown when its week ended: found in the channel, it was sent (in its week);
     not found, it is dropped, never posted late beside the next week's."""

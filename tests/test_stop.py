@@ -138,10 +138,11 @@ def _message_event(base: str, channel: str, user: str, team: str, ts: str) -> in
 
 
 @contextlib.contextmanager
-def _listener_held(database_url: str, fake_slack, tmp_path) -> Iterator[tuple[subprocess.Popen, _Output,
-                                                                             threading.Event, datetime]]:
+def _listener_held(database_url: str, fake_slack, tmp_path, **env: str) -> Iterator[tuple[subprocess.Popen, _Output,
+                                                                                         threading.Event, datetime]]:
     """`rapport serve` with a linked Slack Connect channel, a client's message in it acknowledged, and its listener
-    held (tests/gated_serve.py) until the test sets the event yielded: (process, output, release, when spoken)."""
+    held (tests/gated_serve.py) until the test sets the event yielded: (process, output, release, when spoken).
+    `env`: more of the server's environment (by default it runs no scheduler)."""
     fake_slack.channels["CSHARED"] = {"is_member": True, "is_ext_shared": True}
     fake_slack.users["UJANE"] = {"tz": "UTC", "team_id": "TACME"}
     held, release = threading.Event(), threading.Event()
@@ -153,8 +154,8 @@ def _listener_held(database_url: str, fake_slack, tmp_path) -> Iterator[tuple[su
 
     fake_slack.on_call = gate
     process, base, _ = start_serve(tmp_path, fake_slack.api_url, (sys.executable, "-m", "tests.gated_serve", "serve"),
-                                   DATABASE_URL=database_url, RAPPORT_SCHEDULER="off", WEB_CONCURRENCY="1",
-                                   PYTHONPATH=str(ROOT))
+                                   **{"DATABASE_URL": database_url, "RAPPORT_SCHEDULER": "off",
+                                      "WEB_CONCURRENCY": "1", "PYTHONPATH": str(ROOT), **env})
     output = _Output(process)
     try:
         for text in ("add Acme Corp", "link acme corp <#CSHARED|acme-shared>"):
@@ -206,3 +207,26 @@ def test_acknowledged_work_that_never_finishes_does_not_hold_up_a_deploy(databas
             time.sleep(0.05)
         assert time.monotonic() - stopped_at < 10
     assert "stopping: 1 acknowledged task not finished in time, lost" in output.text()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the bound is the server's, whatever the database
+def test_a_scheduler_that_will_not_stop_and_held_work_still_end_within_ten_seconds_of_the_sigterm(
+        database, database_url, fake_slack, tmp_path):
+    """Second reading of issue 35: the server's wait for its scheduler ran from when its web processes had stopped
+    (up to 8 seconds after the SIGTERM), not from the SIGTERM, so a scheduler that would not stop beside a web
+    process finishing acknowledged work kept the deploy going for up to 17 seconds. Every wait now runs from the
+    SIGTERM: the scheduler is killed at the bound, and everything is gone within 10 seconds."""
+    with _listener_held(database_url, fake_slack, tmp_path, RAPPORT_SCHEDULER="on",
+                        GATED_SCHEDULER="stubborn") as (process, output, _release, _spoken):
+        assert output.wait_for("one that will not stop", timeout=5)
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        process.wait(timeout=20)
+        gone_after = time.monotonic() - stopped_at
+        while not _group_gone(process.pid):
+            assert time.monotonic() - stopped_at < 10, "a process of the group outlived the deadline"
+            time.sleep(0.05)
+    log = output.text()
+    assert gone_after < 10, f"exited {gone_after:.1f} s after the SIGTERM:\n{log}"
+    assert "stopping: 1 acknowledged task not finished in time, lost" in log
+    assert "the scheduler did not stop in time; killing it" in log, log

@@ -6,8 +6,9 @@
   (carried in message metadata) before anything is sent again, nudge by nudge: a nudge counts as sent only
   when a message carrying its own id is there; the others are posted again.
 - A nudge whose outcome is unknown is never dropped unseen, whatever happened meanwhile (a touch handled its card,
-  its digest's week ended): it is looked for first; found, it is sent (and its message rewritten if it was handled
-  meanwhile); missing, it is dropped then, not posted.
+  its digest's week ended): it is looked for first; found, it is sent, at its message's ts (and its message
+  rewritten if it was handled meanwhile, once every nudge the message carries is settled); missing, it is dropped
+  then, not posted. A card handled while its post was in flight is rewritten too.
 - Permanent errors (channel gone, bot not in it, archived): the owner gets it by DM, and the reason is kept.
 - The database gone mid-delivery: posting stops, what Slack said is kept in memory and written as soon as
   the database is back (sent with its ts; the rest handed back to the outbox), then delivery carries on.
@@ -27,7 +28,7 @@ import urllib.error
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +51,7 @@ from storage.focus import nudges_on_card
 from storage.models import Card, Client, Commitment, Goal, LinkedChannel, Referral
 from storage.outbox import (
     claim_nudges,
-    handled_workspace,
+    handled_message,
     held_attempts,
     mark_nudges,
     mark_unknown,
@@ -92,6 +93,8 @@ class Outcome:
     ts: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # A message found in its channel: every nudge id it carries (its metadata), whether recorded yet or not
+    carries: tuple[int, ...] = ()
 
 
 class SlackPoster:
@@ -120,9 +123,10 @@ class SlackPoster:
             self._dms[user_id] = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         return self._dms[user_id]
 
-    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, str]:
-        """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts."""
-        wanted, found = set(nudge_ids), dict[int, str]()
+    def find(self, channel: str, nudge_ids: Iterable[int], oldest: datetime) -> dict[int, tuple[str, tuple[int, ...]]]:
+        """For each of these nudge ids carried by a message in `channel` since `oldest`, that message's ts and every
+        nudge id it carries."""
+        wanted, found = set(nudge_ids), dict[int, tuple[str, tuple[int, ...]]]()
         cursor = None
         for _ in range(HISTORY_PAGES):
             page: dict[str, Any] = {"cursor": cursor} if cursor else {}
@@ -132,9 +136,10 @@ class SlackPoster:
                 meta = msg.get("metadata") or {}
                 if meta.get("event_type") != "rapport_nudge":
                     continue
-                for nudge_id in (meta.get("event_payload") or {}).get("nudge_ids") or []:
+                carried = tuple((meta.get("event_payload") or {}).get("nudge_ids") or [])
+                for nudge_id in carried:
                     if nudge_id in wanted:
-                        found.setdefault(nudge_id, str(msg.get("ts")))
+                        found.setdefault(nudge_id, (str(msg.get("ts")), carried))
             cursor = (reply.get("response_metadata") or {}).get("next_cursor")
             if found.keys() >= wanted or not reply.get("has_more") or not cursor:
                 return found
@@ -163,7 +168,7 @@ class DeliveryReport:
     failed: int = 0
     dropped: int = 0
     deferred: int = 0
-    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due (§4.7)
+    superseded: int = 0  # digests of a week that is over, dropped unposted: the next week's is due today (§4.7)
     fell_back: int = 0
     reconciled: int = 0
     returned: int = 0  # claimed, then handed back unsent: the process was stopping, or the database went away
@@ -176,8 +181,8 @@ class _Item:
     view: NudgeView | None  # None for a digest
     target: str  # a channel id, or a user id for a DM
     was_unknown: bool
-    # The earliest a post of it may have reached Slack (its first unknown outcome, else the claim it was lost
-    # under): a channel's history is searched from there, however many passes the outcome stayed unknown.
+    # Its sent_at while unknown: the earliest a post of it may have reached Slack (its first unknown outcome, else
+    # the claim it was lost under); a channel's history is searched from there, however many passes it stays so.
     posted_at: datetime | None
     errors: list[str] = field(default_factory=list)
     digest: dict[str, Any] | None = None
@@ -197,7 +202,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
            report: DeliveryReport, workspace_ids: Sequence[int] | None, tz: ZoneInfo = UTC_ZONE,
            digest: tuple[int, clock_time] | None = None) -> list[_Item]:
     items = []
-    for nudge, previous_claim in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
+    for nudge in claim_nudges(session, now, worker, BATCH, now - LEASE, workspace_ids):
         workspace = get_workspace(session, nudge.workspace_id)
         if workspace is None or workspace.uninstalled_at is not None:
             nudge.status, nudge.last_error = "dropped", "the app was uninstalled"
@@ -216,7 +221,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
                 continue
             nudge.channel_id = nudge.channel_id or facts["target"]
             items.append(_Item(nudge.id, key, None, nudge.channel_id, unknown,
-                               (nudge.sent_at or previous_claim) if unknown else None, digest=facts, days=days,
+                               nudge.sent_at if unknown else None, digest=facts, days=days,
                                unless_found=STALE_DIGEST if stale else None))
             nudge.status = "sending"
             continue
@@ -255,7 +260,7 @@ def _claim(session: Session, now: datetime, worker: str, default_channel: str | 
         view = NudgeView(nudge.id, nudge.kind, client.name, owner, facts)
         card = session.get(Card, nudge.card_id) if nudge.card_id else None
         items.append(_Item(nudge.id, key, view, nudge.channel_id, unknown,
-                           (nudge.sent_at or previous_claim) if unknown else None, card=card, days=days,
+                           nudge.sent_at if unknown else None, card=card, days=days,
                            unless_found=unless_found))
         nudge.status = "sending"
     return items
@@ -281,8 +286,8 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
     The database gone (a crash, a failover): posting stops, and what Slack said is written down as soon as
     the database answers again (see _settle); then delivery carries on where it was.
 
-    `digest` (its weekday and local time): a digest not out by the time the next week's is due is dropped, never
-    posted late beside it (PRODUCT.md §4.7)."""
+    `digest` (its weekday and local time): a digest not out by the start of the day the next week's is due is
+    dropped, never posted late beside it (PRODUCT.md §4.7)."""
     report = DeliveryReport()
     lost_claims = 0
     started, pass_now = time.monotonic(), now
@@ -299,7 +304,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
             if not is_outage(exc) or lost_claims > MAX_LOST_CLAIMS:
                 raise
             log.warning("the database went away while claiming nudges (%s); waiting for it", _brief(exc))
-            if not _settle(sessions, worker, now, [], [], report, stop):
+            if not _settle(sessions, worker, now, [], [], report, stop, poster_for):
                 return report
             continue
         lost_claims = 0
@@ -316,7 +321,7 @@ def deliver(sessions: sessionmaker[Session], poster_for: PosterFor, now: datetim
 
 def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: list[Settlement],
             unsent: list[_Item], report: DeliveryReport, stop: threading.Event | None,
-            poster_for: PosterFor | None = None) -> bool:
+            poster_for: PosterFor) -> bool:
     """Write down what Slack said (`held`: sent with its ts, or to retry), hand back what was claimed but not
     posted (as it was before the claim), and hand back as unknown anything a claim of this pass may have taken
     unbeknown to us (the connection lost around its commit). With the database away, try again and again
@@ -357,10 +362,10 @@ def _settle(sessions: sessionmaker[Session], worker: str, now: datetime, held: l
         return True
 
 
-def _rewrite(poster_for: PosterFor | None, key: WorkspaceKey, updates: list[MessageUpdate]) -> None:
+def _rewrite(poster_for: PosterFor, key: WorkspaceKey, updates: list[MessageUpdate]) -> None:
     """Best effort, as every rewrite: the database already says what happened."""
     try:
-        poster = poster_for(key) if poster_for is not None else None
+        poster = poster_for(key)
     except Exception as exc:  # the token is read from the database, which may have gone again
         log.warning("could not bring %d messages up to date: %s", len(updates), _brief(exc))
         return
@@ -472,12 +477,12 @@ def _reconcile(poster: SlackPoster, channel: str, items: list[_Item], oldest: da
     except HISTORY_ERRORS as exc:
         yield items, Outcome("unknown", channel=channel, error=f"history: {exc}"), None
         return []
-    by_message: dict[str, list[_Item]] = defaultdict(list)
+    by_message: dict[tuple[str, tuple[int, ...]], list[_Item]] = defaultdict(list)
     for item in items:
         if item.nudge_id in found:
             by_message[found[item.nudge_id]].append(item)
-    for ts, there in by_message.items():
-        yield there, Outcome("sent", channel=channel, ts=ts), "reconciled"
+    for (ts, carried), there in by_message.items():
+        yield there, Outcome("sent", channel=channel, ts=ts, carries=carried), "reconciled"
     missing = [i for i in items if i.nudge_id not in found]
     for item in missing:
         item.seen_missing = True
@@ -553,27 +558,46 @@ def _fall_back(poster: SlackPoster, chunk: list[_Item], reason: str, now: dateti
         yield items, _where(outcome, channel), reason
 
 
+def _sent_at(items: list[_Item], outcome: Outcome, note: str | None, now: datetime) -> datetime:
+    """When a message was posted: now for a post just made; for one found in its channel, its ts (Slack's, in epoch
+    seconds), not the pass that found it, kept between the earliest its post may have been made and now (a clock
+    apart from ours)."""
+    if note != "reconciled" or outcome.ts is None:
+        return now
+    earliest = max((i.posted_at for i in items if i.posted_at is not None), default=now)
+    try:
+        posted = datetime.fromtimestamp(float(outcome.ts), UTC)
+    except (ValueError, OverflowError):
+        return now
+    return min(now, max(earliest, posted))
+
+
 def _record(session: Session, worker: str, now: datetime, items: list[_Item], outcome: Outcome, note: str | None,
             *, report: DeliveryReport) -> list[MessageUpdate]:
     """Write down what became of these nudges. Returns the message to bring up to date once this has committed: one
-    found in its channel carrying a card someone handled while its post was unsettled (a touch logged meanwhile)."""
+    carrying a card someone handled while its post was on its way or unsettled (a touch logged meanwhile)."""
     held = held_attempts(session, [i.nudge_id for i in items], worker)
     ids = [i.nudge_id for i in items if i.nudge_id in held]  # a forgotten client's nudges are gone: skipped
     if not ids:
         return []
     if outcome.status == "sent":
-        values: dict[str, Any] = {"status": "sent", "sent_at": now, "message_ts": outcome.ts,
-                                  "channel_id": outcome.channel, "next_attempt_at": None}
+        values: dict[str, Any] = {"status": "sent", "sent_at": _sent_at(items, outcome, note, now),
+                                  "message_ts": outcome.ts, "channel_id": outcome.channel, "next_attempt_at": None}
         if note and note != "reconciled":
             values["fallback_reason"] = note[:64]
         mark_nudges(session, ids, worker, **values)
-        if note != "reconciled":
+        if note == "reconciled":
+            report.reconciled += len(ids)
+        else:
             report.posted += len(ids)
             report.messages += 1
+        if outcome.channel is None or outcome.ts is None:
             return []
-        report.reconciled += len(ids)
-        workspace_id = handled_workspace(session, ids)
-        if workspace_id is None or outcome.channel is None or outcome.ts is None:
+        # A card handled meanwhile (a touch logged while the post was in flight, or before an unsettled one was found)
+        # went out as it was claimed, open: its message is rebuilt, once it can be from every card it carries.
+        carried = outcome.carries or tuple(i.nudge_id for i in items)
+        workspace_id = handled_message(session, outcome.channel, outcome.ts, carried)
+        if workspace_id is None:
             return []
         update = rebuilt(session, workspace_id, outcome.channel, outcome.ts, items[0].days.tz)
         return [update] if update else []
@@ -600,6 +624,7 @@ def _record(session: Session, worker: str, now: datetime, items: list[_Item], ou
         # still unaccounted for (no token now, the DM would not open, …) stays unknown until it is looked for.
         unseen = {i.nudge_id for i in items if i.was_unknown and not i.seen_missing}
         mark_nudges(session, [i for i in ids if i in unseen], worker, status="unknown", **values)  # as they were
-        mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", **values)
+        # An earlier post seen missing is no post at all: a later unknown outcome is looked for from its own moment
+        mark_nudges(session, [i for i in ids if i not in unseen], worker, status="pending", sent_at=None, **values)
     report.retrying += len(ids)
     return []

@@ -41,16 +41,17 @@ def digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9
 
 
 def latest_digest_week(now: datetime, tz: ZoneInfo, when: tuple[int, time] = (0, time(9))) -> str:
-    """The ISO week of the latest digest due by now: this week's from its day and time on, last week's before."""
-    local = now.astimezone(tz).replace(tzinfo=None)
-    before = local - timedelta(days=when[0], hours=when[1].hour, minutes=when[1].minute, seconds=when[1].second)
-    year, week, _ = before.date().isocalendar()
+    """The ISO week of the latest digest whose day has begun: this week's from the start of its day (local
+    midnight), last week's before. By the day, not the time: business hours may open before the digest time, and
+    last week's must not go out that morning beside this week's (PRODUCT.md §4.7, once a week)."""
+    year, week, _ = (now.astimezone(tz).date() - timedelta(days=when[0])).isocalendar()
     return f"{year}-W{week:02d}"
 
 
 def superseded(week: str, now: datetime, tz: ZoneInfo, when: tuple[int, time] | None, planned: str | None) -> bool:
-    """Whether the next week's digest is due, so this one (not yet out) never will be: a digest belongs to its
-    week (PRODUCT.md §4.7). `planned`: the latest week whose digests the planner wrote, which says so too."""
+    """Whether the day the next week's digest is due has begun, so this one (not yet out) never will be: a digest
+    belongs to its week (PRODUCT.md §4.7). `planned`: the latest week whose digests the planner wrote, which says
+    so too."""
     latest = [w for w in (latest_digest_week(now, tz, when) if when else None, planned) if w]
     return any(week_of(week) < week_of(w) for w in latest)
 

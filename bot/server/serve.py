@@ -59,6 +59,7 @@ class SchedulerProcess:
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         self.stopping = False
+        self.told_at: float | None = None  # when it was first told to stop (monotonic): its bound runs from there
 
     def start(self) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--parent", str(os.getpid())],
@@ -72,11 +73,18 @@ class SchedulerProcess:
 
     def signal_stop(self) -> None:
         self.stopping = True
+        if self.told_at is None:
+            self.told_at = time.monotonic()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
-    def wait(self, deadline: float) -> None:
+    def wait(self, deadline: float | None = None) -> None:
+        """Until it has stopped, or the deadline (by default STOP_SECONDS from when it was first told to stop, the
+        server's SIGTERM, however long the web processes took since); then it is killed."""
         self.signal_stop()
+        if deadline is None:
+            assert self.told_at is not None
+            deadline = self.told_at + STOP_SECONDS
         if self.process is None:
             return
         try:
@@ -168,7 +176,7 @@ def web_concurrency(env: Mapping[str, str] = os.environ) -> int:
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.backlog = Backlog()  # each web process's own: load() runs after the fork
+        self.backlog = Backlog()  # made here, in the master; each web process has its own copy, by the fork
         super().__init__()
 
     def load_config(self) -> None:
@@ -216,7 +224,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             _Arbiter(self, scheduler).run()
         finally:
             if scheduler is not None:
-                scheduler.wait(time.monotonic() + STOP_SECONDS)
+                scheduler.wait()  # from the SIGTERM (told at once, beside the web processes), not from now
 
 
 def serve(settings: Settings) -> int:
