@@ -38,7 +38,8 @@ from bot.slack.installs import verify_secret_key
 log = logging.getLogger(__name__)
 # The path without its query (%(U)s, not the request line %(r)s): the OAuth redirect's query carries its code and state
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
-STOP_SECONDS = 9.0  # the scheduler's own grace is shorter; past this it is killed
+STOP_SECONDS = 8.5  # from the SIGTERM: the scheduler's own grace (7 s) is shorter; past this it is killed, and the
+# master still has 1.5 s of §8's 10 to exit on a loaded machine
 GRACEFUL_SECONDS = 8  # gunicorn: how long a web worker has after SIGTERM, for its requests and what they acknowledged
 DRAIN_SECONDS = 7.5  # from the SIGTERM, the acknowledged work a process finishes before it exits without the rest
 
