@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -47,8 +49,8 @@ class Backlog:
         self._pending = 0
         self._changed = threading.Condition()
 
-    def pool(self, workers: int, name: str) -> ThreadPoolExecutor:
-        return _Counted(self, workers, name)
+    def pool(self, workers: int, name: str, initializer: Callable[[], None] | None = None) -> ThreadPoolExecutor:
+        return _Counted(self, workers, name, initializer)
 
     def pending(self) -> int:
         with self._changed:
@@ -67,8 +69,9 @@ class Backlog:
 
 
 class _Counted(ThreadPoolExecutor):
-    def __init__(self, backlog: Backlog, workers: int, name: str) -> None:
-        super().__init__(max_workers=workers, thread_name_prefix=name)
+    def __init__(self, backlog: Backlog, workers: int, name: str,
+                 initializer: Callable[[], None] | None = None) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=name, initializer=initializer)
         self._backlog = backlog
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
@@ -86,8 +89,19 @@ class _Counted(ThreadPoolExecutor):
             raise
 
 
-def _pool(workers: int, name: str) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+def _pool(workers: int, name: str, initializer: Callable[[], None] | None = None) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name, initializer=initializer)
+
+
+ANSWER_NICE = 5  # an answer thread's CPU share beside the threads acknowledging requests: about a third of theirs
+
+
+def _behind_acknowledgements() -> None:
+    """In an answer thread as it starts: a lower CPU priority than the threads that acknowledge (Linux schedules
+    threads, and a thread's nice value is its own), so on a busy machine an acknowledgement is not kept waiting for
+    a core by the answers worked out after earlier ones (PRODUCT.md §7, bench/ack_latency.py)."""
+    with contextlib.suppress(OSError, AttributeError):  # another system: the same priority as the rest
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + ANSWER_NICE)
 
 
 def build_app(
@@ -154,7 +168,7 @@ def build_app(
         lambda _enterprise, _team: token  # one bot token for every workspace
     events.register(app, session_factory, directory, clock, capture_workers, lister, token_for)
     if workers is None:
-        workers = pool(settings.command_workers, "rapport-command")
+        workers = pool(settings.command_workers, "rapport-command", _behind_acknowledgements)
         # posting is waiting on Slack, not work for the interpreter: a few threads, so a slow reply holds up nobody
         posting = posting or pool(4, "rapport-post")
     commands.register(app, session_factory, directory, clock, workers, settings.update_every, settings, posting)
